@@ -1,0 +1,31 @@
+import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { flowEvents, getEvent, leadTimeline, listEvents } from '../shared/domain/queries.js';
+import { createHttpHandler, viewerOf } from '../shared/http/handler.js';
+import { json, type HttpEvent } from '../shared/http/middleware.js';
+
+const params = (event: HttpEvent) => event.queryStringParameters ?? {};
+/** Path parameters arrive URL-encoded; a malformed escape is kept as sent (and then simply matches nothing). */
+const pathParam = (event: HttpEvent, name: string) => {
+  const raw = event.pathParameters?.[name] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+};
+
+/** The read routes: one event, a lead's timeline, the org's events, a flow's events. */
+export function createQueryHandler(deps: Dependencies) {
+  return createHttpHandler('query', {
+    'GET /v1/events/{id}': async (event, state) =>
+      json(200, await getEvent(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
+    'GET /v1/leads/{lead_id}/events': async (event, state) =>
+      json(200, await leadTimeline(deps.events, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
+    'GET /v1/events': async (event, state) =>
+      json(200, await listEvents(deps.events, viewerOf(state), params(event), deps.clock.now())),
+    'GET /v1/flows/{flow_id}/events': async (event, state) =>
+      json(200, await flowEvents(deps.events, viewerOf(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
+  });
+}
+
+export const handler = createQueryHandler(defaultDependencies());

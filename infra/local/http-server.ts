@@ -1,0 +1,207 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { routes, routeKey, type HandlerName, type RouteDefinition } from '../../shared/definitions/routes.js';
+import type { AuthorizerContext, HttpEvent, HttpResult } from '../../shared/http/middleware.js';
+import { toProblem } from '../../shared/http/problem.js';
+import { PayloadTooLargeError, NotFoundError } from '../../shared/domain/errors.js';
+
+/**
+ * The local stand-in for API Gateway (HTTP API, payload format 2.0): matches a request against the same
+ * route table CDK deploys, runs the same Lambda authorizer on the Authorization header, and invokes the
+ * same handler with the event API Gateway would build.
+ */
+export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined | void>;
+export type LambdaAuthorizer = (event: { headers: Record<string, string> }) => Promise<{ isAuthorized: boolean; context?: AuthorizerContext }>;
+
+export interface LocalApiOptions {
+  handlers: Record<HandlerName, LambdaHttpHandler>;
+  authorizer: LambdaAuthorizer;
+  /** Called after each request, for the console log. */
+  onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+/** API Gateway's own request size limit; the handlers enforce the contract's smaller per-route limits. */
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+const TEXTUAL = /^(?:text\/|application\/(?:[a-z0-9.+-]+\+)?(?:json|xml|x-www-form-urlencoded|javascript))/i;
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+  names: string[];
+}
+
+const compiled: CompiledRoute[] = routes.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route, pattern: new RegExp(`^${source}$`), names };
+});
+
+export function matchRoute(method: string, path: string): { route: RouteDefinition; pathParameters: Record<string, string> } | undefined {
+  // Literal routes win over templated ones, as in API Gateway (`/v1/events/batch` before `/v1/events/{id}`).
+  const candidates = compiled.filter((c) => c.route.method === method).sort((a, b) => a.names.length - b.names.length);
+  for (const candidate of candidates) {
+    const match = candidate.pattern.exec(path);
+    if (match) {
+      const pathParameters: Record<string, string> = {};
+      candidate.names.forEach((name, i) => (pathParameters[name] = match[i + 1]!));
+      return { route: candidate.route, pathParameters };
+    }
+  }
+  return undefined;
+}
+
+function lambdaContext(functionName: string, requestId: string): Context {
+  const deadline = Date.now() + 29_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(deadline - Date.now(), 0),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > API_GATEWAY_MAX_BODY) throw new PayloadTooLargeError(`The body exceeds ${API_GATEWAY_MAX_BODY} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function toApiGatewayEvent(
+  request: IncomingMessage, url: URL, body: Buffer, route: RouteDefinition, pathParameters: Record<string, string>, requestId: string,
+): HttpEvent {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!.toLowerCase();
+    const value = request.rawHeaders[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  const contentType = headers['content-type'] ?? '';
+  const textual = (contentType === '' || TEXTUAL.test(contentType)) && isUtf8(body);
+  const now = new Date();
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: routeKey(route),
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: routeKey(route),
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+  return event;
+}
+
+function send(response: ServerResponse, result: HttpResult): number {
+  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  response.writeHead(result.statusCode ?? 200, { 'content-type': 'application/json', ...result.headers });
+  response.end(body);
+  return result.statusCode ?? 200;
+}
+
+function problemResult(error: unknown, requestId: string): HttpResult {
+  const { problem, headers } = toProblem(error, requestId);
+  return {
+    statusCode: problem.status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...headers },
+    body: JSON.stringify(problem),
+  };
+}
+
+export function createLocalApi(options: LocalApiOptions): Server {
+  return createServer(async (request, response) => {
+    const started = performance.now();
+    const requestId = randomUUID();
+    const method = request.method ?? 'GET';
+    let url: URL;
+    let status = 500;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      url = new URL('http://localhost/');
+    }
+    try {
+      const matched = matchRoute(method, url.pathname);
+      if (!matched) {
+        request.resume();
+        status = send(response, problemResult(new NotFoundError(`No route for ${method} ${url.pathname.slice(0, 200)}.`), requestId));
+        return;
+      }
+      const body = await readBody(request);
+      const event = toApiGatewayEvent(request, url, body, matched.route, matched.pathParameters, requestId);
+      if (matched.route.scope && event.headers.authorization) {
+        const decision = await options.authorizer({ headers: event.headers as Record<string, string> });
+        if (decision.isAuthorized && decision.context) event.requestContext.authorizer = { lambda: decision.context };
+      }
+      const handler = options.handlers[matched.route.handler];
+      const result = (await handler(event, lambdaContext(`leadlog-${matched.route.handler}`, requestId))) as HttpResult;
+      status = send(response, result);
+    } catch (error) {
+      // A handler's own errors are already problem+json; this is for the stand-in's (body too large, I/O).
+      if (!response.headersSent) status = send(response, problemResult(error, requestId));
+      else response.destroy();
+    } finally {
+      options.onRequest?.({ method, path: url.pathname, status, ms: performance.now() - started });
+    }
+  });
+}
+
+/** Imports the real handler modules (after the environment is set: they read config at module scope). */
+export async function loadLambdaHandlers(): Promise<{ handlers: Record<HandlerName, LambdaHttpHandler>; authorizer: LambdaAuthorizer }> {
+  const [ingest, query, health, authorizer] = await Promise.all([
+    import('../../functions/ingest.js'),
+    import('../../functions/query.js'),
+    import('../../functions/health.js'),
+    import('../../functions/authorizer.js'),
+  ]);
+  return {
+    handlers: { ingest: ingest.handler, query: query.handler, health: health.handler } as unknown as Record<HandlerName, LambdaHttpHandler>,
+    authorizer: authorizer.handler as unknown as LambdaAuthorizer,
+  };
+}

@@ -1,0 +1,84 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ensureTables, startDynamoLocal, type DynamoLocal } from './dynamo.js';
+
+/** Where the local runtime keeps its state; everything under it survives a restart. */
+export const DATA_DIR = resolve(process.env.LEADLOG_DATA_DIR ?? '.data');
+export const LOCAL_TABLE_PREFIX = 'leadlog-local';
+const RUNTIME_FILE = join(DATA_DIR, 'runtime.json');
+const JAVA_PID_FILE = join(DATA_DIR, 'dynamodb.pid');
+
+export interface RuntimeInfo {
+  pid: number;
+  dynamoEndpoint: string;
+  url?: string;
+}
+
+/** The environment the handlers read (shared/config.ts), pointed at the local stand-ins. */
+export function localEnvironment(dynamoEndpoint: string, tableNames: Record<string, string>, dataDir = DATA_DIR): Record<string, string> {
+  return {
+    EVENTS_TABLE_NAME: tableNames.events!,
+    CONTROL_TABLE_NAME: tableNames.control!,
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    BLOB_DIR: join(dataDir, 's3'),
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    // The SDK's default chain would otherwise look for credentials: DynamoDB Local accepts any.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_DEV: 'true',
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A previous run killed with SIGKILL cannot stop its Java child: stop that orphan before starting a new one. */
+async function stopOrphanedJava(): Promise<void> {
+  if (!existsSync(JAVA_PID_FILE)) return;
+  const pid = Number(await readFile(JAVA_PID_FILE, 'utf8'));
+  if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await rm(JAVA_PID_FILE, { force: true });
+}
+
+/** Starts DynamoDB Local over .data/dynamodb and creates the tables (kept across restarts). */
+export async function startLocalDynamo(): Promise<{ dynamo: DynamoLocal; tableNames: Record<string, string> }> {
+  await mkdir(join(DATA_DIR, 'dynamodb'), { recursive: true });
+  await stopOrphanedJava();
+  const port = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+  const dynamo = await startDynamoLocal({ dataDir: join(DATA_DIR, 'dynamodb'), ...(port ? { port } : {}) });
+  if (dynamo.process.pid) await writeFile(JAVA_PID_FILE, String(dynamo.process.pid));
+  const tableNames = await ensureTables(dynamo.endpoint, LOCAL_TABLE_PREFIX);
+  return { dynamo, tableNames };
+}
+
+export async function writeRuntimeInfo(info: RuntimeInfo): Promise<void> {
+  await writeFile(RUNTIME_FILE, JSON.stringify(info, null, 2));
+}
+
+export async function clearRuntimeInfo(): Promise<void> {
+  await rm(RUNTIME_FILE, { force: true });
+  await rm(JAVA_PID_FILE, { force: true });
+}
+
+/** The running `npm start`'s DynamoDB endpoint, if one is up (for the keys CLI). */
+export function runningRuntime(): RuntimeInfo | undefined {
+  if (!existsSync(RUNTIME_FILE)) return undefined;
+  try {
+    const info = JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as RuntimeInfo;
+    return alive(info.pid) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}

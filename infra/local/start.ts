@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SCOPES } from '../../shared/definitions/routes.js';
+import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
+import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
+import { createDependencies } from '../../shared/adapters/container.js';
+import { loadConfig } from '../../shared/config.js';
+import { createLocalApi, loadLambdaHandlers } from './http-server.js';
+import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
+
+/**
+ * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
+ * shared definitions, the HTTP API on PORT calling the real handlers, and a dev org with a full-scope key.
+ */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const port = Number(process.env.PORT ?? 3000);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const { dynamo, tableNames } = await startLocalDynamo();
+  let server: Server | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nleadlog: stopping…');
+    if (server) {
+      const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
+      server.closeAllConnections();
+      await closing;
+    }
+    await dynamo.stop();
+    await clearRuntimeInfo();
+    console.log('leadlog: stopped.');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  dynamo.process.once('exit', () => {
+    if (!stopping) {
+      console.error('leadlog: DynamoDB Local exited unexpectedly');
+      void stop(1);
+    }
+  });
+
+  Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames));
+  const deps = createDependencies(loadConfig());
+  const { orgId, apiKey } = await ensureDevOrg(deps);
+  const { handlers, authorizer } = await loadLambdaHandlers();
+  const quiet = process.env.LEADLOG_QUIET === '1';
+  server = createLocalApi({
+    handlers,
+    authorizer,
+    onRequest: quiet ? undefined : ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)}ms`),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server!.once('error', reject);
+    server!.listen(port, host, resolve);
+  });
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  await writeRuntimeInfo({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, url });
+  console.log(
+    [
+      '',
+      `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      `  API:       ${url}   (health: ${url}/v1/health)`,
+      `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
+      `  dev org:   ${orgId}   (.data/dev-org-id)`,
+      `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,
+      '',
+      `  curl -s ${url}/v1/events -H "Authorization: Bearer $(cat .data/dev-api-key)" -H 'content-type: application/json' \\`,
+      `    -d '{"lead_id":"lead_1","source_type":"direct","source":"web","event_type":"product_viewed","payload":{"product_id":"p1","product_name":"Course","category":"education"}}'`,
+      '',
+      'Ctrl-C stops everything.',
+    ].join('\n'),
+  );
+}
+
+/** The dev org (DEV_ORG_ID, else the one from .data/dev-org-id, else a new one) and a working full-scope key for it. */
+async function ensureDevOrg(deps: ReturnType<typeof createDependencies>): Promise<{ orgId: string; apiKey: string }> {
+  const orgFile = join(DATA_DIR, 'dev-org-id');
+  const keyFile = join(DATA_DIR, 'dev-api-key');
+  const orgId = process.env.DEV_ORG_ID?.trim() || (existsSync(orgFile) ? (await readFile(orgFile, 'utf8')).trim() : `org_dev_${randomBytes(4).toString('hex')}`);
+  if (!ORG_ID_PATTERN.test(orgId)) throw new Error(`DEV_ORG_ID must match ${ORG_ID_PATTERN}`);
+  await writeFile(orgFile, `${orgId}\n`);
+  if (existsSync(keyFile)) {
+    const existing = (await readFile(keyFile, 'utf8')).trim();
+    const record = await authenticateApiKey(deps.apiKeys, existing);
+    if (record && record.orgId === orgId && SCOPES.every((s) => record.scopes.includes(s))) return { orgId, apiKey: existing };
+  }
+  const { key } = await createApiKey(deps.apiKeys, { orgId, scopes: [...SCOPES], label: 'dev (npm start)', now: Date.now() });
+  await writeFile(keyFile, `${key}\n`, { mode: 0o600 });
+  return { orgId, apiKey: key };
+}
+
+main().catch((error) => {
+  console.error('leadlog: failed to start:', error);
+  process.exit(1);
+});

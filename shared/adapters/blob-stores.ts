@@ -1,0 +1,53 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { BlobStore } from '../domain/ports.js';
+import { translateAwsError } from './aws-errors.js';
+
+/** S3 in AWS: the bucket is encrypted with KMS and blocks public access (infra/constructs/storage.ts). */
+export class S3BlobStore implements BlobStore {
+  constructor(private readonly client: S3Client, private readonly bucket: string) {}
+
+  async put(key: string, body: string): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    } catch (error) {
+      translateAwsError(error, 'store the raw payload');
+    }
+  }
+
+  async get(key: string): Promise<string> {
+    try {
+      const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await result.Body!.transformToString('utf8');
+    } catch (error) {
+      return translateAwsError(error, 'read the raw payload');
+    }
+  }
+}
+
+/** Local stand-in for S3: one file per key under a root folder (.data/s3), written atomically. */
+export class FileBlobStore implements BlobStore {
+  private readonly root: string;
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  private pathOf(key: string): string {
+    const path = resolve(join(this.root, key));
+    if (!path.startsWith(this.root + sep)) throw new Error(`blob key escapes the store: ${key}`);
+    return path;
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(temp, body);
+    await rename(temp, path);
+  }
+
+  async get(key: string): Promise<string> {
+    return readFile(this.pathOf(key), 'utf8');
+  }
+}

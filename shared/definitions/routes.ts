@@ -1,0 +1,41 @@
+/**
+ * The route table, defined once: CDK turns it into HTTP API routes (infra/constructs/api.ts) and the local
+ * server matches requests against it (infra/local/http-server.ts). Each route names its Lambda handler
+ * module in functions/ and the scope its caller's key must hold.
+ */
+export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type HandlerName = 'ingest' | 'query' | 'health';
+
+export interface RouteDefinition {
+  method: 'GET' | 'POST';
+  path: string;
+  handler: HandlerName;
+  /** undefined: no API key (health; webhooks authenticate by the provider's signature). */
+  scope?: Scope;
+  /** Request body limit enforced by the handler (API Gateway itself allows 10 MB). */
+  maxBodyBytes?: number;
+}
+
+export const KB = 1024;
+
+export const routes: readonly RouteDefinition[] = [
+  { method: 'POST', path: '/v1/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 256 * KB },
+  { method: 'POST', path: '/v1/events/batch', handler: 'ingest', scope: 'events:write', maxBodyBytes: 1024 * KB },
+  { method: 'GET', path: '/v1/events', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/events/{id}', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/health', handler: 'health' },
+];
+
+export const handlerNames: readonly HandlerName[] = [...new Set(routes.map((r) => r.handler))];
+
+export function routeKey(route: Pick<RouteDefinition, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+export function findRoute(key: string): RouteDefinition | undefined {
+  return routes.find((route) => routeKey(route) === key);
+}

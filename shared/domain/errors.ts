@@ -1,0 +1,95 @@
+/**
+ * The one error hierarchy. Every failure a client can cause is a LeadlogError with an HTTP status;
+ * `shared/http/problem.ts` maps it (and anything else) to RFC 9457 problem+json exactly once.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export abstract class LeadlogError extends Error {
+  abstract readonly status: number;
+  abstract readonly title: string;
+  /** Stable problem type slug: https://leadlog.dev/problems/<slug> */
+  abstract readonly slug: string;
+  readonly errors?: FieldError[];
+  readonly headers: Record<string, string> = {};
+
+  constructor(message: string, options?: { cause?: unknown; errors?: FieldError[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    if (options?.errors) this.errors = options.errors;
+  }
+}
+
+export class ValidationError extends LeadlogError {
+  readonly status = 400;
+  readonly title = 'Invalid request';
+  readonly slug = 'invalid-request';
+  constructor(errors: FieldError[], message = describeFieldErrors(errors)) {
+    super(message, { errors });
+  }
+}
+
+export class MalformedJsonError extends LeadlogError {
+  readonly status = 400;
+  readonly title = 'Malformed JSON';
+  readonly slug = 'malformed-json';
+}
+
+export class UnauthenticatedError extends LeadlogError {
+  readonly status = 401;
+  readonly title = 'Unauthorized';
+  readonly slug = 'unauthorized';
+  constructor(message = 'A valid API key is required: send Authorization: Bearer <api key>.') {
+    super(message);
+    this.headers['www-authenticate'] = 'Bearer realm="leadlog"';
+  }
+}
+
+export class ForbiddenError extends LeadlogError {
+  readonly status = 403;
+  readonly title = 'Forbidden';
+  readonly slug = 'missing-scope';
+}
+
+export class NotFoundError extends LeadlogError {
+  readonly status = 404;
+  readonly title = 'Not Found';
+  readonly slug = 'not-found';
+}
+
+export class ConflictError extends LeadlogError {
+  readonly status = 409;
+  readonly title = 'Idempotency conflict';
+  readonly slug = 'idempotency-conflict';
+}
+
+export class PayloadTooLargeError extends LeadlogError {
+  readonly status = 413;
+  readonly title = 'Payload too large';
+  readonly slug = 'payload-too-large';
+}
+
+export class UnsupportedMediaTypeError extends LeadlogError {
+  readonly status = 415;
+  readonly title = 'Unsupported media type';
+  readonly slug = 'unsupported-media-type';
+}
+
+/** Our own dependency failed (throttling, timeout): the client may retry with the same idempotency key. */
+export class ServiceUnavailableError extends LeadlogError {
+  readonly status = 503;
+  readonly title = 'Service unavailable';
+  readonly slug = 'service-unavailable';
+  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options);
+    this.headers['retry-after'] = String(options?.retryAfterSeconds ?? 1);
+  }
+}
+
+export function describeFieldErrors(errors: FieldError[]): string {
+  const shown = errors.slice(0, 5).map((e) => `${e.path || '(body)'}: ${e.message}`);
+  const more = errors.length > 5 ? ` (and ${errors.length - 5} more)` : '';
+  return `${errors.length} invalid field${errors.length === 1 ? '' : 's'}: ${shown.join('; ')}${more}`;
+}

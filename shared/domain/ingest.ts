@@ -1,0 +1,91 @@
+import { ConflictError, ValidationError } from './errors.js';
+import { buildEvent, validateEventInput, type LeadEvent } from './event.js';
+import type { EventStore } from './ports.js';
+
+export const MAX_BATCH_EVENTS = 100;
+/** Concurrent conditional puts per batch: BatchWriteItem takes no conditions, so a batch is bounded parallel PutItems. */
+export const BATCH_PUT_CONCURRENCY = 16;
+
+export type IngestResult =
+  | { status: 'created'; event: LeadEvent }
+  | { status: 'duplicate'; event: LeadEvent }
+  | { status: 'conflict'; id: string; error: ConflictError }
+  | { status: 'invalid'; error: ValidationError };
+
+export interface IngestContext {
+  orgId: string;
+  idempotencyKey?: string;
+  now: number;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function checkIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) {
+    throw new ValidationError([{ path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters' }]);
+  }
+  return value;
+}
+
+function conflict(id: string): ConflictError {
+  return new ConflictError(
+    `An event with the same idempotency key (id ${id}) was already stored with different content. ` +
+      'Use a new external_event_id / Idempotency-Key for a different event.',
+  );
+}
+
+/** Validates, stamps and stores one event: created, duplicate (same content), conflict, or invalid. */
+export async function ingestEvent(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult> {
+  const validation = validateEventInput(body, { now: context.now, requireLeadId: true });
+  if (!validation.ok) return { status: 'invalid', error: new ValidationError(validation.errors) };
+  const built = buildEvent(validation.value, {
+    orgId: context.orgId, now: context.now,
+    ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
+  });
+  const result = await store.put(built, context.now);
+  return result.status === 'conflict' ? { ...result, error: conflict(result.id) } : result;
+}
+
+/**
+ * A batch: every item is judged on its own, in input order. Items that share an id (the same idempotency
+ * key twice in one batch) are chained so the first is the one created and the rest are duplicates or
+ * conflicts of it; all others run in parallel, at most BATCH_PUT_CONCURRENCY at a time.
+ */
+export async function ingestBatch(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult[]> {
+  const events = (body as { events?: unknown } | null)?.events;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError([{ path: '', message: 'must be a JSON object: {"events": [ ... ]}' }]);
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'events');
+  const errors = extra.map((k) => ({ path: k, message: 'is not a known field' }));
+  if (!Array.isArray(events)) errors.push({ path: 'events', message: 'is required and must be an array of events' });
+  else if (events.length === 0) errors.push({ path: 'events', message: 'must hold at least one event' });
+  else if (events.length > MAX_BATCH_EVENTS) errors.push({ path: 'events', message: `must hold at most ${MAX_BATCH_EVENTS} events (got ${events.length})` });
+  if (errors.length > 0) throw new ValidationError(errors);
+
+  const items = events as unknown[];
+  const results: IngestResult[] = new Array(items.length);
+  const chains = new Map<string, Promise<unknown>>();
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      const item = items[index];
+      const external = (item as { external_event_id?: unknown } | null)?.external_event_id;
+      const perItemKey = context.idempotencyKey && external === undefined ? `${context.idempotencyKey}#${index}` : undefined;
+      const chainKey = typeof external === 'string' ? `${(item as { source?: unknown }).source}:${external}` : undefined;
+      const run = () => ingestEvent(store, item, { ...context, ...(perItemKey ? { idempotencyKey: perItemKey } : { idempotencyKey: undefined }) });
+      if (chainKey === undefined) {
+        results[index] = await run();
+      } else {
+        const previous = chains.get(chainKey) ?? Promise.resolve();
+        const current = previous.then(run);
+        chains.set(chainKey, current.catch(() => undefined));
+        results[index] = await current;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_PUT_CONCURRENCY, items.length) }, worker));
+  return results;
+}

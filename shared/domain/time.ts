@@ -1,0 +1,36 @@
+/** Timestamps: ISO 8601 in, UTC with millisecond precision out (`2026-11-23T14:30:45.123Z`). */
+export const DAY_MS = 86_400_000;
+/** Events live in DynamoDB (and the API) for 90 days after they were received. */
+export const RETENTION_MS = 90 * DAY_MS;
+/** occurred_at may run ahead of our clock by at most this much (client clock skew). */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Parses an ISO 8601 date-time that carries an offset; returns epoch ms or undefined. */
+export function parseIsoWithOffset(value: string): number | undefined {
+  const match = ISO_WITH_OFFSET.exec(value);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s = '00', frac = '', offset = 'Z'] = match;
+  const year = Number(y);
+  if (year < 1970 || year > 9999) return undefined;
+  const normalized = `${y}-${mo}-${d}T${h}:${mi}:${s}.${(frac + '000').slice(0, 3)}${
+    offset === 'Z' ? 'Z' : offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset
+  }`;
+  const ms = Date.parse(normalized);
+  if (Number.isNaN(ms)) return undefined;
+  // Date.parse rolls 2026-02-30 over to March; a calendar-invalid date is not a date.
+  const probe = new Date(Date.UTC(year, Number(mo) - 1, Number(d)));
+  if (probe.getUTCMonth() !== Number(mo) - 1 || probe.getUTCDate() !== Number(d)) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  return ms;
+}
+
+export function toIso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function utcDay(iso: string): string {
+  return iso.slice(0, 10);
+}

@@ -1,0 +1,141 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { findRoute, type RouteDefinition, type Scope } from '../definitions/routes.js';
+import {
+  ForbiddenError, LeadlogError, MalformedJsonError, NotFoundError, PayloadTooLargeError, UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from '../domain/errors.js';
+import { toProblem } from './problem.js';
+
+/** What the Lambda authorizer puts in requestContext.authorizer.lambda (values must be scalars). */
+export interface AuthorizerContext {
+  org_id?: string;
+  /** Comma-separated scopes. */
+  scopes?: string;
+  key_id?: string;
+}
+
+export interface Caller {
+  orgId: string;
+  scopes: Scope[];
+  keyId: string;
+}
+
+export type HttpEvent = APIGatewayProxyEventV2 & {
+  requestContext: APIGatewayProxyEventV2['requestContext'] & { authorizer?: { lambda?: AuthorizerContext } };
+};
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string> };
+
+/** Per-request state the middlewares build for the handler, kept on the Lambda context. */
+export interface RequestState {
+  requestId: string;
+  route: RouteDefinition;
+  caller?: Caller;
+  rawBody?: Buffer;
+  body?: unknown;
+}
+export type HttpContext = Context & { leadlog: RequestState };
+type Request = { event: HttpEvent; context: HttpContext; response: HttpResult | null | undefined; error: unknown };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_MEDIA = /^application\/(?:[a-z0-9.+-]+\+)?json$/i;
+
+export function header(event: HttpEvent, name: string): string | undefined {
+  return event.headers?.[name.toLowerCase()] ?? undefined;
+}
+
+/**
+ * First in, last out: picks the request id (the caller's x-request-id if sane, else API Gateway's),
+ * finds the route, and on the way out stamps x-request-id on every response and maps any error to
+ * problem+json, once, here. Only our own faults are 5xx, and their details go to the log, not the client.
+ */
+export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
+  const stamp = (request: Request) => {
+    const requestId = request.context.leadlog?.requestId ?? randomUUID();
+    if (request.response) request.response.headers = { ...request.response.headers, 'x-request-id': requestId };
+  };
+  return {
+    before: (request) => {
+      const given = header(request.event, 'x-request-id');
+      const requestId = given && REQUEST_ID.test(given) ? given : request.event.requestContext?.requestId || randomUUID();
+      logger.appendKeys({ request_id: requestId });
+      const route = findRoute(request.event.routeKey);
+      request.context.leadlog = { requestId, route: route! };
+      if (!route) throw new NotFoundError(`No route for ${request.event.routeKey}.`);
+    },
+    after: (request) => stamp(request as Request),
+    onError: (request) => {
+      const requestId = request.context.leadlog?.requestId;
+      const { problem, headers } = toProblem(request.error, requestId);
+      if (problem.status >= 500) logger.error('request failed', { error: request.error as Error, status: problem.status });
+      else logger.info('request rejected', { status: problem.status, type: problem.type });
+      request.response = {
+        statusCode: problem.status,
+        headers: { 'content-type': 'application/problem+json', ...headers },
+        body: JSON.stringify(problem),
+      };
+      stamp(request as Request);
+    },
+  };
+}
+
+/** Turns the authorizer's context into a Caller, and enforces the route's scope: no key 401, wrong scope 403. */
+export function authorize(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
+  return {
+    before: (request) => {
+      const { route } = request.context.leadlog;
+      if (!route.scope) return;
+      const auth = request.event.requestContext.authorizer?.lambda;
+      if (!auth?.org_id || !auth.key_id) throw new UnauthenticatedError();
+      const scopes = (auth.scopes ?? '').split(',').filter(Boolean) as Scope[];
+      request.context.leadlog.caller = { orgId: auth.org_id, scopes, keyId: auth.key_id };
+      if (!scopes.includes(route.scope) && !scopes.includes('admin')) {
+        throw new ForbiddenError(`This API key lacks the '${route.scope}' scope.`);
+      }
+    },
+  };
+}
+
+/**
+ * Reads the body as the route allows: size (413) before media type (415) before UTF-8 and JSON (400).
+ * The raw bytes stay available for signature checks.
+ */
+export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
+  return {
+    before: (request) => {
+      const state = request.context.leadlog;
+      if (state.route.method !== 'POST') return;
+      const { event } = request;
+      const raw = event.body === undefined || event.body === null ? Buffer.alloc(0)
+        : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+      const limit = state.route.maxBodyBytes ?? 256 * 1024;
+      if (raw.length > limit) {
+        throw new PayloadTooLargeError(`The body is ${raw.length} bytes; this endpoint accepts at most ${limit} bytes.`);
+      }
+      state.rawBody = raw;
+      const mediaType = (header(event, 'content-type') ?? '').split(';')[0]!.trim();
+      if (!JSON_MEDIA.test(mediaType)) {
+        throw new UnsupportedMediaTypeError(`Send the body as application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}.`);
+      }
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      } catch {
+        throw new MalformedJsonError('The body is not valid UTF-8.');
+      }
+      if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a JSON object.');
+      try {
+        state.body = JSON.parse(text);
+      } catch (error) {
+        throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+      }
+    },
+  };
+}
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
