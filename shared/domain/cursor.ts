@@ -10,12 +10,12 @@ import type { PagePosition } from './ports.js';
  */
 const TIME_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f-]{36}$/;
 
-function bindingOf(orgId: string, query: Record<string, unknown>): string {
-  return sha256Hex(`leadlog-cursor-v1\u0000${orgId}\u0000${canonicalJson(query)}`).slice(0, 32);
+function bindingOf(orgId: string, query: Record<string, unknown>, position: PagePosition): string {
+  return sha256Hex(`leadlog-cursor-v1\u0000${orgId}\u0000${canonicalJson(query)}\u0000${position.partition}\u0000${position.timeKey}`).slice(0, 32);
 }
 
 export function encodeCursor(position: PagePosition, orgId: string, query: Record<string, unknown>): string {
-  const body = { v: 1, p: position.partition, t: position.timeKey, b: bindingOf(orgId, query) };
+  const body = { v: 1, p: position.partition, t: position.timeKey, b: bindingOf(orgId, query, position) };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -31,7 +31,8 @@ export function decodeCursor(cursor: string, orgId: string, query: Record<string
   }
   if (
     body === null || typeof body !== 'object' || body.v !== 1 || !Number.isInteger(body.p) || (body.p as number) < 0 ||
-    (body.p as number) > 400 || typeof body.t !== 'string' || !TIME_KEY.test(body.t) || body.b !== bindingOf(orgId, query)
+    (body.p as number) > 400 || typeof body.t !== 'string' || !TIME_KEY.test(body.t) ||
+    body.b !== bindingOf(orgId, query, { partition: body.p as number, timeKey: body.t })
   ) {
     throw invalid();
   }
