@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface DynamoClientOptions {
   /** DynamoDB Local's URL; undefined in AWS. */
@@ -20,12 +19,14 @@ export function createDocumentClient(options: DynamoClientOptions = {}): DynamoD
       : {}),
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({
+    // Options for the SDK's own NodeHttpHandler: keep-alive sockets, and bounded waits so a stuck
+    // connection becomes a retryable timeout (then a 503) rather than a hung Lambda.
+    requestHandler: {
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new Agent({ keepAlive: true, maxSockets }),
       connectionTimeout: 2_000,
       requestTimeout: 5_000,
-    }),
+    },
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },

@@ -1,35 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './schema.js';
 
 /**
  * The event catalogue: one definition per event type drives validation, the TypeScript types and the
- * generated docs (docs/event-types.md, `npm run docs:catalogue`). Payload objects are loose: unknown
+ * generated reference (docs/event-types.md, `npm run docs:catalogue`). Payload objects are loose: unknown
  * extra keys are kept as sent; the listed keys are required (domain types) or typed when present
  * (lead-processing types).
  */
-const identifier = z.union([z.string().trim().min(1).max(255), z.number().int()]);
-const text = z.string().trim().min(1).max(10_000);
-const amount = z.number().finite().nonnegative();
-const count = z.number().int().nonnegative();
-export const currencyCode = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')
-  .transform((code) => code.toUpperCase());
-const fraction = z.number().min(0).max(1);
+const identifier = z.union([z.string().check(z.trim(), z.minLength(1), z.maxLength(255)), z.int()], {
+  error: 'must be a non-empty string (at most 255 characters) or an integer',
+});
+const text = z.string().check(z.trim(), z.minLength(1), z.maxLength(10_000));
+const amount = z.number().check(z.gte(0));
+const count = z.int().check(z.gte(0));
+export const currencyCode = z.pipe(
+  z.string().check(z.regex(/^[A-Za-z]{3}$/, 'must be a 3-letter ISO 4217 currency code')),
+  z.transform((code: string) => code.toUpperCase()),
+);
+const fraction = z.number().check(z.gte(0), z.lte(1));
+const score = z.number().check(z.gte(-1), z.lte(1));
 
 export const leadDomainPayloads = {
   purchase_completed: {
     product_id: identifier, product_name: text, category: text, amount, currency: currencyCode, payment_method: text,
   },
-  purchase_abandoned: { product_ids: z.array(identifier).min(1), cart_value: amount, stage_abandoned: text },
+  purchase_abandoned: { product_ids: z.array(identifier).check(z.minLength(1)), cart_value: amount, stage_abandoned: text },
   product_viewed: { product_id: identifier, product_name: text, category: text },
   product_asked: { product_id: identifier, question: text, channel: text },
   interest_detected: { category: text, product_id: identifier, confidence: fraction },
-  sentiment_detected: { score: z.number().min(-1).max(1), label: text, context: text },
+  sentiment_detected: { score, label: text, context: text },
   conversation_started: { channel: text, context: text },
-  conversation_ended: {
-    channel: text, duration_seconds: z.number().finite().nonnegative(), message_count: count,
-    sentiment_score: z.number().min(-1).max(1),
-  },
+  conversation_ended: { channel: text, duration_seconds: amount, message_count: count, sentiment_score: score },
   campaign_delivered: { campaign_id: identifier, campaign_name: text, product_id: identifier, channel: text },
   campaign_engaged: { campaign_id: identifier, engagement_type: text },
   campaign_ignored: { campaign_id: identifier, days_since_delivery: count },
@@ -37,20 +38,20 @@ export const leadDomainPayloads = {
   subscription_cancelled: { plan_id: identifier, reason: text },
   form_submitted: { form_id: identifier, form_name: text, responses: z.array(z.unknown()) },
   discount_requested: { context: text, product_id: identifier },
-  discount_accepted: { discount_percent: z.number().min(0).max(100), product_id: identifier },
+  discount_accepted: { discount_percent: z.number().check(z.gte(0), z.lte(100)), product_id: identifier },
   agent_insight: { insight_type: text, content: text, confidence: fraction },
   objection_raised: { type: text, context: text, product_id: identifier },
-} as const satisfies Record<string, z.ZodRawShape>;
+} as const satisfies Record<string, z.core.$ZodLooseShape>;
 
 /** Keys the lead-processing payloads often carry; typed when present, never required. */
 const processingPayload = {
-  price: amount.optional(),
-  cost: amount.optional(),
-  amount: amount.optional(),
-  currency: currencyCode.optional(),
-  http_status: z.number().int().min(100).max(599).optional(),
-  integration: text.optional(),
-  rules_evaluated: z.union([count, z.array(z.unknown())]).optional(),
+  price: z.optional(amount),
+  cost: z.optional(amount),
+  amount: z.optional(amount),
+  currency: z.optional(currencyCode),
+  http_status: z.optional(z.int().check(z.gte(100), z.lte(599))),
+  integration: z.optional(text),
+  rules_evaluated: z.optional(z.union([count, z.array(z.unknown())])),
 };
 
 export const leadProcessingTypes = [
@@ -87,25 +88,27 @@ export function defaultOutcomeFor(eventType: string): Outcome | undefined {
   return 'success';
 }
 
-const payloadSchemas = new Map<string, z.ZodType<Record<string, unknown>>>([
-  ...leadDomainTypes.map((type) => [type, z.looseObject(leadDomainPayloads[type])] as const),
-  ...leadProcessingTypes.map((type) => [type, z.looseObject(processingPayload)] as const),
-  ...webhookOnlyTypes.map((type) => [type, z.looseObject({})] as const),
+type PayloadSchema = z.ZodMiniType<Record<string, unknown>>;
+
+const payloadSchemas = new Map<string, PayloadSchema>([
+  ...leadDomainTypes.map((type) => [type, z.looseObject(leadDomainPayloads[type]) as unknown as PayloadSchema] as const),
+  ...leadProcessingTypes.map((type) => [type, z.looseObject(processingPayload) as unknown as PayloadSchema] as const),
 ]);
+const anyObject = z.looseObject({}) as unknown as PayloadSchema;
 
 export type TypeKind = 'domain' | 'processing' | 'custom' | 'webhook';
 
 export function classifyType(eventType: string): TypeKind | undefined {
-  if (eventType in leadDomainPayloads) return 'domain';
+  if (Object.prototype.hasOwnProperty.call(leadDomainPayloads, eventType)) return 'domain';
   if ((leadProcessingTypes as readonly string[]).includes(eventType)) return 'processing';
   if ((webhookOnlyTypes as readonly string[]).includes(eventType)) return 'webhook';
   if (CUSTOM_TYPE.test(eventType)) return 'custom';
   return undefined;
 }
 
-/** The payload schema of a type; custom types take any object. */
-export function payloadSchemaFor(eventType: string): z.ZodType<Record<string, unknown>> {
-  return payloadSchemas.get(eventType) ?? z.looseObject({});
+/** The payload schema of a type; custom and webhook-only types take any object. */
+export function payloadSchemaFor(eventType: string): PayloadSchema {
+  return payloadSchemas.get(eventType) ?? anyObject;
 }
 
 export const allCatalogueTypes: readonly string[] = [...leadDomainTypes, ...leadProcessingTypes];

@@ -1,9 +1,12 @@
-import { z } from 'zod';
 import { classifyType, defaultOutcomeFor, payloadSchemaFor, type Outcome } from './catalogue.js';
 import { contentHash } from './canonical.js';
 import type { FieldError } from './errors.js';
+import * as z from 'zod/mini';
+import { formatPath, issuesToFieldErrors } from './schema.js';
 import { eventIdFor } from './ids.js';
 import { MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
+
+export { formatPath };
 
 export const SCHEMA_VERSION = '1';
 export const SOURCE_TYPES = ['external', 'internal', 'direct'] as const;
@@ -13,40 +16,41 @@ export const SOURCE_PATTERN = /^[a-z0-9_]{1,100}$/;
 /** Fields only the server sets; a client may echo them back (say, re-posting a fetched event) and they are ignored. */
 const SERVER_FIELDS = ['id', 'org_id', 'received_at', 'expires_at', 'schema_version'] as const;
 
-const optionalId = z.string().trim().min(1).max(255).optional();
+const boundedString = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+const optionalId = z.optional(boundedString(255));
 const jsonObject = z.record(z.string(), z.unknown());
-const epochMs = z.number().int().nonnegative();
-const millis = z.number().finite().nonnegative();
+const epochMs = z.int().check(z.gte(0));
+const millis = z.number().check(z.gte(0));
 
 const envelopeSchema = z.strictObject({
-  lead_id: z.string().trim().min(1).max(255).regex(/^[^\p{Cc}]+$/u, 'must not contain control characters').optional(),
+  lead_id: z.optional(boundedString(255).check(z.regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'))),
   source_type: z.enum(SOURCE_TYPES),
-  source: z.string().regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'),
-  event_type: z.string().min(1).max(100),
-  outcome: z.enum(OUTCOMES).optional(),
-  reason: z.string().trim().min(1).max(2_000).optional(),
+  source: z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}')),
+  event_type: z.string().check(z.minLength(1), z.maxLength(100)),
+  outcome: z.optional(z.enum(OUTCOMES)),
+  reason: z.optional(boundedString(2_000)),
   flow_id: optionalId,
   step_id: optionalId,
   entity_id: optionalId,
   object_id: optionalId,
   object_id_ref: optionalId,
-  payload: z.unknown().optional(),
-  raw_payload: z.unknown().optional(),
-  lead_snapshot: jsonObject.optional(),
-  appended: jsonObject.optional(),
-  timing: z
-    .strictObject({
-      start_timestamp: epochMs.optional(),
-      end_timestamp: epochMs.optional(),
-      duration_ms: millis.optional(),
-      wait_ms: millis.optional(),
-      overhead_ms: millis.optional(),
-      lag_ms: millis.optional(),
-      total_ms: millis.optional(),
-    })
-    .optional(),
-  external_event_id: z.string().trim().min(1).max(255).optional(),
-  occurred_at: z.string().optional(),
+  payload: z.optional(z.unknown()),
+  raw_payload: z.optional(z.unknown()),
+  lead_snapshot: z.optional(jsonObject),
+  appended: z.optional(jsonObject),
+  timing: z.optional(
+    z.strictObject({
+      start_timestamp: z.optional(epochMs),
+      end_timestamp: z.optional(epochMs),
+      duration_ms: z.optional(millis),
+      wait_ms: z.optional(millis),
+      overhead_ms: z.optional(millis),
+      lag_ms: z.optional(millis),
+      total_ms: z.optional(millis),
+    }),
+  ),
+  external_event_id: z.optional(boundedString(255)),
+  occurred_at: z.optional(z.string()),
 });
 
 export type Timing = NonNullable<z.infer<typeof envelopeSchema>['timing']>;
@@ -94,30 +98,6 @@ export interface ValidateOptions {
   requireLeadId?: boolean;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return out;
-}
-
-function issuesToFieldErrors(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): FieldError[] {
-  const errors: FieldError[] = [];
-  for (const issue of issues) {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ path: formatPath([...path, key]), message: 'is not a known field' });
-    } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
-      errors.push({ path: formatPath(path), message: 'is required' });
-    } else {
-      errors.push({ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, '') });
-    }
-  }
-  return errors;
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -133,7 +113,7 @@ export function validateEventInput(body: unknown, options: ValidateOptions): Val
 
   const errors: FieldError[] = [];
   const envelope = envelopeSchema.safeParse(candidate);
-  if (!envelope.success) errors.push(...issuesToFieldErrors(envelope.error.issues));
+  if (!envelope.success) errors.push(...issuesToFieldErrors(envelope.error.issues, candidate));
 
   if (options.requireLeadId !== false && (candidate.lead_id === undefined || candidate.lead_id === null)) {
     if (!errors.some((e) => e.path === 'lead_id')) errors.push({ path: 'lead_id', message: 'is required' });
@@ -160,7 +140,7 @@ export function validateEventInput(body: unknown, options: ValidateOptions): Val
       payload = { ...given };
       for (const [key, value] of Object.entries(parsed.data)) if (key in given) payload[key] = value;
     } else {
-      errors.push(...issuesToFieldErrors(parsed.error.issues, ['payload']));
+      errors.push(...issuesToFieldErrors(parsed.error.issues, given, { prefix: ['payload'] }));
     }
   }
 

@@ -1,9 +1,10 @@
-import { z } from 'zod';
 import { allCatalogueTypes, CUSTOM_TYPE, webhookOnlyTypes } from './catalogue.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { LeadEvent } from './event.js';
-import { formatPath, OUTCOMES, SOURCE_PATTERN } from './event.js';
+import { OUTCOMES, SOURCE_PATTERN } from './event.js';
+import * as z from 'zod/mini';
+import { issuesToFieldErrors } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent } from './masking.js';
 import type { EventStore, RangeQuery, TypeMatch } from './ports.js';
@@ -25,83 +26,81 @@ export interface ListResponse {
 
 type Params = Record<string, string | undefined>;
 
-const isoParam = z.string().transform((value, ctx) => {
-  const ms = parseIsoWithOffset(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T00:00:00Z' });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** A query-string value parsed by `parse`, which reports a problem by returning a message string. */
+function param<T>(parse: (value: string) => T | { problem: string }) {
+  return z.pipe(
+    z.string(),
+    z.transform((value: string, ctx) => {
+      const result = parse(value);
+      if (result !== null && typeof result === 'object' && 'problem' in result) {
+        ctx.issues.push({ code: 'custom', message: result.problem, input: value });
+        return z.NEVER;
+      }
+      return result as T;
+    }),
+  );
+}
+
+const isoParam = param((value): number | { problem: string } => parseIsoWithOffset(value) ?? { problem: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T00:00:00Z' });
 
 const KNOWN_TYPES = new Set<string>([...allCatalogueTypes, ...webhookOnlyTypes]);
 
 /** `type=a,b.*`: exact catalogue/custom types, or a family by prefix (`source.*`). */
-const typeParam = z.string().transform((value, ctx) => {
+const typeParam = param((value): TypeMatch[] | { problem: string } => {
   const matches: TypeMatch[] = [];
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) return { problem: 'must not be empty' };
+  if (parts.length > 20) return { problem: 'at most 20 types' };
+  for (const part of parts) {
     if (part.endsWith('.*') && /^[a-z0-9_.]{1,99}\.\*$/.test(part)) matches.push({ prefix: part.slice(0, -1) });
     else if (KNOWN_TYPES.has(part) || CUSTOM_TYPE.test(part)) matches.push({ equals: part });
-    else ctx.addIssue({ code: 'custom', message: `unknown event type '${part.slice(0, 100)}' (use a catalogue type, custom.<name>, or a prefix like source.*)` });
+    else return { problem: `unknown event type '${part.slice(0, 100)}' (use a catalogue type, custom.<name>, or a prefix like source.*)` };
   }
-  if (matches.length === 0 && value.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be empty' });
-  if (matches.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 types' });
   return matches;
 });
 
-const includeParam = z.string().transform((value, ctx) => {
+const includeParam = param((value): RangeQuery['include'] | { problem: string } => {
   const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
-  for (const part of parts) {
-    if (part !== 'lead_snapshot' && part !== 'raw_payload') {
-      ctx.addIssue({ code: 'custom', message: `cannot include '${part.slice(0, 50)}' (use lead_snapshot, raw_payload)` });
-    }
-  }
+  const unknown = parts.find((part) => part !== 'lead_snapshot' && part !== 'raw_payload');
+  if (unknown !== undefined) return { problem: `cannot include '${unknown.slice(0, 50)}' (use lead_snapshot, raw_payload)` };
   return { leadSnapshot: parts.includes('lead_snapshot'), rawPayload: parts.includes('raw_payload') };
 });
 
+const limitParam = param((value): number | { problem: string } => {
+  const n = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+  return n >= 1 && n <= 1000 ? n : { problem: 'must be a whole number from 1 to 1000' };
+});
+
 const common = {
-  type: typeParam.optional(),
-  outcome: z.enum(OUTCOMES).optional(),
-  order: z.enum(['asc', 'desc']).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 1000')
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, 'must be a whole number from 1 to 1000')
-    .optional(),
-  cursor: z.string().optional(),
+  type: z.optional(typeParam),
+  outcome: z.optional(z.enum(OUTCOMES)),
+  order: z.optional(z.enum(['asc', 'desc'])),
+  limit: z.optional(limitParam),
+  cursor: z.optional(z.string()),
 };
 
-const timelineParams = z.strictObject({ ...common, from: isoParam.optional(), to: isoParam.optional(), include: includeParam.optional() });
+const timelineParams = z.strictObject({ ...common, from: z.optional(isoParam), to: z.optional(isoParam), include: z.optional(includeParam) });
 const listParams = z.strictObject({
   ...common,
-  from: isoParam.optional(),
-  to: isoParam.optional(),
-  source: z.string().regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}').optional(),
-  flow_id: z.string().min(1).max(255).optional(),
+  from: z.optional(isoParam),
+  to: z.optional(isoParam),
+  source: z.optional(z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'))),
+  flow_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
 });
 const flowParams = z.strictObject({
   ...common,
-  lead_id: z.string().min(1).max(255).optional(),
-  start: isoParam.optional(),
-  end: isoParam.optional(),
-  from: isoParam.optional(),
-  to: isoParam.optional(),
+  lead_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  start: z.optional(isoParam),
+  end: z.optional(isoParam),
+  from: z.optional(isoParam),
+  to: z.optional(isoParam),
 });
 
-function parseParams<T extends z.ZodType>(schema: T, params: Params): z.infer<T> {
+function parseParams<T extends z.ZodMiniType>(schema: T, params: Params): z.infer<T> {
   const clean: Params = {};
   for (const [key, value] of Object.entries(params)) if (value !== undefined) clean[key] = value;
   const parsed = schema.safeParse(clean);
-  if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ path: key, message: 'is not a known query parameter' }))
-          : [{ path: formatPath(issue.path), message: issue.message.replace(/^Invalid input: /, '') }],
-      ),
-    );
-  }
+  if (!parsed.success) throw new ValidationError(issuesToFieldErrors(parsed.error.issues, clean, { unknownKeyMessage: 'is not a known query parameter' }));
   return parsed.data;
 }
 

@@ -1,0 +1,73 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import { CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { routes, type HandlerName } from '../../shared/definitions/routes.js';
+
+export interface LeadlogApiProps {
+  handlers: Record<HandlerName, IFunction>;
+  authorizer: IFunction;
+  logKey: IKey;
+  /** Steady-state requests per second and burst for the whole stage. */
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+/**
+ * The HTTP API: one route per entry of shared/definitions/routes.ts, keyed routes behind the cached Lambda
+ * authorizer, a throttled $default stage with JSON access logs.
+ */
+export class LeadlogApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+
+  constructor(scope: Construct, id: string, props: LeadlogApiProps) {
+    super(scope, id);
+    this.api = new HttpApi(this, 'HttpApi', { apiName: 'leadlog', createDefaultStage: false });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, encryptionKey: props.logKey });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 2000 },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride('AccessLogSettings.Format', JSON.stringify({
+      requestId: '$context.requestId', ip: '$context.identity.sourceIp', requestTime: '$context.requestTime',
+      routeKey: '$context.routeKey', status: '$context.status', responseLength: '$context.responseLength',
+      latencyMs: '$context.responseLatency', integrationError: '$context.integrationErrorMessage',
+      authorizerError: '$context.authorizer.error',
+    }));
+
+    // The authorizer authenticates (key → org, scopes); routes enforce scopes in the handler. Cached per
+    // Authorization header for 60 s: a revoked key may keep working that long.
+    const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', props.authorizer, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: Duration.seconds(60),
+    });
+    const integrations = new Map<HandlerName, HttpLambdaIntegration>();
+    for (const route of routes) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.handler}Integration`, props.handlers[route.handler]);
+        integrations.set(route.handler, integration);
+      }
+      const [created] = this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        ...(route.scope ? { authorizer } : {}),
+      });
+      if (!route.scope && created) {
+        Validations.of(created).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'Public by design: health has no key; webhooks authenticate by the provider signature in the handler.',
+        });
+      }
+    }
+  }
+}

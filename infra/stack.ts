@@ -1,0 +1,82 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import type { HandlerName } from '../shared/definitions/routes.js';
+import { LeadlogApi } from './constructs/api.js';
+import { acknowledge, LeadlogFunction } from './constructs/lambda-function.js';
+import { PayloadStorage } from './constructs/storage.js';
+import { LeadlogTables } from './constructs/tables.js';
+
+export interface LeadlogStackProps extends StackProps {
+  /** Names every physical resource: `leadlog-${stage}-…`. */
+  stage: string;
+}
+
+/** The whole of leadlog on AWS: one construct per concern, wired with grants (no hand-written policies). */
+export class LeadlogStack extends Stack {
+  constructor(scope: Construct, id: string, props: LeadlogStackProps) {
+    super(scope, id, props);
+    const prefix = `leadlog-${props.stage}`;
+
+    const dataKey = new Key(this, 'DataKey', {
+      description: 'leadlog: events, control data and raw payloads at rest',
+      enableKeyRotation: true,
+    });
+    const logKey = new Key(this, 'LogKey', { description: 'leadlog: CloudWatch log groups', enableKeyRotation: true });
+    logKey.grantEncryptDecrypt(new ServicePrincipal(`logs.${this.region}.amazonaws.com`));
+
+    const tables = new LeadlogTables(this, 'Tables', { prefix, key: dataKey });
+    const storage = new PayloadStorage(this, 'Storage', { key: dataKey });
+    const environment = {
+      EVENTS_TABLE_NAME: tables.events.tableName,
+      CONTROL_TABLE_NAME: tables.control.tableName,
+      RAW_PAYLOAD_BUCKET: storage.bucket.bucketName,
+    };
+    const fn = (id: string, handlerModule: string, extra: { memorySize?: number; timeout?: Duration; reservedConcurrentExecutions?: number } = {}) =>
+      new LeadlogFunction(this, id, { handlerModule, environment, logKey, ...extra }).fn;
+
+    const ingest = fn('Ingest', 'ingest', { memorySize: 1024 });
+    const query = fn('Query', 'query', { memorySize: 1024 });
+    const health = fn('Health', 'health', { memorySize: 256, reservedConcurrentExecutions: 5 });
+    const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
+
+    // Least privilege: ingest writes events and raw payloads; query reads them; the authorizer reads keys.
+    tables.events.grantWriteData(ingest);
+    tables.events.grantReadData(ingest); // a duplicate's stored twin comes back on the conditional check
+    storage.bucket.grantPut(ingest);
+    storage.bucket.grantRead(ingest);
+    tables.events.grantReadData(query);
+    storage.bucket.grantRead(query);
+    tables.control.grantReadData(authorizer);
+
+    const logicalId = (construct: Construct) => this.getLogicalId(construct.node.defaultChild as never);
+    const bucketObjects = `Resource::<${logicalId(storage.bucket)}.Arn>/*`;
+    const eventIndexes = `Resource::<${logicalId(tables.events)}.Arn>/index/*`;
+    const readGrant = {
+      [`AwsSolutions-IAM5[${eventIndexes}]`]: "Queries on the events table's own indexes (by_lead, by_day, by_flow) only.",
+      [`AwsSolutions-IAM5[${bucketObjects}]`]: 'Objects of the raw-payload bucket only; keys are raw/<org>/<event id>/….',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead on the one raw-payload bucket (object reads and their versions).',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead on the one raw-payload bucket.',
+      'AwsSolutions-IAM5[Action::s3:List*]': 'grantRead on the one raw-payload bucket.',
+    };
+    acknowledge(ingest, {
+      ...readGrant,
+      'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut: abort its own multipart uploads to the raw-payload bucket.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Encrypting raw payloads with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting raw payloads with the stack's own data key only.",
+    });
+    acknowledge(query, readGrant);
+
+    const api = new LeadlogApi(this, 'Api', {
+      handlers: { ingest, query, health } satisfies Record<HandlerName, unknown>,
+      authorizer,
+      logKey,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.api.apiEndpoint });
+    new CfnOutput(this, 'EventsTableName', { value: tables.events.tableName });
+    new CfnOutput(this, 'ControlTableName', { value: tables.control.tableName, description: 'npm run keys -- … --aws --table <this>' });
+    new CfnOutput(this, 'RawPayloadBucketName', { value: storage.bucket.bucketName });
+  }
+}
