@@ -8,7 +8,8 @@ export function buildApp(app = new App()): { app: App; stack: LeadlogStack } {
   if (!/^[a-z0-9-]{1,20}$/.test(stage)) throw new Error(`stage must match [a-z0-9-]{1,20}, got '${stage}'`);
   const stack = new LeadlogStack(app, `leadlog-${stage}`, {
     stage,
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    // The table's KMS replica settings need a concrete region; offline synth falls back to us-east-1.
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1' },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -65,6 +65,7 @@ export class LeadlogFunction extends Construct {
         // The Node.js 24 runtime ships AWS SDK v3: leave it out of the bundle (keeps each under 500 KB).
         externalModules: ['@aws-sdk/*', '@smithy/*'],
         metafile: false,
+        logLevel: LogLevel.WARNING,
       },
     };
     this.fn = new NodejsFunction(this, 'Function', options);
