@@ -6,7 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routes, type HandlerName } from '../../shared/definitions/routes.js';
+import { AUTHORIZER_CACHE_SECONDS, routes, type HandlerName } from '../../shared/definitions/routes.js';
 
 export interface LeadlogApiProps {
   handlers: Record<HandlerName, IFunction>;
@@ -43,11 +43,11 @@ export class LeadlogApi extends Construct {
     }));
 
     // The authorizer authenticates (key → org, scopes); routes enforce scopes in the handler. Cached per
-    // Authorization header for 60 s: a revoked key may keep working that long.
+    // Authorization header for AUTHORIZER_CACHE_SECONDS: a revoked key may keep working that long.
     const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', props.authorizer, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ['$request.header.Authorization'],
-      resultsCacheTtl: Duration.seconds(60),
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
     const integrations = new Map<HandlerName, HttpLambdaIntegration>();
     for (const route of routes) {

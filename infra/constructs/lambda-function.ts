@@ -4,6 +4,7 @@ import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { BUNDLE } from './bundling.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -53,17 +54,15 @@ export class LeadlogFunction extends Construct {
       },
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       bundling: {
-        minify: true,
+        minify: BUNDLE.minify,
         sourceMap: true,
         sourcesContent: false,
-        target: 'node24',
+        target: BUNDLE.target,
         format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        // ESM output still meets CommonJS dependencies that call require(): give them one.
-        banner: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);",
+        mainFields: [...BUNDLE.mainFields],
+        banner: BUNDLE.banner,
         forceDockerBundling: false,
-        // The Node.js 24 runtime ships AWS SDK v3: leave it out of the bundle (keeps each under 500 KB).
-        externalModules: ['@aws-sdk/*', '@smithy/*'],
+        externalModules: [...BUNDLE.externalModules],
         metafile: false,
         logLevel: LogLevel.WARNING,
       },

@@ -17,6 +17,11 @@ export type LambdaAuthorizer = (event: { headers: Record<string, string> }) => P
 export interface LocalApiOptions {
   handlers: Record<HandlerName, LambdaHttpHandler>;
   authorizer: LambdaAuthorizer;
+  /**
+   * Cache the authorizer's answer per Authorization header, as API Gateway does (AUTHORIZER_CACHE_SECONDS
+   * in AWS). 0, the default locally, asks on every request so a revoked key stops at once.
+   */
+  authorizerCacheSeconds?: number;
   /** Called after each request, for the console log. */
   onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
 }
@@ -92,15 +97,22 @@ function isUtf8(bytes: Buffer): boolean {
   }
 }
 
-export function toApiGatewayEvent(
-  request: IncomingMessage, url: URL, body: Buffer, route: RouteDefinition, pathParameters: Record<string, string>, requestId: string,
-): HttpEvent {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i]!.toLowerCase();
-    const value = request.rawHeaders[i + 1]!;
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-  }
+export interface GatewayRequest {
+  method: string;
+  url: URL;
+  /** Lower-cased names; repeated headers joined with ',' as API Gateway does. */
+  headers: Record<string, string>;
+  body: Buffer;
+  route: RouteDefinition;
+  pathParameters: Record<string, string>;
+  requestId: string;
+  sourceIp?: string;
+  protocol?: string;
+}
+
+/** The payload-format-2.0 event API Gateway would hand the Lambda for this request. */
+export function toApiGatewayEvent(request: GatewayRequest): HttpEvent {
+  const { url, body, headers, route, pathParameters } = request;
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const contentType = headers['content-type'] ?? '';
@@ -120,13 +132,13 @@ export function toApiGatewayEvent(
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'localhost',
       http: {
-        method: request.method ?? 'GET',
+        method: request.method,
         path: url.pathname,
-        protocol: `HTTP/${request.httpVersion}`,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        protocol: request.protocol ?? 'HTTP/1.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId,
+      requestId: request.requestId,
       routeKey: routeKey(route),
       stage: '$default',
       time: now.toUTCString(),
@@ -136,6 +148,16 @@ export function toApiGatewayEvent(
     isBase64Encoded: body.length > 0 && !textual,
   };
   return event;
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i]!.toLowerCase();
+    const value = request.rawHeaders[i + 1]!;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  return headers;
 }
 
 function send(response: ServerResponse, result: HttpResult): number {
@@ -152,6 +174,35 @@ function problemResult(error: unknown, requestId: string): HttpResult {
     headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...headers },
     body: JSON.stringify(problem),
   };
+}
+
+type AuthorizerDecision = Awaited<ReturnType<LambdaAuthorizer>>;
+const authorizerCaches = new WeakMap<LambdaAuthorizer, Map<string, { decision: AuthorizerDecision; until: number }>>();
+
+async function authorize(options: Pick<LocalApiOptions, 'authorizer' | 'authorizerCacheSeconds'>, headers: Record<string, string>): Promise<AuthorizerDecision> {
+  const ttlMs = (options.authorizerCacheSeconds ?? 0) * 1000;
+  if (ttlMs <= 0) return options.authorizer({ headers });
+  let cache = authorizerCaches.get(options.authorizer);
+  if (!cache) authorizerCaches.set(options.authorizer, (cache = new Map()));
+  const identity = headers.authorization!;
+  const hit = cache.get(identity);
+  if (hit && hit.until > Date.now()) return hit.decision;
+  const decision = await options.authorizer({ headers });
+  if (cache.size > 10_000) cache.clear();
+  cache.set(identity, { decision, until: Date.now() + ttlMs });
+  return decision;
+}
+
+/** Runs one request through the stand-in: authorizer (when the route needs a key and one is sent), then the handler. */
+export async function invokeRoute(
+  options: Pick<LocalApiOptions, 'handlers' | 'authorizer' | 'authorizerCacheSeconds'>, event: HttpEvent, route: RouteDefinition,
+): Promise<HttpResult> {
+  if (route.scope && event.headers.authorization) {
+    const decision = await authorize(options, event.headers as Record<string, string>);
+    if (decision.isAuthorized && decision.context) event.requestContext.authorizer = { lambda: decision.context };
+  }
+  const handler = options.handlers[route.handler];
+  return (await handler(event, lambdaContext(`leadlog-${route.handler}`, event.requestContext.requestId))) as HttpResult;
 }
 
 export function createLocalApi(options: LocalApiOptions): Server {
@@ -174,14 +225,11 @@ export function createLocalApi(options: LocalApiOptions): Server {
         return;
       }
       const body = await readBody(request);
-      const event = toApiGatewayEvent(request, url, body, matched.route, matched.pathParameters, requestId);
-      if (matched.route.scope && event.headers.authorization) {
-        const decision = await options.authorizer({ headers: event.headers as Record<string, string> });
-        if (decision.isAuthorized && decision.context) event.requestContext.authorizer = { lambda: decision.context };
-      }
-      const handler = options.handlers[matched.route.handler];
-      const result = (await handler(event, lambdaContext(`leadlog-${matched.route.handler}`, requestId))) as HttpResult;
-      status = send(response, result);
+      const event = toApiGatewayEvent({
+        method, url, headers: headersOf(request), body, route: matched.route, pathParameters: matched.pathParameters, requestId,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${request.httpVersion}`,
+      });
+      status = send(response, await invokeRoute(options, event, matched.route));
     } catch (error) {
       // A handler's own errors are already problem+json; this is for the stand-in's (body too large, I/O).
       if (!response.headersSent) status = send(response, problemResult(error, requestId));

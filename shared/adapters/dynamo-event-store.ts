@@ -196,7 +196,8 @@ export class DynamoEventStore implements EventStore {
     return { pk: eventKeysFor.pk(orgId, id), [partitionKey]: query.partitions[partition], time_key: after.timeKey };
   }
 
-  private async toItem(built: BuiltEvent): Promise<EventItem> {
+  /** The item `put` writes for this event (public for the benchmark's bare-PutItem baseline). */
+  async toItem(built: BuiltEvent): Promise<EventItem> {
     const { raw_payload: rawPayload, lead_snapshot: leadSnapshot, ...summary } = built.event;
     const e = built.event;
     const item: EventItem = {

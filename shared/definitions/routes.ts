@@ -20,6 +20,9 @@ export interface RouteDefinition {
 
 export const KB = 1024;
 
+/** API Gateway caches the authorizer's answer per Authorization header this long (a revoked key lives on that long). */
+export const AUTHORIZER_CACHE_SECONDS = 60;
+
 export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 256 * KB },
   { method: 'POST', path: '/v1/events/batch', handler: 'ingest', scope: 'events:write', maxBodyBytes: 1024 * KB },

@@ -108,3 +108,11 @@ describe('event identity', () => {
     expect(event.schema_version).toBe('1');
   });
 });
+
+describe('the generated catalogue reference', () => {
+  it('docs/event-types.md matches the definitions (run npm run docs:catalogue)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { catalogueMarkdown } = await import('../../shared/domain/catalogue-doc.js');
+    expect(readFileSync('docs/event-types.md', 'utf8')).toBe(catalogueMarkdown());
+  });
+});

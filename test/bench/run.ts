@@ -1,0 +1,180 @@
+/**
+ * `npm run bench`: leadlog measured against baselines taken in the same run, on the same DynamoDB Local.
+ * Prints ratios, never asserts: the figures go to docs/benchmarks.md with the command that made them.
+ */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { build } from 'esbuild';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUNDLE } from '../../infra/constructs/bundling.js';
+import { ensureTables, startDynamoLocal } from '../../infra/local/dynamo.js';
+import { invokeRoute, loadLambdaHandlers, matchRoute, toApiGatewayEvent } from '../../infra/local/http-server.js';
+import { localEnvironment } from '../../infra/local/runtime.js';
+import { AUTHORIZER_CACHE_SECONDS, handlerNames } from '../../shared/definitions/routes.js';
+import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
+import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
+import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
+import type { EventStore } from '../../shared/domain/ports.js';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/** A 2 KB event: a purchase with a realistic snapshot. */
+function twoKbEvent(i: number): Record<string, unknown> {
+  const event = {
+    lead_id: `lead_${i % 500}`,
+    source_type: 'external',
+    source: 'stripe',
+    event_type: 'purchase_completed',
+    external_event_id: `evt_${randomUUID()}`,
+    occurred_at: new Date(Date.now() - 60_000).toISOString(),
+    payload: { product_id: 'prod_1', product_name: 'Course', category: 'education', amount: 49.9, currency: 'USD', payment_method: 'card' },
+    lead_snapshot: { email: 'ana@example.com', first_name: 'Ana', state: 'SP', notes: '' },
+  };
+  const size = Buffer.byteLength(JSON.stringify(event));
+  (event.lead_snapshot as { notes: string }).notes = 'x'.repeat(Math.max(0, 2048 - size));
+  return event;
+}
+
+async function runConcurrent(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await task(next++);
+  }));
+  return count / ((performance.now() - started) / 1000);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+
+async function main(): Promise<void> {
+  const dynamo = await startDynamoLocal();
+  const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
+  Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames, mkdtempSync(join(tmpdir(), 'leadlog-bench-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  const { createDependencies } = await import('../../shared/adapters/container.js');
+  const { createApiKey } = await import('../../shared/domain/api-keys.js');
+  const { createIngestHandler } = await import('../../functions/ingest.js');
+  const deps = createDependencies();
+  const stack = await loadLambdaHandlers();
+  const orgId = `org_bench_${Date.now()}`;
+  const { key } = await createApiKey(deps.apiKeys, { orgId, scopes: ['events:write', 'events:read', 'pii:read'], now: Date.now() });
+  const lines: string[] = [];
+  const report = (line: string) => {
+    lines.push(line);
+    console.log(line);
+  };
+
+  // Deployed, API Gateway caches the authorizer's answer (AUTHORIZER_CACHE_SECONDS): so does the stand-in here.
+  const gateway = { ...stack, authorizerCacheSeconds: AUTHORIZER_CACHE_SECONDS };
+  const post = (body: unknown, handlers = stack.handlers) => {
+    const url = new URL('http://localhost/v1/events');
+    const matched = matchRoute('POST', url.pathname)!;
+    const event = toApiGatewayEvent({
+      method: 'POST', url, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: Buffer.from(JSON.stringify(body)), route: matched.route, pathParameters: {}, requestId: randomUUID(),
+    });
+    return invokeRoute({ ...gateway, handlers }, event, matched.route);
+  };
+
+  // 1. Ingest: the full handler path (gateway stand-in, middleware, validation, one conditional PutItem) vs
+  //    a bare conditional PutItem of the very item leadlog writes (same size, same index keys), at the same
+  //    concurrency, alternating rounds.
+  const bare = createDocumentClient({ endpoint: dynamo.endpoint });
+  const bodies = Array.from({ length: EVENTS }, (_, i) => twoKbEvent(i));
+  for (let i = 0; i < 300; i++) await post(twoKbEvent(i)); // warm up JIT and sockets
+  const baseline: number[] = [];
+  const leadlog: number[] = [];
+  const store = deps.events as DynamoEventStore;
+  for (let round = 0; round < ROUNDS; round++) {
+    const items = await Promise.all(bodies.map(async (body) => {
+      const input = validateEventInput({ ...body, external_event_id: `evt_${randomUUID()}` }, { now: Date.now() });
+      if (!input.ok) throw new Error('invalid bench event');
+      return store.toItem(buildEvent(input.value, { orgId, now: Date.now() }));
+    }));
+    baseline.push(await runConcurrent(EVENTS, CONCURRENCY, (i) =>
+      bare.send(new PutCommand({ TableName: tableNames.events, Item: items[i], ConditionExpression: 'attribute_not_exists(pk)' })),
+    ));
+    const fresh = bodies.map((b) => ({ ...b, external_event_id: `evt_${randomUUID()}` }));
+    leadlog.push(await runConcurrent(EVENTS, CONCURRENCY, async (i) => {
+      const result = await post(fresh[i]);
+      if (result.statusCode !== 201) throw new Error(`ingest answered ${result.statusCode}: ${result.body}`);
+    }));
+  }
+  report(`## Ingest throughput (2 KB events, concurrency ${CONCURRENCY}, ${EVENTS} events x ${ROUNDS} rounds, median)`);
+  report(`bare conditional PutItem: ${median(baseline).toFixed(0)} events/s`);
+  report(`leadlog ingest handler:   ${median(leadlog).toFixed(0)} events/s`);
+  report(`ratio: ${(median(leadlog) / median(baseline)).toFixed(2)} (target >= 0.80)`);
+
+  // 2. Handler CPU per event with the store stubbed: what leadlog itself costs.
+  const stubStore: EventStore = {
+    put: async (built) => ({ status: 'created', event: built.event }),
+    get: async () => undefined,
+    query: async () => ({ items: [] }),
+  };
+  const stubbed = { ...stack.handlers, ingest: createIngestHandler({ ...deps, events: stubStore }) as never };
+  const cpuEvents = 20_000;
+  for (let i = 0; i < 2000; i++) await post(bodies[i % bodies.length], stubbed);
+  const cpuStart = process.cpuUsage();
+  for (let i = 0; i < cpuEvents; i++) await post(bodies[i % bodies.length], stubbed);
+  const cpu = process.cpuUsage(cpuStart);
+  report(`\n## Ingest handler CPU per 2 KB event, store stubbed (${cpuEvents} events; gateway event building included)`);
+  report(`${((cpu.user + cpu.system) / cpuEvents).toFixed(1)} us/event (target <= 100)`);
+
+  // 3. Timeline page latency for a lead with 1,000 events.
+  const lead = `lead_timeline_${Date.now()}`;
+  await runConcurrent(1000, 16, (i) => post({ ...twoKbEvent(i), lead_id: lead, occurred_at: new Date(Date.now() - 3_600_000 + i * 1000).toISOString() }));
+  const get = async (path: string) => {
+    const url = new URL(`http://localhost${path}`);
+    const matched = matchRoute('GET', url.pathname)!;
+    const event = toApiGatewayEvent({ method: 'GET', url, headers: { authorization: `Bearer ${key}` }, body: Buffer.alloc(0), route: matched.route, pathParameters: matched.pathParameters, requestId: randomUUID() });
+    const started = performance.now();
+    const result = await invokeRoute(gateway, event, matched.route);
+    if (result.statusCode !== 200) throw new Error(`timeline answered ${result.statusCode}`);
+    return { ms: performance.now() - started, body: JSON.parse(result.body as string) };
+  };
+  const firstPage: number[] = [];
+  const bigPage: number[] = [];
+  const walk: number[] = [];
+  for (let run = 0; run < 30; run++) {
+    firstPage.push((await get(`/v1/leads/${lead}/events?limit=100`)).ms);
+    bigPage.push((await get(`/v1/leads/${lead}/events?limit=1000`)).ms);
+    let cursor: string | null = null;
+    const started = performance.now();
+    let items = 0;
+    do {
+      const page: { body: { items: unknown[]; next_cursor: string | null } } = await get(`/v1/leads/${lead}/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      items += page.body.items.length;
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    if (items !== 1000) throw new Error(`walked ${items} events, expected 1000`);
+    walk.push(performance.now() - started);
+  }
+  report(`\n## Timeline reads, lead with 1,000 events of 2 KB (30 runs)`);
+  report(`first page, limit=100:  p50 ${median(firstPage).toFixed(1)} ms, p95 ${percentile(firstPage, 0.95).toFixed(1)} ms`);
+  report(`one page, limit=1000:   p50 ${median(bigPage).toFixed(1)} ms, p95 ${percentile(bigPage, 0.95).toFixed(1)} ms`);
+  report(`all 10 pages of 100:    p50 ${median(walk).toFixed(1)} ms`);
+
+  // 4. Bundle sizes, bundled exactly as CDK bundles them.
+  report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);
+  for (const name of [...handlerNames, 'authorizer']) {
+    const result = await build({
+      entryPoints: [join('functions', `${name}.ts`)], bundle: true, platform: 'node', format: 'esm', write: false,
+      target: BUNDLE.target, minify: BUNDLE.minify, mainFields: [...BUNDLE.mainFields], external: [...BUNDLE.externalModules],
+      banner: { js: BUNDLE.banner }, logLevel: 'error',
+    });
+    report(`${name.padEnd(10)} ${(result.outputFiles[0]!.contents.length / 1024).toFixed(1)} KB`);
+  }
+
+  bare.destroy();
+  await dynamo.stop();
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
