@@ -1,5 +1,5 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
-import { flowEvents, getEvent, leadTimeline, listEvents } from '../shared/domain/queries.js';
+import { flowEvents, getEvent, getLead, leadTimeline, listEvents } from '../shared/domain/queries.js';
 import { createHttpHandler, viewerOf } from '../shared/http/handler.js';
 import { json, type HttpEvent } from '../shared/http/middleware.js';
 
@@ -14,13 +14,15 @@ const pathParam = (event: HttpEvent, name: string) => {
   }
 };
 
-/** The read routes: one event, a lead's timeline, the org's events, a flow's events. */
+/** The read routes: one event, a lead (identities) and its timeline, the org's events, a flow's events. */
 export function createQueryHandler(deps: Dependencies) {
   return createHttpHandler('query', {
     'GET /v1/events/{id}': async (event, state) =>
       json(200, await getEvent(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
       json(200, await leadTimeline(deps.events, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
+    'GET /v1/leads/{lead_id}': async (event, state) =>
+      json(200, await getLead(deps.events, deps.identities, viewerOf(state), pathParam(event, 'lead_id'), deps.clock.now())),
     'GET /v1/events': async (event, state) =>
       json(200, await listEvents(deps.events, viewerOf(state), params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>

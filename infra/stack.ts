@@ -40,6 +40,7 @@ export class LeadlogStack extends Stack {
     const query = fn('Query', 'query', { memorySize: 1024 });
     const health = fn('Health', 'health', { memorySize: 256, reservedConcurrentExecutions: 5 });
     const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
+    const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024 });
 
     // Least privilege: ingest writes events and raw payloads; query reads them; the authorizer reads keys.
     tables.events.grantWriteData(ingest);
@@ -49,6 +50,12 @@ export class LeadlogStack extends Stack {
     tables.events.grantReadData(query);
     storage.bucket.grantRead(query);
     tables.control.grantReadData(authorizer);
+    tables.control.grantReadData(query); // lead identities
+    // Webhooks: store events (and raw payloads), read secrets, read and claim identities.
+    tables.events.grantReadWriteData(webhooks);
+    tables.control.grantReadWriteData(webhooks);
+    storage.bucket.grantPut(webhooks);
+    storage.bucket.grantRead(webhooks);
 
     const logicalId = (construct: Construct) => this.getLogicalId(construct.node.defaultChild as never);
     const bucketObjects = `Resource::<${logicalId(storage.bucket)}.Arn>/*`;
@@ -67,9 +74,15 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting raw payloads with the stack's own data key only.",
     });
     acknowledge(query, readGrant);
+    acknowledge(webhooks, {
+      ...readGrant,
+      'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut: abort its own multipart uploads to the raw-payload bucket.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Encrypting items and raw payloads with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting items and raw payloads with the stack's own data key only.",
+    });
 
     const api = new LeadlogApi(this, 'Api', {
-      handlers: { ingest, query, health } satisfies Record<HandlerName, unknown>,
+      handlers: { ingest, query, health, webhooks } satisfies Record<HandlerName, unknown>,
       authorizer,
       logKey,
     });

@@ -242,14 +242,15 @@ export function createLocalApi(options: LocalApiOptions): Server {
 
 /** Imports the real handler modules (after the environment is set: they read config at module scope). */
 export async function loadLambdaHandlers(): Promise<{ handlers: Record<HandlerName, LambdaHttpHandler>; authorizer: LambdaAuthorizer }> {
-  const [ingest, query, health, authorizer] = await Promise.all([
+  const [ingest, query, health, webhooks, authorizer] = await Promise.all([
     import('../../functions/ingest.js'),
     import('../../functions/query.js'),
     import('../../functions/health.js'),
+    import('../../functions/webhooks.js'),
     import('../../functions/authorizer.js'),
   ]);
   return {
-    handlers: { ingest: ingest.handler, query: query.handler, health: health.handler } as unknown as Record<HandlerName, LambdaHttpHandler>,
+    handlers: { ingest: ingest.handler, query: query.handler, health: health.handler, webhooks: webhooks.handler } as unknown as Record<HandlerName, LambdaHttpHandler>,
     authorizer: authorizer.handler as unknown as LambdaAuthorizer,
   };
 }

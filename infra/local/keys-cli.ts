@@ -5,6 +5,9 @@ import { createApiKey, hashApiKey, keyIdOf, parseScopes } from '../../shared/dom
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
 import type { ApiKeyStore } from '../../shared/domain/ports.js';
 import { physicalTableName, controlTable } from '../../shared/definitions/tables.js';
+import { DynamoWebhookSecretStore } from '../../shared/adapters/dynamo-webhook-secret-store.js';
+import { clearPreviousSecret, generateSecret, setWebhookSecret, type WebhookSecretStore } from '../../shared/domain/webhooks/secrets.js';
+import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 
 const USAGE = `npm run keys -- <command> [options]
@@ -13,6 +16,13 @@ const USAGE = `npm run keys -- <command> [options]
   list   --org <id>                                   list an org's keys (ids, scopes, state; never secrets)
   revoke --org <id> --key-id <id>                     revoke a key by its id
   revoke --key <llk_…>                                revoke a key you hold
+
+  webhook-secret set   --org <id> --provider <p> [--secret <s>] [--replace]
+                       set the current secret (generated and printed if not given); the previous one
+                       stays valid beside it until clear-previous (or --replace drops it now)
+  webhook-secret clear-previous --org <id> --provider <p>
+  webhook-secret list  --org <id>                     providers with secrets (never the secrets)
+Providers: stripe, shopify, typeform, hotmart
 
 Target: the local runtime's table (the running npm start, else .data/ directly).
   --aws [--table <control table>]   the deployed table instead (AWS credentials from the environment;
@@ -24,25 +34,67 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function withStore<T>(aws: boolean, table: string | undefined, work: (store: ApiKeyStore) => Promise<T>): Promise<T> {
+interface ControlStores {
+  apiKeys: ApiKeyStore;
+  webhookSecrets: WebhookSecretStore;
+}
+
+async function withStores<T>(aws: boolean, table: string | undefined, work: (stores: ControlStores) => Promise<T>): Promise<T> {
+  const stores = (client: ReturnType<typeof createDocumentClient>, tableName: string): ControlStores => ({
+    apiKeys: new DynamoApiKeyStore(client, tableName),
+    webhookSecrets: new DynamoWebhookSecretStore(client, tableName),
+  });
   if (aws) {
     const tableName = table ?? process.env.CONTROL_TABLE_NAME;
     if (!tableName) fail('--aws needs --table <control table name> or CONTROL_TABLE_NAME');
-    return work(new DynamoApiKeyStore(createDocumentClient(), tableName));
+    return work(stores(createDocumentClient(), tableName));
   }
   const tableName = physicalTableName(LOCAL_TABLE_PREFIX, controlTable);
   const running = runningRuntime();
-  if (running) return work(new DynamoApiKeyStore(createDocumentClient({ endpoint: running.dynamoEndpoint }), tableName));
+  if (running) return work(stores(createDocumentClient({ endpoint: running.dynamoEndpoint }), tableName));
   const { dynamo } = await startLocalDynamo();
   try {
-    return await work(new DynamoApiKeyStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableName));
+    return await work(stores(createDocumentClient({ endpoint: dynamo.endpoint }), tableName));
   } finally {
     await dynamo.stop();
   }
 }
 
+async function webhookSecretCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      org: { type: 'string' }, provider: { type: 'string' }, secret: { type: 'string' }, replace: { type: 'boolean', default: false },
+      aws: { type: 'boolean', default: false }, table: { type: 'string' },
+    },
+    strict: true,
+  });
+  const org = values.org;
+  if (!org || !ORG_ID_PATTERN.test(org)) fail(`webhook-secret ${sub ?? ''} needs --org matching ${ORG_ID_PATTERN}`);
+  const provider = values.provider;
+  if (sub !== 'list' && (!provider || !isProvider(provider))) fail(`--provider must be one of ${PROVIDERS.join(', ')}`);
+  const now = new Date().toISOString();
+  await withStores(values.aws, values.table, async ({ webhookSecrets }) => {
+    if (sub === 'set') {
+      const secret = values.secret ?? generateSecret(provider as Provider);
+      const secrets = await setWebhookSecret(webhookSecrets, { orgId: org, provider: provider as Provider, secret, keepPrevious: !values.replace, nowIso: now });
+      console.error(`${provider} secret set for org ${org}${secrets.length > 1 ? ' (the previous one stays valid until clear-previous)' : ''}:`);
+      console.log(secret);
+    } else if (sub === 'clear-previous') {
+      const cleared = await clearPreviousSecret(webhookSecrets, org, provider as Provider, now);
+      console.error(cleared ? 'previous secret removed' : 'no previous secret');
+    } else if (sub === 'list') {
+      for (const p of await webhookSecrets.providers(org)) console.log(`${p.provider}\t${p.count} secret(s)\tupdated ${p.updatedAt}`);
+    } else {
+      fail(`unknown webhook-secret command '${sub ?? ''}'`);
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === 'webhook-secret') return webhookSecretCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -62,7 +114,7 @@ async function main(): Promise<void> {
       } catch (error) {
         fail((error as Error).message);
       }
-      const { key, record } = await withStore(values.aws, values.table, (store) =>
+      const { key, record } = await withStores(values.aws, values.table, ({ apiKeys: store }) =>
         createApiKey(store, { orgId: org, scopes, now: Date.now(), ...(values.label ? { label: values.label } : {}) }),
       );
       console.error(`created key ${record.keyId} for org ${org} with scopes ${record.scopes.join(',')} (shown once; stored hashed):`);
@@ -71,7 +123,7 @@ async function main(): Promise<void> {
     }
     case 'list': {
       if (!org) fail('list needs --org');
-      const keys = await withStore(values.aws, values.table, (store) => store.list(org));
+      const keys = await withStores(values.aws, values.table, ({ apiKeys: store }) => store.list(org));
       for (const k of keys) {
         console.log([k.keyId, k.scopes.join(','), k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.createdAt, k.label ?? ''].join('\t'));
       }
@@ -79,7 +131,7 @@ async function main(): Promise<void> {
       return;
     }
     case 'revoke': {
-      const revoked = await withStore(values.aws, values.table, async (store) => {
+      const revoked = await withStores(values.aws, values.table, async ({ apiKeys: store }) => {
         if (values.key) {
           const found = await store.findByHash(hashApiKey(values.key));
           if (!found || keyIdOf(values.key) !== found.keyId) return false;

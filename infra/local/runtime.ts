@@ -27,6 +27,7 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    WEBHOOK_SECRET_CACHE_SECONDS: '0',
     POWERTOOLS_DEV: 'true',
   };
 }

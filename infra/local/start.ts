@@ -8,6 +8,8 @@ import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.j
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
 import { createDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
+import { generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames));
   const deps = createDependencies(loadConfig());
   const { orgId, apiKey } = await ensureDevOrg(deps);
+  const secrets = await ensureDevWebhookSecrets(deps, orgId);
   const { handlers, authorizer } = await loadLambdaHandlers();
   const quiet = process.env.LEADLOG_QUIET === '1';
   server = createLocalApi({
@@ -69,6 +72,8 @@ async function main(): Promise<void> {
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,
+      '  webhooks:  (secrets in .data/webhook-secrets.json; send a signed sample with npm run webhook:sample -- <provider>)',
+      ...PROVIDERS.map((p) => `    ${p.padEnd(9)} ${url}/v1/webhooks/${p}/${orgId}   secret ${secrets[p]}`),
       '',
       `  curl -s ${url}/v1/events -H "Authorization: Bearer $(cat .data/dev-api-key)" -H 'content-type: application/json' \\`,
       `    -d '{"lead_id":"lead_1","source_type":"direct","source":"web","event_type":"product_viewed","payload":{"product_id":"p1","product_name":"Course","category":"education"}}'`,
@@ -93,6 +98,28 @@ async function ensureDevOrg(deps: ReturnType<typeof createDependencies>): Promis
   const { key } = await createApiKey(deps.apiKeys, { orgId, scopes: [...SCOPES], label: 'dev (npm start)', now: Date.now() });
   await writeFile(keyFile, `${key}\n`, { mode: 0o600 });
   return { orgId, apiKey: key };
+}
+
+const SECRET_ENV: Record<Provider, string> = {
+  stripe: 'STRIPE_WEBHOOK_SECRET',
+  shopify: 'SHOPIFY_WEBHOOK_SECRET',
+  typeform: 'TYPEFORM_WEBHOOK_SECRET',
+  hotmart: 'HOTMART_HOTTOK',
+};
+
+/** The dev org's webhook secret per provider: from the env var if set, else the stored one, else a new one. */
+async function ensureDevWebhookSecrets(deps: ReturnType<typeof createDependencies>, orgId: string): Promise<Record<Provider, string>> {
+  const secrets = {} as Record<Provider, string>;
+  const nowIso = new Date().toISOString();
+  for (const provider of PROVIDERS) {
+    const fromEnv = process.env[SECRET_ENV[provider]]?.trim();
+    const stored = await deps.webhookSecrets.get(orgId, provider);
+    const secret = fromEnv || stored[0] || generateSecret(provider);
+    if (stored[0] !== secret) await setWebhookSecret(deps.webhookSecrets, { orgId, provider, secret, keepPrevious: false, nowIso });
+    secrets[provider] = secret;
+  }
+  await writeFile(join(DATA_DIR, 'webhook-secrets.json'), `${JSON.stringify({ org_id: orgId, ...secrets }, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
 }
 
 main().catch((error) => {

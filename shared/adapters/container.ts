@@ -6,12 +6,18 @@ import { FileBlobStore, S3BlobStore } from './blob-stores.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
 import { createDocumentClient } from './dynamo-client.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
+import { DynamoIdentityStore } from './dynamo-identity-store.js';
+import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
+import type { IdentityStore } from '../domain/identity.js';
+import type { WebhookSecretStore } from '../domain/webhooks/secrets.js';
 
 /** What handlers need, behind ports. Lambda modules build it once at module scope (reused across invocations). */
 export interface Dependencies {
   config: Config;
   events: EventStore;
   apiKeys: ApiKeyStore;
+  identities: IdentityStore;
+  webhookSecrets: WebhookSecretStore;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -25,6 +31,8 @@ export function createDependencies(config: Config = loadConfig()): Dependencies 
     config,
     events: new DynamoEventStore(documents, config.eventsTableName, blobs),
     apiKeys: new DynamoApiKeyStore(documents, config.controlTableName),
+    identities: new DynamoIdentityStore(documents, config.controlTableName),
+    webhookSecrets: new DynamoWebhookSecretStore(documents, config.controlTableName),
     blobs,
     clock: systemClock,
   };

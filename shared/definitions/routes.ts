@@ -6,7 +6,7 @@
 export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export type HandlerName = 'ingest' | 'query' | 'health';
+export type HandlerName = 'ingest' | 'query' | 'health' | 'webhooks';
 
 export interface RouteDefinition {
   method: 'GET' | 'POST';
@@ -16,6 +16,8 @@ export interface RouteDefinition {
   scope?: Scope;
   /** Request body limit enforced by the handler (API Gateway itself allows 10 MB). */
   maxBodyBytes?: number;
+  /** 'raw': the handler gets the bytes unparsed (webhooks verify signatures on them before any JSON parsing). */
+  body?: 'json' | 'raw';
 }
 
 export const KB = 1024;
@@ -30,6 +32,8 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/events/{id}', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read' },
+  { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
   { method: 'GET', path: '/v1/health', handler: 'health' },
 ];
 

@@ -47,6 +47,13 @@ export class UnauthenticatedError extends LeadlogError {
   }
 }
 
+/** A webhook whose provider signature (or token) does not verify; also an unknown org, so URLs leak nothing. */
+export class WebhookSignatureError extends LeadlogError {
+  readonly status = 401;
+  readonly title = 'Invalid webhook signature';
+  readonly slug = 'invalid-webhook-signature';
+}
+
 export class ForbiddenError extends LeadlogError {
   readonly status = 403;
   readonly title = 'Forbidden';

@@ -10,6 +10,7 @@ import { maskEvent } from './masking.js';
 import type { EventStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
 import { eventKeysFor } from './keys.js';
+import { presentIdentities, type IdentityStore, type LeadIdentity } from './identity.js';
 
 export const MAX_LIST_RANGE_DAYS = 31;
 const DEFAULT_LIST_RANGE_MS = DAY_MS;
@@ -199,4 +200,27 @@ export async function flowEvents(store: EventStore, viewer: Viewer, flowId: stri
     include: { leadSnapshot: false, rawPayload: false },
     nowMs,
   });
+}
+
+export interface LeadView {
+  lead_id: string;
+  identities: LeadIdentity[];
+  created_at: string | null;
+}
+
+/** A lead's known identities (masked without pii:read). 404 when the org has neither identities nor events for it. */
+export async function getLead(store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, nowMs: number): Promise<LeadView> {
+  const profile = await identities.profile(viewer.orgId, leadId);
+  if (!profile) {
+    const any = await store.query({
+      index: 'by_lead', partitions: [eventKeysFor.lead(viewer.orgId, leadId)], order: 'asc', limit: 1, filters: {},
+      include: { leadSnapshot: false, rawPayload: false }, nowMs,
+    });
+    if (any.items.length === 0) throw new NotFoundError(`No lead ${leadId.slice(0, 100)}.`);
+  }
+  return {
+    lead_id: leadId,
+    identities: presentIdentities(profile?.identities ?? [], viewer.canSeePii),
+    created_at: profile?.createdAt ?? null,
+  };
 }

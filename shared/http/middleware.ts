@@ -115,24 +115,30 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
         throw new PayloadTooLargeError(`The body is ${raw.length} bytes; this endpoint accepts at most ${limit} bytes.`);
       }
       state.rawBody = raw;
+      if (state.route.body === 'raw') return;
       const mediaType = (header(event, 'content-type') ?? '').split(';')[0]!.trim();
       if (!JSON_MEDIA.test(mediaType)) {
         throw new UnsupportedMediaTypeError(`Send the body as application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}.`);
       }
-      let text: string;
-      try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-      } catch {
-        throw new MalformedJsonError('The body is not valid UTF-8.');
-      }
-      if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a JSON object.');
-      try {
-        state.body = JSON.parse(text);
-      } catch (error) {
-        throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
-      }
+      state.body = parseJsonBytes(raw);
     },
   };
+}
+
+/** Strict UTF-8, then JSON: a 400 (malformed-json) for anything else. */
+export function parseJsonBytes(raw: Buffer): unknown {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new MalformedJsonError('The body is not valid UTF-8.');
+  }
+  if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a JSON object.');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+  }
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

@@ -1,0 +1,30 @@
+import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { cachedSecrets } from '../shared/domain/webhooks/secrets.js';
+import { receiveWebhook } from '../shared/domain/webhooks/receive.js';
+import { createHttpHandler, createLogger } from '../shared/http/handler.js';
+import { json, parseJsonBytes, type HttpEvent } from '../shared/http/middleware.js';
+
+/** POST /v1/webhooks/{provider}/{org_id}: no API key; the provider's signature is the gate. */
+export function createWebhookHandler(deps: Dependencies) {
+  const logger = createLogger('webhooks');
+  const secrets = cachedSecrets(deps.webhookSecrets, deps.config.webhookSecretCacheSeconds * 1000);
+  const param = (event: HttpEvent, name: string) => event.pathParameters?.[name] ?? '';
+  return createHttpHandler(
+    'webhooks',
+    {
+      'POST /v1/webhooks/{provider}/{org_id}': async (event, state) => {
+        const provider = param(event, 'provider');
+        const outcome = await receiveWebhook(
+          { events: deps.events, identities: deps.identities, secrets, parseJson: parseJsonBytes },
+          { provider, orgId: param(event, 'org_id'), raw: state.rawBody ?? Buffer.alloc(0), headers: event.headers ?? {}, now: deps.clock.now() },
+          (reason) => logger.info('webhook refused', { provider, reason }),
+        );
+        const { event: stored } = outcome;
+        return json(200, { status: outcome.status, event_id: stored.id, event_type: stored.event_type, lead_id: stored.lead_id }, outcome.status === 'duplicate' ? { 'idempotent-replayed': 'true' } : {});
+      },
+    },
+    logger,
+  );
+}
+
+export const handler = createWebhookHandler(defaultDependencies());

@@ -1,0 +1,108 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { v7 as uuidv7 } from 'uuid';
+import { maskEmail, maskPhone } from './masking.js';
+import type { IdentityClaims } from './webhooks/mapping.js';
+
+/**
+ * Lead identity: the same person across providers is one lead_id. Identities are normalized
+ * (email trimmed + lower-cased, phone in E.164, provider customer ids namespaced) and claimed with
+ * conditional writes: the first claim of an identity decides its lead, and a second writer that loses the
+ * race adopts the winner's lead. Claims go in a fixed order (emails, phones, customer ids), so two
+ * concurrent first deliveries for the same person race on the same first identity and end with one lead.
+ */
+export type IdentityKind = 'email' | 'phone' | 'customer';
+
+export interface LeadIdentity {
+  type: IdentityKind;
+  value: string;
+}
+
+export interface IdentityStore {
+  /** identity key → lead id, for the keys already claimed. */
+  find(orgId: string, keys: string[]): Promise<Map<string, string>>;
+  /** Claims the key for the lead unless already claimed; returns the lead that owns it now. */
+  claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string>;
+  /** Records identities on the lead's profile (idempotent). */
+  addToProfile(orgId: string, leadId: string, keys: string[], nowIso: string): Promise<void>;
+  profile(orgId: string, leadId: string): Promise<{ identities: string[]; createdAt: string } | undefined>;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(value: string): string | undefined {
+  const email = value.trim().toLowerCase();
+  return EMAIL.test(email) && email.length <= 254 ? email : undefined;
+}
+
+/** E.164, or undefined when the number cannot be a phone number (country assumed only when none is given). */
+export function normalizePhone(value: string, defaultCountry?: string): string | undefined {
+  const country = defaultCountry && /^[A-Z]{2}$/.test(defaultCountry.toUpperCase()) ? (defaultCountry.toUpperCase() as CountryCode) : undefined;
+  const parsed = parsePhoneNumberFromString(value.trim(), country ? { defaultCountry: country } : undefined);
+  return parsed && parsed.isPossible() ? parsed.number : undefined;
+}
+
+export function identityKey(identity: LeadIdentity): string {
+  return `${identity.type}:${identity.value}`;
+}
+
+export function parseIdentityKey(key: string): LeadIdentity {
+  const at = key.indexOf(':');
+  return { type: key.slice(0, at) as IdentityKind, value: key.slice(at + 1) };
+}
+
+/** The claim order: emails, then phones, then customer ids; duplicates removed. */
+export function normalizeClaims(claims: IdentityClaims): string[] {
+  const keys: string[] = [];
+  for (const email of claims.emails) {
+    const normalized = normalizeEmail(email);
+    if (normalized) keys.push(identityKey({ type: 'email', value: normalized }));
+  }
+  for (const phone of claims.phones) {
+    const normalized = normalizePhone(phone.value, phone.defaultCountry);
+    if (normalized) keys.push(identityKey({ type: 'phone', value: normalized }));
+  }
+  for (const id of claims.customerIds) keys.push(identityKey({ type: 'customer', value: id.slice(0, 200) }));
+  return [...new Set(keys)];
+}
+
+export function newLeadId(): string {
+  return `lead_${uuidv7().replace(/-/g, '')}`;
+}
+
+/**
+ * The lead for a set of identities: an explicit lead id wins (and claims the identities still free);
+ * else the lead of the first identity already known; else a new lead, created by claiming the first
+ * identity (a lost race adopts the winner's lead). Returns undefined when there is nothing to go on.
+ */
+export async function resolveLead(
+  store: IdentityStore,
+  orgId: string,
+  claims: IdentityClaims,
+  options: { explicitLeadId?: string; nowIso: string; createLeadId?: () => string },
+): Promise<string | undefined> {
+  const keys = normalizeClaims(claims);
+  if (keys.length === 0) return options.explicitLeadId;
+  const known = await store.find(orgId, keys);
+  let leadId = options.explicitLeadId ?? keys.map((key) => known.get(key)).find((lead) => lead !== undefined);
+  if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
+  const owner = leadId;
+  const owned = await Promise.all(
+    keys.map(async (key) => (known.has(key) ? known.get(key) : await store.claim(orgId, key, owner, options.nowIso)) === owner),
+  );
+  const mine = keys.filter((_, i) => owned[i]);
+  if (mine.length > 0) await store.addToProfile(orgId, owner, mine, options.nowIso);
+  return owner;
+}
+
+/** A lead's identities as the API shows them: masked unless the caller may see PII. */
+export function presentIdentities(keys: string[], canSeePii: boolean): LeadIdentity[] {
+  return keys
+    .map(parseIdentityKey)
+    .sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value))
+    .map((identity) => {
+      if (canSeePii) return identity;
+      if (identity.type === 'email') return { ...identity, value: maskEmail(identity.value) };
+      if (identity.type === 'phone') return { ...identity, value: maskPhone(identity.value) };
+      return identity;
+    });
+}

@@ -1,0 +1,110 @@
+import { ValidationError } from '../errors.js';
+import type { Headers } from './signatures.js';
+
+/**
+ * What a provider delivery says, in leadlog's terms. Mappers are pure: body + headers in, this out.
+ * Whatever a mapper cannot place becomes `webhook.unmapped`, so no verified delivery is ever lost.
+ */
+export interface IdentityClaims {
+  emails: string[];
+  /** Phone numbers as given, with the country to assume when one has no international prefix. */
+  phones: { value: string; defaultCountry?: string }[];
+  /** Provider customer ids, namespaced: `stripe:cus_…`, `shopify:207119551`, `hotmart:subscriber:I9OT62C3`. */
+  customerIds: string[];
+}
+
+export interface MappedDelivery {
+  /** The provider's own name for what happened (Stripe `type`, Shopify topic, Hotmart `event`, …). */
+  providerEventType: string;
+  /** A catalogue or webhook-only type; `webhook.unmapped` when none fits. */
+  eventType: string;
+  externalEventId: string;
+  occurredAt?: string;
+  objectIdRef?: string;
+  payload: Record<string, unknown>;
+  identity: IdentityClaims;
+  /** A lead id the sender passed on purpose (Stripe client_reference_id / metadata.lead_id, Typeform hidden lead_id). */
+  explicitLeadId?: string;
+}
+
+export const UNMAPPED = 'webhook.unmapped';
+
+export type Json = Record<string, unknown>;
+
+export function obj(value: unknown): Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
+}
+
+export function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+export function num(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
+export function arr(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+export function isoFromSeconds(value: unknown): string | undefined {
+  const n = num(value);
+  return n === undefined ? undefined : new Date(n * 1000).toISOString();
+}
+
+export function isoFromMillis(value: unknown): string | undefined {
+  const n = num(value);
+  return n === undefined ? undefined : new Date(n).toISOString();
+}
+
+export function isoFromString(value: unknown): string | undefined {
+  const s = str(value);
+  if (!s) return undefined;
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** Drops undefined values so validation reports a missing field as missing. */
+export function compact(record: Json): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+export function claims(parts: { emails?: (string | undefined)[]; phones?: IdentityClaims['phones']; customerIds?: (string | undefined)[] }): IdentityClaims {
+  const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
+  return {
+    emails: unique(parts.emails ?? []),
+    phones: (parts.phones ?? []).filter((p) => p.value),
+    customerIds: unique(parts.customerIds ?? []),
+  };
+}
+
+/** A delivery without the provider's own event id cannot be deduplicated: refuse it (400) rather than guess. */
+export function requireId(value: string | undefined, what: string): string {
+  if (!value) throw new ValidationError([{ path: what, message: 'is required to identify the delivery' }]);
+  return value.slice(0, 255);
+}
+
+export function header(headers: Headers, name: string): string | undefined {
+  return str(headers[name.toLowerCase()]);
+}
+
+/**
+ * Currencies whose minor unit is not a hundredth, as Stripe counts them
+ * (https://docs.stripe.com/currencies#zero-decimal and #three-decimal).
+ */
+const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'JPY', 'KMF', 'KRW', 'MGA', 'PYG', 'RWF', 'UGX', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMAL = new Set(['BHD', 'JOD', 'KWD', 'OMR', 'TND']);
+
+export function minorToMajor(amount: unknown, currency: string | undefined): number | undefined {
+  const n = num(amount);
+  if (n === undefined || !currency) return undefined;
+  const code = currency.toUpperCase();
+  const exponent = ZERO_DECIMAL.has(code) ? 0 : THREE_DECIMAL.has(code) ? 3 : 2;
+  return Number((n / 10 ** exponent).toFixed(exponent));
+}

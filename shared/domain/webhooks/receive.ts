@@ -1,0 +1,100 @@
+import { v5 as uuidv5 } from 'uuid';
+import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors.js';
+import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
+import { EVENT_ID_NAMESPACE } from '../ids.js';
+import { resolveLead, type IdentityStore } from '../identity.js';
+import { ORG_ID_PATTERN } from '../keys.js';
+import type { EventStore } from '../ports.js';
+import { UNMAPPED, type MappedDelivery } from './mapping.js';
+import { mapHotmart } from './hotmart.js';
+import { mapShopify } from './shopify.js';
+import { mapStripe } from './stripe.js';
+import { mapTypeform } from './typeform.js';
+import { isProvider, verifyDelivery, type Headers, type Provider } from './signatures.js';
+
+export const MAPPERS: Record<Provider, (body: unknown, headers: Headers) => MappedDelivery> = {
+  stripe: mapStripe,
+  shopify: mapShopify,
+  typeform: mapTypeform,
+  hotmart: mapHotmart,
+};
+
+export interface WebhookDependencies {
+  events: EventStore;
+  identities: IdentityStore;
+  secrets: (orgId: string, provider: Provider) => Promise<string[]>;
+  parseJson: (raw: Buffer) => unknown;
+}
+
+export interface WebhookOutcome {
+  status: 'stored' | 'duplicate';
+  event: LeadEvent;
+}
+
+/** Same 401 for a bad signature and for an org that does not exist: the URL reveals nothing. */
+const refused = () => new WebhookSignatureError('The webhook signature could not be verified.');
+
+/**
+ * One provider delivery: verify on the raw bytes (401), parse (400), map, resolve the lead, store once.
+ * A redelivery lands on the same event id (UUIDv5 of org:provider:provider event id): 200, no second event.
+ */
+export async function receiveWebhook(
+  deps: WebhookDependencies,
+  request: { provider: string; orgId: string; raw: Buffer; headers: Headers; now: number },
+  onRefused?: (reason: string) => void,
+): Promise<WebhookOutcome> {
+  const { provider, orgId, raw, headers, now } = request;
+  if (!isProvider(provider)) throw new NotFoundError(`No webhook endpoint for provider '${provider.slice(0, 50)}'.`);
+  const secrets = ORG_ID_PATTERN.test(orgId) ? await deps.secrets(orgId, provider) : [];
+  const verification = verifyDelivery(provider, raw, headers, secrets, now);
+  if (!verification.ok) {
+    onRefused?.(verification.reason);
+    throw refused();
+  }
+  const body = deps.parseJson(raw);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError([{ path: '', message: 'must be a JSON object' }]);
+  }
+  const mapped = MAPPERS[provider](body, headers);
+  const nowIso = new Date(now).toISOString();
+  const leadId =
+    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, ...(mapped.explicitLeadId ? { explicitLeadId: mapped.explicitLeadId.slice(0, 255) } : {}) })) ??
+    // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
+    `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
+
+  const input = toInput(provider, mapped, body, now);
+  const built = buildEvent(input, { orgId, leadId, now });
+  const result = await deps.events.put(built, now);
+  if (result.status === 'created') return { status: 'stored', event: result.event };
+  if (result.status === 'duplicate') return { status: 'duplicate', event: result.event };
+  // The provider reused its own event id for different content: the first delivery stands, and the provider
+  // must not be told to retry forever.
+  const stored = await deps.events.get(orgId, result.id, now);
+  return { status: 'duplicate', event: stored ?? built.event };
+}
+
+/**
+ * The mapped delivery as an event. A mapped type whose payload the catalogue refuses (a provider omitted
+ * a field) is kept as webhook.unmapped with the reasons, never dropped.
+ */
+function toInput(provider: Provider, mapped: MappedDelivery, body: object, now: number): EventInput {
+  const candidate = {
+    source_type: 'external',
+    source: provider,
+    event_type: mapped.eventType,
+    payload: mapped.payload,
+    raw_payload: body,
+    external_event_id: mapped.externalEventId,
+    ...(mapped.objectIdRef ? { object_id_ref: mapped.objectIdRef.slice(0, 255) } : {}),
+    ...(mapped.occurredAt && Date.parse(mapped.occurredAt) <= now + 5 * 60_000 ? { occurred_at: mapped.occurredAt } : {}),
+  };
+  const options = { now, allowWebhookTypes: true, requireLeadId: false };
+  const first = validateEventInput(candidate, options);
+  if (first.ok) return first.value;
+  const fallback = validateEventInput(
+    { ...candidate, event_type: UNMAPPED, payload: { provider_event_type: mapped.providerEventType, mapped_as: mapped.eventType, mapping_errors: first.errors } },
+    options,
+  );
+  if (fallback.ok) return fallback.value;
+  throw new ValidationError(fallback.errors);
+}

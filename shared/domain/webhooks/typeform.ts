@@ -1,0 +1,53 @@
+import type { Headers } from './signatures.js';
+import { UNMAPPED, arr, claims, compact, isoFromString, obj, requireId, str, type MappedDelivery } from './mapping.js';
+
+/** The value of one Typeform answer, whatever its type (text, email, choice, number, …). */
+function answerValue(answer: Record<string, unknown>): unknown {
+  const type = str(answer.type);
+  if (type && answer[type] !== undefined) return answer[type];
+  for (const key of ['text', 'email', 'phone_number', 'number', 'boolean', 'date', 'url', 'file_url']) if (answer[key] !== undefined) return answer[key];
+  if (answer.choice !== undefined) return obj(answer.choice).label ?? answer.choice;
+  if (answer.choices !== undefined) return obj(answer.choices).labels ?? answer.choices;
+  return undefined;
+}
+
+/** Typeform form responses (https://www.typeform.com/developers/webhooks/example-payload/). */
+export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
+  const delivery = obj(body);
+  const providerType = str(delivery.event_type) ?? 'unknown';
+  const response = obj(delivery.form_response);
+  const hidden = obj(response.hidden);
+  const definition = obj(response.definition);
+  const answers = arr(response.answers).map(obj);
+
+  const responses = answers.map((answer) =>
+    compact({ field: str(obj(answer.field).ref) ?? str(obj(answer.field).id), type: str(answer.type), value: answerValue(answer) }),
+  );
+  const eventType = providerType === 'form_response' ? 'form_submitted' : UNMAPPED;
+  const payload =
+    eventType === 'form_submitted'
+      ? compact({
+          form_id: str(response.form_id) ?? str(definition.id),
+          form_name: str(definition.title) ?? str(response.form_id),
+          responses,
+          hidden: Object.keys(hidden).length > 0 ? hidden : undefined,
+          provider_event_type: providerType,
+        })
+      : { provider_event_type: providerType };
+
+  const emails = [...answers.filter((a) => a.type === 'email').map((a) => str(a.email)), str(hidden.email)];
+  const phones = answers.filter((a) => a.type === 'phone_number').map((a) => str(a.phone_number));
+  return {
+    providerEventType: providerType,
+    eventType,
+    // The response token is stable across redeliveries of the same submission; event_id is per delivery.
+    externalEventId: requireId(str(response.token) ?? str(delivery.event_id), 'form_response.token'),
+    ...(isoFromString(response.submitted_at) ?? isoFromString(response.landed_at)
+      ? { occurredAt: (isoFromString(response.submitted_at) ?? isoFromString(response.landed_at))! }
+      : {}),
+    ...(str(response.token) ? { objectIdRef: str(response.token)! } : {}),
+    payload,
+    identity: claims({ emails, phones: [...phones, str(hidden.phone)].filter(Boolean).map((value) => ({ value: value! })) }),
+    ...(str(hidden.lead_id) ? { explicitLeadId: str(hidden.lead_id)! } : {}),
+  };
+}
