@@ -1,4 +1,5 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { IdentityCache } from '../shared/domain/identity.js';
 import { cachedSecrets } from '../shared/domain/webhooks/secrets.js';
 import { receiveWebhook } from '../shared/domain/webhooks/receive.js';
 import { createHttpHandler, createLogger } from '../shared/http/handler.js';
@@ -8,6 +9,7 @@ import { json, parseJsonBytes, type HttpEvent } from '../shared/http/middleware.
 export function createWebhookHandler(deps: Dependencies) {
   const logger = createLogger('webhooks');
   const secrets = cachedSecrets(deps.webhookSecrets, deps.config.webhookSecretCacheSeconds * 1000);
+  const identityCache = new IdentityCache();
   const param = (event: HttpEvent, name: string) => event.pathParameters?.[name] ?? '';
   return createHttpHandler(
     'webhooks',
@@ -15,7 +17,7 @@ export function createWebhookHandler(deps: Dependencies) {
       'POST /v1/webhooks/{provider}/{org_id}': async (event, state) => {
         const provider = param(event, 'provider');
         const outcome = await receiveWebhook(
-          { events: deps.events, identities: deps.identities, secrets, parseJson: parseJsonBytes },
+          { events: deps.events, identities: deps.identities, secrets, parseJson: parseJsonBytes, identityCache },
           { provider, orgId: param(event, 'org_id'), raw: state.rawBody ?? Buffer.alloc(0), headers: event.headers ?? {}, now: deps.clock.now() },
           (reason) => logger.info('webhook refused', { provider, reason }),
         );

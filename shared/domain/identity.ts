@@ -70,6 +70,26 @@ export function newLeadId(): string {
 }
 
 /**
+ * Identity → lead mappings never change once claimed (the first claim wins for good), so a function may
+ * remember them: a returning customer then costs no identity reads at all. Bounded, and entries expire so
+ * an erasure (which deletes identity items) is seen within the TTL.
+ */
+export class IdentityCache {
+  private readonly entries = new Map<string, { leadId: string; until: number }>();
+  constructor(private readonly ttlMs = 5 * 60_000, private readonly maxEntries = 50_000) {}
+
+  get(orgId: string, key: string, nowMs: number): string | undefined {
+    const hit = this.entries.get(`${orgId}\u0000${key}`);
+    return hit && hit.until > nowMs ? hit.leadId : undefined;
+  }
+
+  set(orgId: string, key: string, leadId: string, nowMs: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(`${orgId}\u0000${key}`, { leadId, until: nowMs + this.ttlMs });
+  }
+}
+
+/**
  * The lead for a set of identities: an explicit lead id wins (and claims the identities still free);
  * else the lead of the first identity already known; else a new lead, created by claiming the first
  * identity (a lost race adopts the winner's lead). Returns undefined when there is nothing to go on.
@@ -78,10 +98,16 @@ export async function resolveLead(
   store: IdentityStore,
   orgId: string,
   claims: IdentityClaims,
-  options: { explicitLeadId?: string; nowIso: string; createLeadId?: () => string },
+  options: { explicitLeadId?: string; nowIso: string; createLeadId?: () => string; cache?: IdentityCache },
 ): Promise<string | undefined> {
   const keys = normalizeClaims(claims);
   if (keys.length === 0) return options.explicitLeadId;
+  const nowMs = Date.parse(options.nowIso);
+  const cached = options.cache ? keys.map((key) => options.cache!.get(orgId, key, nowMs)) : [];
+  // Every identity already seen by this function, all on one lead (and the sender names no other): done.
+  if (cached.length === keys.length && cached.every((lead) => lead !== undefined && lead === cached[0]) && (options.explicitLeadId ?? cached[0]) === cached[0]) {
+    return cached[0];
+  }
   const known = await store.find(orgId, keys);
   let leadId = options.explicitLeadId ?? keys.map((key) => known.get(key)).find((lead) => lead !== undefined);
   if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
@@ -91,6 +117,8 @@ export async function resolveLead(
   );
   const mine = keys.filter((_, i) => owned[i]);
   if (mine.length > 0) await store.addToProfile(orgId, owner, mine, options.nowIso);
+  for (const key of mine) options.cache?.set(orgId, key, owner, nowMs);
+  for (const [key, lead] of known) options.cache?.set(orgId, key, lead, nowMs);
   return owner;
 }
 

@@ -15,6 +15,8 @@ import { localEnvironment } from '../../infra/local/runtime.js';
 import { AUTHORIZER_CACHE_SECONDS, handlerNames } from '../../shared/definitions/routes.js';
 import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
+import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 
@@ -158,7 +160,47 @@ async function main(): Promise<void> {
   report(`one page, limit=1000:   p50 ${median(bigPage).toFixed(1)} ms, p95 ${percentile(bigPage, 0.95).toFixed(1)} ms`);
   report(`all 10 pages of 100:    p50 ${median(walk).toFixed(1)} ms`);
 
-  // 4. Bundle sizes, bundled exactly as CDK bundles them.
+  // 4. Webhooks: signed Stripe deliveries through the webhook handler (verify, parse, map, resolve the lead,
+  //    one conditional write) vs the core ingest path, same concurrency, same run, alternating rounds.
+  const stripeSecret = 'whsec_bench_secret';
+  await setWebhookSecret(deps.webhookSecrets, { orgId, provider: 'stripe', secret: stripeSecret, nowIso: new Date().toISOString() });
+  const deliverStripe = (delivery: { body: string; headers: Record<string, string> }) => {
+    const url = new URL(`http://localhost/v1/webhooks/stripe/${orgId}`);
+    const matched = matchRoute('POST', url.pathname)!;
+    const event = toApiGatewayEvent({ method: 'POST', url, headers: delivery.headers, body: Buffer.from(delivery.body), route: matched.route, pathParameters: matched.pathParameters, requestId: randomUUID() });
+    return invokeRoute(gateway, event, matched.route);
+  };
+  const signed = (person: { email: string; phone: string }) => {
+    const body = JSON.stringify(stripeCheckoutCompleted(person));
+    return { body, headers: signStripe(body, stripeSecret) };
+  };
+  const returning = Array.from({ length: 100 }, (_, i) => ({ email: `buyer${i}@example.com`, phone: `+55119${String(10_000_000 + i)}` }));
+  for (const person of returning) await deliverStripe(signed(person)); // first sight for the pool
+  const webhookFirstSight: number[] = [];
+  const webhookReturning: number[] = [];
+  const ingestAgain: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const fresh = bodies.map((b) => ({ ...b, external_event_id: `evt_${randomUUID()}` }));
+    ingestAgain.push(await runConcurrent(EVENTS, CONCURRENCY, async (i) => {
+      if ((await post(fresh[i])).statusCode !== 201) throw new Error('ingest failed');
+    }));
+    const newPeople = Array.from({ length: EVENTS }, (_, i) => signed({ email: `new${round}.${i}.${Date.now()}@example.com`, phone: `+1415${String(1_000_000 + round * EVENTS + i)}` }));
+    webhookFirstSight.push(await runConcurrent(EVENTS, CONCURRENCY, async (i) => {
+      const result = await deliverStripe(newPeople[i]!);
+      if (result.statusCode !== 200) throw new Error(`webhook answered ${result.statusCode}: ${result.body}`);
+    }));
+    const repeat = Array.from({ length: EVENTS }, (_, i) => signed(returning[i % returning.length]!));
+    webhookReturning.push(await runConcurrent(EVENTS, CONCURRENCY, async (i) => {
+      const result = await deliverStripe(repeat[i]!);
+      if (result.statusCode !== 200) throw new Error(`webhook answered ${result.statusCode}: ${result.body}`);
+    }));
+  }
+  report(`\n## Signed Stripe deliveries vs core ingest (concurrency ${CONCURRENCY}, ${EVENTS} x ${ROUNDS} rounds, median)`);
+  report(`core ingest path:                          ${median(ingestAgain).toFixed(0)} events/s`);
+  report(`webhook, returning customers (known ids):  ${median(webhookReturning).toFixed(0)} deliveries/s, ratio ${(median(webhookReturning) / median(ingestAgain)).toFixed(2)} (target >= 0.70)`);
+  report(`webhook, first sight (new lead: 3 identity claims + profile): ${median(webhookFirstSight).toFixed(0)} deliveries/s, ratio ${(median(webhookFirstSight) / median(ingestAgain)).toFixed(2)}`);
+
+  // 5. Bundle sizes, bundled exactly as CDK bundles them.
   report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);
   for (const name of [...handlerNames, 'authorizer']) {
     const result = await build({

@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors.js';
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
-import { resolveLead, type IdentityStore } from '../identity.js';
+import { resolveLead, type IdentityCache, type IdentityStore } from '../identity.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import type { EventStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
@@ -24,6 +24,7 @@ export interface WebhookDependencies {
   identities: IdentityStore;
   secrets: (orgId: string, provider: Provider) => Promise<string[]>;
   parseJson: (raw: Buffer) => unknown;
+  identityCache?: IdentityCache;
 }
 
 export interface WebhookOutcome {
@@ -58,7 +59,7 @@ export async function receiveWebhook(
   const mapped = MAPPERS[provider](body, headers);
   const nowIso = new Date(now).toISOString();
   const leadId =
-    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, ...(mapped.explicitLeadId ? { explicitLeadId: mapped.explicitLeadId.slice(0, 255) } : {}) })) ??
+    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, ...(deps.identityCache ? { cache: deps.identityCache } : {}), ...(mapped.explicitLeadId ? { explicitLeadId: mapped.explicitLeadId.slice(0, 255) } : {}) })) ??
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
     `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
 
