@@ -32,7 +32,8 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
   };
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 checks without touching it). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

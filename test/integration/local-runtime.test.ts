@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo.js';
+import { alive } from '../../infra/local/runtime.js';
 import { sampleEvent } from '../support/api.js';
 
 /** `npm start` as a user runs it: a child process with its own data folder and port. */
@@ -29,15 +30,6 @@ async function stop(child: ChildProcess): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGINT');
   return exited;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('npm start', () => {
