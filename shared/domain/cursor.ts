@@ -10,20 +10,35 @@ import type { PagePosition } from './ports.js';
  */
 const TIME_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-9a-f-]{36}$/;
 
-function bindingOf(orgId: string, query: Record<string, unknown>, position: PagePosition): string {
-  return sha256Hex(`leadlog-cursor-v1\u0000${orgId}\u0000${canonicalJson(query)}\u0000${position.partition}\u0000${position.timeKey}`).slice(0, 32);
+/** Values the first page resolved for itself (a default time range): later pages must reuse them, not "now". */
+export type CursorDefaults = Record<string, number>;
+
+function bindingOf(orgId: string, query: Record<string, unknown>, position: PagePosition, defaults: CursorDefaults | undefined): string {
+  const text = `leadlog-cursor-v1\u0000${orgId}\u0000${canonicalJson(query)}\u0000${position.partition}\u0000${position.timeKey}\u0000${canonicalJson(defaults ?? {})}`;
+  return sha256Hex(text).slice(0, 32);
 }
 
-export function encodeCursor(position: PagePosition, orgId: string, query: Record<string, unknown>): string {
-  const body = { v: 1, p: position.partition, t: position.timeKey, b: bindingOf(orgId, query, position) };
+export function encodeCursor(position: PagePosition, orgId: string, query: Record<string, unknown>, defaults?: CursorDefaults): string {
+  const body = { v: 1, p: position.partition, t: position.timeKey, ...(defaults ? { d: defaults } : {}), b: bindingOf(orgId, query, position, defaults) };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+/** The defaults a cursor carries, unverified: decodeCursor checks them (they are inside its digest). */
+export function peekCursorDefaults(cursor: string): CursorDefaults | undefined {
+  try {
+    const d = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))?.d;
+    if (d === null || typeof d !== 'object' || Array.isArray(d)) return undefined;
+    return Object.values(d).every((v) => typeof v === 'number' && Number.isFinite(v)) ? (d as CursorDefaults) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeCursor(cursor: string, orgId: string, query: Record<string, unknown>): PagePosition {
   const invalid = () =>
     new ValidationError([{ path: 'cursor', message: 'is not a cursor for this query; pass next_cursor from the previous page unchanged' }]);
   if (!/^[A-Za-z0-9_-]{1,600}$/.test(cursor)) throw invalid();
-  let body: { v?: unknown; p?: unknown; t?: unknown; b?: unknown };
+  let body: { v?: unknown; p?: unknown; t?: unknown; b?: unknown; d?: CursorDefaults };
   try {
     body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
@@ -32,7 +47,7 @@ export function decodeCursor(cursor: string, orgId: string, query: Record<string
   if (
     body === null || typeof body !== 'object' || body.v !== 1 || !Number.isInteger(body.p) || (body.p as number) < 0 ||
     (body.p as number) > 400 || typeof body.t !== 'string' || !TIME_KEY.test(body.t) ||
-    body.b !== bindingOf(orgId, query, { partition: body.p as number, timeKey: body.t })
+    body.b !== bindingOf(orgId, query, { partition: body.p as number, timeKey: body.t }, body.d)
   ) {
     throw invalid();
   }

@@ -1,5 +1,5 @@
 import { allCatalogueTypes, CUSTOM_TYPE, webhookOnlyTypes } from './catalogue.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, peekCursorDefaults, type CursorDefaults } from './cursor.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { LeadEvent } from './event.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
@@ -13,7 +13,7 @@ import { eventKeysFor } from './keys.js';
 import { presentIdentities, type IdentityStore, type LeadIdentity } from './identity.js';
 
 export const MAX_LIST_RANGE_DAYS = 31;
-const DEFAULT_LIST_RANGE_MS = DAY_MS;
+const DEFAULT_LIST_RANGE_MS = MAX_LIST_RANGE_DAYS * DAY_MS;
 
 export interface Viewer {
   orgId: string;
@@ -117,6 +117,7 @@ async function runQuery(
   binding: Record<string, unknown>,
   cursor: string | undefined,
   query: Omit<RangeQuery, 'after'>,
+  defaults?: CursorDefaults,
 ): Promise<ListResponse> {
   const after = cursor === undefined ? undefined : decodeCursor(cursor, viewer.orgId, binding);
   if (after && after.partition >= query.partitions.length) {
@@ -125,7 +126,7 @@ async function runQuery(
   const page = await store.query({ ...query, ...(after ? { after } : {}) });
   return {
     items: viewer.canSeePii ? page.items : page.items.map(maskEvent),
-    next_cursor: page.next ? encodeCursor(page.next, viewer.orgId, binding) : null,
+    next_cursor: page.next ? encodeCursor(page.next, viewer.orgId, binding, defaults) : null,
   };
 }
 
@@ -155,17 +156,21 @@ export async function leadTimeline(store: EventStore, viewer: Viewer, leadId: st
   });
 }
 
-/** The org's events in a time range of at most 31 days (default: the last 24 hours), one partition per UTC day. */
+/** The org's events in a time range of at most 31 days (default: the last 31), one partition per UTC day. */
 export async function listEvents(store: EventStore, viewer: Viewer, params: Params, nowMs: number): Promise<ListResponse> {
   const p = parseParams(listParams, params);
-  const toMs = p.to ?? nowMs + MAX_FUTURE_SKEW_MS;
-  const fromMs = p.from ?? toMs - DEFAULT_LIST_RANGE_MS;
+  // Without a range: the most recent 31 days (up to the 5-minute future skew occurred_at allows). Later pages
+  // reuse the range the first page resolved (carried, digest-protected, in the cursor), not a new "now".
+  const carried = p.cursor !== undefined ? peekCursorDefaults(p.cursor) : undefined;
+  const toMs = p.to ?? carried?.to ?? (p.from !== undefined ? Math.min(p.from + DEFAULT_LIST_RANGE_MS, nowMs + MAX_FUTURE_SKEW_MS) : nowMs + MAX_FUTURE_SKEW_MS);
+  const fromMs = p.from ?? carried?.from ?? toMs - DEFAULT_LIST_RANGE_MS;
   checkRange(fromMs, toMs, ['from', 'to']);
   if (toMs - fromMs > MAX_LIST_RANGE_DAYS * DAY_MS) {
     throw new ValidationError([{ path: 'from', message: `the range from..to must be at most ${MAX_LIST_RANGE_DAYS} days` }]);
   }
   const order = p.order ?? 'asc';
-  const binding = { route: 'list', type: params.type, outcome: p.outcome, source: p.source, flow_id: p.flow_id, from: fromMs, to: toMs, order };
+  const binding = { route: 'list', type: params.type, outcome: p.outcome, source: p.source, flow_id: p.flow_id, from: p.from, to: p.to, order };
+  const defaults = { from: fromMs, to: toMs };
   const filters = {
     ...(p.type ? { eventTypes: p.type } : {}),
     ...(p.outcome ? { outcome: p.outcome } : {}),
@@ -173,12 +178,12 @@ export async function listEvents(store: EventStore, viewer: Viewer, params: Para
   };
   const base = { fromMs, toMs, order, limit: p.limit ?? 100, filters, include: { leadSnapshot: false, rawPayload: false }, nowMs };
   if (p.flow_id) {
-    return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] });
+    return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] }, defaults);
   }
   const days: string[] = [];
   for (let day = Date.parse(utcDay(toIso(fromMs))); day < toMs; day += DAY_MS) days.push(eventKeysFor.day(viewer.orgId, utcDay(toIso(day))));
   if (order === 'desc') days.reverse();
-  return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_day', partitions: days });
+  return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_day', partitions: days }, defaults);
 }
 
 /** LeadConduit-style: a flow's events, optionally one lead's (`lead_id`), a type, and start/end. */

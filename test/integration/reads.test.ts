@@ -117,6 +117,12 @@ describe('GET /v1/events and GET /v1/flows/{flow_id}/events', () => {
     expect((await readAll(`/v1/events?from=${from}&to=${to}&flow_id=flow_even`, 1000)).items).toHaveLength(125);
   });
 
+  it('lists without a range (the last 31 days), keeping the range of the first page on later pages', async () => {
+    const { items, pages } = await readAll('/v1/events', 60);
+    expect(items).toHaveLength(250);
+    expect(pages).toBe(5);
+  });
+
   it('refuses a range over 31 days', async () => {
     const res = await api.request('GET', `/v1/events?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z`, { key });
     expect(res.status).toBe(400);
