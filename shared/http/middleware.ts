@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { randomUUID } from 'node:crypto';
 import { findRoute, type RouteDefinition, type Scope } from '../definitions/routes.js';
 import {
-  ForbiddenError, LeadlogError, MalformedJsonError, NotFoundError, PayloadTooLargeError, UnauthenticatedError,
+  ForbiddenError, MalformedJsonError, NotFoundError, PayloadTooLargeError, UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from '../domain/errors.js';
 import { toProblem } from './problem.js';
