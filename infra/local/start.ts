@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCOPES } from '../../shared/definitions/routes.js';
+import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
 import { createDependencies } from '../../shared/adapters/container.js';
@@ -11,6 +12,9 @@ import { loadConfig } from '../../shared/config.js';
 import { generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
+import { LocalBus } from './local-bus.js';
+import { StreamPoller } from './stream-poller.js';
+import { createFanoutHandler } from '../../functions/fanout.js';
 import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 
 /**
@@ -23,6 +27,7 @@ async function main(): Promise<void> {
   const host = process.env.HOST ?? '127.0.0.1';
   const { dynamo, tableNames } = await startLocalDynamo();
   let server: Server | undefined;
+  let poller: StreamPoller | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -32,6 +37,10 @@ async function main(): Promise<void> {
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
       server.closeAllConnections();
       await closing;
+    }
+    if (poller) {
+      await poller.stop();
+      await poller.drain().catch(() => undefined); // what was accepted reaches the bus before we stop
     }
     await dynamo.stop();
     await clearRuntimeInfo();
@@ -52,6 +61,12 @@ async function main(): Promise<void> {
   const { orgId, apiKey } = await ensureDevOrg(deps);
   const secrets = await ensureDevWebhookSecrets(deps, orgId);
   const { handlers, authorizer } = await loadLambdaHandlers();
+  // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
+  const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, ...(process.env.LEADLOG_ALERTS_URL ? { postUrl: process.env.LEADLOG_ALERTS_URL } : {}) });
+  poller = new StreamPoller({
+    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler(bus), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
+  });
+  poller.start();
   const quiet = process.env.LEADLOG_QUIET === '1';
   server = createLocalApi({
     handlers,
@@ -69,6 +84,7 @@ async function main(): Promise<void> {
       '',
       `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       `  API:       ${url}   (health: ${url}/v1/health)`,
+      `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
+import { eventRules, type EventRuleDefinition } from '../../shared/definitions/event-rules.js';
+import { matchesPattern } from '../../shared/domain/event-pattern.js';
+import type { BusEntry, EventBus } from '../../shared/domain/fanout.js';
+
+/** The envelope EventBridge delivers to a rule's target. */
+export interface BusEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+export interface RuleDelivery {
+  rule: string;
+  event: BusEvent;
+}
+
+/**
+ * The local stand-in for the leadlog bus: every entry is matched against the same rule patterns CDK
+ * deploys; each match is printed, appended to the alerts file (JSON lines) and optionally POSTed to a URL.
+ */
+export class LocalBus implements EventBus {
+  private readonly listeners: ((delivery: RuleDelivery) => void)[] = [];
+
+  constructor(
+    private readonly options: { alertsFile?: string; postUrl?: string; print?: boolean; rules?: readonly EventRuleDefinition[] } = {},
+  ) {}
+
+  onDelivery(listener: (delivery: RuleDelivery) => void): () => void {
+    this.listeners.push(listener);
+    return () => this.listeners.splice(this.listeners.indexOf(listener), 1);
+  }
+
+  async putEvents(entries: BusEntry[]): Promise<number[]> {
+    const deliveries: RuleDelivery[] = [];
+    for (const entry of entries) {
+      const event: BusEvent = {
+        version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000',
+        time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: process.env.AWS_REGION ?? 'us-east-1', resources: [],
+        detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+      };
+      for (const rule of this.options.rules ?? eventRules) if (matchesPattern(event, rule.pattern)) deliveries.push({ rule: rule.id, event });
+    }
+    for (const delivery of deliveries) {
+      if (this.options.print) console.log(`alert [${delivery.rule}] ${delivery.event['detail-type']} ${JSON.stringify(delivery.event.detail).slice(0, 300)}`);
+      for (const listener of this.listeners) listener(delivery);
+    }
+    if (deliveries.length > 0 && this.options.alertsFile) {
+      await appendFile(this.options.alertsFile, deliveries.map((d) => JSON.stringify({ rule: d.rule, ...d.event })).join('\n') + '\n');
+    }
+    if (this.options.postUrl) {
+      await Promise.all(deliveries.map((d) => fetch(this.options.postUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rule: d.rule, ...d.event }) }).catch(() => undefined)));
+    }
+    return [];
+  }
+}

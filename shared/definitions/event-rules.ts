@@ -1,0 +1,39 @@
+import type { EventPattern } from '../domain/event-pattern.js';
+
+/**
+ * The event bus and its rules, defined once: CDK deploys them as EventBridge rules (infra/constructs/
+ * fanout.ts) and the local bus matches the same patterns in process (infra/local/local-bus.ts).
+ */
+export const BUS_SOURCE = 'leadlog';
+/** The contract's bus name; a stage other than the default gets `leadlog-<stage>`. */
+export const DEFAULT_BUS_NAME = 'leadlog';
+export const ALERT_DETAIL_TYPE = 'Alert Raised';
+
+export interface EventRuleDefinition {
+  id: string;
+  description: string;
+  pattern: EventPattern;
+}
+
+export const eventRules: readonly EventRuleDefinition[] = [
+  {
+    id: 'objection-raised',
+    description: 'A lead raised an objection.',
+    pattern: { source: [BUS_SOURCE], 'detail-type': ['objection_raised'] },
+  },
+  {
+    id: 'large-cart-abandoned',
+    description: 'A cart worth 500 or more was abandoned.',
+    pattern: { source: [BUS_SOURCE], 'detail-type': ['purchase_abandoned'], detail: { payload: { cart_value: [{ numeric: ['>=', 500] }] } } },
+  },
+  {
+    id: 'negative-sentiment',
+    description: 'Sentiment score of -0.5 or below.',
+    pattern: { source: [BUS_SOURCE], 'detail-type': ['sentiment_detected'], detail: { payload: { score: [{ numeric: ['<=', -0.5] }] } } },
+  },
+  {
+    id: 'alert-raised',
+    description: 'A windowed alert rule fired.',
+    pattern: { source: [BUS_SOURCE], 'detail-type': [ALERT_DETAIL_TYPE] },
+  },
+];

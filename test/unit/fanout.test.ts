@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { chunkEntries, entrySize, eventOfRecord, publishRecords, toBusEntry, type BusEntry } from '../../shared/domain/fanout.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+
+const event = (over: Partial<LeadEvent> = {}): LeadEvent => ({
+  id: '01a2', org_id: 'org', lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'objection_raised',
+  payload: { type: 'price', email: 'ana@example.com' }, raw_payload: { x: 1 }, lead_snapshot: { name: 'Ana' },
+  occurred_at: '2026-11-23T10:00:00.000Z', received_at: '2026-11-23T10:00:00.000Z', expires_at: '2027-02-21T10:00:00.000Z', schema_version: '1', ...over,
+});
+const record = (eventName: string, seq: string, e: LeadEvent = event()) => ({ eventName, sequenceNumber: seq, newImage: { body: JSON.stringify(e) } });
+
+describe('fan-out', () => {
+  it('takes INSERTs only: a TTL deletion (REMOVE) or a MODIFY is not a new event', () => {
+    expect(eventOfRecord(record('INSERT', '1'))?.id).toBe('01a2');
+    expect(eventOfRecord(record('REMOVE', '2'))).toBeUndefined();
+    expect(eventOfRecord(record('MODIFY', '3'))).toBeUndefined();
+  });
+
+  it('masks and strips raw_payload and lead_snapshot; trims an oversized event instead of dropping it', () => {
+    const entry = toBusEntry(event());
+    const detail = JSON.parse(entry.Detail);
+    expect(detail.raw_payload).toBeUndefined();
+    expect(detail.lead_snapshot).toBeUndefined();
+    expect(detail.payload.email).toBe('a***@example.com');
+    const huge = toBusEntry(event({ payload: { blob: 'x'.repeat(300 * 1024) } }));
+    expect(JSON.parse(huge.Detail)).toMatchObject({ id: '01a2', trimmed: true });
+    expect(entrySize(huge)).toBeLessThan(256 * 1024);
+  });
+
+  it('chunks PutEvents requests at 10 entries and 256 KB', () => {
+    const small: BusEntry = { Source: 'leadlog', DetailType: 't', Detail: '{}' };
+    expect(chunkEntries(Array.from({ length: 25 }, () => small)).map((c) => c.length)).toEqual([10, 10, 5]);
+    const big: BusEntry = { Source: 'leadlog', DetailType: 't', Detail: 'x'.repeat(100 * 1024) };
+    expect(chunkEntries([big, big, big]).map((c) => c.length)).toEqual([2, 1]);
+  });
+
+  it('reports the first record that still fails after retries', async () => {
+    const records = [record('INSERT', '10', event({ id: 'a' })), record('REMOVE', '11'), record('INSERT', '12', event({ id: 'b' })), record('INSERT', '13', event({ id: 'c' }))];
+    const alwaysFailsB = { putEvents: async (entries: BusEntry[]) => entries.flatMap((e, i) => (JSON.parse(e.Detail).id === 'b' ? [i] : [])) };
+    expect(await publishRecords(alwaysFailsB, records, 2)).toBe('12');
+    let calls = 0;
+    const failsOnce = { putEvents: async (entries: BusEntry[]) => (calls++ === 0 ? entries.map((_, i) => i) : []) };
+    expect(await publishRecords(failsOnce, records)).toBeUndefined();
+  });
+});
