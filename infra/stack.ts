@@ -7,6 +7,8 @@ import { LeadlogApi } from './constructs/api.js';
 import { acknowledge, LeadlogFunction } from './constructs/lambda-function.js';
 import { PayloadStorage } from './constructs/storage.js';
 import { LeadlogTables } from './constructs/tables.js';
+import { Fanout } from './constructs/fanout.js';
+import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 export interface LeadlogStackProps extends StackProps {
   /** Names every physical resource: `leadlog-${stage}-…`. */
@@ -41,6 +43,11 @@ export class LeadlogStack extends Stack {
     const health = fn('Health', 'health', { memorySize: 256, reservedConcurrentExecutions: 5 });
     const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
     const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024 });
+    const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
+    const fanoutFn = new LeadlogFunction(this, 'Fanout', {
+      handlerModule: 'fanout', logKey, memorySize: 512, timeout: Duration.seconds(60),
+      environment: { EVENT_BUS_NAME: busName },
+    }).fn;
 
     // Least privilege: ingest writes events and raw payloads; query reads them; the authorizer reads keys.
     tables.events.grantWriteData(ingest);
@@ -87,6 +94,14 @@ export class LeadlogStack extends Stack {
       logKey,
     });
 
+    const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
+    acknowledge(fanoutFn, {
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
+    });
+
+    new CfnOutput(this, 'EventBusName', { value: fanout.bus.eventBusName });
+    new CfnOutput(this, 'AlertsTopicArn', { value: fanout.alerts.topicArn });
     new CfnOutput(this, 'ApiUrl', { value: api.api.apiEndpoint });
     new CfnOutput(this, 'EventsTableName', { value: tables.events.tableName });
     new CfnOutput(this, 'ControlTableName', { value: tables.control.tableName, description: 'npm run keys -- … --aws --table <this>' });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { routes } from '../../shared/definitions/routes.js';
+import { eventRules } from '../../shared/definitions/event-rules.js';
 
 let template: Template;
 
@@ -40,7 +41,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(5);
+    expect(ours.length).toBe(6);
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -68,6 +69,21 @@ describe('the synthesized stack', () => {
       DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+
+  it('fans the stream out (INSERTs only, partial batch failures, DLQ) to the leadlog bus with its rules and archive', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'leadlog' });
+    template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['leadlog'] } });
+    for (const rule of eventRules) {
+      template.hasResourceProperties('AWS::Events::Rule', { EventPattern: rule.pattern, Targets: [Match.objectLike({ Arn: Match.anyValue() })] });
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
   it('keeps raw payloads in a KMS-encrypted, private, TLS-only bucket', () => {

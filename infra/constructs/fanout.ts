@@ -1,0 +1,77 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { FilterCriteria, FilterRule, StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { eventRules } from '../../shared/definitions/event-rules.js';
+import { acknowledge } from './lambda-function.js';
+
+export interface FanoutProps {
+  busName: string;
+  events: ITableV2;
+  fanout: IFunction;
+  key: IKey;
+}
+
+/**
+ * Everything after the write: the events table's stream (INSERTs only, filtered at the event source) into
+ * the fan-out function, which puts each event on the leadlog bus; the bus archives for replay, and the
+ * per-event rules of shared/definitions/event-rules.ts notify an encrypted SNS topic.
+ */
+export class Fanout extends Construct {
+  readonly bus: EventBus;
+  readonly alerts: Topic;
+  readonly deadLetters: Queue;
+
+  constructor(scope: Construct, id: string, props: FanoutProps) {
+    super(scope, id);
+    this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName });
+    this.bus.archive('Archive', {
+      archiveName: `${props.busName}-archive`,
+      description: 'Every leadlog event, for replay',
+      eventPattern: { source: ['leadlog'] },
+      retention: Duration.days(365),
+    });
+    this.alerts = new Topic(this, 'Alerts', { displayName: 'leadlog alerts', masterKey: props.key, enforceSSL: true });
+    for (const rule of eventRules) {
+      new Rule(this, `Rule-${rule.id}`, {
+        eventBus: this.bus,
+        description: rule.description,
+        eventPattern: rule.pattern as never,
+        targets: [new SnsTopic(this.alerts)],
+      });
+    }
+    props.key.grantEncryptDecrypt(new ServicePrincipal('events.amazonaws.com'));
+
+    this.deadLetters = new Queue(this, 'StreamDeadLetters', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(this.deadLetters, { 'AwsSolutions-SQS3': 'This queue is itself the dead-letter queue of the stream mapping.' });
+
+    props.fanout.addEventSource(
+      new DynamoEventSource(props.events, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(this.deadLetters),
+        // TTL deletions and any other change are not new events: only INSERTs reach the function.
+        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
+      }),
+    );
+    this.bus.grantPutEventsTo(props.fanout);
+  }
+}
