@@ -3,15 +3,23 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { EventBridgeBus } from '../shared/adapters/eventbridge-bus.js';
-import { publishRecords, type EventBus, type StreamRecordView } from '../shared/domain/fanout.js';
+import { eventOfRecord, publishRecords, type EventBus, type StreamRecordView } from '../shared/domain/fanout.js';
+import { processAlerts, type AlertRaised, type AlertStore } from '../shared/domain/alerts.js';
+import { ALERT_DETAIL_TYPE, BUS_SOURCE } from '../shared/definitions/event-rules.js';
+import { DynamoAlertStore } from '../shared/adapters/dynamo-alert-store.js';
+import { createDocumentClient } from '../shared/adapters/dynamo-client.js';
 import { createLogger } from '../shared/http/handler.js';
 
 /**
  * The events table's stream → the leadlog bus. INSERTs only (the event-source mapping filters too);
  * partial batch responses, so a record that keeps failing holds back only itself and what follows it.
  */
-export function createFanoutHandler(bus: EventBus) {
+export function createFanoutHandler(bus: EventBus, alerts?: AlertStore) {
   const logger = createLogger('fanout');
+  const publishAlert = async (alert: AlertRaised) => {
+    const failed = await bus.putEvents([{ Source: BUS_SOURCE, DetailType: ALERT_DETAIL_TYPE, Detail: JSON.stringify(alert), Time: new Date() }]);
+    if (failed.length > 0) throw new Error('the bus refused the alert');
+  };
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const records: StreamRecordView[] = event.Records.map((record) => ({
       ...(record.eventName ? { eventName: record.eventName } : {}),
@@ -20,17 +28,32 @@ export function createFanoutHandler(bus: EventBus) {
     }));
     const firstFailed = await publishRecords(bus, records);
     if (firstFailed !== undefined) logger.warn('bus entries failed after retries', { firstFailed, records: records.length });
+    if (alerts) {
+      // Count only what was published: a retry from firstFailed then counts the rest exactly once.
+      const upTo = firstFailed === undefined ? records.length : records.findIndex((r) => r.sequenceNumber === firstFailed);
+      const published = records.slice(0, upTo).flatMap((record) => {
+        const event = eventOfRecord(record);
+        return event ? [{ event, sequence: record.sequenceNumber }] : [];
+      });
+      try {
+        for (const alert of await processAlerts({ store: alerts, publish: publishAlert }, published)) logger.info('alert raised', { rule: alert.rule_id, org: alert.org_id });
+      } catch (error) {
+        logger.error('alert evaluation failed; the batch will be retried', { error: error as Error });
+        return { batchItemFailures: records.length > 0 ? [{ itemIdentifier: records[0]!.sequenceNumber }] : [] };
+      }
+    }
     return { batchItemFailures: firstFailed !== undefined ? [{ itemIdentifier: firstFailed }] : [] };
   };
 }
 
-function busFromEnvironment(): EventBus {
+function fromEnvironment(): ReturnType<typeof createFanoutHandler> {
   const name = process.env.EVENT_BUS_NAME;
-  if (!name) throw new Error('leadlog configuration: EVENT_BUS_NAME is required');
-  return new EventBridgeBus(new EventBridgeClient({}), name);
+  const control = process.env.CONTROL_TABLE_NAME;
+  if (!name || !control) throw new Error('leadlog configuration: EVENT_BUS_NAME and CONTROL_TABLE_NAME are required');
+  return createFanoutHandler(new EventBridgeBus(new EventBridgeClient({}), name), new DynamoAlertStore(createDocumentClient(), control));
 }
 
 let configured: ReturnType<typeof createFanoutHandler> | undefined;
 
 /** Built on first use, so the local runtime and tests can import createFanoutHandler without AWS settings. */
-export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => (configured ??= createFanoutHandler(busFromEnvironment()))(event);
+export const handler = (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => (configured ??= fromEnvironment())(event);

@@ -46,8 +46,9 @@ export class LeadlogStack extends Stack {
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
     const fanoutFn = new LeadlogFunction(this, 'Fanout', {
       handlerModule: 'fanout', logKey, memorySize: 512, timeout: Duration.seconds(60),
-      environment: { EVENT_BUS_NAME: busName },
+      environment: { EVENT_BUS_NAME: busName, CONTROL_TABLE_NAME: tables.control.tableName },
     }).fn;
+    tables.control.grantReadWriteData(fanoutFn); // alert counters, overrides and raised marks
 
     // Least privilege: ingest writes events and raw payloads; query reads them; the authorizer reads keys.
     tables.events.grantWriteData(ingest);

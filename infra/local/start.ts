@@ -15,6 +15,8 @@ import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
 import { StreamPoller } from './stream-poller.js';
 import { createFanoutHandler } from '../../functions/fanout.js';
+import { DynamoAlertStore } from '../../shared/adapters/dynamo-alert-store.js';
+import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
 import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 
 /**
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, ...(process.env.LEADLOG_ALERTS_URL ? { postUrl: process.env.LEADLOG_ALERTS_URL } : {}) });
   poller = new StreamPoller({
-    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler(bus), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
+    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler(bus, new DynamoAlertStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames.control!)), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
   });
   poller.start();
   const quiet = process.env.LEADLOG_QUIET === '1';

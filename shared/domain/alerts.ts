@@ -1,0 +1,192 @@
+import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertRuleId } from '../definitions/alert-rules.js';
+import type { LeadEvent } from './event.js';
+
+/**
+ * Windowed alerts. Each stream batch is folded into counter deltas, one per (org, rule, dimension,
+ * 5-minute bucket); the store applies each delta as one atomic, idempotent update; then every touched
+ * (org, rule, dimension) is evaluated over the last hour and fires at most once per window.
+ */
+/** One event's part in a counter, with its stream sequence number (zero-padded, so strings compare in order). */
+export interface Contribution {
+  sequence: string;
+  /** numerator / denominator for rates; sum / count for averages */
+  numerator: number;
+  denominator: number;
+  reason?: string;
+}
+
+/** Everything a batch adds to one counter item. */
+export interface CounterDelta {
+  orgId: string;
+  rule: AlertRuleId;
+  dimension: string;
+  bucketStart: number;
+  contributions: Contribution[];
+}
+
+export function padSequence(sequence: string): string {
+  return sequence.padStart(40, '0');
+}
+
+/** Sums contributions into counter totals. */
+export function sumContributions(contributions: Contribution[]): CounterTotals {
+  const totals: CounterTotals = { numerator: 0, denominator: 0, reasons: {} };
+  for (const c of contributions) {
+    totals.numerator += c.numerator;
+    totals.denominator += c.denominator;
+    if (c.reason) totals.reasons[c.reason] = (totals.reasons[c.reason] ?? 0) + 1;
+  }
+  return totals;
+}
+
+export interface CounterTotals {
+  numerator: number;
+  denominator: number;
+  reasons: Record<string, number>;
+}
+
+export interface AlertRaised {
+  rule_id: AlertRuleId;
+  org_id: string;
+  dimension: string;
+  window_start: string;
+  window_end: string;
+  value: number;
+  threshold: number;
+  sample_size: number;
+  top_reasons: { reason: string; count: number }[];
+}
+
+const REJECTED = new Set(['source.rejected', 'filter.failed']);
+
+function bucketOf(iso: string): number {
+  return Math.floor(Date.parse(iso) / BUCKET_MS) * BUCKET_MS;
+}
+
+/** What one event contributes to each rule: [rule, dimension, numerator, denominator, reason?]. */
+function contributions(event: LeadEvent): [AlertRuleId, string, number, number, string | undefined][] {
+  const out: [AlertRuleId, string, number, number, string | undefined][] = [];
+  const reason = event.reason;
+  if (event.event_type === 'source.submitted') {
+    out.push(['rejection_rate', 'all', 0, 1, undefined], ['source_rejection_rate', event.source, 0, 1, undefined]);
+  } else if (REJECTED.has(event.event_type)) {
+    out.push(['rejection_rate', 'all', 1, 0, reason], ['source_rejection_rate', event.source, 1, 0, reason]);
+  }
+  if (event.entity_id && (event.event_type === 'recipient.delivered' || event.event_type === 'recipient.failed')) {
+    const delivered = event.event_type === 'recipient.delivered' ? 1 : 0;
+    out.push(['buyer_acceptance', event.entity_id, delivered, 1, delivered ? undefined : reason]);
+  }
+  const duration = event.timing?.duration_ms;
+  if (typeof duration === 'number') out.push(['step_duration', event.step_id ?? event.event_type, duration, 1, undefined]);
+  return out;
+}
+
+/** Folds a batch of stream records into one delta per counter item (so one update per item, not per event). */
+export function aggregate(records: { event: LeadEvent; sequence: string }[]): CounterDelta[] {
+  const deltas = new Map<string, CounterDelta>();
+  for (const { event, sequence } of records) {
+    const bucketStart = bucketOf(event.occurred_at);
+    for (const [rule, dimension, numerator, denominator, reason] of contributions(event)) {
+      const key = `${event.org_id}\u0000${rule}\u0000${dimension}\u0000${bucketStart}`;
+      const delta = deltas.get(key) ?? { orgId: event.org_id, rule, dimension, bucketStart, contributions: [] };
+      delta.contributions.push({ sequence: padSequence(sequence), numerator, denominator, ...(reason ? { reason: reason.slice(0, 200) } : {}) });
+      deltas.set(key, delta);
+    }
+  }
+  return [...deltas.values()];
+}
+
+/** The buckets of the hour ending with the bucket that holds `atMs`. */
+export function windowBuckets(atMs: number): number[] {
+  const last = Math.floor(atMs / BUCKET_MS) * BUCKET_MS;
+  return Array.from({ length: WINDOW_MS / BUCKET_MS }, (_, i) => last - (WINDOW_MS / BUCKET_MS - 1 - i) * BUCKET_MS);
+}
+
+export interface RuleSettings {
+  threshold: number;
+  minSamples: number;
+  enabled: boolean;
+}
+
+export function settingsFor(rule: AlertRuleDefinition, overrides: Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined): RuleSettings {
+  return { threshold: rule.threshold, minSamples: rule.minSamples, enabled: true, ...overrides?.[rule.id] };
+}
+
+/** Evaluates one rule over a window's totals; an alert when the value crosses the threshold with enough samples. */
+export function evaluate(
+  rule: AlertRuleDefinition, settings: RuleSettings, orgId: string, dimension: string, totals: CounterTotals, atMs: number,
+): AlertRaised | undefined {
+  if (!settings.enabled || totals.denominator < settings.minSamples || totals.denominator === 0) return undefined;
+  const value = totals.numerator / totals.denominator;
+  const crossed = rule.comparison === 'gt' ? value > settings.threshold : value < settings.threshold;
+  if (!crossed) return undefined;
+  // Alerts are deduplicated per clock hour: at most one per rule, dimension and window.
+  const windowStart = Math.floor(atMs / WINDOW_MS) * WINDOW_MS;
+  return {
+    rule_id: rule.id,
+    org_id: orgId,
+    dimension,
+    window_start: new Date(windowStart).toISOString(),
+    window_end: new Date(windowStart + WINDOW_MS).toISOString(),
+    value: Number(value.toFixed(4)),
+    threshold: settings.threshold,
+    sample_size: totals.denominator,
+    top_reasons: Object.entries(totals.reasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 5).map(([reason, count]) => ({ reason, count })),
+  };
+}
+
+export function ruleById(id: AlertRuleId): AlertRuleDefinition {
+  return alertRules.find((rule) => rule.id === id)!;
+}
+
+/** Port: counters, overrides and the once-per-window marks. */
+export interface AlertStore {
+  /**
+   * Records a batch's delta for one counter as one write keyed by the delta's lowest stream sequence
+   * number (and that record's event id): a replay of the batch writes the same key and changes nothing.
+   */
+  apply(delta: CounterDelta): Promise<void>;
+  totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
+  overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined>;
+  /** True the first time for this (org, rule, dimension, window); false after. */
+  markRaised(alert: AlertRaised): Promise<boolean>;
+  unmarkRaised(alert: AlertRaised): Promise<void>;
+}
+
+export interface AlertContext {
+  store: AlertStore;
+  publish: (alert: AlertRaised) => Promise<void>;
+}
+
+/**
+ * Counts a batch (records already published to the bus, in stream order) and raises what crossed a
+ * threshold. One write per counter item per batch, then one evaluation per touched rule and dimension.
+ */
+export async function processAlerts(context: AlertContext, records: { event: LeadEvent; sequence: string }[]): Promise<AlertRaised[]> {
+  const deltas = aggregate(records);
+  for (let i = 0; i < deltas.length; i += 16) await Promise.all(deltas.slice(i, i + 16).map((delta) => context.store.apply(delta)));
+  const touched = new Map<string, { orgId: string; rule: AlertRuleId; dimension: string; atMs: number }>();
+  for (const delta of deltas) {
+    const key = `${delta.orgId}\u0000${delta.rule}\u0000${delta.dimension}`;
+    const atMs = delta.bucketStart + BUCKET_MS - 1;
+    const seen = touched.get(key);
+    if (!seen || seen.atMs < atMs) touched.set(key, { orgId: delta.orgId, rule: delta.rule, dimension: delta.dimension, atMs });
+  }
+  const overrides = new Map<string, Awaited<ReturnType<AlertStore['overrides']>>>();
+  const raised: AlertRaised[] = [];
+  for (const { orgId, rule, dimension, atMs } of touched.values()) {
+    if (!overrides.has(orgId)) overrides.set(orgId, await context.store.overrides(orgId));
+    const definition = ruleById(rule);
+    const totals = await context.store.totals(orgId, rule, dimension, windowBuckets(atMs));
+    const alert = evaluate(definition, settingsFor(definition, overrides.get(orgId)), orgId, dimension, totals, atMs);
+    if (!alert || !(await context.store.markRaised(alert))) continue;
+    try {
+      await context.publish(alert);
+    } catch (error) {
+      await context.store.unmarkRaised(alert); // so the retried batch can raise it again
+      throw error;
+    }
+    raised.push(alert);
+  }
+  return raised;
+}

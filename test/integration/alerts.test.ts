@@ -1,0 +1,114 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createFanoutHandler } from '../../functions/fanout.js';
+import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
+import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { DynamoAlertStore } from '../../shared/adapters/dynamo-alert-store.js';
+import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
+import { windowBuckets } from '../../shared/domain/alerts.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
+
+let api: TestApi;
+let store: DynamoAlertStore;
+beforeAll(async () => {
+  api = await startTestApi();
+  store = new DynamoAlertStore(createDocumentClient({ endpoint: inject('dynamoEndpoint') }), inject('tableNames').control!);
+});
+afterAll(() => api.close());
+
+let sequence = 10_000_000;
+/** Stream records as Lambda delivers them, for events of one org (the sequence numbers keep growing). */
+function streamEvent(events: Partial<LeadEvent>[], orgId: string): DynamoDBStreamEvent {
+  const now = new Date().toISOString();
+  return {
+    Records: events.map((e) => {
+      const event = { id: randomUUID(), org_id: orgId, lead_id: 'l1', source_type: 'internal', source: 'leadconduit', payload: {}, occurred_at: now, received_at: now, expires_at: now, schema_version: '1', ...e };
+      return {
+        eventName: 'INSERT',
+        dynamodb: { SequenceNumber: String(sequence++), NewImage: marshall({ pk: `${orgId}#${event.id}`, body: JSON.stringify(event) }) as never },
+      };
+    }),
+  } as DynamoDBStreamEvent;
+}
+
+function collect(bus: LocalBus, orgId: string): RuleDelivery[] {
+  const seen: RuleDelivery[] = [];
+  bus.onDelivery((d) => d.event.detail.org_id === orgId && d.event['detail-type'] === 'Alert Raised' && seen.push(d));
+  return seen;
+}
+
+const submitted = (n: number, source = 'leadconduit') => Array.from({ length: n }, () => ({ event_type: 'source.submitted', outcome: 'success' as const, source }));
+const rejected = (n: number, reason: string, source = 'leadconduit') => Array.from({ length: n }, () => ({ event_type: 'source.rejected', outcome: 'failure' as const, reason, source }));
+
+describe('windowed alert rules', () => {
+  it('raise the rejection-rate alert once, with top reasons, and count a replayed batch once', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const bus = new LocalBus();
+    const alerts = collect(bus, orgId);
+    const handler = createFanoutHandler(bus, store);
+    const batch = streamEvent([...submitted(100), ...rejected(20, 'Invalid phone'), ...rejected(5, 'Duplicate')], orgId);
+    await handler(batch);
+    expect(alerts).toHaveLength(0); // 25 / 100 = 0.25, under 0.3
+    await handler(batch); // a replay of the same records changes nothing
+    const totals = await store.totals(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()));
+    expect(totals).toMatchObject({ numerator: 25, denominator: 100 });
+    await handler(streamEvent(rejected(10, 'Invalid phone'), orgId)); // 35 / 100
+    await handler(streamEvent(rejected(10, 'Outside service area'), orgId)); // 45 / 100: same window, no second alert
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.event.detail).toMatchObject({
+      rule_id: 'rejection_rate', org_id: orgId, dimension: 'all', value: 0.35, threshold: 0.3, sample_size: 100,
+      top_reasons: [{ reason: 'Invalid phone', count: 30 }, { reason: 'Duplicate', count: 5 }],
+    });
+    expect(alerts[0]!.rule).toBe('alert-raised');
+  });
+
+  it('need their minimum samples, and honour per-org overrides', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const bus = new LocalBus();
+    const alerts = collect(bus, orgId);
+    const handler = createFanoutHandler(bus, store);
+    await handler(streamEvent([...submitted(10), ...rejected(9, 'x')], orgId)); // 90 % but only 10 submitted
+    expect(alerts).toHaveLength(0);
+    const other = `org_${randomUUID().slice(0, 8)}`;
+    await store.setOverrides(other, { rejection_rate: { minSamples: 5 }, source_rejection_rate: { enabled: false } });
+    const otherAlerts = collect(bus, other);
+    await handler(streamEvent([...submitted(10), ...rejected(9, 'x')], other));
+    expect(otherAlerts.map((a) => a.event.detail.rule_id)).toEqual(['rejection_rate']);
+  });
+
+  it('raise step duration, source rejection and buyer acceptance alerts above threshold, not below', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const bus = new LocalBus();
+    const alerts = collect(bus, orgId);
+    const handler = createFanoutHandler(bus, store);
+    const slow = Array.from({ length: 12 }, () => ({ event_type: 'enhancement.success', step_id: 'phone_check', timing: { duration_ms: 2500 } }));
+    const fast = Array.from({ length: 12 }, () => ({ event_type: 'enhancement.success', step_id: 'email_check', timing: { duration_ms: 300 } }));
+    const badSource = [...submitted(20, 'web_form_b'), ...rejected(11, 'Missing email', 'web_form_b')];
+    const goodSource = [...submitted(20, 'web_form_a'), ...rejected(2, 'Missing email', 'web_form_a')];
+    const buyer = (entity: string, delivered: number, failed: number) => [
+      ...Array.from({ length: delivered }, () => ({ event_type: 'recipient.delivered', entity_id: entity })),
+      ...Array.from({ length: failed }, () => ({ event_type: 'recipient.failed', outcome: 'failure' as const, reason: 'Daily cap reached', entity_id: entity })),
+    ];
+    await handler(streamEvent([...slow, ...fast, ...badSource, ...goodSource, ...buyer('buyer_a', 12, 8), ...buyer('buyer_b', 19, 1)], orgId));
+    const fired = alerts.map((a) => `${a.event.detail.rule_id}:${a.event.detail.dimension}`).sort();
+    expect(fired).toEqual(['buyer_acceptance:buyer_a', 'rejection_rate:all', 'source_rejection_rate:web_form_b', 'step_duration:phone_check']);
+  });
+
+  it('end to end: 50 source.rejected against 100 source.submitted through the API and the real stream raise one alert', async () => {
+    const { orgId, key } = await api.newOrg();
+    const events = [
+      ...Array.from({ length: 100 }, (_, i) => sampleEvent({ lead_id: `l${i}`, event_type: 'source.submitted', payload: {} })),
+      ...Array.from({ length: 50 }, (_, i) => sampleEvent({ lead_id: `l${i}`, event_type: 'source.rejected', outcome: 'failure', reason: i % 2 ? 'Invalid phone' : 'Duplicate', payload: {} })),
+    ];
+    for (let i = 0; i < events.length; i += 100) await api.request('POST', '/v1/events/batch', { key, body: { events: events.slice(i, i + 100) } });
+    const bus = new LocalBus();
+    const alerts = collect(bus, orgId);
+    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler(bus, store) }).drain();
+    expect(alerts.map((a) => a.event.detail.rule_id)).toEqual(['rejection_rate']);
+    expect(alerts[0]!.event.detail).toMatchObject({ value: 0.5, sample_size: 100 });
+  });
+});
