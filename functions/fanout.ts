@@ -3,7 +3,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { EventBridgeBus } from '../shared/adapters/eventbridge-bus.js';
-import { eventOfRecord, publishRecords, type EventBus, type StreamRecordView } from '../shared/domain/fanout.js';
+import { busSink, eventOfRecord, publishRecords, type EventBus, type Sink, type StreamRecordView } from '../shared/domain/fanout.js';
+import { archiveSink, type Archive } from '../shared/domain/archive.js';
+import { FirehoseArchive } from '../shared/adapters/firehose-archive.js';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { processAlerts, type AlertRaised, type AlertStore } from '../shared/domain/alerts.js';
 import { ALERT_DETAIL_TYPE, BUS_SOURCE } from '../shared/definitions/event-rules.js';
 import { DynamoAlertStore } from '../shared/adapters/dynamo-alert-store.js';
@@ -11,10 +14,17 @@ import { createDocumentClient } from '../shared/adapters/dynamo-client.js';
 import { createLogger } from '../shared/http/handler.js';
 
 /**
- * The events table's stream → the leadlog bus. INSERTs only (the event-source mapping filters too);
+ * The events table's stream → the leadlog bus and the archive, and the windowed alerts. INSERTs only (the event-source mapping filters too);
  * partial batch responses, so a record that keeps failing holds back only itself and what follows it.
  */
-export function createFanoutHandler(bus: EventBus, alerts?: AlertStore) {
+export interface FanoutDependencies {
+  bus: EventBus;
+  /** Firehose (AWS) or the local Parquet writer: every event, at least once. */
+  archive?: Archive;
+  alerts?: AlertStore;
+}
+
+export function createFanoutHandler({ bus, archive, alerts }: FanoutDependencies) {
   const logger = createLogger('fanout');
   const publishAlert = async (alert: AlertRaised) => {
     const failed = await bus.putEvents([{ Source: BUS_SOURCE, DetailType: ALERT_DETAIL_TYPE, Detail: JSON.stringify(alert), Time: new Date() }]);
@@ -26,8 +36,9 @@ export function createFanoutHandler(bus: EventBus, alerts?: AlertStore) {
       sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
       ...(record.dynamodb?.NewImage ? { newImage: unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) } : {}),
     }));
-    const firstFailed = await publishRecords(bus, records);
-    if (firstFailed !== undefined) logger.warn('bus entries failed after retries', { firstFailed, records: records.length });
+    const sinks = [busSink(bus), ...(archive ? [archiveSink(archive)] : [])] as Sink<unknown>[];
+    const firstFailed = await publishRecords(sinks, records);
+    if (firstFailed !== undefined) logger.warn('bus or archive entries failed after retries', { firstFailed, records: records.length });
     if (alerts) {
       // Count only what was published: a retry from firstFailed then counts the rest exactly once.
       const upTo = firstFailed === undefined ? records.length : records.findIndex((r) => r.sequenceNumber === firstFailed);
@@ -49,8 +60,13 @@ export function createFanoutHandler(bus: EventBus, alerts?: AlertStore) {
 function fromEnvironment(): ReturnType<typeof createFanoutHandler> {
   const name = process.env.EVENT_BUS_NAME;
   const control = process.env.CONTROL_TABLE_NAME;
-  if (!name || !control) throw new Error('leadlog configuration: EVENT_BUS_NAME and CONTROL_TABLE_NAME are required');
-  return createFanoutHandler(new EventBridgeBus(new EventBridgeClient({}), name), new DynamoAlertStore(createDocumentClient(), control));
+  const stream = process.env.ARCHIVE_STREAM_NAME;
+  if (!name || !control || !stream) throw new Error('leadlog configuration: EVENT_BUS_NAME, CONTROL_TABLE_NAME and ARCHIVE_STREAM_NAME are required');
+  return createFanoutHandler({
+    bus: new EventBridgeBus(new EventBridgeClient({}), name),
+    archive: new FirehoseArchive(new FirehoseClient({}), stream),
+    alerts: new DynamoAlertStore(createDocumentClient(), control),
+  });
 }
 
 let configured: ReturnType<typeof createFanoutHandler> | undefined;

@@ -13,6 +13,7 @@ import { generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/s
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
+import { LocalArchive } from './local-archive.js';
 import { StreamPoller } from './stream-poller.js';
 import { createFanoutHandler } from '../../functions/fanout.js';
 import { DynamoAlertStore } from '../../shared/adapters/dynamo-alert-store.js';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const { dynamo, tableNames } = await startLocalDynamo();
   let server: Server | undefined;
   let poller: StreamPoller | undefined;
+  let archive: LocalArchive | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -42,8 +44,9 @@ async function main(): Promise<void> {
     }
     if (poller) {
       await poller.stop();
-      await poller.drain().catch(() => undefined); // what was accepted reaches the bus before we stop
+      await poller.drain().catch(() => undefined); // what was accepted reaches the bus and the archive before we stop
     }
+    await archive?.stop(); // nothing accepted is missing from the Parquet archive after a clean stop
     await dynamo.stop();
     await clearRuntimeInfo();
     console.log('leadlog: stopped.');
@@ -64,9 +67,11 @@ async function main(): Promise<void> {
   const secrets = await ensureDevWebhookSecrets(deps, orgId);
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
+  archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
+  await archive.start();
   const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, ...(process.env.LEADLOG_ALERTS_URL ? { postUrl: process.env.LEADLOG_ALERTS_URL } : {}) });
   poller = new StreamPoller({
-    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler(bus, new DynamoAlertStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames.control!)), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
+    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler({ bus, archive, alerts: new DynamoAlertStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames.control!) }), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
   });
   poller.start();
   const quiet = process.env.LEADLOG_QUIET === '1';
@@ -87,6 +92,7 @@ async function main(): Promise<void> {
       `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       `  API:       ${url}   (health: ${url}/v1/health)`,
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
+      `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,

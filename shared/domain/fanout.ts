@@ -77,31 +77,56 @@ export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
   return JSON.parse(record.newImage.body) as LeadEvent;
 }
 
+/** A destination of the fan-out: how to turn an event into an entry, batch entries, and send a batch. */
+export interface Sink<Entry> {
+  name: string;
+  toEntry(event: LeadEvent): Entry;
+  chunk(entries: Entry[]): Entry[][];
+  /** Sends one chunk; returns the indexes (within the chunk) that failed. Throwing fails the whole chunk. */
+  put(entries: Entry[]): Promise<number[]>;
+}
+
+export function busSink(bus: EventBus): Sink<BusEntry> {
+  return { name: 'bus', toEntry: toBusEntry, chunk: chunkEntries, put: (entries) => bus.putEvents(entries) };
+}
+
 /**
- * Sends the events of a batch of stream records, retrying failed entries, and returns the sequence number
- * of the first record that still failed (Lambda then retries from there; everything before it is done).
+ * Sends the events of a batch of stream records to every sink, retrying failed entries, and returns the
+ * sequence number of the first record that some sink still refused (Lambda then retries from there:
+ * at-least-once to each sink, nothing before that record is sent again).
  */
-export async function publishRecords(bus: EventBus, records: StreamRecordView[], attempts = 3): Promise<string | undefined> {
-  const pending = records
+export async function publishRecords(sinks: Sink<unknown>[] | EventBus, records: StreamRecordView[], attempts = 3): Promise<string | undefined> {
+  const destinations = Array.isArray(sinks) ? sinks : [busSink(sinks) as Sink<unknown>];
+  const items = records
     .map((record) => ({ record, event: eventOfRecord(record) }))
-    .filter((item): item is { record: StreamRecordView; event: LeadEvent } => item.event !== undefined)
-    .map((item) => ({ ...toBusEntry(item.event), record: item.record }));
-  let failed: typeof pending = [];
+    .filter((item): item is { record: StreamRecordView; event: LeadEvent } => item.event !== undefined);
+  const failedSequences = new Set<string>();
+  await Promise.all(destinations.map(async (sink) => {
+    for (const sequence of await sendAll(sink, items, attempts)) failedSequences.add(sequence);
+  }));
+  if (failedSequences.size === 0) return undefined;
+  return records.find((r) => failedSequences.has(r.sequenceNumber))?.sequenceNumber;
+}
+
+async function sendAll<Entry>(sink: Sink<Entry>, items: { record: StreamRecordView; event: LeadEvent }[], attempts: number): Promise<string[]> {
+  let pending = items.map((item) => ({ sequence: item.record.sequenceNumber, entry: sink.toEntry(item.event) }));
   for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
-    failed = [];
-    for (const chunk of chunkEntries(pending)) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** (attempt - 1)));
+    const failed: typeof pending = [];
+    let offset = 0;
+    const byEntry = pending;
+    for (const chunk of sink.chunk(byEntry.map((p) => p.entry))) {
+      const slice = byEntry.slice(offset, offset + chunk.length);
+      offset += chunk.length;
       let failedIndexes: number[];
       try {
-        failedIndexes = await bus.putEvents(chunk.map(({ record: _record, ...entry }) => entry));
+        failedIndexes = await sink.put(chunk);
       } catch {
         failedIndexes = chunk.map((_, i) => i);
       }
-      for (const i of failedIndexes) failed.push(chunk[i]!);
+      for (const i of failedIndexes) failed.push(slice[i]!);
     }
-    pending.splice(0, pending.length, ...failed);
-    if (failed.length > 0 && attempt + 1 < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    pending = failed;
   }
-  if (failed.length === 0) return undefined;
-  const order = new Map(records.map((r, i) => [r.sequenceNumber, i]));
-  return failed.map((f) => f.record.sequenceNumber).sort((a, b) => order.get(a)! - order.get(b)!)[0];
+  return pending.map((p) => p.sequence);
 }

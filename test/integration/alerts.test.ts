@@ -49,7 +49,7 @@ describe('windowed alert rules', () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const bus = new LocalBus();
     const alerts = collect(bus, orgId);
-    const handler = createFanoutHandler(bus, store);
+    const handler = createFanoutHandler({ bus, alerts: store });
     const batch = streamEvent([...submitted(100), ...rejected(20, 'Invalid phone'), ...rejected(5, 'Duplicate')], orgId);
     await handler(batch);
     expect(alerts).toHaveLength(0); // 25 / 100 = 0.25, under 0.3
@@ -70,7 +70,7 @@ describe('windowed alert rules', () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const bus = new LocalBus();
     const alerts = collect(bus, orgId);
-    const handler = createFanoutHandler(bus, store);
+    const handler = createFanoutHandler({ bus, alerts: store });
     await handler(streamEvent([...submitted(10), ...rejected(9, 'x')], orgId)); // 90 % but only 10 submitted
     expect(alerts).toHaveLength(0);
     const other = `org_${randomUUID().slice(0, 8)}`;
@@ -84,7 +84,7 @@ describe('windowed alert rules', () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const bus = new LocalBus();
     const alerts = collect(bus, orgId);
-    const handler = createFanoutHandler(bus, store);
+    const handler = createFanoutHandler({ bus, alerts: store });
     const slow = Array.from({ length: 12 }, () => ({ event_type: 'enhancement.success', step_id: 'phone_check', timing: { duration_ms: 2500 } }));
     const fast = Array.from({ length: 12 }, () => ({ event_type: 'enhancement.success', step_id: 'email_check', timing: { duration_ms: 300 } }));
     const badSource = [...submitted(20, 'web_form_b'), ...rejected(11, 'Missing email', 'web_form_b')];
@@ -107,7 +107,7 @@ describe('windowed alert rules', () => {
     for (let i = 0; i < events.length; i += 100) await api.request('POST', '/v1/events/batch', { key, body: { events: events.slice(i, i + 100) } });
     const bus = new LocalBus();
     const alerts = collect(bus, orgId);
-    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler(bus, store) }).drain();
+    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler({ bus, alerts: store }) }).drain();
     expect(alerts.map((a) => a.event.detail.rule_id)).toEqual(['rejection_rate']);
     expect(alerts[0]!.event.detail).toMatchObject({ value: 0.5, sample_size: 100 });
   });

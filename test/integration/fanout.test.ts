@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 function pollerFor(bus: EventBus) {
-  return new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler(bus) });
+  return new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler({ bus }) });
 }
 
 describe('stream → fan-out → bus → rules (DynamoDB Local stream)', () => {

@@ -1,0 +1,40 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { NamedQueryName } from '../../shared/definitions/archive.js';
+import { namedQuerySql } from '../queries.js';
+import { attachArchive, openDuckDb } from './duckdb.js';
+
+export interface QueryResult {
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+/** Runs SQL over the local archive (the table `events`), with `?` parameters, as Athena would over the Glue table. */
+export async function runArchiveSql(archiveDir: string, sql: string, params: DuckDBValue[] = []): Promise<QueryResult> {
+  const connection = await openDuckDb();
+  try {
+    await attachArchive(connection, archiveDir);
+    const reader = params.length > 0 ? await connection.runAndReadAll(sql, params) : await connection.runAndReadAll(sql);
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** A named query for one org over [from, to] (UTC dates, inclusive). */
+export function runNamedQuery(archiveDir: string, name: NamedQueryName, orgId: string, from = '1970-01-01', to = '9999-12-31'): Promise<QueryResult> {
+  return runArchiveSql(archiveDir, namedQuerySql(name), [orgId, from, to]);
+}
+
+export function formatResult(result: QueryResult, format: 'table' | 'csv' | 'json'): string {
+  if (format === 'json') return JSON.stringify(result.rows, null, 2);
+  const cell = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+  if (format === 'csv') {
+    const quote = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+    return [result.columns.map(quote).join(','), ...result.rows.map((row) => result.columns.map((c) => quote(cell(row[c]))).join(','))].join('\n');
+  }
+  const widths = result.columns.map((c) => Math.max(c.length, ...result.rows.map((row) => cell(row[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(result.columns), line(widths.map((w) => '-'.repeat(w))), ...result.rows.map((row) => line(result.columns.map((c) => cell(row[c])))), `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`].join('\n');
+}
+
+export type { NamedQueryName };

@@ -1,0 +1,61 @@
+/**
+ * The archive, defined once: the Parquet columns (Glue table for Athena in AWS, DuckDB files locally),
+ * the partition layout, and the named queries (queries/*.sql, run by Athena and by `npm run athena`).
+ */
+export type ColumnType = 'string' | 'timestamp' | 'double' | 'bigint';
+
+export interface ArchiveColumn {
+  name: string;
+  type: ColumnType;
+  comment: string;
+}
+
+/** Flat columns for what analysts filter on, JSON strings for the rest; every value masked as reads without pii:read. */
+export const archiveColumns: readonly ArchiveColumn[] = [
+  { name: 'id', type: 'string', comment: 'event id (UUID)' },
+  { name: 'lead_id', type: 'string', comment: 'the lead' },
+  { name: 'source_type', type: 'string', comment: 'external | internal | direct' },
+  { name: 'source', type: 'string', comment: 'stripe, leadconduit, web, …' },
+  { name: 'event_type', type: 'string', comment: 'catalogue type' },
+  { name: 'outcome', type: 'string', comment: 'success | failure | error' },
+  { name: 'reason', type: 'string', comment: 'why, when not a success' },
+  { name: 'flow_id', type: 'string', comment: 'LeadConduit flow' },
+  { name: 'step_id', type: 'string', comment: 'LeadConduit step' },
+  { name: 'entity_id', type: 'string', comment: 'recipient / buyer' },
+  { name: 'object_id', type: 'string', comment: 'internal object id' },
+  { name: 'object_id_ref', type: 'string', comment: 'provider object id' },
+  { name: 'external_event_id', type: 'string', comment: 'provider event id' },
+  { name: 'occurred_at', type: 'timestamp', comment: 'when it happened (UTC)' },
+  { name: 'received_at', type: 'timestamp', comment: 'when leadlog stored it (UTC)' },
+  { name: 'duration_ms', type: 'double', comment: 'timing.duration_ms' },
+  { name: 'amount', type: 'double', comment: 'payload.amount (major units)' },
+  { name: 'currency', type: 'string', comment: 'payload.currency (ISO 4217)' },
+  { name: 'price', type: 'double', comment: 'payload.price (buyer revenue)' },
+  { name: 'cost', type: 'double', comment: 'payload.cost' },
+  { name: 'payload', type: 'string', comment: 'JSON' },
+  { name: 'timing', type: 'string', comment: 'JSON' },
+  { name: 'appended', type: 'string', comment: 'JSON' },
+  { name: 'lead_snapshot', type: 'string', comment: 'JSON' },
+  { name: 'raw_payload', type: 'string', comment: 'JSON' },
+];
+
+/** Hive-style partitions: org_id (injected in Athena: every query must name its org), then dt (UTC date of occurred_at). */
+export const partitionColumns = [
+  { name: 'org_id', type: 'string' as const, comment: 'the org (injected partition)' },
+  { name: 'dt', type: 'string' as const, comment: 'UTC date of occurred_at, yyyy-MM-dd' },
+];
+
+/** Key prefix of the archive, in S3 and under .data/archive/. */
+export const ARCHIVE_PREFIX = 'events';
+
+export const namedQueries = [
+  { name: 'step_duration', description: 'Average and max duration_ms per step and type' },
+  { name: 'success_rates', description: 'Share of each outcome per event type' },
+  { name: 'rejection_reasons', description: 'Rejections (source.rejected, filter.failed, recipient.failed) by reason' },
+  { name: 'source_performance', description: 'Per source: submitted, acceptance rate, costs, delivery rate, revenue' },
+  { name: 'buyer_behaviour', description: 'Per buyer and hour: acceptance, response time, revenue per lead' },
+  { name: 'lead_funnel', description: 'Leads that viewed, asked about, and purchased a product' },
+  { name: 'revenue_by_source', description: 'Purchase revenue per source and currency' },
+] as const;
+
+export type NamedQueryName = (typeof namedQueries)[number]['name'];
