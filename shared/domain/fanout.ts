@@ -73,8 +73,14 @@ export interface StreamRecordView {
 
 /** Only INSERTs of event items are new events; TTL deletions (REMOVE) and anything else are skipped. */
 export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
-  if (record.eventName !== 'INSERT' || !record.newImage || typeof record.newImage.body !== 'string') return undefined;
-  return JSON.parse(record.newImage.body) as LeadEvent;
+  const image = record.newImage;
+  if (record.eventName !== 'INSERT' || !image || typeof image.body !== 'string') return undefined;
+  const event = JSON.parse(image.body) as LeadEvent;
+  if (typeof image.snapshot === 'string') event.lead_snapshot = JSON.parse(image.snapshot);
+  if (typeof image.raw === 'string') event.raw_payload = JSON.parse(image.raw);
+  // A raw payload kept in S3 (over 64 KB) is archived as its reference, not copied into the stream path.
+  else if (typeof image.raw_ref === 'string') event.raw_payload = { $ref: image.raw_ref };
+  return event;
 }
 
 /** A destination of the fan-out: how to turn an event into an entry, batch entries, and send a batch. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo.js';
 import { alive } from '../../infra/local/runtime.js';
+import { runArchiveSql } from '../../infra/local/athena.js';
 import { sampleEvent } from '../support/api.js';
 
 /** `npm start` as a user runs it: a child process with its own data folder and port. */
@@ -58,6 +59,9 @@ describe('npm start', () => {
 
     expect(await stop(first.child)).toBe(0);
     expect(alive(javaPid)).toBe(false);
+    // A clean stop drains the stream and flushes the archive: the accepted event is in the Parquet archive.
+    const archived = await runArchiveSql(join(dataDir, 'archive'), 'SELECT id FROM events WHERE org_id = ?', ['org_runtime_test']);
+    expect(archived.rows).toEqual([{ id: event.id }]);
 
     const second = start(dataDir, port);
     await second.ready;

@@ -1,0 +1,163 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runArchiveSql, runNamedQuery } from '../../infra/local/athena.js';
+import { LocalArchive } from '../../infra/local/local-archive.js';
+import { namedQueries } from '../../shared/definitions/archive.js';
+import { toArchiveRow } from '../../shared/domain/archive.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+
+/** A seeded generator: the same archive every run. */
+function random(seed: number) {
+  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+}
+
+const ORG = 'org_analytics';
+const rand = random(42);
+const pick = <T>(values: readonly T[]) => values[Math.floor(rand() * values.length)]!;
+const events: LeadEvent[] = [];
+let n = 0;
+function add(e: Partial<LeadEvent>, orgId = ORG, day = pick(['2026-11-20', '2026-11-21', '2026-11-22'])) {
+  const hour = String(Math.floor(rand() * 24)).padStart(2, '0');
+  const at = `${day}T${hour}:${String(Math.floor(rand() * 60)).padStart(2, '0')}:00.000Z`;
+  events.push({ id: `00000000-0000-4000-8000-${String(n++).padStart(12, '0')}`, org_id: orgId, lead_id: 'l', source_type: 'internal', source: 'leadconduit', event_type: 'custom.x', payload: {}, occurred_at: at, received_at: at, expires_at: at, schema_version: '1', ...e } as LeadEvent);
+}
+
+const sources = ['web_a', 'web_b', 'partner_c'] as const;
+const buyers = ['buyer_1', 'buyer_2'] as const;
+const reasons = ['Invalid phone', 'Duplicate', 'Outside service area'] as const;
+for (let i = 0; i < 400; i++) {
+  const lead = `lead_${i}`;
+  const source = pick(sources);
+  add({ lead_id: lead, source, event_type: 'source.submitted', outcome: 'success', step_id: 'intake', timing: { duration_ms: Math.round(rand() * 100) }, payload: { cost: 0.5 } });
+  if (rand() < 0.25) {
+    add({ lead_id: lead, source, event_type: 'source.rejected', outcome: 'failure', reason: pick(reasons) });
+    continue;
+  }
+  add({ lead_id: lead, source, event_type: 'source.accepted', outcome: 'success' });
+  add({ lead_id: lead, source, event_type: 'enhancement.success', outcome: 'success', step_id: 'phone_check', timing: { duration_ms: 200 + Math.round(rand() * 3000) }, payload: { cost: 0.01 } });
+  if (rand() < 0.1) add({ lead_id: lead, source, event_type: 'filter.failed', outcome: 'failure', reason: pick(reasons) });
+  const buyer = pick(buyers);
+  if (rand() < 0.7) add({ lead_id: lead, source, entity_id: buyer, event_type: 'recipient.delivered', outcome: 'success', timing: { duration_ms: Math.round(rand() * 500) }, payload: { price: 10 + Math.round(rand() * 40) } });
+  else add({ lead_id: lead, source, entity_id: buyer, event_type: 'recipient.failed', outcome: 'failure', reason: pick(reasons), timing: { duration_ms: Math.round(rand() * 500) } });
+}
+for (let i = 0; i < 150; i++) {
+  const lead = `shopper_${i}`;
+  const source = pick(['stripe', 'hotmart', 'shopify'] as const);
+  if (rand() < 0.8) add({ lead_id: lead, source_type: 'direct', source: 'web', event_type: 'product_viewed', payload: { product_id: 'p1', product_name: 'Course', category: 'edu' } });
+  if (rand() < 0.5) add({ lead_id: lead, source_type: 'direct', source: 'whatsapp', event_type: 'product_asked', payload: { product_id: 'p1', question: 'q', channel: 'whatsapp' } });
+  if (rand() < 0.4) {
+    const currency = source === 'hotmart' ? 'BRL' : 'USD';
+    add({ lead_id: lead, source_type: 'external', source, event_type: 'purchase_completed', payload: { product_id: 'p1', product_name: 'Course', category: 'edu', amount: 20 + Math.round(rand() * 100), currency, payment_method: 'card' } });
+  }
+}
+// Another org's events, and ones outside the queried range: neither may show up.
+for (let i = 0; i < 50; i++) add({ event_type: 'source.rejected', outcome: 'failure', reason: 'Other org' }, 'org_other');
+add({ event_type: 'source.rejected', outcome: 'failure', reason: 'Too early' }, ORG, '2026-10-01');
+
+const inRange = events.filter((e) => e.org_id === ORG && e.occurred_at >= '2026-11-20' && e.occurred_at < '2026-11-23');
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+const count = (list: LeadEvent[], type: string) => list.filter((e) => e.event_type === type).length;
+
+let dir: string;
+const run = (name: (typeof namedQueries)[number]['name']) => runNamedQuery(dir, name, ORG, '2026-11-20', '2026-11-22').then((r) => r.rows);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'leadlog-queries-'));
+  const archive = new LocalArchive({ dir, maxRows: 100_000 });
+  await archive.start();
+  await archive.putRows(events.map(toArchiveRow));
+  await archive.stop();
+});
+
+describe('named queries over a generated archive (numbers computed independently here)', () => {
+  it('rejection_reasons', async () => {
+    const rejected = inRange.filter((e) => ['source.rejected', 'filter.failed', 'recipient.failed'].includes(e.event_type));
+    const byReason = new Map<string, number>();
+    for (const e of rejected) byReason.set(e.reason!, (byReason.get(e.reason!) ?? 0) + 1);
+    const expected = [...byReason].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([reason, c]) => ({ reason, rejections: String(c), percentage: round((c * 100) / rejected.length, 2) }));
+    expect(await run('rejection_reasons')).toEqual(expected);
+  });
+
+  it('step_duration', async () => {
+    const rows = await run('step_duration');
+    const phone = inRange.filter((e) => e.step_id === 'phone_check');
+    const durations = phone.map((e) => e.timing!.duration_ms!);
+    expect(rows[0]).toMatchObject({ step: 'phone_check', event_type: 'enhancement.success', executions: String(phone.length), max_duration_ms: Math.max(...durations) });
+    expect(rows[0]!.avg_duration_ms).toBeCloseTo(durations.reduce((a, b) => a + b, 0) / durations.length, 0);
+  });
+
+  it('success_rates', async () => {
+    const rows = await run('success_rates');
+    const delivered = count(inRange, 'recipient.delivered');
+    const failed = count(inRange, 'recipient.failed');
+    expect(rows).toContainEqual({ event_type: 'recipient.delivered', outcome: 'success', events: String(delivered), percentage: 100 });
+    expect(rows).toContainEqual({ event_type: 'recipient.failed', outcome: 'failure', events: String(failed), percentage: 100 });
+    expect(rows.filter((r) => r.event_type === 'source.submitted')).toEqual([{ event_type: 'source.submitted', outcome: 'success', events: String(count(inRange, 'source.submitted')), percentage: 100 }]);
+  });
+
+  it('source_performance', async () => {
+    const rows = await run('source_performance');
+    for (const source of sources) {
+      const mine = inRange.filter((e) => e.source === source);
+      const submitted = count(mine, 'source.submitted');
+      const accepted = count(mine, 'source.accepted');
+      const delivered = count(mine, 'recipient.delivered');
+      const costs = mine.reduce((sum, e) => sum + ((e.payload.cost as number) ?? 0), 0);
+      const revenue = mine.filter((e) => e.event_type === 'recipient.delivered').reduce((sum, e) => sum + (e.payload.price as number), 0);
+      expect(rows).toContainEqual({
+        source, submitted: String(submitted), acceptance_rate: round(accepted / submitted, 4), costs: round(costs, 2),
+        delivery_rate: round(delivered / accepted, 4), revenue: round(revenue, 2), profit: round(revenue - costs, 2),
+      });
+    }
+  });
+
+  it('buyer_behaviour', async () => {
+    const rows = await run('buyer_behaviour');
+    const recipient = inRange.filter((e) => e.entity_id && (e.event_type === 'recipient.delivered' || e.event_type === 'recipient.failed'));
+    expect(rows.reduce((sum, r) => sum + Number(r.accepted) + Number(r.rejected), 0)).toBe(recipient.length);
+    const sample = rows[0]!;
+    const cell = recipient.filter((e) => e.entity_id === sample.buyer && Number(e.occurred_at.slice(11, 13)) === Number(sample.hour_utc));
+    const accepted = count(cell, 'recipient.delivered');
+    expect(sample).toMatchObject({ accepted: String(accepted), acceptance_rate: round(accepted / cell.length, 4) });
+    const revenue = cell.reduce((sum, e) => sum + ((e.payload.price as number) ?? 0), 0);
+    expect(sample.revenue_per_lead).toBeCloseTo(revenue / new Set(cell.map((e) => e.lead_id)).size, 2);
+  });
+
+  it('lead_funnel', async () => {
+    const leads = new Map<string, Set<string>>();
+    for (const e of inRange) leads.set(e.lead_id, (leads.get(e.lead_id) ?? new Set()).add(e.event_type));
+    const has = (types: Set<string>, ...wanted: string[]) => wanted.every((w) => types.has(w));
+    const all = [...leads.values()];
+    const viewed = all.filter((t) => has(t, 'product_viewed')).length;
+    const full = all.filter((t) => has(t, 'product_viewed', 'product_asked', 'purchase_completed')).length;
+    expect(await run('lead_funnel')).toEqual([{
+      viewed: String(viewed), viewed_then_asked: String(all.filter((t) => has(t, 'product_viewed', 'product_asked')).length),
+      viewed_asked_purchased: String(full), purchased_total: String(all.filter((t) => has(t, 'purchase_completed')).length),
+      conversion_from_view: round(full / viewed, 4),
+    }]);
+  });
+
+  it('revenue_by_source', async () => {
+    const purchases = inRange.filter((e) => e.event_type === 'purchase_completed');
+    const groups = new Map<string, number[]>();
+    for (const e of purchases) {
+      const key = `${e.source}|${e.payload.currency}`;
+      groups.set(key, [...(groups.get(key) ?? []), e.payload.amount as number]);
+    }
+    const expected = [...groups].map(([key, amounts]) => {
+      const [source, currency] = key.split('|');
+      const total = amounts.reduce((a, b) => a + b, 0);
+      return { source, currency, purchases: String(amounts.length), revenue: round(total, 2), average_order: round(total / amounts.length, 2) };
+    }).sort((a, b) => b.revenue - a.revenue || a.source!.localeCompare(b.source!));
+    expect(await run('revenue_by_source')).toEqual(expected);
+  });
+
+  it('never returns another org, and a query without the org names none', async () => {
+    expect((await runNamedQuery(dir, 'rejection_reasons', 'org_other', '2026-11-20', '2026-11-22')).rows.map((r) => r.reason)).toEqual(['Other org']);
+    expect((await runNamedQuery(dir, 'rejection_reasons', 'org_nobody')).rows).toEqual([]);
+    const partitions = await runArchiveSql(dir, 'SELECT count(DISTINCT dt) AS days FROM events WHERE org_id = ?', [ORG]);
+    expect(partitions.rows[0]).toEqual({ days: '4' });
+  });
+});
