@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { HandlerName } from '../shared/definitions/routes.js';
@@ -8,6 +8,7 @@ import { acknowledge, LeadlogFunction } from './constructs/lambda-function.js';
 import { PayloadStorage } from './constructs/storage.js';
 import { LeadlogTables } from './constructs/tables.js';
 import { Fanout } from './constructs/fanout.js';
+import { Analytics } from './constructs/analytics.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 export interface LeadlogStackProps extends StackProps {
@@ -44,10 +45,14 @@ export class LeadlogStack extends Stack {
     const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
     const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024 });
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
+    const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
     const fanoutFn = new LeadlogFunction(this, 'Fanout', {
       handlerModule: 'fanout', logKey, memorySize: 512, timeout: Duration.seconds(60),
-      environment: { EVENT_BUS_NAME: busName, CONTROL_TABLE_NAME: tables.control.tableName },
+      environment: { EVENT_BUS_NAME: busName, CONTROL_TABLE_NAME: tables.control.tableName, ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref },
     }).fn;
+    // No grant method exists for an L1 delivery stream: exactly the one action on exactly this stream.
+    fanoutFn.addToRolePolicy(new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [analytics.deliveryStream.attrArn] }));
+    dataKey.grantEncrypt(fanoutFn); // the delivery stream's server-side encryption key
     tables.control.grantReadWriteData(fanoutFn); // alert counters, overrides and raised marks
 
     // Least privilege: ingest writes events and raw payloads; query reads them; the authorizer reads keys.
@@ -101,6 +106,9 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
     });
 
+    new CfnOutput(this, 'ArchiveBucketName', { value: analytics.bucket.bucketName });
+    new CfnOutput(this, 'GlueDatabase', { value: analytics.database });
+    new CfnOutput(this, 'AthenaWorkGroup', { value: analytics.workGroup.ref });
     new CfnOutput(this, 'EventBusName', { value: fanout.bus.eventBusName });
     new CfnOutput(this, 'AlertsTopicArn', { value: fanout.alerts.topicArn });
     new CfnOutput(this, 'ApiUrl', { value: api.api.apiEndpoint });

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { routes } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
+import { namedQueries } from '../../shared/definitions/archive.js';
 
 let template: Template;
 
@@ -84,6 +85,37 @@ describe('the synthesized stack', () => {
       template.hasResourceProperties('AWS::Events::Rule', { EventPattern: rule.pattern, Targets: [Match.objectLike({ Arn: Match.anyValue() })] });
     }
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it('archives through Firehose as Parquet partitioned by org_id/dt, into a lifecycle-managed bucket, queryable in Athena', () => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: 'events/org_id=!{partitionKeyFromQuery:org_id}/dt=!{partitionKeyFromQuery:dt}/',
+        ErrorOutputPrefix: Match.stringLikeRegexp('^errors/'),
+        DynamicPartitioningConfiguration: Match.objectLike({ Enabled: true }),
+        DataFormatConversionConfiguration: Match.objectLike({
+          Enabled: true,
+          OutputFormatConfiguration: { Serializer: { ParquetSerDe: Match.anyValue() } },
+          SchemaConfiguration: Match.objectLike({ TableName: 'events' }),
+        }),
+      }),
+    });
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'events',
+        PartitionKeys: [Match.objectLike({ Name: 'org_id' }), Match.objectLike({ Name: 'dt' })],
+        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.org_id.type': 'injected', 'projection.dt.type': 'date' }),
+      }),
+    });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ EnforceWorkGroupConfiguration: true, BytesScannedCutoffPerQuery: Match.anyValue(), ResultConfiguration: Match.objectLike({ OutputLocation: Match.anyValue() }) }),
+    });
+    expect(Object.keys(template.findResources('AWS::Athena::NamedQuery'))).toHaveLength(namedQueries.length);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Transitions: [
+        { StorageClass: 'STANDARD_IA', TransitionInDays: 30 }, { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
+      ] })]) },
+    });
   });
 
   it('keeps raw payloads in a KMS-encrypted, private, TLS-only bucket', () => {

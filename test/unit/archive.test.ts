@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { packRows } from '../../shared/adapters/firehose-archive.js';
+import { archiveColumns } from '../../shared/definitions/archive.js';
+import { chunkRows, toArchiveRow } from '../../shared/domain/archive.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+
+const event = (over: Partial<LeadEvent> = {}): LeadEvent => ({
+  id: 'e1', org_id: 'org_a', lead_id: 'l', source_type: 'external', source: 'stripe', event_type: 'purchase_completed',
+  payload: { amount: 49.9, currency: 'USD', price: 3, email: 'ana@example.com' }, timing: { duration_ms: 12 },
+  lead_snapshot: { first_name: 'Ana' }, raw_payload: { phone: '+5511999999999' },
+  occurred_at: '2026-11-22T23:59:59.999Z', received_at: '2026-11-23T00:00:01.000Z', expires_at: 'x', schema_version: '1', ...over,
+});
+
+describe('archive rows', () => {
+  it('carry every archive column, flat fields, masked JSON, and the partition keys', () => {
+    const row = toArchiveRow(event());
+    expect(Object.keys(row)).toEqual([...archiveColumns.map((c) => c.name), 'org_id', 'dt']);
+    expect(row).toMatchObject({ org_id: 'org_a', dt: '2026-11-22', amount: 49.9, currency: 'USD', price: 3, duration_ms: 12, cost: null, outcome: null });
+    expect(JSON.parse(row.payload as string).email).toBe('a***@example.com');
+    expect(JSON.parse(row.lead_snapshot as string).first_name).toBe('A***');
+    expect(JSON.parse(row.raw_payload as string).phone).toBe('+5511*********');
+  });
+
+  it('are chunked at 500 per Firehose call and packed per org and day into Firehose records', () => {
+    const rows = Array.from({ length: 1200 }, (_, i) => toArchiveRow(event({ id: `e${i}`, org_id: i < 600 ? 'org_a' : 'org_b' })));
+    expect(chunkRows(rows).map((c) => c.length)).toEqual([500, 500, 200]);
+    const packs = packRows(rows.slice(590, 620));
+    expect(packs.map((p) => p.rows.length)).toEqual([10, 20]);
+    expect(packs[0]!.data.trim().split('\n')).toHaveLength(10);
+  });
+});
