@@ -88,7 +88,7 @@ export class LocalArchive implements Archive {
     const columns = [...archiveColumns, ...partitionColumns].map((c) => c.name).join(', ');
     await db.run(
       `COPY (SELECT ${columns} FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY received_at) AS copy_no FROM ${source}) WHERE copy_no = 1 ${already} ORDER BY org_id, dt, occurred_at, id)
-       TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (org_id, dt), FILENAME_PATTERN ${sqlString(`part-${id}-{i}`)})`,
+       TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (org_id, dt), FILENAME_PATTERN ${sqlString(`part-${id}-{uuid}`)})`,
     );
     for (const file of await listFiles(temp)) {
       const target = join(root, relative(temp, file));

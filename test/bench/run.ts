@@ -17,6 +17,7 @@ import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
+import { archiveBenchmarks } from './archive-bench.js';
 import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 
@@ -210,6 +211,8 @@ async function main(): Promise<void> {
     });
     report(`${name.padEnd(10)} ${(result.outputFiles[0]!.contents.length / 1024).toFixed(1)} KB`);
   }
+
+  if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
 
   bare.destroy();
   await dynamo.stop();
