@@ -34,8 +34,20 @@ export function normalizeEmail(value: string): string | undefined {
   return EMAIL.test(email) && email.length <= 254 ? email : undefined;
 }
 
+const phoneMemo = new Map<string, string | undefined>();
+
 /** E.164, or undefined when the number cannot be a phone number (country assumed only when none is given). */
 export function normalizePhone(value: string, defaultCountry?: string): string | undefined {
+  // Parsing is the costliest step of a returning customer's delivery: remember recent answers (pure function).
+  const memoKey = `${defaultCountry ?? ''}|${value}`;
+  if (phoneMemo.has(memoKey)) return phoneMemo.get(memoKey);
+  if (phoneMemo.size >= 10_000) phoneMemo.clear();
+  const result = parsePhone(value, defaultCountry);
+  phoneMemo.set(memoKey, result);
+  return result;
+}
+
+function parsePhone(value: string, defaultCountry?: string): string | undefined {
   const country = defaultCountry && /^[A-Z]{2}$/.test(defaultCountry.toUpperCase()) ? (defaultCountry.toUpperCase() as CountryCode) : undefined;
   const parsed = parsePhoneNumberFromString(value.trim(), country ? { defaultCountry: country } : undefined);
   return parsed && parsed.isPossible() ? parsed.number : undefined;

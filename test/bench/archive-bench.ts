@@ -2,7 +2,7 @@
  * Archive benchmarks (issue #5): Parquet vs newline JSON size, a named query over 1,000,000 archived
  * events, and partition pruning. All local, DuckDB, same layout as the Firehose archive.
  */
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runArchiveSql, runNamedQuery } from '../../infra/local/athena.js';
@@ -62,7 +62,7 @@ function event(i: number): LeadEvent {
       state: ['CA', 'TX', 'NY', 'SP', 'FL'][Math.floor(rand() * 5)], 'email.valid': rand() < 0.9, 'phone.valid': rand() < 0.8, 'appended.phone_score': Math.floor(rand() * 100),
       address: `${Math.floor(rand() * 9999)} ${sentence(2)} street`, utm_source: ['google', 'facebook', 'instagram'][Math.floor(rand() * 3)], utm_campaign: `campaign_${Math.floor(rand() * 200)}`,
       ip: `${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}.${Math.floor(rand() * 255)}`,
-      notes: sentence(95),
+      notes: sentence(125),
     },
     appended: { 'phone_check.carrier': ['Verizon', 'AT&T', 'T-Mobile'][Math.floor(rand() * 3)], 'phone_check.line_type': 'mobile', trustedform_cert: `https://cert.trustedform.com/${randomHex(40)}` },
     occurred_at: at, received_at: at, expires_at: at, schema_version: '1',
@@ -134,4 +134,6 @@ export async function archiveBenchmarks(report: (line: string) => void): Promise
   report(`\n## Partition pruning (one org, one day vs everything)`);
   report(`files read: ${filesFiltered} vs ${filesAll} (DuckDB EXPLAIN ANALYZE); bytes in those partitions: ${(oneDay.bytes / 1024).toFixed(0)} KB vs ${(all.bytes / 1024 ** 2).toFixed(1)} MB`);
   report(`pruning ratio: ${(oneDay.bytes / all.bytes).toFixed(4)} of the bytes, ${(filesFiltered / filesAll).toFixed(4)} of the files`);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(big, { recursive: true, force: true });
 }
