@@ -1,6 +1,6 @@
 import { archiveColumns } from '../definitions/archive.js';
 import type { LeadEvent } from './event.js';
-import type { Sink } from './fanout.js';
+import { chunkBy, type Sink } from './fanout.js';
 import { maskEvent } from './masking.js';
 import { utcDay } from './time.js';
 
@@ -34,21 +34,7 @@ export const MAX_ARCHIVE_RECORDS = 500;
 export const MAX_ARCHIVE_BATCH_BYTES = 4 * 1024 * 1024;
 
 export function chunkRows(rows: ArchiveRow[]): ArchiveRow[][] {
-  const chunks: ArchiveRow[][] = [];
-  let current: ArchiveRow[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const size = Buffer.byteLength(JSON.stringify(row)) + 1;
-    if (current.length > 0 && (current.length === MAX_ARCHIVE_RECORDS || bytes + size > MAX_ARCHIVE_BATCH_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkBy(rows, MAX_ARCHIVE_RECORDS, MAX_ARCHIVE_BATCH_BYTES, (row) => Buffer.byteLength(JSON.stringify(row)) + 1);
 }
 
 /** Port: the archive's entrance (Firehose in AWS, the local Parquet writer on a laptop). Returns failed indexes. */

@@ -40,23 +40,28 @@ export function toBusEntry(event: LeadEvent): BusEntry {
   return { Source: BUS_SOURCE, DetailType: event.event_type, Detail: text, Time: new Date(event.occurred_at) };
 }
 
-/** Splits entries into PutEvents requests of at most 10 entries and 256 KB, keeping order. */
-export function chunkEntries<T extends BusEntry>(entries: T[]): T[][] {
+/** Splits items, in order, into groups of at most `maxCount` items and `maxBytes` (by `sizeOf`). */
+export function chunkBy<T>(items: T[], maxCount: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
-  for (const entry of entries) {
-    const size = entrySize(entry);
-    if (current.length > 0 && (current.length === MAX_BUS_ENTRIES || bytes + size > MAX_BUS_REQUEST_BYTES)) {
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (current.length > 0 && (current.length === maxCount || bytes + size > maxBytes)) {
       chunks.push(current);
       current = [];
       bytes = 0;
     }
-    current.push(entry);
+    current.push(item);
     bytes += size;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** Splits entries into PutEvents requests of at most 10 entries and 256 KB, keeping order. */
+export function chunkEntries<T extends BusEntry>(entries: T[]): T[][] {
+  return chunkBy(entries, MAX_BUS_ENTRIES, MAX_BUS_REQUEST_BYTES, entrySize);
 }
 
 /** Port: where bus entries go (EventBridge in AWS, the local bus on a laptop). Returns the indexes that failed. */
