@@ -88,7 +88,11 @@ async function main(): Promise<void> {
   //    concurrency, alternating rounds.
   const bare = createDocumentClient({ endpoint: dynamo.endpoint });
   const bodies = Array.from({ length: EVENTS }, (_, i) => twoKbEvent(i));
-  for (let i = 0; i < 300; i++) await post(twoKbEvent(i)); // warm up JIT and sockets
+  // Warm up both JITs (Node's and DynamoDB Local's JVM) and the sockets on both paths before measuring.
+  await runConcurrent(2000, CONCURRENCY, async (i) => {
+    await post(twoKbEvent(i));
+    await bare.send(new PutCommand({ TableName: tableNames.events, Item: { pk: `warmup#${i}#${randomUUID()}`, body: 'x', expires_at: 0 }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  });
   const baseline: number[] = [];
   const leadlog: number[] = [];
   const store = deps.events as DynamoEventStore;
