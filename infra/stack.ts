@@ -9,6 +9,7 @@ import { PayloadStorage } from './constructs/storage.js';
 import { LeadlogTables } from './constructs/tables.js';
 import { Fanout } from './constructs/fanout.js';
 import { Analytics } from './constructs/analytics.js';
+import { Monitoring } from './constructs/monitoring.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 export interface LeadlogStackProps extends StackProps {
@@ -43,7 +44,8 @@ export class LeadlogStack extends Stack {
     const query = fn('Query', 'query', { memorySize: 1024 });
     const health = fn('Health', 'health', { memorySize: 256, reservedConcurrentExecutions: 5 });
     const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
-    const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024 });
+    // Public and unauthenticated by API key: cap it so a flood cannot take the account's whole concurrency.
+    const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024, reservedConcurrentExecutions: 50 });
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
     const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
     const fanoutFn = new LeadlogFunction(this, 'Fanout', {
@@ -106,6 +108,16 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
     });
 
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      api: api.api,
+      functions: { Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn },
+      streamConsumer: fanoutFn,
+      tables: [tables.events, tables.control],
+      deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters },
+      deliveryStreamName: analytics.deliveryStream.ref,
+      key: dataKey,
+    });
+    new CfnOutput(this, 'OpsTopicArn', { value: monitoring.topic.topicArn });
     new CfnOutput(this, 'ArchiveBucketName', { value: analytics.bucket.bucketName });
     new CfnOutput(this, 'GlueDatabase', { value: analytics.database });
     new CfnOutput(this, 'AthenaWorkGroup', { value: analytics.workGroup.ref });

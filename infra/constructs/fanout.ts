@@ -28,6 +28,7 @@ export class Fanout extends Construct {
   readonly bus: EventBus;
   readonly alerts: Topic;
   readonly deadLetters: Queue;
+  readonly ruleDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
@@ -39,12 +40,17 @@ export class Fanout extends Construct {
       retention: Duration.days(365),
     });
     this.alerts = new Topic(this, 'Alerts', { displayName: 'leadlog alerts', masterKey: props.key, enforceSSL: true });
+    this.ruleDeadLetters = new Queue(this, 'RuleDeadLetters', {
+      encryption: QueueEncryption.KMS, encryptionMasterKey: props.key, enforceSSL: true, retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.ruleDeadLetters, { 'AwsSolutions-SQS3': 'This queue is itself the dead-letter queue of the rule targets.' });
     for (const rule of eventRules) {
       new Rule(this, `Rule-${rule.id}`, {
         eventBus: this.bus,
         description: rule.description,
         eventPattern: rule.pattern as never,
-        targets: [new SnsTopic(this.alerts)],
+        // EventBridge retries a failing target for a day, then parks the event here instead of dropping it.
+        targets: [new SnsTopic(this.alerts, { deadLetterQueue: this.ruleDeadLetters, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
       });
     }
     props.key.grantEncryptDecrypt(new ServicePrincipal('events.amazonaws.com'));

@@ -118,6 +118,19 @@ describe('the synthesized stack', () => {
     });
   });
 
+  it('alarms on 5xx rate, Lambda errors and throttles, iterator age, dead letters, Firehose delivery and DynamoDB throttles', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    const metricNames = alarms.flatMap((a) => [a.MetricName, ...(a.Metrics ?? []).map((m: { MetricStat?: { Metric: { MetricName: string } } }) => m.MetricStat?.Metric.MetricName)]).filter(Boolean);
+    for (const name of ['5xx', 'Errors', 'Throttles', 'IteratorAge', 'ApproximateNumberOfMessagesVisible', 'DeliveryToS3.Success', 'ThrottledRequests']) {
+      expect(metricNames, name).toContain(name);
+    }
+    expect(alarms.every((a) => (a.AlarmActions ?? []).length === 1)).toBe(true);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::Events::Rule', { Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })] });
+    const webhooks = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.ReservedConcurrentExecutions !== undefined);
+    expect(webhooks.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('keeps raw payloads in a KMS-encrypted, private, TLS-only bucket', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
