@@ -1,0 +1,35 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensureTables, startDynamoLocal } from '../infra/local/dynamo.js';
+import { localEnvironment } from '../infra/local/runtime.js';
+
+/**
+ * `npm run fuzz -- --runs N [--seed S]`: the route fuzzer of the test suite, N cases per route, against a
+ * fresh in-memory DynamoDB Local. Prints the count tried and any counterexample; exits 1 on a failure.
+ */
+const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' } } });
+const runs = Number(values.runs);
+const seed = values.seed ? Number(values.seed) : Date.now() % 2 ** 31;
+const dynamo = await startDynamoLocal();
+try {
+  const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-fuzz');
+  Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames, mkdtempSync(join(tmpdir(), 'leadlog-fuzz-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  const { startTestApi } = await import('../test/support/api.js');
+  const { fuzzRoutes } = await import('../test/fuzz/routes.js');
+  const api = await startTestApi();
+  const { orgId, key } = await api.newOrg();
+  const started = performance.now();
+  const reports = await fuzzRoutes(api, { runs, seed }, key, orgId);
+  await api.close();
+  let total = 0;
+  for (const report of reports) {
+    total += report.route === 'storage' ? 0 : report.runs;
+    console.log(`${report.failure ? 'FAIL' : 'ok  '} ${report.route.padEnd(40)} ${report.runs} cases${report.failure ? `\n${report.failure}` : ''}`);
+  }
+  console.log(`\n${total} cases in ${((performance.now() - started) / 1000).toFixed(0)} s, seed ${seed}: ${reports.some((r) => r.failure) ? 'FAILED' : 'no counterexample'}`);
+  process.exitCode = reports.some((r) => r.failure) ? 1 : 0;
+} finally {
+  await dynamo.stop();
+}
