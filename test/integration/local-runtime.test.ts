@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,31 +6,7 @@ import { freePort } from '../../infra/local/dynamo.js';
 import { alive } from '../../infra/local/runtime.js';
 import { runArchiveSql } from '../../infra/local/athena.js';
 import { sampleEvent } from '../support/api.js';
-
-/** `npm start` as a user runs it: a child process with its own data folder and port. */
-function start(dataDir: string, port: number): { child: ChildProcess; output: () => string; ready: Promise<void> } {
-  let output = '';
-  const child = spawn(process.execPath, [join('node_modules', 'tsx', 'dist', 'cli.mjs'), 'infra/local/start.ts'], {
-    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), DEV_ORG_ID: 'org_runtime_test', LEADLOG_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('leadlog is running')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output}`)));
-  });
-  return { child, output: () => output, ready };
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGINT');
-  return exited;
-}
+import { startRuntime, stopRuntime } from '../support/runtime.js';
 
 describe('npm start', () => {
   it('serves the API with a printed dev key, keeps data across a restart, and stops Java on Ctrl-C', async () => {
@@ -39,7 +14,7 @@ describe('npm start', () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
 
-    const first = start(dataDir, port);
+    const first = startRuntime(dataDir, port);
     const started = Date.now();
     await first.ready;
     expect(Date.now() - started).toBeLessThan(20_000); // the bar is 10 s on an idle machine; the suite runs alongside
@@ -57,17 +32,17 @@ describe('npm start', () => {
     expect(posted.status).toBe(201);
     const { event } = (await posted.json()) as { event: { id: string } };
 
-    expect(await stop(first.child)).toBe(0);
+    expect(await stopRuntime(first.child)).toBe(0);
     expect(alive(javaPid)).toBe(false);
     // A clean stop drains the stream and flushes the archive: the accepted event is in the Parquet archive.
     const archived = await runArchiveSql(join(dataDir, 'archive'), 'SELECT id FROM events WHERE org_id = ?', ['org_runtime_test']);
     expect(archived.rows).toEqual([{ id: event.id }]);
 
-    const second = start(dataDir, port);
+    const second = startRuntime(dataDir, port);
     await second.ready;
     expect(readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim()).toBe(key); // the same key still works
     const timeline = await fetch(`${url}/v1/leads/lead_restart/events`, { headers: { authorization: `Bearer ${key}` } });
     expect(((await timeline.json()) as { items: { id: string }[] }).items.map((e: { id: string }) => e.id)).toEqual([event.id]);
-    expect(await stop(second.child)).toBe(0);
+    expect(await stopRuntime(second.child)).toBe(0);
   }, 90_000);
 });

@@ -1,0 +1,28 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+/** `npm start` as a user runs it: a child process with its own data folder and port. */
+export function startRuntime(dataDir: string, port: number): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+  let output = '';
+  const child = spawn(process.execPath, [join('node_modules', 'tsx', 'dist', 'cli.mjs'), 'infra/local/start.ts'], {
+    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), DEV_ORG_ID: 'org_runtime_test', LEADLOG_QUIET: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('leadlog is running')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output}`)));
+  });
+  return { child, output: () => output, ready };
+}
+
+/** Ctrl-C, and the exit code. */
+export async function stopRuntime(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  return exited;
+}
