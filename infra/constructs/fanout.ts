@@ -32,12 +32,13 @@ export class Fanout extends Construct {
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
-    this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName });
+    this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName, kmsKey: props.key });
     this.bus.archive('Archive', {
       archiveName: `${props.busName}-archive`,
       description: 'Every leadlog event, for replay',
       eventPattern: { source: ['leadlog'] },
       retention: Duration.days(365),
+      kmsKey: props.key,
     });
     this.alerts = new Topic(this, 'Alerts', { displayName: 'leadlog alerts', masterKey: props.key, enforceSSL: true });
     this.ruleDeadLetters = new Queue(this, 'RuleDeadLetters', {

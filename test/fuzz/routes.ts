@@ -59,6 +59,7 @@ const rawBody = fc.oneof(
   fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), // invalid UTF-8 included
   deep.map((s) => Buffer.from(`{"lead_id":"l","payload":${s}}`)),
   fc.constant(Buffer.from('{"a":1,"a":2,"__proto__":{"polluted":true}}')),
+  fc.constantFrom('{"lead_id":"l","timing":{"duration_ms":NaN}}', '{"x":Infinity}', '1e999', '{"payload":{"amount":1e400}}', '{"lead_id":"l","occurred_at":"+275760-09-13T00:00:00.000Z"}', '"just a string"', 'null', '[]').map((s) => Buffer.from(s)),
 );
 const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/vnd.api+json', 'APPLICATION/JSON');
 const segment = fc.oneof(fc.uuid(), fc.string({ minLength: 1, maxLength: 40 }), weird).map((s) => encodeURIComponent(s || 'x'));
