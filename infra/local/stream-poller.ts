@@ -41,7 +41,9 @@ export class StreamPoller {
       while (this.running) {
         try {
           const handled = await this.pollOnce();
-          if (handled === 0) await new Promise((r) => setTimeout(r, this.options.intervalMs ?? 250));
+          // Like the event-source mapping's batching window: unless a pass filled a whole batch, wait before the
+          // next, so batches grow under load and per-batch work (alert evaluation) is shared by many records.
+          if (handled < (this.options.batchSize ?? 100)) await new Promise((r) => setTimeout(r, this.options.intervalMs ?? 1000));
         } catch (error) {
           console.error('leadlog: stream poller:', (error as Error).message);
           await new Promise((r) => setTimeout(r, 1000));
