@@ -8,7 +8,7 @@ import { physicalTableName, controlTable } from '../../shared/definitions/tables
 import { DynamoWebhookSecretStore } from '../../shared/adapters/dynamo-webhook-secret-store.js';
 import { clearPreviousSecret, generateSecret, setWebhookSecret, type WebhookSecretStore } from '../../shared/domain/webhooks/secrets.js';
 import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
-import { LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
+import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 
 const USAGE = `npm run keys -- <command> [options]
 
@@ -57,6 +57,7 @@ async function withStores<T>(aws: boolean, table: string | undefined, work: (sto
     return await work(stores(createDocumentClient({ endpoint: dynamo.endpoint }), tableName));
   } finally {
     await dynamo.stop();
+    await forgetJavaPid();
   }
 }
 

@@ -69,6 +69,11 @@ export async function writeRuntimeInfo(info: RuntimeInfo): Promise<void> {
   await writeFile(RUNTIME_FILE, JSON.stringify(info, null, 2));
 }
 
+/** Forgets the Java pid once that DynamoDB Local has stopped (a stale pid could later name another process). */
+export async function forgetJavaPid(): Promise<void> {
+  await rm(JAVA_PID_FILE, { force: true });
+}
+
 export async function clearRuntimeInfo(): Promise<void> {
   await rm(RUNTIME_FILE, { force: true });
   await rm(JAVA_PID_FILE, { force: true });
