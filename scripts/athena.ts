@@ -7,7 +7,7 @@ import { isNamedQuery } from '../infra/queries.js';
 /**
  * `npm run athena -- "<SQL>"` or `npm run athena -- --query <name> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]`,
  * with `--format table|csv|json`: SQL over the local Parquet archive (.data/archive) with DuckDB, where the
- * archive is the table `events`, as the Glue table is in Athena.
+ * archive is the table `events`, as the Glue table is in Athena (plus rows accepted but not yet flushed).
  */
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -28,9 +28,9 @@ try {
     if (!isNamedQuery(values.query)) throw new Error(`unknown query '${values.query}'\n${usage}`);
     if (!values.org) throw new Error(`--query needs --org (every archive query names its org)\n${usage}`);
     for (const d of [values.from, values.to]) if (d !== undefined && !date.test(d)) throw new Error('--from and --to take yyyy-MM-dd');
-    result = await runNamedQuery(archiveDir, values.query, values.org, values.from, values.to);
+    result = await runNamedQuery(archiveDir, values.query, values.org, values.from, values.to, { includeBuffered: true });
   } else if (positionals[0]) {
-    result = await runArchiveSql(archiveDir, positionals.join(' '));
+    result = await runArchiveSql(archiveDir, positionals.join(' '), [], { includeBuffered: true });
   } else {
     throw new Error(usage);
   }

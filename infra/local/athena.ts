@@ -9,10 +9,10 @@ export interface QueryResult {
 }
 
 /** Runs SQL over the local archive (the table `events`), with `?` parameters, as Athena would over the Glue table. */
-export async function runArchiveSql(archiveDir: string, sql: string, params: DuckDBValue[] = []): Promise<QueryResult> {
+export async function runArchiveSql(archiveDir: string, sql: string, params: DuckDBValue[] = [], options: { includeBuffered?: boolean } = {}): Promise<QueryResult> {
   const connection = await openDuckDb();
   try {
-    await attachArchive(connection, archiveDir);
+    await attachArchive(connection, archiveDir, options);
     const reader = params.length > 0 ? await connection.runAndReadAll(sql, params) : await connection.runAndReadAll(sql);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
   } finally {
@@ -21,8 +21,10 @@ export async function runArchiveSql(archiveDir: string, sql: string, params: Duc
 }
 
 /** A named query for one org over [from, to] (UTC dates, inclusive). */
-export function runNamedQuery(archiveDir: string, name: NamedQueryName, orgId: string, from = '1970-01-01', to = '9999-12-31'): Promise<QueryResult> {
-  return runArchiveSql(archiveDir, namedQuerySql(name), [orgId, from, to]);
+export function runNamedQuery(
+  archiveDir: string, name: NamedQueryName, orgId: string, from = '1970-01-01', to = '9999-12-31', options: { includeBuffered?: boolean } = {},
+): Promise<QueryResult> {
+  return runArchiveSql(archiveDir, namedQuerySql(name), [orgId, from, to], options);
 }
 
 export function formatResult(result: QueryResult, format: 'table' | 'csv' | 'json'): string {

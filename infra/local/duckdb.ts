@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARCHIVE_PREFIX, archiveColumns, partitionColumns, type ColumnType } from '../../shared/definitions/archive.js';
 
@@ -21,15 +22,47 @@ export function sqlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** Makes the archive under `dir` the table `events` (hive partitions org_id, dt), as the Glue table is in Athena. */
-export async function attachArchive(connection: DuckDBConnection, dir: string): Promise<void> {
+/**
+ * Makes the archive under `dir` the table `events` (hive partitions org_id, dt), as the Glue table is in
+ * Athena. With `includeBuffered`, rows the local archive accepted but has not flushed to Parquet yet are
+ * included too (deduplicated by id), so `npm run athena` sees an event about a second after it was stored.
+ */
+export async function attachArchive(connection: DuckDBConnection, dir: string, options: { includeBuffered?: boolean } = {}): Promise<void> {
   const root = join(dir, ARCHIVE_PREFIX);
-  const columns = [...archiveColumns, ...partitionColumns].map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ');
-  if (!existsSync(root)) {
-    await connection.run(`CREATE OR REPLACE TABLE events (${columns})`);
-    return;
+  const all = [...archiveColumns, ...partitionColumns];
+  const names = all.map((c) => c.name).join(', ');
+  const parts: string[] = [];
+  if (existsSync(root)) {
+    parts.push(`SELECT ${names} FROM read_parquet(${sqlString(join(root, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'org_id': VARCHAR, 'dt': VARCHAR}, union_by_name = true)`);
   }
-  await connection.run(
-    `CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet(${sqlString(join(root, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'org_id': VARCHAR, 'dt': VARCHAR}, union_by_name = true)`,
-  );
+  const buffered = options.includeBuffered ? snapshotBuffers(dir) : undefined;
+  if (buffered) {
+    parts.push(`SELECT ${names} FROM read_json(${sqlString(buffered)}, format = 'newline_delimited', columns = ${duckColumnsSpec()}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`);
+  }
+  if (parts.length === 0) {
+    await connection.run(`CREATE OR REPLACE TABLE events (${all.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`);
+  } else if (parts.length === 1 && !buffered) {
+    await connection.run(`CREATE OR REPLACE VIEW events AS ${parts[0]}`);
+  } else {
+    await connection.run(`CREATE OR REPLACE VIEW events AS SELECT ${names} FROM (${parts.join(' UNION ALL ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY received_at) = 1`);
+  }
+}
+
+/** A consistent copy of the not-yet-flushed buffer files (complete lines only), or undefined when there are none. */
+function snapshotBuffers(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const files = readdirSync(dir).filter((name) => name === '_buffer.jsonl' || /^_flushing-.*\.jsonl$/.test(name));
+  let text = '';
+  for (const name of files) {
+    try {
+      const content = readFileSync(join(dir, name), 'utf8');
+      text += content.slice(0, content.lastIndexOf('\n') + 1); // a line still being written is left for next time
+    } catch {
+      // renamed or removed by a flush in between: its rows are in Parquet now
+    }
+  }
+  if (text === '') return undefined;
+  const snapshot = join(mkdtempSync(join(tmpdir(), 'leadlog-athena-')), 'buffered.jsonl');
+  writeFileSync(snapshot, text);
+  return snapshot;
 }

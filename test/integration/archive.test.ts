@@ -71,4 +71,19 @@ describe('the archive', () => {
     const { rows } = await runArchiveSql(dir, "SELECT id FROM events WHERE org_id = 'org_crash'");
     expect(rows).toEqual([{ id: row.id }]);
   });
+
+  it('shows rows accepted but not yet flushed to `npm run athena` (includeBuffered), once each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-archive-buffered-'));
+    const archive = new LocalArchive({ dir, maxRows: 1_000, maxAgeMs: 3_600_000 });
+    await archive.start();
+    const row = (n: number) => ({ id: `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`, org_id: 'org_buf', dt: '2026-11-23', occurred_at: '2026-11-23T10:00:00.000Z', received_at: '2026-11-23T10:00:01.000Z', lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'custom.x' });
+    await archive.putRows([row(1), row(2)]);
+    await archive.flush();
+    await archive.putRows([row(2), row(3)]); // 2 again (a replay) and 3, both still in the buffer
+    const sql = "SELECT count(*) AS n FROM events WHERE org_id = 'org_buf'";
+    expect((await runArchiveSql(dir, sql)).rows).toEqual([{ n: '2' }]);
+    expect((await runArchiveSql(dir, sql, [], { includeBuffered: true })).rows).toEqual([{ n: '3' }]);
+    await archive.stop();
+    expect((await runArchiveSql(dir, sql)).rows).toEqual([{ n: '3' }]);
+  });
 });
