@@ -9,7 +9,7 @@ import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.j
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
 import { createDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
-import { generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { generateSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
@@ -139,7 +139,7 @@ async function ensureDevWebhookSecrets(deps: ReturnType<typeof createDependencie
     const fromEnv = process.env[SECRET_ENV[provider]]?.trim();
     const stored = await deps.webhookSecrets.get(orgId, provider);
     const secret = fromEnv || stored[0] || generateSecret(provider);
-    if (stored[0] !== secret) await setWebhookSecret(deps.webhookSecrets, { orgId, provider, secret, keepPrevious: false, nowIso });
+    if (stored[0] !== secret) await deps.webhookSecrets.put(orgId, provider, [secret], nowIso);
     secrets[provider] = secret;
   }
   await writeFile(join(DATA_DIR, 'webhook-secrets.json'), `${JSON.stringify({ org_id: orgId, ...secrets }, null, 2)}\n`, { mode: 0o600 });

@@ -2,11 +2,9 @@ import { classifyType, defaultOutcomeFor, payloadSchemaFor, type Outcome } from 
 import { contentHash } from './canonical.js';
 import type { FieldError } from './errors.js';
 import * as z from 'zod/mini';
-import { formatPath, issuesToFieldErrors } from './schema.js';
+import { issuesToFieldErrors } from './schema.js';
 import { eventIdFor } from './ids.js';
 import { MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
-
-export { formatPath };
 
 export const SCHEMA_VERSION = '1';
 export const SOURCE_TYPES = ['external', 'internal', 'direct'] as const;

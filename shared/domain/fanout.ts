@@ -106,8 +106,7 @@ export function busSink(bus: EventBus): Sink<BusEntry> {
  * sequence number of the first record that some sink still refused (Lambda then retries from there:
  * at-least-once to each sink, nothing before that record is sent again).
  */
-export async function publishRecords(sinks: Sink<unknown>[] | EventBus, records: StreamRecordView[], attempts = 3): Promise<string | undefined> {
-  const destinations = Array.isArray(sinks) ? sinks : [busSink(sinks) as Sink<unknown>];
+export async function publishRecords(destinations: Sink<unknown>[], records: StreamRecordView[], attempts = 3): Promise<string | undefined> {
   const items = records
     .map((record) => ({ record, event: eventOfRecord(record) }))
     .filter((item): item is { record: StreamRecordView; event: LeadEvent } => item.event !== undefined);

@@ -110,7 +110,7 @@ export async function resolveLead(
   store: IdentityStore,
   orgId: string,
   claims: IdentityClaims,
-  options: { explicitLeadId?: string; nowIso: string; createLeadId?: () => string; cache?: IdentityCache },
+  options: { explicitLeadId?: string | undefined; nowIso: string; createLeadId?: () => string; cache?: IdentityCache | undefined },
 ): Promise<string | undefined> {
   const keys = normalizeClaims(claims);
   if (keys.length === 0) return options.explicitLeadId;

@@ -14,7 +14,7 @@ export type IngestResult =
 
 export interface IngestContext {
   orgId: string;
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
   now: number;
 }
 
@@ -75,7 +75,7 @@ export async function ingestBatch(store: EventStore, body: unknown, context: Ing
       const external = (item as { external_event_id?: unknown } | null)?.external_event_id;
       const perItemKey = context.idempotencyKey && external === undefined ? `${context.idempotencyKey}#${index}` : undefined;
       const chainKey = typeof external === 'string' ? `${(item as { source?: unknown }).source}:${external}` : undefined;
-      const run = () => ingestEvent(store, item, { ...context, ...(perItemKey ? { idempotencyKey: perItemKey } : { idempotencyKey: undefined }) });
+      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey });
       if (chainKey === undefined) {
         results[index] = await run();
       } else {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkEntries, entrySize, eventOfRecord, publishRecords, toBusEntry, type BusEntry } from '../../shared/domain/fanout.js';
+import { busSink, chunkEntries, entrySize, eventOfRecord, publishRecords, toBusEntry, type BusEntry, type Sink } from '../../shared/domain/fanout.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 
 const event = (over: Partial<LeadEvent> = {}): LeadEvent => ({
@@ -37,9 +37,9 @@ describe('fan-out', () => {
   it('reports the first record that still fails after retries', async () => {
     const records = [record('INSERT', '10', event({ id: 'a' })), record('REMOVE', '11'), record('INSERT', '12', event({ id: 'b' })), record('INSERT', '13', event({ id: 'c' }))];
     const alwaysFailsB = { putEvents: async (entries: BusEntry[]) => entries.flatMap((e, i) => (JSON.parse(e.Detail).id === 'b' ? [i] : [])) };
-    expect(await publishRecords(alwaysFailsB, records, 2)).toBe('12');
+    expect(await publishRecords([busSink(alwaysFailsB) as Sink<unknown>], records, 2)).toBe('12');
     let calls = 0;
     const failsOnce = { putEvents: async (entries: BusEntry[]) => (calls++ === 0 ? entries.map((_, i) => i) : []) };
-    expect(await publishRecords(failsOnce, records)).toBeUndefined();
+    expect(await publishRecords([busSink(failsOnce) as Sink<unknown>], records)).toBeUndefined();
   });
 });

@@ -74,8 +74,8 @@ export function mapHotmart(body: unknown, _headers: Headers): MappedDelivery {
     providerEventType: providerType,
     eventType,
     externalEventId: requireId(str(delivery.id), 'id'),
-    ...(isoFromMillis(delivery.creation_date) ? { occurredAt: isoFromMillis(delivery.creation_date)! } : {}),
-    ...(str(purchase.transaction) ? { objectIdRef: str(purchase.transaction)! } : {}),
+    occurredAt: isoFromMillis(delivery.creation_date),
+    objectIdRef: str(purchase.transaction),
     payload,
     identity: claims({
       emails: [str(buyer.email), str(obj(data.subscriber).email)],

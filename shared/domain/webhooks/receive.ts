@@ -59,7 +59,7 @@ export async function receiveWebhook(
   const mapped = MAPPERS[provider](body, headers);
   const nowIso = new Date(now).toISOString();
   const leadId =
-    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, ...(deps.identityCache ? { cache: deps.identityCache } : {}), ...(mapped.explicitLeadId ? { explicitLeadId: mapped.explicitLeadId.slice(0, 255) } : {}) })) ??
+    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.slice(0, 255) })) ??
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
     `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
 

@@ -54,10 +54,8 @@ export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
     providerEventType: topic,
     eventType,
     externalEventId: requireId(header(headers, 'x-shopify-event-id') ?? header(headers, 'x-shopify-webhook-id'), 'X-Shopify-Event-Id'),
-    ...((isoFromString(header(headers, 'x-shopify-triggered-at')) ?? isoFromString(order.created_at))
-      ? { occurredAt: (isoFromString(header(headers, 'x-shopify-triggered-at')) ?? isoFromString(order.created_at))! }
-      : {}),
-    ...(str(order.id) ? { objectIdRef: str(order.id)! } : {}),
+    occurredAt: isoFromString(header(headers, 'x-shopify-triggered-at')) ?? isoFromString(order.created_at),
+    objectIdRef: str(order.id),
     payload,
     identity: claims({
       emails: [str(order.email), str(customer.email), str(order.contact_email)],

@@ -79,14 +79,14 @@ export function mapStripe(body: unknown, _headers: Headers): MappedDelivery {
     providerEventType: type,
     eventType,
     externalEventId: requireId(str(event.id), 'id'),
-    ...(isoFromSeconds(event.created) ? { occurredAt: isoFromSeconds(event.created)! } : {}),
-    ...(str(object.id) ? { objectIdRef: str(object.id)! } : {}),
+    occurredAt: isoFromSeconds(event.created),
+    objectIdRef: str(object.id),
     payload,
     identity: claims({
       emails: [str(details.email), str(object.customer_email), str(object.receipt_email), str(billing.email), str(object.email)],
       phones: [str(details.phone), str(billing.phone), str(object.phone)].filter(Boolean).map((value) => ({ value: value! })),
       customerIds: [customer ? `stripe:${customer}` : undefined],
     }),
-    ...(str(object.client_reference_id) ?? str(metadata.lead_id) ? { explicitLeadId: (str(object.client_reference_id) ?? str(metadata.lead_id))! } : {}),
+    explicitLeadId: str(object.client_reference_id) ?? str(metadata.lead_id),
   };
 }

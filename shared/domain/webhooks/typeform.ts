@@ -42,12 +42,10 @@ export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
     eventType,
     // The response token is stable across redeliveries of the same submission; event_id is per delivery.
     externalEventId: requireId(str(response.token) ?? str(delivery.event_id), 'form_response.token'),
-    ...(isoFromString(response.submitted_at) ?? isoFromString(response.landed_at)
-      ? { occurredAt: (isoFromString(response.submitted_at) ?? isoFromString(response.landed_at))! }
-      : {}),
-    ...(str(response.token) ? { objectIdRef: str(response.token)! } : {}),
+    occurredAt: isoFromString(response.submitted_at) ?? isoFromString(response.landed_at),
+    objectIdRef: str(response.token),
     payload,
     identity: claims({ emails, phones: [...phones, str(hidden.phone)].filter(Boolean).map((value) => ({ value: value! })) }),
-    ...(str(hidden.lead_id) ? { explicitLeadId: str(hidden.lead_id)! } : {}),
+    explicitLeadId: str(hidden.lead_id),
   };
 }
