@@ -1,6 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { authenticateApiKey } from '../shared/domain/api-keys.js';
+import { builtOnFirstCall } from '../shared/http/handler.js';
 import type { AuthorizerContext } from '../shared/http/middleware.js';
 
 /**
@@ -20,4 +21,4 @@ export function createAuthorizer(deps: Pick<Dependencies, 'apiKeys'>) {
   };
 }
 
-export const handler = createAuthorizer(defaultDependencies());
+export const handler = builtOnFirstCall(() => createAuthorizer(defaultDependencies('authorizer')));

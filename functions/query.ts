@@ -1,6 +1,6 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { flowEvents, getEvent, getLead, leadTimeline, listEvents } from '../shared/domain/queries.js';
-import { createHttpHandler, viewerOf } from '../shared/http/handler.js';
+import { builtOnFirstCall, createHttpHandler, viewerOf } from '../shared/http/handler.js';
 import { json, type HttpEvent } from '../shared/http/middleware.js';
 
 const params = (event: HttpEvent) => event.queryStringParameters ?? {};
@@ -30,4 +30,4 @@ export function createQueryHandler(deps: Dependencies) {
   });
 }
 
-export const handler = createQueryHandler(defaultDependencies());
+export const handler = builtOnFirstCall(() => createQueryHandler(defaultDependencies('query')));

@@ -2,7 +2,7 @@ import { defaultDependencies, type Dependencies } from '../shared/adapters/conta
 import { IdentityCache } from '../shared/domain/identity.js';
 import { cachedSecrets } from '../shared/domain/webhooks/secrets.js';
 import { receiveWebhook } from '../shared/domain/webhooks/receive.js';
-import { createHttpHandler, createLogger } from '../shared/http/handler.js';
+import { builtOnFirstCall, createHttpHandler, createLogger } from '../shared/http/handler.js';
 import { json, parseJsonBytes, type HttpEvent } from '../shared/http/middleware.js';
 
 /** POST /v1/webhooks/{provider}/{org_id}: no API key; the provider's signature is the gate. */
@@ -29,4 +29,4 @@ export function createWebhookHandler(deps: Dependencies) {
   );
 }
 
-export const handler = createWebhookHandler(defaultDependencies());
+export const handler = builtOnFirstCall(() => createWebhookHandler(defaultDependencies('webhooks')));

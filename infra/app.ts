@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_REGION } from '../shared/definitions/environment.js';
 import { LeadlogStack } from './stack.js';
 
 /** `npm run synth` / `cdk deploy`: the stack for one stage (context `stage`, default dev), checked by cdk-nag. */
@@ -8,8 +9,8 @@ export function buildApp(app = new App()): { app: App; stack: LeadlogStack } {
   if (!/^[a-z0-9-]{1,20}$/.test(stage)) throw new Error(`stage must match [a-z0-9-]{1,20}, got '${stage}'`);
   const stack = new LeadlogStack(app, `leadlog-${stage}`, {
     stage,
-    // The table's KMS replica settings need a concrete region; offline synth falls back to us-east-1.
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1' },
+    // The table's KMS replica settings need a concrete region; offline synth falls back to DEFAULT_REGION.
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION ?? process.env.AWS_REGION ?? DEFAULT_REGION },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

@@ -1,8 +1,10 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import type { HandlerName } from '../shared/definitions/routes.js';
+import { functionEnvironment, type DeployedVariable, type FunctionName } from '../shared/definitions/environment.js';
+import { HANDLER_NAMES, type HandlerName } from '../shared/definitions/routes.js';
 import { LeadlogApi } from './constructs/api.js';
 import { acknowledge, LeadlogFunction } from './constructs/lambda-function.js';
 import { PayloadStorage } from './constructs/storage.js';
@@ -11,6 +13,17 @@ import { Fanout } from './constructs/fanout.js';
 import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
+
+/** Each function's construct id (kept: it names the deployed resources) and sizing. */
+const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?: Duration; reservedConcurrentExecutions?: number }> = {
+  ingest: { id: 'Ingest', memorySize: 1024 },
+  query: { id: 'Query', memorySize: 1024 },
+  health: { id: 'Health', memorySize: 256, reservedConcurrentExecutions: 5 },
+  // Public and unauthenticated by API key: cap it so a flood cannot take the account's whole concurrency.
+  webhooks: { id: 'Webhooks', memorySize: 1024, reservedConcurrentExecutions: 50 },
+  authorizer: { id: 'Authorizer', memorySize: 512, timeout: Duration.seconds(5) },
+  fanout: { id: 'Fanout', memorySize: 512, timeout: Duration.seconds(60) },
+};
 
 export interface LeadlogStackProps extends StackProps {
   /** Names every physical resource: `leadlog-${stage}-…`. */
@@ -32,26 +45,27 @@ export class LeadlogStack extends Stack {
 
     const tables = new LeadlogTables(this, 'Tables', { prefix, key: dataKey });
     const storage = new PayloadStorage(this, 'Storage', { key: dataKey });
-    const environment = {
+    const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
+    const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
+    // Every variable of the environment contract (shared/definitions/environment.ts); each function gets its own.
+    const deployed: Record<DeployedVariable, string> = {
       EVENTS_TABLE_NAME: tables.events.tableName,
       CONTROL_TABLE_NAME: tables.control.tableName,
       RAW_PAYLOAD_BUCKET: storage.bucket.bucketName,
+      EVENT_BUS_NAME: busName,
+      ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref,
     };
-    const fn = (id: string, handlerModule: string, extra: { memorySize?: number; timeout?: Duration; reservedConcurrentExecutions?: number } = {}) =>
-      new LeadlogFunction(this, id, { handlerModule, environment, logKey, ...extra }).fn;
+    const fn = (name: FunctionName) => {
+      const { id, ...sizing } = FUNCTIONS[name];
+      return new LeadlogFunction(this, id, { handlerModule: name, environment: functionEnvironment(name, deployed), logKey, ...sizing }).fn;
+    };
 
-    const ingest = fn('Ingest', 'ingest', { memorySize: 1024 });
-    const query = fn('Query', 'query', { memorySize: 1024 });
-    const health = fn('Health', 'health', { memorySize: 256, reservedConcurrentExecutions: 5 });
-    const authorizer = fn('Authorizer', 'authorizer', { memorySize: 512, timeout: Duration.seconds(5) });
-    // Public and unauthenticated by API key: cap it so a flood cannot take the account's whole concurrency.
-    const webhooks = fn('Webhooks', 'webhooks', { memorySize: 1024, reservedConcurrentExecutions: 50 });
-    const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
-    const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
-    const fanoutFn = new LeadlogFunction(this, 'Fanout', {
-      handlerModule: 'fanout', logKey, memorySize: 512, timeout: Duration.seconds(60),
-      environment: { EVENT_BUS_NAME: busName, CONTROL_TABLE_NAME: tables.control.tableName, ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref },
-    }).fn;
+    // One function per handler module of the route table, plus the authorizer and the stream fan-out.
+    const handlers = {} as Record<HandlerName, NodejsFunction>;
+    for (const name of HANDLER_NAMES) handlers[name] = fn(name);
+    const { ingest, query, webhooks } = handlers;
+    const authorizer = fn('authorizer');
+    const fanoutFn = fn('fanout');
     // No grant method exists for an L1 delivery stream: exactly the one action on exactly this stream.
     fanoutFn.addToRolePolicy(new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [analytics.deliveryStream.attrArn] }));
     dataKey.grantEncrypt(fanoutFn); // the delivery stream's server-side encryption key
@@ -96,11 +110,7 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting items and raw payloads with the stack's own data key only.",
     });
 
-    const api = new LeadlogApi(this, 'Api', {
-      handlers: { ingest, query, health, webhooks } satisfies Record<HandlerName, unknown>,
-      authorizer,
-      logKey,
-    });
+    const api = new LeadlogApi(this, 'Api', { handlers, authorizer, logKey });
 
     const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
     acknowledge(fanoutFn, {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureTables, startDynamoLocal } from '../infra/local/dynamo.js';
-import { localEnvironment } from '../infra/local/runtime.js';
+import { localEnvironment } from '../infra/local/settings.js';
 
 /**
  * `npm run fuzz -- --runs N [--seed S]`: the route fuzzer of the test suite, N cases per route, against a

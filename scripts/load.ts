@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { runArchiveSql } from '../infra/local/athena.js';
 import { signStripe, stripeCheckoutCompleted } from '../infra/local/webhook-samples.js';
 import { LOCAL_TABLE_PREFIX } from '../infra/local/runtime.js';
-import { createDocumentClient } from '../shared/adapters/dynamo-client.js';
+import { createDocumentClient } from '../shared/adapters/aws-clients.js';
 import { DynamoApiKeyStore } from '../shared/adapters/dynamo-api-key-store.js';
 import { DynamoWebhookSecretStore } from '../shared/adapters/dynamo-webhook-secret-store.js';
 import { createApiKey } from '../shared/domain/api-keys.js';

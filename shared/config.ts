@@ -1,49 +1,58 @@
+import {
+  BLOB_LOCATION, environmentVariables, functionVariables, type EnvName, type EnvType, type FunctionName,
+} from './definitions/environment.js';
+
 /**
- * The one typed configuration module. Read once per process; a missing or malformed setting fails at
- * start-up (cold start) with a message naming it, never halfway through a request.
+ * The one typed configuration module: parses the environment contract (shared/definitions/environment.ts).
+ * Given the function it runs in, it requires that function's variables at start-up (cold start) and names
+ * every missing or malformed one at once, never halfway through a request. A variable the contract does not
+ * list for the function, read anyway, throws a ConfigError naming it.
  */
-export interface Config {
-  eventsTableName: string;
-  controlTableName: string;
-  /** AWS: bucket for raw payloads over the inline limit. Local: unset, blobDir is used. */
-  rawPayloadBucket?: string;
-  blobDir?: string;
-  /** DynamoDB Local's URL when running locally. */
-  dynamoEndpoint?: string;
-  region: string;
-  /** How long a function keeps an org's webhook secrets in memory (AWS 60 s; locally 0 so rotations apply at once). */
-  webhookSecretCacheSeconds: number;
-}
+type Spec<N extends EnvName> = (typeof environmentVariables)[N];
+type Value<N extends EnvName> = Spec<N>['type'] extends 'seconds' ? number : string;
+type Field<N extends EnvName> = Spec<N>['field'];
+type Optional<N extends EnvName> = Spec<N> extends { optional: true } ? N : never;
+
+export type Config = { readonly [N in EnvName as Field<N>]: N extends Optional<N> ? Value<N> | undefined : Value<N> };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+const PARSERS: Record<EnvType, (value: string) => string | number | undefined> = {
+  string: (value) => value,
+  url: (value) => (/^https?:\/\/\S+$/.test(value) ? value : undefined),
+  seconds: (value) => {
+    const seconds = Number(value);
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600 ? seconds : undefined;
+  },
+};
+const EXPECTED: Record<EnvType, string> = { string: 'a non-empty string', url: 'an http(s) URL', seconds: 'whole seconds, 0..3600' };
+
+/** `fn` names the function whose variables must be present; the process environment is read unless `env` is given. */
+export function loadConfig(fn?: FunctionName, env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
-  const required = (name: string): string => {
-    const value = env[name]?.trim();
-    if (!value) problems.push(`${name} is required`);
-    return value ?? '';
-  };
-  const config: Config = {
-    eventsTableName: required('EVENTS_TABLE_NAME'),
-    controlTableName: required('CONTROL_TABLE_NAME'),
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    webhookSecretCacheSeconds: 60,
-  };
-  if (env.WEBHOOK_SECRET_CACHE_SECONDS !== undefined) {
-    const seconds = Number(env.WEBHOOK_SECRET_CACHE_SECONDS);
-    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) problems.push('WEBHOOK_SECRET_CACHE_SECONDS must be 0..3600');
-    else config.webhookSecretCacheSeconds = seconds;
+  const config = {} as Record<string, unknown>;
+  for (const name of Object.keys(environmentVariables) as EnvName[]) {
+    const spec: { type: EnvType; field: string; default?: string; optional?: true } = environmentVariables[name];
+    const raw = env[name]?.trim() || spec.default;
+    const value = raw === undefined ? undefined : PARSERS[spec.type](raw);
+    if (raw !== undefined && value === undefined) problems.push(`${name} must be ${EXPECTED[spec.type]}`);
+    if (value !== undefined || spec.optional) {
+      config[spec.field] = value;
+    } else {
+      Object.defineProperty(config, spec.field, {
+        enumerable: false,
+        get: () => {
+          throw new ConfigError(`leadlog configuration: ${name} is required here${fn ? ` (not in the ${fn} function's contract)` : ''}`);
+        },
+      });
+    }
   }
-  if (env.RAW_PAYLOAD_BUCKET) config.rawPayloadBucket = env.RAW_PAYLOAD_BUCKET;
-  if (env.BLOB_DIR) config.blobDir = env.BLOB_DIR;
-  if (!config.rawPayloadBucket && !config.blobDir) problems.push('RAW_PAYLOAD_BUCKET (AWS) or BLOB_DIR (local) is required');
-  if (env.DYNAMODB_ENDPOINT) {
-    if (!/^https?:\/\/[^\s]+$/.test(env.DYNAMODB_ENDPOINT)) problems.push('DYNAMODB_ENDPOINT must be an http(s) URL');
-    config.dynamoEndpoint = env.DYNAMODB_ENDPOINT;
+  for (const name of fn ? (functionVariables[fn] as readonly EnvName[]) : []) {
+    const present = BLOB_LOCATION.includes(name) ? BLOB_LOCATION.some((n) => env[n]?.trim()) : env[name]?.trim() || 'default' in environmentVariables[name];
+    if (!present) problems.push(BLOB_LOCATION.includes(name) ? `${BLOB_LOCATION.join(' (AWS) or ')} (local) is required` : `${name} is required`);
   }
   if (problems.length > 0) throw new ConfigError(`leadlog configuration: ${problems.join('; ')}`);
-  return config;
+  return config as Config;
 }

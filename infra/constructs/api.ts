@@ -6,7 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUTHORIZER_CACHE_SECONDS, routes, type HandlerName } from '../../shared/definitions/routes.js';
+import { AUTHORIZER_CACHE_SECONDS, FALLBACK_HANDLER, HANDLER_NAMES, routes, type HandlerName } from '../../shared/definitions/routes.js';
 
 export interface LeadlogApiProps {
   handlers: Record<HandlerName, IFunction>;
@@ -26,7 +26,18 @@ export class LeadlogApi extends Construct {
 
   constructor(scope: Construct, id: string, props: LeadlogApiProps) {
     super(scope, id);
-    this.api = new HttpApi(this, 'HttpApi', { apiName: 'leadlog', createDefaultStage: false });
+    const integrations = Object.fromEntries(
+      HANDLER_NAMES.map((name) => [name, new HttpLambdaIntegration(`${name}Integration`, props.handlers[name])]),
+    ) as Record<HandlerName, HttpLambdaIntegration>;
+    // $default: what no route matches reaches the fallback handler, which answers 404 or 405 problem+json.
+    this.api = new HttpApi(this, 'HttpApi', { apiName: 'leadlog', createDefaultStage: false, defaultIntegration: integrations[FALLBACK_HANDLER] });
+    const defaultRoute = this.api.node.tryFindChild('DefaultRoute');
+    if (defaultRoute) {
+      Validations.of(defaultRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'The catch-all only answers 404/405 problem+json; it reads no data and needs no key.',
+      });
+    }
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, encryptionKey: props.logKey });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
@@ -49,17 +60,11 @@ export class LeadlogApi extends Construct {
       identitySource: ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
-    const integrations = new Map<HandlerName, HttpLambdaIntegration>();
     for (const route of routes) {
-      let integration = integrations.get(route.handler);
-      if (!integration) {
-        integration = new HttpLambdaIntegration(`${route.handler}Integration`, props.handlers[route.handler]);
-        integrations.set(route.handler, integration);
-      }
       const [created] = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration,
+        integration: integrations[route.handler],
         ...(route.scope ? { authorizer } : {}),
       });
       if (!route.scope && created) {

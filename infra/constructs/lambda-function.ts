@@ -4,6 +4,7 @@ import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { libraryVariables } from '../../shared/definitions/environment.js';
 import { BUNDLE } from './bundling.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -48,8 +49,7 @@ export class LeadlogFunction extends Construct {
       projectRoot: ROOT,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'leadlog',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...libraryVariables,
         ...props.environment,
       },
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),

@@ -1,10 +1,11 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { routes, routeKey, type HandlerName, type RouteDefinition } from '../../shared/definitions/routes.js';
+import { FALLBACK_HANDLER, FALLBACK_ROUTE_KEY, HANDLER_NAMES, routeKey, type HandlerName, type RouteDefinition } from '../../shared/definitions/routes.js';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../../shared/http/middleware.js';
 import { toProblem } from '../../shared/http/problem.js';
-import { PayloadTooLargeError, NotFoundError } from '../../shared/domain/errors.js';
+import { matchRoute } from '../../shared/http/routing.js';
+import { PayloadTooLargeError } from '../../shared/domain/errors.js';
 
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): matches a request against the same
@@ -29,35 +30,6 @@ export interface LocalApiOptions {
 /** API Gateway's own request size limit; the handlers enforce the contract's smaller per-route limits. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const TEXTUAL = /^(?:text\/|application\/(?:[a-z0-9.+-]+\+)?(?:json|xml|x-www-form-urlencoded|javascript))/i;
-
-interface CompiledRoute {
-  route: RouteDefinition;
-  pattern: RegExp;
-  names: string[];
-}
-
-const compiled: CompiledRoute[] = routes.map((route) => {
-  const names: string[] = [];
-  const source = route.path.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
-    names.push(name);
-    return '([^/]+)';
-  });
-  return { route, pattern: new RegExp(`^${source}$`), names };
-});
-
-export function matchRoute(method: string, path: string): { route: RouteDefinition; pathParameters: Record<string, string> } | undefined {
-  // Literal routes win over templated ones, as in API Gateway (`/v1/events/batch` before `/v1/events/{id}`).
-  const candidates = compiled.filter((c) => c.route.method === method).sort((a, b) => a.names.length - b.names.length);
-  for (const candidate of candidates) {
-    const match = candidate.pattern.exec(path);
-    if (match) {
-      const pathParameters: Record<string, string> = {};
-      candidate.names.forEach((name, i) => (pathParameters[name] = match[i + 1]!));
-      return { route: candidate.route, pathParameters };
-    }
-  }
-  return undefined;
-}
 
 function lambdaContext(functionName: string, requestId: string): Context {
   const deadline = Date.now() + 29_000;
@@ -103,7 +75,8 @@ export interface GatewayRequest {
   /** Lower-cased names; repeated headers joined with ',' as API Gateway does. */
   headers: Record<string, string>;
   body: Buffer;
-  route: RouteDefinition;
+  /** The matched route; undefined sends the request to API Gateway's catch-all ($default). */
+  route?: RouteDefinition | undefined;
   pathParameters: Record<string, string>;
   requestId: string;
   sourceIp?: string;
@@ -118,9 +91,10 @@ export function toApiGatewayEvent(request: GatewayRequest): HttpEvent {
   const contentType = headers['content-type'] ?? '';
   const textual = (contentType === '' || TEXTUAL.test(contentType)) && isUtf8(body);
   const now = new Date();
+  const key = route ? routeKey(route) : FALLBACK_ROUTE_KEY;
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
-    routeKey: routeKey(route),
+    routeKey: key,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
@@ -139,7 +113,7 @@ export function toApiGatewayEvent(request: GatewayRequest): HttpEvent {
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: request.requestId,
-      routeKey: routeKey(route),
+      routeKey: key,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
@@ -193,16 +167,19 @@ async function authorize(options: Pick<LocalApiOptions, 'authorizer' | 'authoriz
   return decision;
 }
 
-/** Runs one request through the stand-in: authorizer (when the route needs a key and one is sent), then the handler. */
+/**
+ * Runs one request through the stand-in: authorizer (when the route needs a key and one is sent), then the
+ * route's handler; a request no route matched goes to the catch-all's handler, as API Gateway's $default does.
+ */
 export async function invokeRoute(
-  options: Pick<LocalApiOptions, 'handlers' | 'authorizer' | 'authorizerCacheSeconds'>, event: HttpEvent, route: RouteDefinition,
+  options: Pick<LocalApiOptions, 'handlers' | 'authorizer' | 'authorizerCacheSeconds'>, event: HttpEvent, route: RouteDefinition | undefined,
 ): Promise<HttpResult> {
-  if (route.scope && event.headers.authorization) {
+  if (route?.scope && event.headers.authorization) {
     const decision = await authorize(options, event.headers as Record<string, string>);
     if (decision.isAuthorized && decision.context) event.requestContext.authorizer = { lambda: decision.context };
   }
-  const handler = options.handlers[route.handler];
-  return (await handler(event, lambdaContext(`leadlog-${route.handler}`, event.requestContext.requestId))) as HttpResult;
+  const name = route?.handler ?? FALLBACK_HANDLER;
+  return (await options.handlers[name](event, lambdaContext(`leadlog-${name}`, event.requestContext.requestId))) as HttpResult;
 }
 
 export function createLocalApi(options: LocalApiOptions): Server {
@@ -219,17 +196,12 @@ export function createLocalApi(options: LocalApiOptions): Server {
     }
     try {
       const matched = matchRoute(method, url.pathname);
-      if (!matched) {
-        request.resume();
-        status = send(response, problemResult(new NotFoundError(`No route for ${method} ${url.pathname.slice(0, 200)}.`), requestId));
-        return;
-      }
       const body = await readBody(request);
       const event = toApiGatewayEvent({
-        method, url, headers: headersOf(request), body, route: matched.route, pathParameters: matched.pathParameters, requestId,
+        method, url, headers: headersOf(request), body, route: matched?.route, pathParameters: matched?.pathParameters ?? {}, requestId,
         sourceIp: request.socket.remoteAddress ?? '127.0.0.1', protocol: `HTTP/${request.httpVersion}`,
       });
-      status = send(response, await invokeRoute(options, event, matched.route));
+      status = send(response, await invokeRoute(options, event, matched?.route));
     } catch (error) {
       // A handler's own errors are already problem+json; this is for the stand-in's (body too large, I/O).
       if (!response.headersSent) status = send(response, problemResult(error, requestId));
@@ -240,17 +212,18 @@ export function createLocalApi(options: LocalApiOptions): Server {
   });
 }
 
-/** Imports the real handler modules (after the environment is set: they read config at module scope). */
+/** The real module of every handler in the route table (the compiler checks none is missing), and the authorizer. */
+const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handler: unknown }>> = {
+  ingest: () => import('../../functions/ingest.js'),
+  query: () => import('../../functions/query.js'),
+  health: () => import('../../functions/health.js'),
+  webhooks: () => import('../../functions/webhooks.js'),
+  authorizer: () => import('../../functions/authorizer.js'),
+};
+
+/** Imports the handler modules of the route table's handlers and the authorizer (functions/<name>.ts). */
 export async function loadLambdaHandlers(): Promise<{ handlers: Record<HandlerName, LambdaHttpHandler>; authorizer: LambdaAuthorizer }> {
-  const [ingest, query, health, webhooks, authorizer] = await Promise.all([
-    import('../../functions/ingest.js'),
-    import('../../functions/query.js'),
-    import('../../functions/health.js'),
-    import('../../functions/webhooks.js'),
-    import('../../functions/authorizer.js'),
-  ]);
-  return {
-    handlers: { ingest: ingest.handler, query: query.handler, health: health.handler, webhooks: webhooks.handler } as unknown as Record<HandlerName, LambdaHttpHandler>,
-    authorizer: authorizer.handler as unknown as LambdaAuthorizer,
-  };
+  const load = async (name: HandlerName | 'authorizer') => (await FUNCTION_MODULES[name]()).handler;
+  const handlers = Object.fromEntries(await Promise.all(HANDLER_NAMES.map(async (name) => [name, await load(name)])));
+  return { handlers: handlers as Record<HandlerName, LambdaHttpHandler>, authorizer: (await load('authorizer')) as LambdaAuthorizer };
 }

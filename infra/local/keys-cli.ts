@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
-import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
 import { createApiKey, hashApiKey, keyIdOf, parseScopes } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import type { ApiKeyStore } from '../../shared/domain/ports.js';
+import type { ApiKeyStore, WebhookSecretStore } from '../../shared/domain/ports.js';
 import { physicalTableName, controlTable } from '../../shared/definitions/tables.js';
 import { DynamoWebhookSecretStore } from '../../shared/adapters/dynamo-webhook-secret-store.js';
-import { clearPreviousSecret, generateSecret, setWebhookSecret, type WebhookSecretStore } from '../../shared/domain/webhooks/secrets.js';
+import { clearPreviousSecret, generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
+import { localSettings } from './settings.js';
 
 const USAGE = `npm run keys -- <command> [options]
 
@@ -45,7 +46,7 @@ async function withStores<T>(aws: boolean, table: string | undefined, work: (sto
     webhookSecrets: new DynamoWebhookSecretStore(client, tableName),
   });
   if (aws) {
-    const tableName = table ?? process.env.CONTROL_TABLE_NAME;
+    const tableName = table ?? localSettings.awsControlTable;
     if (!tableName) fail('--aws needs --table <control table name> or CONTROL_TABLE_NAME');
     return work(stores(createDocumentClient(), tableName));
   }

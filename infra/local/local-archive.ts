@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ARCHIVE_PREFIX, archiveColumns, partitionColumns } from '../../shared/definitions/archive.js';
-import type { Archive, ArchiveRow } from '../../shared/domain/archive.js';
+import type { Archive, ArchiveRow } from '../../shared/domain/ports.js';
 import { duckColumnsSpec, openDuckDb, sqlString } from './duckdb.js';
 
 /**

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
+import { DEFAULT_REGION } from '../../shared/definitions/environment.js';
 import { eventRules, type EventRuleDefinition } from '../../shared/definitions/event-rules.js';
 import { matchesPattern } from '../../shared/domain/event-pattern.js';
-import type { BusEntry, EventBus } from '../../shared/domain/fanout.js';
+import type { BusEntry, EventBus } from '../../shared/domain/ports.js';
 
 /** The envelope EventBridge delivers to a rule's target. */
 export interface BusEvent {
@@ -30,7 +31,7 @@ export class LocalBus implements EventBus {
   private readonly listeners: ((delivery: RuleDelivery) => void)[] = [];
 
   constructor(
-    private readonly options: { alertsFile?: string; postUrl?: string; print?: boolean; rules?: readonly EventRuleDefinition[] } = {},
+    private readonly options: { alertsFile?: string; postUrl?: string; print?: boolean; rules?: readonly EventRuleDefinition[]; region?: string } = {},
   ) {}
 
   onDelivery(listener: (delivery: RuleDelivery) => void): () => void {
@@ -43,7 +44,7 @@ export class LocalBus implements EventBus {
     for (const entry of entries) {
       const event: BusEvent = {
         version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000',
-        time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: process.env.AWS_REGION ?? 'us-east-1', resources: [],
+        time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.options.region ?? DEFAULT_REGION, resources: [],
         detail: JSON.parse(entry.Detail) as Record<string, unknown>,
       };
       for (const rule of this.options.rules ?? eventRules) if (matchesPattern(event, rule.pattern)) deliveries.push({ rule: rule.id, event });

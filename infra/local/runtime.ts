@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ensureTables, startDynamoLocal, type DynamoLocal } from './dynamo.js';
+import { localSettings } from './settings.js';
 
 /** Where the local runtime keeps its state; everything under it survives a restart. */
-export const DATA_DIR = resolve(process.env.LEADLOG_DATA_DIR ?? '.data');
+export const DATA_DIR = localSettings.dataDir;
 export const LOCAL_TABLE_PREFIX = 'leadlog-local';
 const RUNTIME_FILE = join(DATA_DIR, 'runtime.json');
 const JAVA_PID_FILE = join(DATA_DIR, 'dynamodb.pid');
@@ -13,23 +14,6 @@ export interface RuntimeInfo {
   pid: number;
   dynamoEndpoint: string;
   url?: string;
-}
-
-/** The environment the handlers read (shared/config.ts), pointed at the local stand-ins. */
-export function localEnvironment(dynamoEndpoint: string, tableNames: Record<string, string>, dataDir = DATA_DIR): Record<string, string> {
-  return {
-    EVENTS_TABLE_NAME: tableNames.events!,
-    CONTROL_TABLE_NAME: tableNames.control!,
-    DYNAMODB_ENDPOINT: dynamoEndpoint,
-    BLOB_DIR: join(dataDir, 's3'),
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    // The SDK's default chain would otherwise look for credentials: DynamoDB Local accepts any.
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    WEBHOOK_SECRET_CACHE_SECONDS: '0',
-    POWERTOOLS_DEV: 'true',
-  };
 }
 
 /** Whether a process with this pid exists (signal 0 checks without touching it). */
@@ -58,7 +42,7 @@ async function stopOrphanedJava(): Promise<void> {
 export async function startLocalDynamo(): Promise<{ dynamo: DynamoLocal; tableNames: Record<string, string> }> {
   await mkdir(join(DATA_DIR, 'dynamodb'), { recursive: true });
   await stopOrphanedJava();
-  const port = process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined;
+  const port = localSettings.dynamoPort;
   const dynamo = await startDynamoLocal({ dataDir: join(DATA_DIR, 'dynamodb'), ...(port ? { port } : {}) });
   if (dynamo.process.pid) await writeFile(JAVA_PID_FILE, String(dynamo.process.pid));
   const tableNames = await ensureTables(dynamo.endpoint, LOCAL_TABLE_PREFIX);

@@ -7,18 +7,17 @@ import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import { createDependencies } from '../../shared/adapters/container.js';
+import { createDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { generateSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
 import { LocalArchive } from './local-archive.js';
 import { StreamPoller } from './stream-poller.js';
-import { createFanoutHandler } from '../../functions/fanout.js';
-import { DynamoAlertStore } from '../../shared/adapters/dynamo-alert-store.js';
-import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
-import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
+import { DATA_DIR, clearRuntimeInfo, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
+import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -26,8 +25,7 @@ import { DATA_DIR, clearRuntimeInfo, localEnvironment, startLocalDynamo, writeRu
  */
 async function main(): Promise<void> {
   const started = performance.now();
-  const port = Number(process.env.PORT ?? 3000);
-  const host = process.env.HOST ?? '127.0.0.1';
+  const { port, host } = localSettings;
   const { dynamo, tableNames } = await startLocalDynamo();
   let server: Server | undefined;
   let poller: StreamPoller | undefined;
@@ -61,20 +59,21 @@ async function main(): Promise<void> {
     }
   });
 
-  Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames));
-  const deps = createDependencies(loadConfig());
+  fillProcessEnvironment(localEnvironment(dynamo.endpoint, tableNames));
+  const config = loadConfig();
+  const deps = createDependencies(config);
   const { orgId, apiKey } = await ensureDevOrg(deps);
   const secrets = await ensureDevWebhookSecrets(deps, orgId);
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
   await archive.start();
-  const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, ...(process.env.LEADLOG_ALERTS_URL ? { postUrl: process.env.LEADLOG_ALERTS_URL } : {}) });
-  poller = new StreamPoller({
-    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: createFanoutHandler({ bus, archive, alerts: new DynamoAlertStore(createDocumentClient({ endpoint: dynamo.endpoint }), tableNames.control!) }), checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'),
-  });
+  const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, region: localSettings.region, ...(localSettings.alertsUrl ? { postUrl: localSettings.alertsUrl } : {}) });
+  // The same fan-out factory and container as the deployed function, with the local bus and archive as its sinks.
+  const fanout = createFanoutHandler(createFanoutDependencies(config, { bus, archive }));
+  poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json') });
   poller.start();
-  const quiet = process.env.LEADLOG_QUIET === '1';
+  const quiet = localSettings.quiet;
   server = createLocalApi({
     handlers,
     authorizer,
@@ -111,7 +110,7 @@ async function main(): Promise<void> {
 async function ensureDevOrg(deps: ReturnType<typeof createDependencies>): Promise<{ orgId: string; apiKey: string }> {
   const orgFile = join(DATA_DIR, 'dev-org-id');
   const keyFile = join(DATA_DIR, 'dev-api-key');
-  const orgId = process.env.DEV_ORG_ID?.trim() || (existsSync(orgFile) ? (await readFile(orgFile, 'utf8')).trim() : `org_dev_${randomBytes(4).toString('hex')}`);
+  const orgId = localSettings.devOrgId || (existsSync(orgFile) ? (await readFile(orgFile, 'utf8')).trim() : `org_dev_${randomBytes(4).toString('hex')}`);
   if (!ORG_ID_PATTERN.test(orgId)) throw new Error(`DEV_ORG_ID must match ${ORG_ID_PATTERN}`);
   await writeFile(orgFile, `${orgId}\n`);
   if (existsSync(keyFile)) {
@@ -124,19 +123,12 @@ async function ensureDevOrg(deps: ReturnType<typeof createDependencies>): Promis
   return { orgId, apiKey: key };
 }
 
-const SECRET_ENV: Record<Provider, string> = {
-  stripe: 'STRIPE_WEBHOOK_SECRET',
-  shopify: 'SHOPIFY_WEBHOOK_SECRET',
-  typeform: 'TYPEFORM_WEBHOOK_SECRET',
-  hotmart: 'HOTMART_HOTTOK',
-};
-
 /** The dev org's webhook secret per provider: from the env var if set, else the stored one, else a new one. */
 async function ensureDevWebhookSecrets(deps: ReturnType<typeof createDependencies>, orgId: string): Promise<Record<Provider, string>> {
   const secrets = {} as Record<Provider, string>;
   const nowIso = new Date().toISOString();
   for (const provider of PROVIDERS) {
-    const fromEnv = process.env[SECRET_ENV[provider]]?.trim();
+    const fromEnv = localSettings.webhookSecrets[provider];
     const stored = await deps.webhookSecrets.get(orgId, provider);
     const secret = fromEnv || stored[0] || generateSecret(provider);
     if (stored[0] !== secret) await deps.webhookSecrets.put(orgId, provider, [secret], nowIso);

@@ -1,3 +1,4 @@
+import { DEFAULT_REGION } from '../../shared/definitions/environment.js';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord,
@@ -30,7 +31,7 @@ export class StreamPoller {
   constructor(
     private readonly options: { endpoint: string; tableName: string; handler: StreamHandler; checkpointFile?: string; intervalMs?: number; batchSize?: number },
   ) {
-    this.streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    this.streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: DEFAULT_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     if (options.checkpointFile && existsSync(options.checkpointFile)) this.checkpoint = JSON.parse(readFileSync(options.checkpointFile, 'utf8')) as Checkpoint;
   }
 

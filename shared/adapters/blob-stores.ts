@@ -2,27 +2,18 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { BlobStore } from '../domain/ports.js';
-import { translateAwsError } from './aws-errors.js';
 
 /** S3 in AWS: the bucket is encrypted with KMS and blocks public access (infra/constructs/storage.ts). */
 export class S3BlobStore implements BlobStore {
   constructor(private readonly client: S3Client, private readonly bucket: string) {}
 
   async put(key: string, body: string): Promise<void> {
-    try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
-    } catch (error) {
-      translateAwsError(error, 'store the raw payload');
-    }
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
   }
 
   async get(key: string): Promise<string> {
-    try {
-      const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await result.Body!.transformToString('utf8');
-    } catch (error) {
-      return translateAwsError(error, 'read the raw payload');
-    }
+    const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return result.Body!.transformToString('utf8');
   }
 }
 

@@ -1,17 +1,25 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, type Config } from '../config.js';
-import type { ApiKeyStore, BlobStore, Clock, EventStore } from '../domain/ports.js';
-import { systemClock } from '../domain/ports.js';
+import type { FunctionName } from '../definitions/environment.js';
+import type { FanoutPorts } from '../domain/fanout.js';
+import {
+  systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
+  type IdentityStore, type WebhookSecretStore,
+} from '../domain/ports.js';
+import { createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client } from './aws-clients.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
+import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
-import { createDocumentClient } from './dynamo-client.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
 import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
-import type { IdentityStore } from '../domain/identity.js';
-import type { WebhookSecretStore } from '../domain/webhooks/secrets.js';
+import { EventBridgeBus } from './eventbridge-bus.js';
+import { FirehoseArchive } from './firehose-archive.js';
 
-/** What handlers need, behind ports. Lambda modules build it once at module scope (reused across invocations). */
+/**
+ * The container: what handlers need, behind ports, built from the typed configuration. Each adapter is made
+ * on first use, so a function builds (and needs configuration for) only what it touches: the authorizer
+ * never needs the events table, health needs nothing.
+ */
 export interface Dependencies {
   config: Config;
   events: EventStore;
@@ -22,26 +30,76 @@ export interface Dependencies {
   clock: Clock;
 }
 
-export function createDependencies(config: Config = loadConfig()): Dependencies {
-  const documents = createDocumentClient({ endpoint: config.dynamoEndpoint, region: config.region });
-  const blobs: BlobStore = config.rawPayloadBucket
-    ? new S3BlobStore(new S3Client({ region: config.region }), config.rawPayloadBucket)
-    : new FileBlobStore(config.blobDir!);
+/** An object whose properties are made by their factory on first read, then kept (enumerable, so it spreads). */
+function memoized<T extends object>(factories: { [K in keyof T]: () => T[K] }): T {
+  const target = {} as T;
+  for (const key of Object.keys(factories) as (keyof T)[]) {
+    let made = false;
+    let value: T[keyof T];
+    Object.defineProperty(target, key, {
+      enumerable: true,
+      get: () => {
+        if (!made) {
+          value = factories[key]();
+          made = true;
+        }
+        return value;
+      },
+    });
+  }
+  return target;
+}
+
+function clientsFor(config: Config) {
+  let documents: ReturnType<typeof createDocumentClient> | undefined;
   return {
-    config,
-    events: new DynamoEventStore(documents, config.eventsTableName, blobs),
-    apiKeys: new DynamoApiKeyStore(documents, config.controlTableName),
-    identities: new DynamoIdentityStore(documents, config.controlTableName),
-    webhookSecrets: new DynamoWebhookSecretStore(documents, config.controlTableName),
-    blobs,
-    clock: systemClock,
+    documents: () => (documents ??= createDocumentClient({ endpoint: config.dynamoEndpoint, region: config.region })),
+    blobs: (): BlobStore => (config.rawPayloadBucket
+      ? new S3BlobStore(createS3Client({ region: config.region }), config.rawPayloadBucket)
+      : new FileBlobStore(config.blobDir!)),
   };
 }
 
-let shared: Dependencies | undefined;
+export function createDependencies(config: Config = loadConfig()): Dependencies {
+  const clients = clientsFor(config);
+  const deps: Dependencies = memoized<Dependencies>({
+    config: () => config,
+    blobs: clients.blobs,
+    events: () => new DynamoEventStore(clients.documents(), config.eventsTableName, deps.blobs),
+    apiKeys: () => new DynamoApiKeyStore(clients.documents(), config.controlTableName),
+    identities: () => new DynamoIdentityStore(clients.documents(), config.controlTableName),
+    webhookSecrets: () => new DynamoWebhookSecretStore(clients.documents(), config.controlTableName),
+    clock: () => systemClock,
+  });
+  return deps;
+}
 
-/** The process-wide dependencies, created on first use from the environment. */
-export function defaultDependencies(): Dependencies {
-  shared ??= createDependencies();
-  return shared;
+/** Local stand-ins for the fan-out's AWS sinks (infra/local/: the local bus and the Parquet archive). */
+export interface FanoutStandIns {
+  bus?: EventBus;
+  archive?: Archive;
+}
+
+/** The stream fan-out's ports: the bus and the archive (EventBridge and Firehose, unless stand-ins are given) and the alert store. */
+export function createFanoutDependencies(config: Config = loadConfig(), standIns: FanoutStandIns = {}): FanoutPorts {
+  const clients = clientsFor(config);
+  return memoized<Required<Omit<FanoutPorts, 'log'>>>({
+    bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
+    archive: () => standIns.archive ?? new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamName),
+    alerts: (): AlertStore => new DynamoAlertStore(clients.documents(), config.controlTableName),
+    clock: () => systemClock,
+  });
+}
+
+const perFunction = new Map<FunctionName, unknown>();
+
+/** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */
+export function defaultDependencies(fn: Exclude<FunctionName, 'fanout'>): Dependencies {
+  if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
+  return perFunction.get(fn) as Dependencies;
+}
+
+export function defaultFanoutDependencies(): FanoutPorts {
+  if (!perFunction.has('fanout')) perFunction.set('fanout', createFanoutDependencies(loadConfig('fanout')));
+  return perFunction.get('fanout') as FanoutPorts;
 }

@@ -1,17 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { WINDOW_MS, type AlertRuleId } from '../definitions/alert-rules.js';
-import { sumContributions, type AlertRaised, type AlertStore, type CounterDelta, type CounterTotals, type RuleSettings } from '../domain/alerts.js';
-import { sha256Hex } from '../domain/canonical.js';
+import { sumContributions, type AlertRaised, type CounterDelta, type CounterTotals, type RuleSettings } from '../domain/alerts.js';
+import { controlKeys } from '../domain/keys.js';
+import type { AlertStore } from '../domain/ports.js';
+import { queryPartition } from './control-table.js';
 
 /**
- * In the control table (TTL expires_at clears it):
- *   CNT#<org>#<rule>#<dimension hash>#<bucket> / <lowest sequence>  → one item per batch and counter
- *   ORG#<org> / ALERTCFG                                              → per-org overrides {rules: {...}}
- *   ALERT#<org>#<rule>#<dimension hash>#<window start> / ALERT        → "raised" marks
- * Counter writes spread over items (never one hot item per org); a window's totals are a Query per bucket.
+ * In the control table (TTL expires_at clears counters and marks): counter items (controlKeys.alertCounter,
+ * one per batch and counter), per-org overrides (controlKeys.alertSettings: {rules: {...}}) and "raised"
+ * marks (controlKeys.alertRaised). Counter writes spread over items (never one hot item per org); a window's
+ * totals are a Query per bucket.
  */
-const counterPk = (orgId: string, rule: string, dimension: string, bucket: number) => `CNT#${orgId}#${rule}#${sha256Hex(dimension).slice(0, 16)}#${bucket}`;
 
 export class DynamoAlertStore implements AlertStore {
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -24,8 +24,7 @@ export class DynamoAlertStore implements AlertStore {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            pk: counterPk(delta.orgId, delta.rule, delta.dimension, delta.bucketStart),
-            sk: first.sequence,
+            ...controlKeys.alertCounter(delta.orgId, delta.rule, delta.dimension, delta.bucketStart, first.sequence),
             numerator: totals.numerator,
             denominator: totals.denominator,
             reasons: totals.reasons,
@@ -43,40 +42,28 @@ export class DynamoAlertStore implements AlertStore {
     const totals: CounterTotals = { numerator: 0, denominator: 0, reasons: {} };
     await Promise.all(
       buckets.map(async (bucket) => {
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await this.client.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': counterPk(orgId, rule, dimension, bucket) },
-              ProjectionExpression: 'numerator, denominator, reasons',
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            totals.numerator += item.numerator as number;
-            totals.denominator += item.denominator as number;
-            for (const [reason, count] of Object.entries((item.reasons as Record<string, number>) ?? {})) totals.reasons[reason] = (totals.reasons[reason] ?? 0) + count;
-          }
-          start = page.LastEvaluatedKey;
-        } while (start);
+        const partition = controlKeys.alertCounterPartition(orgId, rule, dimension, bucket);
+        for (const item of await queryPartition(this.client, this.tableName, partition, ['numerator', 'denominator', 'reasons'])) {
+          totals.numerator += item.numerator as number;
+          totals.denominator += item.denominator as number;
+          for (const [reason, count] of Object.entries((item.reasons as Record<string, number>) ?? {})) totals.reasons[reason] = (totals.reasons[reason] ?? 0) + count;
+        }
       }),
     );
     return totals;
   }
 
   async overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined> {
-    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: `ORG#${orgId}`, sk: 'ALERTCFG' } }));
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.alertSettings(orgId) }));
     return result.Item?.rules as Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined;
   }
 
   async setOverrides(orgId: string, rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>>): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { pk: `ORG#${orgId}`, sk: 'ALERTCFG', rules } }));
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.alertSettings(orgId), rules } }));
   }
 
   private markKey(alert: AlertRaised) {
-    return { pk: `ALERT#${alert.org_id}#${alert.rule_id}#${sha256Hex(alert.dimension).slice(0, 16)}#${alert.window_start}`, sk: 'ALERT' };
+    return controlKeys.alertRaised(alert.org_id, alert.rule_id, alert.dimension, alert.window_start);
   }
 
   async markRaised(alert: AlertRaised): Promise<boolean> {

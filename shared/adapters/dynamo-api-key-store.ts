@@ -1,16 +1,16 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../definitions/routes.js';
+import { controlKeys } from '../domain/keys.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../domain/ports.js';
-import { translateAwsError } from './aws-errors.js';
+import { queryPartition } from './control-table.js';
 
 /**
- * Two items per key in the control table, written together:
- *   APIKEY#<sha256 of key> / APIKEY    → lookup by presented key (the authorizer's one GetItem)
- *   ORG#<org>             / APIKEY#<id> → listing and revoking by key id
+ * Two items per key in the control table, written together (controlKeys.apiKeyByHash for the authorizer's
+ * one GetItem by presented key, controlKeys.apiKeyOfOrg for listing and revoking by key id).
  */
-const byHash = (hash: string) => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' });
-const byOrg = (orgId: string, keyId: string) => ({ pk: `ORG#${orgId}`, sk: `APIKEY#${keyId}` });
+const byHash = controlKeys.apiKeyByHash;
+const byOrg = controlKeys.apiKeyOfOrg;
 
 interface KeyItem {
   org_id: string;
@@ -49,29 +49,12 @@ export class DynamoApiKeyStore implements ApiKeyStore {
   }
 
   async findByHash(keyHash: string): Promise<(ApiKeyRecord & { keyHash: string }) | undefined> {
-    try {
-      const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: byHash(keyHash), ConsistentRead: true }));
-      return result.Item ? toRecord(result.Item as KeyItem) : undefined;
-    } catch (error) {
-      return translateAwsError(error, 'check the API key');
-    }
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: byHash(keyHash), ConsistentRead: true }));
+    return result.Item ? toRecord(result.Item as KeyItem) : undefined;
   }
 
   async list(orgId: string): Promise<ApiKeyRecord[]> {
-    const items: KeyItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const result = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
-          ExpressionAttributeValues: { ':pk': `ORG#${orgId}`, ':sk': 'APIKEY#' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((result.Items ?? []) as KeyItem[]));
-      start = result.LastEvaluatedKey;
-    } while (start);
+    const items = (await queryPartition(this.client, this.tableName, controlKeys.apiKeysOfOrg(orgId))) as unknown as KeyItem[];
     return items.map((item) => {
       const { keyHash: _hash, ...record } = toRecord(item);
       return record;

@@ -2,43 +2,13 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BuiltEvent, LeadEvent } from '../domain/event.js';
-import type { BlobStore, EventStore, Page, PutResult, RangeQuery } from '../domain/ports.js';
-import { sha256Hex } from '../domain/canonical.js';
+import type { BlobStore, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
 import { eventKeysFor } from '../domain/keys.js';
-import { toIso, utcDay } from '../domain/time.js';
-import { translateAwsError } from './aws-errors.js';
-
-/** raw_payload above this size goes to the blob store (claim check); items must stay under 400 KB. */
-export const RAW_PAYLOAD_INLINE_LIMIT = 64 * 1024;
+import { toIso } from '../domain/time.js';
+import { decodeEventItem, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
 
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
-
-export interface EventItem {
-  pk: string;
-  id: string;
-  org_id: string;
-  lead_id: string;
-  event_type: string;
-  source: string;
-  outcome?: string;
-  flow_id?: string;
-  occurred_at: string;
-  received_at: string;
-  /** Epoch seconds: the table's TTL attribute. */
-  expires_at: number;
-  content_hash: string;
-  /** The event without raw_payload and lead_snapshot, as JSON. */
-  body: string;
-  snapshot?: string;
-  raw?: string;
-  raw_ref?: string;
-  lead_key: string;
-  day_key: string;
-  time_key: string;
-  flow_key?: string;
-}
-
 
 const INDEX_PARTITION_KEY = { by_lead: 'lead_key', by_day: 'day_key', by_flow: 'flow_key' } as const;
 
@@ -49,7 +19,7 @@ export class DynamoEventStore implements EventStore {
     private readonly blobs: BlobStore,
   ) {}
 
-  async put(built: BuiltEvent, nowMs: number): Promise<PutResult> {
+  async put(built: BuiltEvent, nowMs: number): Promise<WriteResult> {
     const item = await this.toItem(built);
     try {
       await this.client.send(
@@ -63,28 +33,19 @@ export class DynamoEventStore implements EventStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { status: 'created', event: built.event };
+      return { status: 'created' };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException && error.Item) {
-        const existing = unmarshall(error.Item) as EventItem;
-        if (existing.content_hash !== built.contentHash) return { status: 'conflict', id: existing.id };
-        return { status: 'duplicate', event: await this.toEvent(existing, { leadSnapshot: true, rawPayload: true }) };
-      }
-      return translateAwsError(error, 'store the event');
+      if (!(error instanceof ConditionalCheckFailedException && error.Item)) throw error;
+      return { status: 'exists', stored: await decodeStoredEvent(unmarshall(error.Item) as EventItem, this.blobs) };
     }
   }
 
   async get(orgId: string, id: string, nowMs: number): Promise<LeadEvent | undefined> {
-    let item: EventItem | undefined;
-    try {
-      const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: eventKeysFor.pk(orgId, id) } }));
-      item = result.Item as EventItem | undefined;
-    } catch (error) {
-      return translateAwsError(error, 'read the event');
-    }
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: eventKeysFor.pk(orgId, id) } }));
+    const item = result.Item as EventItem | undefined;
     // TTL deletion lags by up to days: an expired item is already gone as far as readers know.
     if (!item || item.org_id !== orgId || item.expires_at * 1000 <= nowMs) return undefined;
-    return this.toEvent(item, { leadSnapshot: true, rawPayload: true });
+    return decodeEventItem(item, { leadSnapshot: true, rawPayload: true }, this.blobs);
   }
 
   async query(query: RangeQuery): Promise<Page> {
@@ -98,14 +59,9 @@ export class DynamoEventStore implements EventStore {
       let exclusiveStartKey: Record<string, unknown> | undefined =
         query.after && partition === start ? this.startKey(query, partitionKey, partition) : undefined;
       do {
-        let result;
-        try {
-          result = await this.client.send(
-            new QueryCommand({ ...input, Limit: Math.min(Math.max(want - collected.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
-          );
-        } catch (error) {
-          return translateAwsError(error, 'read events');
-        }
+        const result = await this.client.send(
+          new QueryCommand({ ...input, Limit: Math.min(Math.max(want - collected.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
+        );
         for (const item of (result.Items ?? []) as EventItem[]) {
           collected.push({ partition, item });
           if (collected.length >= want) break;
@@ -115,7 +71,7 @@ export class DynamoEventStore implements EventStore {
     }
 
     const page = collected.slice(0, query.limit);
-    const items = await Promise.all(page.map(({ item }) => this.toEvent(item, query.include)));
+    const items = await Promise.all(page.map(({ item }) => decodeEventItem(item, query.include, this.blobs)));
     const last = page.at(-1);
     return {
       items,
@@ -197,49 +153,7 @@ export class DynamoEventStore implements EventStore {
   }
 
   /** The item `put` writes for this event (public for the benchmark's bare-PutItem baseline). */
-  async toItem(built: BuiltEvent): Promise<EventItem> {
-    const { raw_payload: rawPayload, lead_snapshot: leadSnapshot, ...summary } = built.event;
-    const e = built.event;
-    const item: EventItem = {
-      pk: eventKeysFor.pk(e.org_id, e.id),
-      id: e.id,
-      org_id: e.org_id,
-      lead_id: e.lead_id,
-      event_type: e.event_type,
-      source: e.source,
-      ...(e.outcome ? { outcome: e.outcome } : {}),
-      ...(e.flow_id ? { flow_id: e.flow_id, flow_key: eventKeysFor.flow(e.org_id, e.flow_id) } : {}),
-      occurred_at: e.occurred_at,
-      received_at: e.received_at,
-      expires_at: Math.floor(Date.parse(e.expires_at) / 1000),
-      content_hash: built.contentHash,
-      body: JSON.stringify(summary),
-      lead_key: eventKeysFor.lead(e.org_id, e.lead_id),
-      day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at)),
-      time_key: eventKeysFor.time(e.occurred_at, e.id),
-    };
-    if (leadSnapshot !== undefined) item.snapshot = JSON.stringify(leadSnapshot);
-    if (rawPayload !== undefined) {
-      const raw = JSON.stringify(rawPayload);
-      if (Buffer.byteLength(raw) > RAW_PAYLOAD_INLINE_LIMIT) {
-        // Keyed by content hash too: a conflicting write under the same id never overwrites the original's payload.
-        const key = `raw/${e.org_id}/${e.id}/${sha256Hex(raw).slice(0, 16)}.json`;
-        await this.blobs.put(key, raw);
-        item.raw_ref = key;
-      } else {
-        item.raw = raw;
-      }
-    }
-    return item;
-  }
-
-  private async toEvent(item: EventItem, include: RangeQuery['include']): Promise<LeadEvent> {
-    const event = JSON.parse(item.body) as LeadEvent;
-    if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = JSON.parse(item.snapshot);
-    if (include.rawPayload) {
-      if (item.raw !== undefined) event.raw_payload = JSON.parse(item.raw);
-      else if (item.raw_ref !== undefined) event.raw_payload = JSON.parse(await this.blobs.get(item.raw_ref));
-    }
-    return event;
+  toItem(built: BuiltEvent): Promise<EventItem> {
+    return encodeEventItem(built, this.blobs);
   }
 }

@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { BusEntry, EventBus } from '../domain/fanout.js';
+import type { BusEntry, EventBus } from '../domain/ports.js';
 
 /** The custom bus in AWS. PutEvents answers per entry; failed entries come back as indexes to retry. */
 export class EventBridgeBus implements EventBus {

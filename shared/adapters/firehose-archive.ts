@@ -1,5 +1,5 @@
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
-import type { Archive, ArchiveRow } from '../domain/archive.js';
+import type { Archive, ArchiveRow } from '../domain/ports.js';
 
 /** Firehose's limit for one record; packs stay well under it. */
 const MAX_PACK_BYTES = 900 * 1024;

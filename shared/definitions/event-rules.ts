@@ -1,5 +1,3 @@
-import type { EventPattern } from '../domain/event-pattern.js';
-
 /**
  * The event bus and its rules, defined once: CDK deploys them as EventBridge rules (infra/constructs/
  * fanout.ts) and the local bus matches the same patterns in process (infra/local/local-bus.ts).
@@ -8,6 +6,9 @@ export const BUS_SOURCE = 'leadlog';
 /** The contract's bus name; a stage other than the default gets `leadlog-<stage>`. */
 export const DEFAULT_BUS_NAME = 'leadlog';
 export const ALERT_DETAIL_TYPE = 'Alert Raised';
+
+/** An EventBridge event pattern (JSON); matched locally by shared/domain/event-pattern.ts. */
+export type EventPattern = { [key: string]: unknown };
 
 export interface EventRuleDefinition {
   id: string;

@@ -6,10 +6,13 @@
 export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export type HandlerName = 'ingest' | 'query' | 'health' | 'webhooks';
+/** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks'] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+export type HttpMethod = 'GET' | 'POST';
 
 export interface RouteDefinition {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
   path: string;
   handler: HandlerName;
   /** undefined: no API key (health; webhooks authenticate by the provider's signature). */
@@ -25,7 +28,7 @@ export const KB = 1024;
 /** API Gateway caches the authorizer's answer per Authorization header this long (a revoked key lives on that long). */
 export const AUTHORIZER_CACHE_SECONDS = 60;
 
-export const routes: readonly RouteDefinition[] = [
+const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 256 * KB },
   { method: 'POST', path: '/v1/events/batch', handler: 'ingest', scope: 'events:write', maxBodyBytes: 1024 * KB },
   { method: 'GET', path: '/v1/events', handler: 'query', scope: 'events:read' },
@@ -35,9 +38,22 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read' },
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
   { method: 'GET', path: '/v1/health', handler: 'health' },
-];
+] as const satisfies readonly RouteDefinition[];
 
-export const handlerNames: readonly HandlerName[] = [...new Set(routes.map((r) => r.handler))];
+export const routes: readonly RouteDefinition[] = ROUTE_TABLE;
+type Route = (typeof ROUTE_TABLE)[number];
+
+/** API Gateway's route key of each route of handler `H`, e.g. 'POST /v1/events': a handler must serve exactly these. */
+export type RouteKey<H extends HandlerName = HandlerName> = Route extends infer R
+  ? R extends { handler: H; method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never
+  : never;
+
+/**
+ * API Gateway's catch-all route key. Requests no route matches go there, to FALLBACK_HANDLER, which answers
+ * 405 (known path, other method) or 404 as problem+json; the local server does the same.
+ */
+export const FALLBACK_ROUTE_KEY = '$default';
+export const FALLBACK_HANDLER: HandlerName = 'health';
 
 export function routeKey(route: Pick<RouteDefinition, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;

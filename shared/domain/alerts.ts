@@ -1,5 +1,6 @@
 import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertRuleId } from '../definitions/alert-rules.js';
 import type { LeadEvent } from './event.js';
+import type { AlertStore } from './ports.js';
 
 /**
  * Windowed alerts. Each stream batch is folded into counter deltas, one per (org, rule, dimension,
@@ -81,6 +82,11 @@ function contributions(event: LeadEvent): [AlertRuleId, string, number, number, 
   return out;
 }
 
+/** Whether an event adds to any windowed rule's counters (most events do not). */
+export function countsTowardAlerts(event: LeadEvent): boolean {
+  return contributions(event).length > 0;
+}
+
 /** Folds a batch of stream records into one delta per counter item (so one update per item, not per event). */
 export function aggregate(records: { event: LeadEvent; sequence: string }[]): CounterDelta[] {
   const deltas = new Map<string, CounterDelta>();
@@ -137,20 +143,6 @@ export function evaluate(
 
 export function ruleById(id: AlertRuleId): AlertRuleDefinition {
   return alertRules.find((rule) => rule.id === id)!;
-}
-
-/** Port: counters, overrides and the once-per-window marks. */
-export interface AlertStore {
-  /**
-   * Records a batch's delta for one counter as one write keyed by the delta's lowest stream sequence
-   * number (and that record's event id): a replay of the batch writes the same key and changes nothing.
-   */
-  apply(delta: CounterDelta): Promise<void>;
-  totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
-  overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined>;
-  /** True the first time for this (org, rule, dimension, window); false after. */
-  markRaised(alert: AlertRaised): Promise<boolean>;
-  unmarkRaised(alert: AlertRaised): Promise<void>;
 }
 
 export interface AlertContext {

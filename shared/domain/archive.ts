@@ -1,11 +1,9 @@
 import { archiveColumns } from '../definitions/archive.js';
 import type { LeadEvent } from './event.js';
-import { chunkBy, type Sink } from './fanout.js';
+import type { Archive, ArchiveRow } from './ports.js';
+import { chunkBy, type Sink } from './sink.js';
 import { maskEvent } from './masking.js';
 import { utcDay } from './time.js';
-
-/** One archive row: the archive columns plus the partition keys (org_id, dt). Masked. */
-export type ArchiveRow = Record<string, string | number | null>;
 
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const str = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? null : String(value));
@@ -35,11 +33,6 @@ export const MAX_ARCHIVE_BATCH_BYTES = 4 * 1024 * 1024;
 
 export function chunkRows(rows: ArchiveRow[]): ArchiveRow[][] {
   return chunkBy(rows, MAX_ARCHIVE_RECORDS, MAX_ARCHIVE_BATCH_BYTES, (row) => Buffer.byteLength(JSON.stringify(row)) + 1);
-}
-
-/** Port: the archive's entrance (Firehose in AWS, the local Parquet writer on a laptop). Returns failed indexes. */
-export interface Archive {
-  putRows(rows: ArchiveRow[]): Promise<number[]>;
 }
 
 export function archiveSink(archive: Archive): Sink<ArchiveRow> {

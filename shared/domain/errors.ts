@@ -66,6 +66,17 @@ export class NotFoundError extends LeadlogError {
   readonly slug = 'not-found';
 }
 
+/** A known path asked with a method it does not serve; `Allow` lists the ones it does. */
+export class MethodNotAllowedError extends LeadlogError {
+  readonly status = 405;
+  readonly title = 'Method Not Allowed';
+  readonly slug = 'method-not-allowed';
+  constructor(message: string, allow: readonly string[]) {
+    super(message);
+    this.headers.allow = allow.join(', ');
+  }
+}
+
 export class ConflictError extends LeadlogError {
   readonly status = 409;
   readonly title = 'Idempotency conflict';

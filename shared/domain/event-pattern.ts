@@ -7,7 +7,7 @@
  *    anything-but (value, list, prefix, suffix, equals-ignore-case, wildcard), numeric ranges, exists,
  *    equals-ignore-case, wildcard, cidr (IPv4); `$or` takes a list of sub-patterns.
  */
-export type EventPattern = { [key: string]: unknown };
+import type { EventPattern } from '../definitions/event-rules.js';
 
 type Json = unknown;
 const MISSING = Symbol('missing');

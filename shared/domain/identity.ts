@@ -1,6 +1,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { v7 as uuidv7 } from 'uuid';
 import { maskEmail, maskPhone } from './masking.js';
+import type { IdentityStore } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
 
 /**
@@ -15,16 +16,6 @@ export type IdentityKind = 'email' | 'phone' | 'customer';
 export interface LeadIdentity {
   type: IdentityKind;
   value: string;
-}
-
-export interface IdentityStore {
-  /** identity key → lead id, for the keys already claimed. */
-  find(orgId: string, keys: string[]): Promise<Map<string, string>>;
-  /** Claims the key for the lead unless already claimed; returns the lead that owns it now. */
-  claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string>;
-  /** Records identities on the lead's profile (idempotent). */
-  addToProfile(orgId: string, leadId: string, keys: string[], nowIso: string): Promise<void>;
-  profile(orgId: string, leadId: string): Promise<{ identities: string[]; createdAt: string } | undefined>;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

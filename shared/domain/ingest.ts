@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError } from './errors.js';
-import { buildEvent, validateEventInput, type LeadEvent } from './event.js';
+import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
 import type { EventStore } from './ports.js';
 
 export const MAX_BATCH_EVENTS = 100;
@@ -35,6 +35,26 @@ function conflict(id: string): ConflictError {
   );
 }
 
+/** What storing an event once came to. A conflict carries the event that stands under the id. */
+export type StoreOutcome =
+  | { status: 'created'; event: LeadEvent }
+  | { status: 'duplicate'; event: LeadEvent }
+  | { status: 'conflict'; id: string; stored: LeadEvent };
+
+/**
+ * The idempotency decision, and the only place a 409 is decided. The store answers what its conditional
+ * write found; here, the same content hash under the same id is a duplicate (the stored twin is returned,
+ * as a replay), a different one is a conflict. As Powertools' idempotency keeps payload validation out of
+ * its persistence layer, the store never compares content itself.
+ */
+export async function storeOnce(store: EventStore, built: BuiltEvent, nowMs: number): Promise<StoreOutcome> {
+  const result = await store.put(built, nowMs);
+  if (result.status === 'created') return { status: 'created', event: built.event };
+  const { stored } = result;
+  if (stored.contentHash === built.contentHash) return { status: 'duplicate', event: stored.event };
+  return { status: 'conflict', id: stored.event.id, stored: stored.event };
+}
+
 /** Validates, stamps and stores one event: created, duplicate (same content), conflict, or invalid. */
 export async function ingestEvent(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult> {
   const validation = validateEventInput(body, { now: context.now, requireLeadId: true });
@@ -43,8 +63,8 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
     orgId: context.orgId, now: context.now,
     ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
   });
-  const result = await store.put(built, context.now);
-  return result.status === 'conflict' ? { ...result, error: conflict(result.id) } : result;
+  const outcome = await storeOnce(store, built, context.now);
+  return outcome.status === 'conflict' ? { status: 'conflict', id: outcome.id, error: conflict(outcome.id) } : outcome;
 }
 
 /**

@@ -1,7 +1,12 @@
+import { sha256Hex } from './canonical.js';
+
 /**
- * Key layout of the events table (shared/definitions/tables.ts). Org ids never contain '#', so
- * `${org}#…` prefixes cannot collide across orgs.
+ * The key layout of both tables (shared/definitions/tables.ts), in one place. Org ids never contain '#'
+ * (ORG_ID_PATTERN), so `…#${org}#…` keys cannot collide across orgs.
  */
+export const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Events table: the item key and the index partition and sort keys. */
 export const eventKeysFor = {
   pk: (orgId: string, id: string) => `${orgId}#${id}`,
   lead: (orgId: string, leadId: string) => `${orgId}#${leadId}`,
@@ -10,4 +15,45 @@ export const eventKeysFor = {
   time: (occurredAt: string, id: string) => `${occurredAt}#${id}`,
 };
 
-export const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export type ControlKey = { pk: string; sk: string };
+
+/** A partition of the control table and a sort-key prefix: the items of one kind under one org. */
+export interface ControlPrefix {
+  pk: string;
+  skPrefix: string;
+}
+
+/** A short digest for a key part that is free text (a dimension) or PII (an e-mail): no raw value sits in a key. */
+const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length);
+
+/**
+ * Control table: one partition-and-sort-key layout for API keys, identities, lead profiles, webhook secrets,
+ * alert settings, alert counters and raised-alert marks. Every adapter of that table builds its keys here.
+ *
+ *   APIKEY#<sha256 of key>                         / APIKEY           lookup by presented key (the authorizer's GetItem)
+ *   ORG#<org>                                      / APIKEY#<key id>  listing and revoking an org's keys
+ *   ORG#<org>                                      / WEBHOOK#<prov.>  {secrets: [current, previous?]}
+ *   ORG#<org>                                      / ALERTCFG         per-org alert rule overrides
+ *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
+ *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
+ *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
+ *   ALERT#<org>#<rule>#<dimension digest>#<start>  / ALERT            "raised" mark, once per window (TTL)
+ */
+export const controlKeys = {
+  apiKeyByHash: (keyHash: string): ControlKey => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  apiKeyOfOrg: (orgId: string, keyId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: `APIKEY#${keyId}` }),
+  apiKeysOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'APIKEY#' }),
+  webhookSecrets: (orgId: string, provider: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: `WEBHOOK#${provider}` }),
+  webhookSecretsOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'WEBHOOK#' }),
+  alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
+  identity: (orgId: string, identityKey: string): ControlKey => ({ pk: `IDENT#${orgId}#${digest(identityKey)}`, sk: 'IDENT' }),
+  leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
+  alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
+    `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
+  alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({
+    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: firstSequence,
+  }),
+  alertRaised: (orgId: string, rule: string, dimension: string, windowStart: string): ControlKey => ({
+    pk: `ALERT#${orgId}#${rule}#${digest(dimension, 16)}#${windowStart}`, sk: 'ALERT',
+  }),
+};

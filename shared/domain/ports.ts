@@ -1,14 +1,26 @@
-import type { BuiltEvent, LeadEvent } from './event.js';
+import type { AlertRuleId } from '../definitions/alert-rules.js';
 import type { Scope } from '../definitions/routes.js';
+import type { AlertRaised, CounterDelta, CounterTotals, RuleSettings } from './alerts.js';
+import type { BuiltEvent, LeadEvent } from './event.js';
+import type { Provider } from './webhooks/signatures.js';
 
 /**
- * Ports: the small interfaces the domain and handlers talk to. Adapters (shared/adapters/) implement
- * them over DynamoDB, S3 and files; tests may wrap them to inject faults.
+ * Ports: every interface the domain talks to, in one place. Adapters (shared/adapters/, infra/local/)
+ * implement them over DynamoDB, S3, EventBridge, Firehose and files; tests may wrap them to inject faults.
+ * An adapter throws a LeadlogError (e.g. ServiceUnavailableError) for a dependency's transient failure:
+ * shared/adapters/aws-clients.ts translates AWS SDK errors once, for every client.
  */
-export type PutResult =
-  | { status: 'created'; event: LeadEvent }
-  | { status: 'duplicate'; event: LeadEvent }
-  | { status: 'conflict'; id: string };
+
+// ── Events ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** What an event's conditional write found under its id: nothing (so it wrote), or the event stored there. */
+export type WriteResult = { status: 'created' } | { status: 'exists'; stored: StoredEvent };
+
+/** An event as stored, with the hash of the content it was written with (shared/domain/ingest.ts compares it). */
+export interface StoredEvent {
+  event: LeadEvent;
+  contentHash: string;
+}
 
 export type TypeMatch = { equals: string } | { prefix: string };
 
@@ -48,8 +60,8 @@ export interface Page {
 }
 
 export interface EventStore {
-  /** One conditional write: created, or the stored twin (duplicate), or a different event under the same id (conflict). */
-  put(built: BuiltEvent, nowMs: number): Promise<PutResult>;
+  /** One conditional write: no decision about duplicates or conflicts here, only what was found. */
+  put(built: BuiltEvent, nowMs: number): Promise<WriteResult>;
   get(orgId: string, id: string, nowMs: number): Promise<LeadEvent | undefined>;
   query(query: RangeQuery): Promise<Page>;
 }
@@ -59,6 +71,8 @@ export interface BlobStore {
   put(key: string, body: string): Promise<void>;
   get(key: string): Promise<string>;
 }
+
+// ── Control data: keys, identities, webhook secrets ─────────────────────────────────────────────────
 
 export interface ApiKeyRecord {
   keyId: string;
@@ -76,8 +90,72 @@ export interface ApiKeyStore {
   revoke(orgId: string, keyId: string, atIso: string): Promise<boolean>;
 }
 
+export interface IdentityStore {
+  /** identity key → lead id, for the keys already claimed. */
+  find(orgId: string, keys: string[]): Promise<Map<string, string>>;
+  /** Claims the key for the lead unless already claimed; returns the lead that owns it now. */
+  claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string>;
+  /** Records identities on the lead's profile (idempotent). */
+  addToProfile(orgId: string, leadId: string, keys: string[], nowIso: string): Promise<void>;
+  profile(orgId: string, leadId: string): Promise<{ identities: string[]; createdAt: string } | undefined>;
+}
+
+/** An org's secrets per provider: the current one first, and the previous one during a rotation. */
+export interface WebhookSecretStore {
+  get(orgId: string, provider: Provider): Promise<string[]>;
+  put(orgId: string, provider: Provider, secrets: string[], nowIso: string): Promise<void>;
+  providers(orgId: string): Promise<{ provider: Provider; count: number; updatedAt: string }[]>;
+}
+
+// ── After the write: bus, archive, alert counters ───────────────────────────────────────────────────
+
+/** One PutEvents entry (the bus adds its own name). */
+export interface BusEntry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  Time?: Date;
+}
+
+/** Where bus entries go (EventBridge in AWS, the local bus on a laptop). Returns the indexes that failed. */
+export interface EventBus {
+  putEvents(entries: BusEntry[]): Promise<number[]>;
+}
+
+/** One archive row: the archive columns plus the partition keys (org_id, dt). Masked. */
+export type ArchiveRow = Record<string, string | number | null>;
+
+/** The archive's entrance (Firehose in AWS, the local Parquet writer on a laptop). Returns failed indexes. */
+export interface Archive {
+  putRows(rows: ArchiveRow[]): Promise<number[]>;
+}
+
+/** Counters, overrides and the once-per-window marks of the windowed alerts. */
+export interface AlertStore {
+  /**
+   * Records a batch's delta for one counter as one write keyed by the delta's lowest stream sequence
+   * number (and that record's event id): a replay of the batch writes the same key and changes nothing.
+   */
+  apply(delta: CounterDelta): Promise<void>;
+  totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
+  overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined>;
+  setOverrides(orgId: string, rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>>): Promise<void>;
+  /** True the first time for this (org, rule, dimension, window); false after. */
+  markRaised(alert: AlertRaised): Promise<boolean>;
+  unmarkRaised(alert: AlertRaised): Promise<void>;
+}
+
+// ── Time and logs ────────────────────────────────────────────────────────────────────────────────────
+
 export interface Clock {
   now(): number;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Structured logging as the domain needs it (Powertools' Logger satisfies it). */
+export interface Log {
+  info(message: string, attributes: { [key: string]: any }): void;
+  warn(message: string, attributes: { [key: string]: any }): void;
+  error(message: string, attributes: { [key: string]: any }): void;
+}

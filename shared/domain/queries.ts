@@ -7,10 +7,10 @@ import * as z from 'zod/mini';
 import { issuesToFieldErrors } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent } from './masking.js';
-import type { EventStore, RangeQuery, TypeMatch } from './ports.js';
+import type { EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
 import { eventKeysFor } from './keys.js';
-import { presentIdentities, type IdentityStore, type LeadIdentity } from './identity.js';
+import { presentIdentities, type LeadIdentity } from './identity.js';
 
 export const MAX_LIST_RANGE_DAYS = 31;
 const DEFAULT_LIST_RANGE_MS = MAX_LIST_RANGE_DAYS * DAY_MS;

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { NotFoundError } from '../domain/errors.js';
+import type { HandlerName, RouteKey } from '../definitions/routes.js';
 import type { Viewer } from '../domain/queries.js';
 import { authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
@@ -12,18 +12,21 @@ export function createLogger(handlerName: string): Logger {
 }
 
 /**
- * A Lambda entry point for some routes of the route table: the same middleware stack for all of them
- * (logging context, request id + problem mapping, scope check, body parsing), then the route's handler.
+ * A Lambda entry point for the routes of one handler module in the route table: the same middleware stack
+ * for all of them (logging context, request id + problem mapping, scope check, body parsing), then the
+ * route's handler. `handlers` must name exactly the handler's routes (the compiler checks it).
  */
-export function createHttpHandler(handlerName: string, handlers: Record<string, RouteHandler>, logger = createLogger(handlerName)) {
+export function createHttpHandler<H extends HandlerName>(handlerName: H, handlers: { [K in RouteKey<H>]: RouteHandler }, logger = createLogger(handlerName)) {
+  const byRouteKey: Record<string, RouteHandler | undefined> = handlers;
   return middy<HttpEvent, HttpResult, Error, HttpContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpEnvelope(logger))
     .use(authorize())
     .use(jsonBody())
     .handler(async (event, context) => {
-      const handle = handlers[event.routeKey];
-      if (!handle) throw new NotFoundError(`No route for ${event.routeKey}.`);
+      const handle = byRouteKey[event.routeKey];
+      // The route table routes each key to one module: another module's route here is a deployment fault.
+      if (!handle) throw new Error(`route ${event.routeKey} is not served by the ${handlerName} function`);
       return handle(event, context.leadlog);
     });
 }
@@ -36,4 +39,14 @@ export function callerOf(state: RequestState): Caller {
 export function viewerOf(state: RequestState): Viewer {
   const caller = callerOf(state);
   return { orgId: caller.orgId, canSeePii: caller.scopes.includes('pii:read') || caller.scopes.includes('admin') };
+}
+
+/**
+ * One lazy-dependency pattern for every Lambda entry (HTTP, authorizer, stream): the handler and its
+ * dependencies are built on the first invocation, not at import, so importing a function module never
+ * needs the environment to be set.
+ */
+export function builtOnFirstCall<A extends unknown[], R>(build: () => (...args: A) => R): (...args: A) => R {
+  let built: ((...args: A) => R) | undefined;
+  return (...args: A) => (built ??= build())(...args);
 }

@@ -4,10 +4,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { randomUUID } from 'node:crypto';
 import { findRoute, type RouteDefinition, type Scope } from '../definitions/routes.js';
 import {
-  ForbiddenError, MalformedJsonError, NotFoundError, PayloadTooLargeError, UnauthenticatedError,
-  UnsupportedMediaTypeError,
+  ForbiddenError, MalformedJsonError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError,
 } from '../domain/errors.js';
 import { toProblem } from './problem.js';
+import { noRouteError } from './routing.js';
 
 /** What the Lambda authorizer puts in requestContext.authorizer.lambda (values must be scalars). */
 export interface AuthorizerContext {
@@ -48,7 +48,8 @@ export function header(event: HttpEvent, name: string): string | undefined {
 
 /**
  * First in, last out: picks the request id (the caller's x-request-id if sane, else API Gateway's),
- * finds the route, and on the way out stamps x-request-id on every response and maps any error to
+ * finds the route (API Gateway's catch-all `$default` and any unknown route key get the one 404/405 answer
+ * of shared/http/routing.ts), and on the way out stamps x-request-id on every response and maps any error to
  * problem+json, once, here. Only our own faults are 5xx, and their details go to the log, not the client.
  */
 export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
@@ -63,7 +64,7 @@ export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResul
       logger.appendKeys({ request_id: requestId });
       const route = findRoute(request.event.routeKey);
       request.context.leadlog = { requestId, route: route! };
-      if (!route) throw new NotFoundError(`No route for ${request.event.routeKey}.`);
+      if (!route) throw noRouteError(request.event.requestContext?.http?.method ?? '', request.event.rawPath ?? '');
     },
     after: (request) => stamp(request as Request),
     onError: (request) => {

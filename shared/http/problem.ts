@@ -1,4 +1,5 @@
 import { LeadlogError, type FieldError } from '../domain/errors.js';
+import type { IngestResult } from '../domain/ingest.js';
 
 export const PROBLEM_BASE = 'https://leadlog.dev/problems/';
 
@@ -42,4 +43,17 @@ export function toProblem(error: unknown, requestId?: string): { problem: Proble
 /** A problem as it appears inside a batch result (no headers, no request id). */
 export function problemOf(error: LeadlogError): Problem {
   return toProblem(error).problem;
+}
+
+/** One item's answer inside a batch response: its index, status, id, and a problem when it was refused. */
+export function batchResultOf(result: IngestResult, index: number) {
+  switch (result.status) {
+    case 'created':
+    case 'duplicate':
+      return { index, status: result.status, id: result.event.id };
+    case 'conflict':
+      return { index, status: result.status, id: result.id, problem: problemOf(result.error) };
+    case 'invalid':
+      return { index, status: result.status, problem: problemOf(result.error) };
+  }
 }

@@ -10,15 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUNDLE } from '../../infra/constructs/bundling.js';
 import { ensureTables, startDynamoLocal } from '../../infra/local/dynamo.js';
-import { invokeRoute, loadLambdaHandlers, matchRoute, toApiGatewayEvent } from '../../infra/local/http-server.js';
-import { localEnvironment } from '../../infra/local/runtime.js';
-import { AUTHORIZER_CACHE_SECONDS, handlerNames } from '../../shared/definitions/routes.js';
+import { invokeRoute, loadLambdaHandlers, toApiGatewayEvent } from '../../infra/local/http-server.js';
+import { matchRoute } from '../../shared/http/routing.js';
+import { localEnvironment } from '../../infra/local/settings.js';
+import { AUTHORIZER_CACHE_SECONDS, HANDLER_NAMES } from '../../shared/definitions/routes.js';
 import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { archiveBenchmarks } from './archive-bench.js';
-import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
 
   // 2. Handler CPU per event with the store stubbed: what leadlog itself costs.
   const stubStore: EventStore = {
-    put: async (built) => ({ status: 'created', event: built.event }),
+    put: async () => ({ status: 'created' }),
     get: async () => undefined,
     query: async () => ({ items: [] }),
   };
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
 
   // 5. Bundle sizes, bundled exactly as CDK bundles them.
   report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);
-  for (const name of [...handlerNames, 'authorizer']) {
+  for (const name of [...HANDLER_NAMES, 'authorizer', 'fanout']) {
     const result = await build({
       entryPoints: [join('functions', `${name}.ts`)], bundle: true, platform: 'node', format: 'esm', write: false,
       target: BUNDLE.target, minify: BUNDLE.minify, mainFields: [...BUNDLE.mainFields], external: [...BUNDLE.externalModules],

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../../shared/adapters/dynamo-client.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { TestApi, TestResponse } from '../support/api.js';
 import { sampleEvent } from '../support/api.js';
 

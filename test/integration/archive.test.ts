@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createFanoutHandler } from '../../functions/fanout.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { runArchiveSql } from '../../infra/local/athena.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createFanoutHandler } from '../../functions/fanout.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
-import type { BusEntry, EventBus } from '../../shared/domain/fanout.js';
+import type { BusEntry, EventBus } from '../../shared/domain/ports.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
 let api: TestApi;

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { busSink, chunkEntries, entrySize, eventOfRecord, publishRecords, toBusEntry, type BusEntry, type Sink } from '../../shared/domain/fanout.js';
+import { busSink, chunkEntries, entrySize, publishRecords, toBusEntry } from '../../shared/domain/fanout.js';
+import { decodeRecord, eventOfRecord } from '../../shared/adapters/event-item.js';
+import type { BusEntry } from '../../shared/domain/ports.js';
+import type { Sink } from '../../shared/domain/sink.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 
 const event = (over: Partial<LeadEvent> = {}): LeadEvent => ({
@@ -35,7 +38,7 @@ describe('fan-out', () => {
   });
 
   it('reports the first record that still fails after retries', async () => {
-    const records = [record('INSERT', '10', event({ id: 'a' })), record('REMOVE', '11'), record('INSERT', '12', event({ id: 'b' })), record('INSERT', '13', event({ id: 'c' }))];
+    const records = [record('INSERT', '10', event({ id: 'a' })), record('REMOVE', '11'), record('INSERT', '12', event({ id: 'b' })), record('INSERT', '13', event({ id: 'c' }))].map(decodeRecord);
     const alwaysFailsB = { putEvents: async (entries: BusEntry[]) => entries.flatMap((e, i) => (JSON.parse(e.Detail).id === 'b' ? [i] : [])) };
     expect(await publishRecords([busSink(alwaysFailsB) as Sink<unknown>], records, 2)).toBe('12');
     let calls = 0;

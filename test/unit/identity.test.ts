@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityCache, resolveLead, type IdentityStore } from '../../shared/domain/identity.js';
+import { IdentityCache, resolveLead } from '../../shared/domain/identity.js';
+import type { IdentityStore } from '../../shared/domain/ports.js';
 
 /** An in-memory store with the same first-claim-wins semantics as the DynamoDB adapter, counting calls. */
 function memoryStore() {

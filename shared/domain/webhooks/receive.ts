@@ -2,9 +2,10 @@ import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors.js';
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
-import { resolveLead, type IdentityCache, type IdentityStore } from '../identity.js';
+import { resolveLead, type IdentityCache } from '../identity.js';
+import { storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
-import type { EventStore } from '../ports.js';
+import type { EventStore, IdentityStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
 import { mapHotmart } from './hotmart.js';
 import { mapShopify } from './shopify.js';
@@ -65,13 +66,11 @@ export async function receiveWebhook(
 
   const input = toInput(provider, mapped, body, now);
   const built = buildEvent(input, { orgId, leadId, now });
-  const result = await deps.events.put(built, now);
-  if (result.status === 'created') return { status: 'stored', event: result.event };
-  if (result.status === 'duplicate') return { status: 'duplicate', event: result.event };
-  // The provider reused its own event id for different content: the first delivery stands, and the provider
-  // must not be told to retry forever.
-  const stored = await deps.events.get(orgId, result.id, now);
-  return { status: 'duplicate', event: stored ?? built.event };
+  const outcome = await storeOnce(deps.events, built, now);
+  if (outcome.status === 'created') return { status: 'stored', event: outcome.event };
+  // A redelivery is a duplicate. A provider that reused its own event id for different content gets the same
+  // answer: the first delivery stands, and the provider must not be told to retry forever.
+  return { status: 'duplicate', event: outcome.status === 'duplicate' ? outcome.event : outcome.stored };
 }
 
 /**

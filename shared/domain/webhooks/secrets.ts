@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { WebhookSecretStore } from '../ports.js';
 import type { Provider } from './signatures.js';
-
-/** An org's secrets per provider: the current one first, and the previous one during a rotation. */
-export interface WebhookSecretStore {
-  get(orgId: string, provider: Provider): Promise<string[]>;
-  put(orgId: string, provider: Provider, secrets: string[], nowIso: string): Promise<void>;
-  providers(orgId: string): Promise<{ provider: Provider; count: number; updatedAt: string }[]>;
-}
 
 export const MAX_SECRETS_PER_PROVIDER = 2;
 

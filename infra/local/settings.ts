@@ -1,0 +1,69 @@
+import { resolve } from 'node:path';
+import { DEFAULT_REGION, libraryVariables, type EnvName } from '../../shared/definitions/environment.js';
+import type { Provider } from '../../shared/domain/webhooks/signatures.js';
+
+/**
+ * The local runtime's side of the environment, in one file: its own settings (npm start, the CLIs), read
+ * here and nowhere else under infra/local/, and the functions' environment contract
+ * (shared/definitions/environment.ts), filled here for the local stand-ins.
+ */
+const env = process.env;
+
+/** Dev webhook secrets to use instead of generated ones, per provider. */
+const WEBHOOK_SECRET_VARIABLES: Record<Provider, string> = {
+  stripe: 'STRIPE_WEBHOOK_SECRET', shopify: 'SHOPIFY_WEBHOOK_SECRET', typeform: 'TYPEFORM_WEBHOOK_SECRET', hotmart: 'HOTMART_HOTTOK',
+};
+
+export const localSettings = {
+  /** Where the local runtime keeps its state; everything under it survives a restart. */
+  dataDir: resolve(env.LEADLOG_DATA_DIR ?? '.data'),
+  port: Number(env.PORT ?? 3000),
+  host: env.HOST ?? '127.0.0.1',
+  /** DynamoDB Local's port; undefined picks a free one. */
+  dynamoPort: env.DYNAMODB_PORT ? Number(env.DYNAMODB_PORT) : undefined,
+  /** Each rule match is also POSTed here. */
+  alertsUrl: env.LEADLOG_ALERTS_URL || undefined,
+  /** No request log lines. */
+  quiet: env.LEADLOG_QUIET === '1',
+  devOrgId: env.DEV_ORG_ID?.trim() || undefined,
+  region: env.AWS_REGION ?? DEFAULT_REGION,
+  logLevel: env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+  webhookSecrets: Object.fromEntries(
+    Object.entries(WEBHOOK_SECRET_VARIABLES).map(([provider, name]) => [provider, env[name]?.trim() || undefined]),
+  ) as Record<Provider, string | undefined>,
+  /** `npm run keys -- … --aws`: the deployed control table, unless --table names it. */
+  awsControlTable: env.CONTROL_TABLE_NAME || undefined,
+};
+
+/** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
+type ReplacedLocally = 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME';
+
+/**
+ * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
+ * stand-in replaces (the compiler checks none is forgotten), plus what the SDK and Powertools read.
+ */
+export function localEnvironment(dynamoEndpoint: string, tableNames: Record<string, string>, dataDir = localSettings.dataDir): Record<string, string> {
+  const contract: Record<Exclude<EnvName, ReplacedLocally>, string> = {
+    EVENTS_TABLE_NAME: tableNames.events!,
+    CONTROL_TABLE_NAME: tableNames.control!,
+    DYNAMODB_ENDPOINT: dynamoEndpoint,
+    BLOB_DIR: resolve(dataDir, 's3'),
+    AWS_REGION: localSettings.region,
+    // Rotations apply at once locally (deployed functions keep secrets for 60 s).
+    WEBHOOK_SECRET_CACHE_SECONDS: '0',
+  };
+  return {
+    ...contract,
+    // The SDK's default chain would otherwise look for credentials: DynamoDB Local accepts any.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_SERVICE_NAME: libraryVariables.POWERTOOLS_SERVICE_NAME,
+    POWERTOOLS_LOG_LEVEL: localSettings.logLevel,
+    POWERTOOLS_DEV: 'true',
+  };
+}
+
+/** Sets the functions' environment in this process, as Lambda would before loading a handler. */
+export function fillProcessEnvironment(values: Record<string, string>): void {
+  Object.assign(env, values);
+}

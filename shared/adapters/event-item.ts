@@ -1,0 +1,137 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { sha256Hex } from '../domain/canonical.js';
+import type { BuiltEvent, LeadEvent } from '../domain/event.js';
+import type { DecodedRecord } from '../domain/fanout.js';
+import { eventKeysFor } from '../domain/keys.js';
+import type { BlobStore, RangeQuery, StoredEvent } from '../domain/ports.js';
+import { utcDay } from '../domain/time.js';
+
+/**
+ * The event item codec: the one place that knows how an event sits in the events table (keys, TTL, JSON
+ * attributes, the claim check for large raw payloads) and how to read it back, from a GetItem/Query item
+ * or from a stream record's NEW_IMAGE. The DynamoDB event store and the stream fan-out both use it.
+ */
+
+/** raw_payload above this size goes to the blob store (claim check); items must stay under 400 KB. */
+export const RAW_PAYLOAD_INLINE_LIMIT = 64 * 1024;
+
+export interface EventItem {
+  pk: string;
+  id: string;
+  org_id: string;
+  lead_id: string;
+  event_type: string;
+  source: string;
+  outcome?: string;
+  flow_id?: string;
+  occurred_at: string;
+  received_at: string;
+  /** Epoch seconds: the table's TTL attribute. */
+  expires_at: number;
+  content_hash: string;
+  /** The event without raw_payload and lead_snapshot, as JSON. */
+  body: string;
+  snapshot?: string;
+  raw?: string;
+  /** The blob store key of a raw payload over RAW_PAYLOAD_INLINE_LIMIT. */
+  raw_ref?: string;
+  lead_key: string;
+  day_key: string;
+  time_key: string;
+  flow_key?: string;
+}
+
+export type Include = RangeQuery['include'];
+const EVERYTHING: Include = { leadSnapshot: true, rawPayload: true };
+
+/** The item for an event; a raw payload over the inline limit is written to the blob store first. */
+export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Promise<EventItem> {
+  const { raw_payload: rawPayload, lead_snapshot: leadSnapshot, ...summary } = built.event;
+  const e = built.event;
+  const item: EventItem = {
+    pk: eventKeysFor.pk(e.org_id, e.id),
+    id: e.id,
+    org_id: e.org_id,
+    lead_id: e.lead_id,
+    event_type: e.event_type,
+    source: e.source,
+    ...(e.outcome ? { outcome: e.outcome } : {}),
+    ...(e.flow_id ? { flow_id: e.flow_id, flow_key: eventKeysFor.flow(e.org_id, e.flow_id) } : {}),
+    occurred_at: e.occurred_at,
+    received_at: e.received_at,
+    expires_at: Math.floor(Date.parse(e.expires_at) / 1000),
+    content_hash: built.contentHash,
+    body: JSON.stringify(summary),
+    lead_key: eventKeysFor.lead(e.org_id, e.lead_id),
+    day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at)),
+    time_key: eventKeysFor.time(e.occurred_at, e.id),
+  };
+  if (leadSnapshot !== undefined) item.snapshot = JSON.stringify(leadSnapshot);
+  if (rawPayload !== undefined) {
+    const raw = JSON.stringify(rawPayload);
+    if (Buffer.byteLength(raw) > RAW_PAYLOAD_INLINE_LIMIT) {
+      // Keyed by content hash too: a conflicting write under the same id never overwrites the original's payload.
+      const key = `raw/${e.org_id}/${e.id}/${sha256Hex(raw).slice(0, 16)}.json`;
+      await blobs.put(key, raw);
+      item.raw_ref = key;
+    } else {
+      item.raw = raw;
+    }
+  }
+  return item;
+}
+
+/** The JSON attributes back into an event; a claim-checked raw payload is left to the caller. */
+function decodeInline(item: Pick<EventItem, 'body' | 'snapshot' | 'raw'>, include: Include): LeadEvent {
+  const event = JSON.parse(item.body) as LeadEvent;
+  if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = JSON.parse(item.snapshot);
+  if (include.rawPayload && item.raw !== undefined) event.raw_payload = JSON.parse(item.raw);
+  return event;
+}
+
+/** An item read from the table as the event, with what `include` asks for (a claim check is fetched). */
+export async function decodeEventItem(item: EventItem, include: Include, blobs: BlobStore): Promise<LeadEvent> {
+  const event = decodeInline(item, include);
+  if (include.rawPayload && item.raw === undefined && item.raw_ref !== undefined) event.raw_payload = JSON.parse(await blobs.get(item.raw_ref));
+  return event;
+}
+
+/** The item already under an event's id, as the domain compares it (shared/domain/ingest.ts). */
+export async function decodeStoredEvent(item: EventItem, blobs: BlobStore): Promise<StoredEvent> {
+  return { event: await decodeEventItem(item, EVERYTHING, blobs), contentHash: item.content_hash };
+}
+
+/** A stream record, already unmarshalled: its kind, sequence number and NEW_IMAGE. */
+export interface StreamRecordView {
+  eventName?: string;
+  sequenceNumber: string;
+  newImage?: Record<string, unknown>;
+}
+
+/**
+ * The new event in a stream record: only INSERTs of event items are new events; TTL deletions (REMOVE) and
+ * anything else are not. A raw payload kept in the blob store (over 64 KB) stays its reference, `{$ref}`:
+ * the stream path never copies it.
+ */
+export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
+  const image = record.newImage;
+  if (record.eventName !== 'INSERT' || !image || typeof image.body !== 'string') return undefined;
+  const event = decodeInline(image as Pick<EventItem, 'body' | 'snapshot' | 'raw'>, EVERYTHING);
+  if (image.raw === undefined && typeof image.raw_ref === 'string') event.raw_payload = { $ref: image.raw_ref };
+  return event;
+}
+
+export function decodeRecord(view: StreamRecordView): DecodedRecord {
+  return { sequenceNumber: view.sequenceNumber, event: eventOfRecord(view) };
+}
+
+/** The records of a Lambda stream batch, decoded once. */
+export function decodeStreamRecords(records: DynamoDBRecord[]): DecodedRecord[] {
+  return records.map((record) => decodeRecord({
+    ...(record.eventName ? { eventName: record.eventName } : {}),
+    sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
+    ...(record.dynamodb?.NewImage ? { newImage: unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) } : {}),
+  }));
+}

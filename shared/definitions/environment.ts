@@ -1,0 +1,76 @@
+/**
+ * The environment contract, defined once: every variable a function reads, its type, and which functions
+ * read it. CDK sets them from this (infra/stack.ts through `functionEnvironment`), shared/config.ts parses
+ * them from this, and the local runtime fills them from this (infra/local/settings.ts). Plain data.
+ */
+import type { HandlerName } from './routes.js';
+
+/** The Lambda functions: one per handler module of the route table, the authorizer, and the stream fan-out. */
+export type FunctionName = HandlerName | 'authorizer' | 'fanout';
+
+/** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
+export const DEFAULT_REGION = 'us-east-1';
+
+export type EnvType = 'string' | 'url' | 'seconds';
+
+export interface EnvVariable {
+  type: EnvType;
+  /** The Config field it becomes (shared/config.ts). */
+  field: string;
+  description: string;
+  /** 'aws': CDK sets it; 'local': only the local runtime sets it (AWS uses the other half of a pair). */
+  setBy: 'aws' | 'local' | 'lambda-runtime';
+  /** Used when the variable is absent. */
+  default?: string;
+  /** May be absent (the value is then undefined): the local half of a pair, or a pair's AWS half locally. */
+  optional?: true;
+}
+
+export const environmentVariables = {
+  EVENTS_TABLE_NAME: { type: 'string', field: 'eventsTableName', setBy: 'aws', description: 'The events table (one item per event).' },
+  CONTROL_TABLE_NAME: { type: 'string', field: 'controlTableName', setBy: 'aws', description: 'The control table (keys, identities, secrets, alert counters).' },
+  RAW_PAYLOAD_BUCKET: { type: 'string', field: 'rawPayloadBucket', setBy: 'aws', optional: true, description: 'S3 bucket for raw payloads over the inline limit (claim check).' },
+  EVENT_BUS_NAME: { type: 'string', field: 'eventBusName', setBy: 'aws', description: 'The leadlog EventBridge bus the fan-out publishes to.' },
+  ARCHIVE_STREAM_NAME: { type: 'string', field: 'archiveStreamName', setBy: 'aws', description: 'The Firehose stream that archives events to S3 as Parquet.' },
+  WEBHOOK_SECRET_CACHE_SECONDS: {
+    type: 'seconds', field: 'webhookSecretCacheSeconds', setBy: 'local', default: '60',
+    description: "How long a function keeps an org's webhook secrets in memory (AWS 60 s; locally 0 so rotations apply at once).",
+  },
+  BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
+  DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
+  AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
+} as const satisfies Record<string, EnvVariable>;
+
+export type EnvName = keyof typeof environmentVariables;
+
+/** Raw payloads live in S3 in AWS and in a folder locally: a function that reads or writes them needs one of the two. */
+export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DIR'];
+
+/**
+ * What each function reads. CDK sets each function's 'aws' variables through `functionEnvironment` (the
+ * compiler checks a value is given for every one); the config module requires each listed variable
+ * without a default at start-up.
+ */
+export const functionVariables = {
+  ingest: ['EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
+  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
+  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS'],
+  health: [],
+  authorizer: ['CONTROL_TABLE_NAME'],
+  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME'],
+} as const satisfies Record<FunctionName, readonly EnvName[]>;
+
+/** The variables CDK sets (their values are the stack's resource names). */
+export type DeployedVariable = { [N in EnvName]: (typeof environmentVariables)[N]['setBy'] extends 'aws' ? N : never }[EnvName];
+
+/** A function's environment block for CDK: exactly the deployed variables its contract lists. */
+export function functionEnvironment(fn: FunctionName, deployed: Record<DeployedVariable, string>): Record<string, string> {
+  const names = (functionVariables[fn] as readonly EnvName[]).filter((name) => environmentVariables[name].setBy === 'aws') as DeployedVariable[];
+  return Object.fromEntries(names.map((name) => [name, deployed[name]]));
+}
+
+/** Settings read by the libraries we use (Powertools), set by CDK and by the local runtime. */
+export const libraryVariables = {
+  POWERTOOLS_SERVICE_NAME: 'leadlog',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+} as const;
