@@ -3,7 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
-import { routes } from '../../shared/definitions/routes.js';
+import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
+import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { namedQueries } from '../../shared/definitions/archive.js';
 
@@ -70,6 +71,21 @@ describe('the synthesized stack', () => {
       DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
+  });
+
+  it("sends what no route matches to the fallback handler ($default), and gives each function exactly its contract's variables", () => {
+    const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const fallback = Object.values(resources).find((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === '$default');
+    expect(fallback?.Properties.AuthorizationType).toBe('NONE');
+    const integrationId = (fallback!.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+    const integrationUri = JSON.stringify(resources[integrationId.Ref]!.Properties.IntegrationUri);
+    const logicalIdOf = (fn: FunctionName) => Object.keys(resources).find((id) => id.startsWith(`${fn[0]!.toUpperCase()}${fn.slice(1)}Function`) && resources[id]!.Type === 'AWS::Lambda::Function')!;
+    expect(integrationUri).toContain(logicalIdOf(FALLBACK_HANDLER));
+    for (const fn of Object.keys(functionVariables) as FunctionName[]) {
+      const variables = Object.keys(resources[logicalIdOf(fn)]!.Properties.Environment.Variables).filter((name) => name in environmentVariables);
+      const deployed = functionVariables[fn].filter((name) => environmentVariables[name].setBy === 'aws');
+      expect(variables.sort(), fn).toEqual([...deployed].sort());
+    }
   });
 
   it('fans the stream out (INSERTs only, partial batch failures, DLQ) to the leadlog bus with its rules and archive', () => {

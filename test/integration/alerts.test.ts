@@ -104,10 +104,14 @@ describe('windowed alert rules', () => {
       ...Array.from({ length: 100 }, (_, i) => sampleEvent({ lead_id: `l${i}`, event_type: 'source.submitted', payload: {} })),
       ...Array.from({ length: 50 }, (_, i) => sampleEvent({ lead_id: `l${i}`, event_type: 'source.rejected', outcome: 'failure', reason: i % 2 ? 'Invalid phone' : 'Duplicate', payload: {} })),
     ];
-    for (let i = 0; i < events.length; i += 100) await api.request('POST', '/v1/events/batch', { key, body: { events: events.slice(i, i + 100) } });
     const bus = new LocalBus();
     const alerts = collect(bus, orgId);
-    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler({ bus, alerts: store }) }).drain();
+    // Read past what other test files wrote first, then take this org's 150 records in one pass (a batch of up to
+    // 1,000, GetRecords' maximum): the alert is then evaluated on all of them, whatever runs beside this test.
+    const poller = new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler({ bus, alerts: store }), batchSize: 1000 });
+    await poller.drain();
+    for (let i = 0; i < events.length; i += 100) await api.request('POST', '/v1/events/batch', { key, body: { events: events.slice(i, i + 100) } });
+    await poller.drain();
     expect(alerts.map((a) => a.event.detail.rule_id)).toEqual(['rejection_rate']);
     expect(alerts[0]!.event.detail).toMatchObject({ value: 0.5, sample_size: 100 });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { busSink, chunkEntries, entrySize, publishRecords, toBusEntry } from '../../shared/domain/fanout.js';
+import { busSink, chunkEntries, entrySize, fanOut, publishRecords, toBusEntry } from '../../shared/domain/fanout.js';
 import { decodeRecord, eventOfRecord } from '../../shared/adapters/event-item.js';
-import type { BusEntry } from '../../shared/domain/ports.js';
+import type { AlertStore, BusEntry } from '../../shared/domain/ports.js';
 import type { Sink } from '../../shared/domain/sink.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 
@@ -44,5 +44,22 @@ describe('fan-out', () => {
     let calls = 0;
     const failsOnce = { putEvents: async (entries: BusEntry[]) => (calls++ === 0 ? entries.map((_, i) => i) : []) };
     expect(await publishRecords([busSink(failsOnce) as Sink<unknown>], records)).toBeUndefined();
+  });
+
+  it('on an alert-store failure, retries from the first record that counts towards an alert, not from the batch start', async () => {
+    const records = [
+      record('REMOVE', '20'),
+      record('INSERT', '21', event({ id: 'viewed', event_type: 'product_viewed' })),
+      record('INSERT', '22', event({ id: 'submitted', event_type: 'source.submitted', outcome: 'success' })),
+      record('INSERT', '23', event({ id: 'rejected', event_type: 'source.rejected', outcome: 'failure', reason: 'x' })),
+    ].map(decodeRecord);
+    const published: string[] = [];
+    const bus = { putEvents: async (entries: BusEntry[]) => (entries.forEach((e) => published.push(JSON.parse(e.Detail).id)), []) };
+    const failing = { apply: async () => { throw new Error('throttled (injected)'); } } as unknown as AlertStore;
+    const result = await fanOut(records, { bus, alerts: failing, clock: { now: () => 0 } });
+    expect(result.failedSequence).toBe('22');
+    expect(published).toEqual(['viewed', 'submitted', 'rejected']);
+    const healthy = await fanOut(records.slice(0, 2), { bus, alerts: failing, clock: { now: () => 0 } });
+    expect(healthy.failedSequence).toBeUndefined(); // nothing counted, so the store was never asked
   });
 });

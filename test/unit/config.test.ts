@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+import { environmentVariables, functionEnvironment, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
+
+describe('the environment contract', () => {
+  it('names every missing variable of a function at once, and nothing it does not read', () => {
+    expect(() => loadConfig('fanout', {})).toThrow(/EVENT_BUS_NAME is required; CONTROL_TABLE_NAME is required; ARCHIVE_STREAM_NAME is required/);
+    expect(() => loadConfig('ingest', {})).toThrow(/EVENTS_TABLE_NAME is required; RAW_PAYLOAD_BUCKET \(AWS\) or BLOB_DIR \(local\) is required/);
+    expect(() => loadConfig('health', {})).not.toThrow();
+    expect(loadConfig('authorizer', { CONTROL_TABLE_NAME: 'control' }).controlTableName).toBe('control');
+  });
+
+  it('parses types and defaults, and reports a malformed value by name', () => {
+    const config = loadConfig('webhooks', { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', BLOB_DIR: '/tmp/b' });
+    expect(config.webhookSecretCacheSeconds).toBe(60);
+    expect(config.region).toBe('us-east-1');
+    expect(config.rawPayloadBucket).toBeUndefined();
+    expect(() => loadConfig(undefined, { WEBHOOK_SECRET_CACHE_SECONDS: '-1', DYNAMODB_ENDPOINT: 'localhost:8000' }))
+      .toThrow(/WEBHOOK_SECRET_CACHE_SECONDS must be whole seconds, 0..3600; DYNAMODB_ENDPOINT must be an http\(s\) URL/);
+  });
+
+  it("throws a ConfigError naming a variable read outside the function's contract", () => {
+    const config = loadConfig('authorizer', { CONTROL_TABLE_NAME: 'control' });
+    expect(() => config.eventsTableName).toThrow(ConfigError);
+    expect(() => config.eventsTableName).toThrow(/EVENTS_TABLE_NAME is required here \(not in the authorizer function's contract\)/);
+  });
+
+  it("gives each deployed function exactly its contract's AWS variables", () => {
+    const deployed = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh' };
+    for (const fn of Object.keys(functionVariables) as FunctionName[]) {
+      const block = functionEnvironment(fn, deployed);
+      const expected = functionVariables[fn].filter((name) => environmentVariables[name].setBy === 'aws');
+      expect(Object.keys(block).sort(), fn).toEqual([...expected].sort());
+      // What CDK sets is enough for the function to start.
+      expect(() => loadConfig(fn, block), fn).not.toThrow();
+    }
+  });
+});
