@@ -3,6 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { DEFAULT_REGION } from '../../shared/definitions/environment.js';
 import { eventRules, type EventRuleDefinition } from '../../shared/definitions/event-rules.js';
 import { matchesPattern } from '../../shared/domain/event-pattern.js';
+import { parseJsonLossless } from '../../shared/domain/json.js';
 import type { BusEntry, EventBus } from '../../shared/domain/ports.js';
 
 /** The envelope EventBridge delivers to a rule's target. */
@@ -45,7 +46,7 @@ export class LocalBus implements EventBus {
       const event: BusEvent = {
         version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000',
         time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.options.region ?? DEFAULT_REGION, resources: [],
-        detail: JSON.parse(entry.Detail) as Record<string, unknown>,
+        detail: parseJsonLossless(entry.Detail) as Record<string, unknown>,
       };
       for (const rule of this.options.rules ?? eventRules) if (matchesPattern(event, rule.pattern)) deliveries.push({ rule: rule.id, event });
     }

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { sha256Hex } from '../domain/canonical.js';
+import { parseJsonLossless } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
 import { eventKeysFor } from '../domain/keys.js';
@@ -85,16 +86,16 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
 
 /** The JSON attributes back into an event; a claim-checked raw payload is left to the caller. */
 function decodeInline(item: Pick<EventItem, 'body' | 'snapshot' | 'raw'>, include: Include): LeadEvent {
-  const event = JSON.parse(item.body) as LeadEvent;
-  if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = JSON.parse(item.snapshot);
-  if (include.rawPayload && item.raw !== undefined) event.raw_payload = JSON.parse(item.raw);
+  const event = parseJsonLossless(item.body) as LeadEvent;
+  if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = parseJsonLossless(item.snapshot) as LeadEvent['lead_snapshot'];
+  if (include.rawPayload && item.raw !== undefined) event.raw_payload = parseJsonLossless(item.raw);
   return event;
 }
 
 /** An item read from the table as the event, with what `include` asks for (a claim check is fetched). */
 export async function decodeEventItem(item: EventItem, include: Include, blobs: BlobStore): Promise<LeadEvent> {
   const event = decodeInline(item, include);
-  if (include.rawPayload && item.raw === undefined && item.raw_ref !== undefined) event.raw_payload = JSON.parse(await blobs.get(item.raw_ref));
+  if (include.rawPayload && item.raw === undefined && item.raw_ref !== undefined) event.raw_payload = parseJsonLossless(await blobs.get(item.raw_ref));
   return event;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isRawNumber } from './json.js';
 
 /** JSON with object keys sorted at every depth: equal content gives equal text, whatever the key order. */
 export function canonicalJson(value: unknown): string {
@@ -7,6 +8,7 @@ export function canonicalJson(value: unknown): string {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
+  if (isRawNumber(value)) return value; // a number kept as its digits: a leaf
   if (value !== null && typeof value === 'object') {
     const sorted: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {

@@ -3,6 +3,8 @@
  * leaves DynamoDB (EventBridge, archive). A key is judged by its last dotted segment, so `email`,
  * `lead.email` and `customer_email` are all e-mail addresses, at any depth.
  */
+import { isRawNumber } from './json.js';
+
 type Masker = (value: string) => string;
 
 const NAME_KEYS = new Set(['first_name', 'last_name', 'name', 'full_name']);
@@ -59,6 +61,7 @@ export function maskPii<T>(value: T): T {
 
 function maskValue(value: unknown, masker: Masker | undefined): unknown {
   if (value === null || value === undefined) return value;
+  if (isRawNumber(value)) return masker ? masker(value.rawJSON) : value;
   if (Array.isArray(value)) return value.map((item) => maskValue(item, masker));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -6,6 +6,7 @@ import { findRoute, type RouteDefinition, type Scope } from '../definitions/rout
 import {
   ForbiddenError, MalformedJsonError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError,
 } from '../domain/errors.js';
+import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
 import { toProblem } from './problem.js';
 import { noRouteError } from './routing.js';
 
@@ -126,7 +127,7 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
   };
 }
 
-/** Strict UTF-8, then JSON: a 400 (malformed-json) for anything else. */
+/** Strict UTF-8, then lossless JSON (no digit of a number changed): a 400 (malformed-json) for anything else. */
 export function parseJsonBytes(raw: Buffer): unknown {
   let text: string;
   try {
@@ -136,8 +137,9 @@ export function parseJsonBytes(raw: Buffer): unknown {
   }
   if (text.trim() === '') throw new MalformedJsonError('The body is empty; send a JSON object.');
   try {
-    return JSON.parse(text);
+    return parseJsonLossless(text);
   } catch (error) {
+    if (error instanceof JsonDepthError) throw new MalformedJsonError(`The body is ${error.message}; send a shallower document.`);
     throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
   }
 }

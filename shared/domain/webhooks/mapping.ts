@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { isRawNumber, numberText } from '../json.js';
 import type { Headers } from './signatures.js';
 
 /**
@@ -35,14 +36,15 @@ export function obj(value: unknown): Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
 }
 
+/** A string, or a number's digits exactly as received (ids copied into leadlog's fields are strings). */
 export function str(value: unknown): string | undefined {
   if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return undefined;
+  return numberText(value);
 }
 
 export function num(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (isRawNumber(value)) return num(value.rawJSON);
   if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
   return undefined;
 }

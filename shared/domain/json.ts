@@ -1,0 +1,75 @@
+/**
+ * Lossless JSON: no digit of a number is changed between the bytes received and anything leadlog writes
+ * (item, API answer, bus, archive). JSON.parse's source-text access (Node.js ≥ 21, V8's "JSON.parse source
+ * text access") hands the reviver each number's text; a number a double cannot hold exactly (an 18-digit
+ * Shopify id, 1e999) stays its text as a raw-JSON value, which JSON.stringify writes back verbatim. Numbers a
+ * double holds exactly (49.90, 42) stay plain numbers, so validation and arithmetic see numbers as before.
+ */
+declare global {
+  interface JSON {
+    rawJSON(text: string): RawNumber;
+    isRawJSON(value: unknown): value is RawNumber;
+  }
+}
+
+/** A number kept as its source text (frozen, null prototype; JSON.stringify emits `rawJSON` as is). */
+export interface RawNumber {
+  readonly rawJSON: string;
+}
+
+export const isRawNumber = (value: unknown): value is RawNumber => JSON.isRawJSON(value);
+
+/** Nesting deeper than this is refused (400) before parsing: every walker after it then stays within the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+export class JsonDepthError extends Error {
+  override name = 'JsonDepthError';
+}
+
+/** A decimal written as digits and exponent, without leading or trailing zeros: equal values, equal text. */
+function canonicalDecimal(text: string): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!match) return text;
+  const [, sign, whole, fraction = '', exponent = '0'] = match;
+  const digits = `${whole}${fraction}`.replace(/^0+/, '');
+  if (digits === '') return '0';
+  const significant = digits.replace(/0+$/, '');
+  return `${sign}${significant}e${Number(exponent) - fraction.length + (digits.length - significant.length)}`;
+}
+
+/** Only text with 16+ digits in a row or a 3-digit exponent can hold a number a double changes. */
+const MAYBE_LOSSY = /\d{16}|[eE][+-]?\d{3}/;
+
+const keepDigits = (_key: string, value: unknown, context?: { source?: string }) =>
+  typeof value === 'number' && context?.source !== undefined && canonicalDecimal(context.source) !== canonicalDecimal(String(value))
+    ? JSON.rawJSON(context.source)
+    : value;
+
+/** Throws JsonDepthError past MAX_JSON_DEPTH; a linear scan that skips strings. */
+export function checkJsonDepth(text: string, maxDepth = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > maxDepth) throw new JsonDepthError(`JSON nested deeper than ${maxDepth} levels`);
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+}
+
+/** JSON.parse that keeps every number's digits (see above). Throws SyntaxError or JsonDepthError. */
+export function parseJsonLossless(text: string): unknown {
+  checkJsonDepth(text);
+  return MAYBE_LOSSY.test(text) ? JSON.parse(text, keepDigits as never) : JSON.parse(text);
+}
+
+/** The text of a number as received, for ids copied into leadlog's own (string) fields. */
+export function numberText(value: unknown): string | undefined {
+  if (isRawNumber(value)) return value.rawJSON;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}

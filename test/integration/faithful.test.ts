@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signShopify } from '../../infra/local/webhook-samples.js';
+import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.close());
+
+async function shopifyOrg() {
+  const { orgId, key } = await api.newOrg();
+  const secret = `shpss_${randomUUID()}`;
+  await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'shopify', secret, nowIso: new Date().toISOString() });
+  return { orgId, key, secret };
+}
+
+/** A Shopify order as raw JSON text, ids written as the 18-digit integers Shopify sends (beyond 2^53). */
+const orderText = (orderId: string, customerId: string) =>
+  `{"id":${orderId},"admin_graphql_api_id":"gid://shopify/Order/${orderId}","name":"#1001","created_at":"2026-11-23T10:00:00-05:00",` +
+  `"financial_status":"paid","currency":"USD","total_price":"49.00","payment_gateway_names":["shopify_payments"],` +
+  `"customer":{"id":${customerId},"first_name":"Ana"},"line_items":[{"id":${orderId}1,"product_id":632910392,"title":"Course","price":"49.00","quantity":1}]}`;
+
+describe('a faithful record', () => {
+  it('changes no digit of an 18-digit Shopify id, and two customers differing beyond 2^53 stay two leads', async () => {
+    const org = await shopifyOrg();
+    const deliver = (body: string) => api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: signShopify(body, org.secret, 'orders/paid', randomUUID()) });
+    const first = await deliver(orderText('828758318460506337', '828758318460506337'));
+    const second = await deliver(orderText('828758318460506338', '828758318460506338'));
+    expect(first.status, first.text).toBe(200);
+    expect(second.status, second.text).toBe(200);
+    expect(first.body.lead_id).not.toBe(second.body.lead_id);
+
+    const stored = await api.request('GET', `/v1/events/${first.body.event_id}`, { key: org.key });
+    expect(stored.body.object_id_ref).toBe('828758318460506337');
+    expect(stored.text).toContain('"id":828758318460506337');
+    expect(stored.text).toContain('"customer":{"id":828758318460506337');
+    expect(stored.text).not.toContain('828758318460506400');
+    const timeline = await api.request('GET', `/v1/leads/${second.body.lead_id}/events?include=raw_payload`, { key: org.key });
+    expect(timeline.text).toContain('"id":828758318460506338');
+  });
+
+  it('keeps the digits of numbers sent to the API, and still validates plain numbers as numbers', async () => {
+    const { key } = await api.newOrg();
+    const body = '{"lead_id":"lead_big","source_type":"direct","source":"web","event_type":"custom.big_numbers",' +
+      '"payload":{"order":123456789012345678901234567890,"price":49.90,"tiny":1e-400}}';
+    const res = await api.request('POST', '/v1/events', { key, rawBody: body, headers: { 'content-type': 'application/json' } });
+    expect(res.status, res.text).toBe(201);
+    expect(res.text).toContain('"order":123456789012345678901234567890');
+    expect(res.text).toContain('"tiny":1e-400');
+    const read = await api.request('GET', `/v1/events/${res.body.event.id}`, { key });
+    expect(read.text).toContain('"order":123456789012345678901234567890');
+    const amount = '{"lead_id":"l","source_type":"direct","source":"web","event_type":"purchase_completed","payload":{"product_id":"p","product_name":"n","category":"c","amount":12345678901234567890123,"currency":"USD","payment_method":"card"}}';
+    const refused = await api.request('POST', '/v1/events', { key, rawBody: amount, headers: { 'content-type': 'application/json' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors.map((e: { path: string }) => e.path)).toContain('payload.amount');
+  });
+
+  it('answers a validly signed body nested 4,000 levels deep with a 4xx, and stores nothing', async () => {
+    const org = await shopifyOrg();
+    const body = `{"id":1,"deep":${'['.repeat(4000)}${']'.repeat(4000)}}`;
+    const res = await api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: signShopify(body, org.secret, 'orders/paid', randomUUID()) });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await api.request('GET', '/v1/events', { key: org.key })).body.items).toHaveLength(0);
+  });
+});
