@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signShopify } from '../../infra/local/webhook-samples.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
@@ -65,5 +65,23 @@ describe('a faithful record', () => {
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect((await api.request('GET', '/v1/events', { key: org.key })).body.items).toHaveLength(0);
+  });
+
+  it("accepts Shopify's newer header names (shopify-hmac-sha256, shopify-topic, … without x-)", async () => {
+    const org = await shopifyOrg();
+    const body = orderText('5501234567890', '207119551');
+    const eventId = randomUUID();
+    const headers = {
+      'content-type': 'application/json', 'shopify-hmac-sha256': createHmac('sha256', org.secret).update(body).digest('base64'),
+      'shopify-topic': 'orders/paid', 'shopify-shop-domain': 'leadlog-demo.myshopify.com', 'shopify-api-version': '2025-10',
+      'shopify-webhook-id': randomUUID(), 'shopify-event-id': eventId, 'shopify-triggered-at': '2026-11-23T15:00:00.000Z',
+    };
+    const res = await api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ status: 'stored', event_type: 'purchase_completed' });
+    const stored = await api.request('GET', `/v1/events/${res.body.event_id}`, { key: org.key });
+    expect(stored.body).toMatchObject({ external_event_id: eventId, occurred_at: '2026-11-23T15:00:00.000Z' });
+    const forged = await api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: { ...headers, 'shopify-hmac-sha256': headers['shopify-hmac-sha256'].replace(/=+$/, '') } });
+    expect(forged.status).toBe(401);
   });
 });

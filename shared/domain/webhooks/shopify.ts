@@ -1,4 +1,4 @@
-import type { Headers } from './signatures.js';
+import { shopifyHeaderNames, type Headers } from './signatures.js';
 import { UNMAPPED, arr, claims, compact, header, isoFromString, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 /**
@@ -7,7 +7,8 @@ import { UNMAPPED, arr, claims, compact, header, isoFromString, num, obj, requir
  */
 export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
   const order = obj(body);
-  const topic = header(headers, 'x-shopify-topic') ?? 'unknown';
+  const names = shopifyHeaderNames(headers);
+  const topic = header(headers, names.topic) ?? 'unknown';
   const items = arr(order.line_items).map(obj);
   const first = items[0] ?? {};
   const customer = obj(order.customer);
@@ -53,8 +54,8 @@ export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
   return {
     providerEventType: topic,
     eventType,
-    externalEventId: requireId(header(headers, 'x-shopify-event-id') ?? header(headers, 'x-shopify-webhook-id'), 'X-Shopify-Event-Id'),
-    occurredAt: isoFromString(header(headers, 'x-shopify-triggered-at')) ?? isoFromString(order.created_at),
+    externalEventId: requireId(header(headers, names.eventId) ?? header(headers, names.webhookId), names.eventId),
+    occurredAt: isoFromString(header(headers, names.triggeredAt)) ?? isoFromString(order.created_at),
     objectIdRef: str(order.id),
     payload,
     identity: claims({

@@ -29,48 +29,77 @@ function hmac(secret: string, data: Buffer | string): Buffer {
   return createHmac('sha256', secret).update(data).digest();
 }
 
-/** `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>…]`; HMAC-SHA256 over `${t}.${body}`; any v1 with any secret passes. */
+/** Strings compared in constant time over their UTF-8 bytes; different lengths are simply unequal. */
+function sameText(a: string, b: string): boolean {
+  return constantTimeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=<hex>…]`, exactly as stripe-node's `webhooks.constructEvent`
+ * reads it: parts split on ',' then '=', keys compared as written (no trimming), `t` read with parseInt (the
+ * last one wins), each v1 compared as a string with the lower-case hex HMAC-SHA256 of `${t}.${body}` (the body
+ * decoded as UTF-8, as the library does), and a signature older than the tolerance refused (a future one passes).
+ */
 export function verifyStripe(raw: Buffer, headers: Headers, secrets: string[], nowMs: number): Verification {
   const header = headers['stripe-signature'];
   if (!header) return fail('missing Stripe-Signature header');
-  let timestamp: number | undefined;
-  const signatures: Buffer[] = [];
-  for (const part of header.split(',')) {
-    const at = part.indexOf('=');
-    if (at < 0) continue;
-    const key = part.slice(0, at).trim();
-    const value = part.slice(at + 1).trim();
-    if (key === 't' && /^\d{1,12}$/.test(value)) timestamp = Number(value);
-    if (key === 'v1' && /^[0-9a-f]{64}$/i.test(value)) signatures.push(Buffer.from(value, 'hex'));
+  if (raw.length === 0) return fail('empty body');
+  let timestamp = -1;
+  const signatures: (string | undefined)[] = [];
+  for (const item of header.split(',')) {
+    const kv = item.split('=');
+    if (kv[0] === 't') timestamp = parseInt(kv[1] as string, 10);
+    if (kv[0] === 'v1') signatures.push(kv[1]);
   }
-  if (timestamp === undefined || signatures.length === 0) return fail('malformed Stripe-Signature header');
-  if (nowMs / 1000 - timestamp > STRIPE_TOLERANCE_SECONDS) return fail('Stripe-Signature timestamp outside the tolerance');
-  const signed = Buffer.concat([Buffer.from(`${timestamp}.`), raw]);
-  for (const secret of secrets) {
-    const expected = hmac(secret, signed);
-    if (signatures.some((signature) => constantTimeEqual(signature, expected))) return { ok: true };
-  }
-  return fail('no Stripe signature matches');
+  if (timestamp === -1) return fail('no timestamp in the Stripe-Signature header');
+  if (signatures.length === 0) return fail('no v1 signature in the Stripe-Signature header');
+  // stripe-node compares every v1 and throws (rejecting the delivery) on an empty one, or on one as long as a
+  // hex digest in characters but not in UTF-8 bytes.
+  if (signatures.some((signature) => !signature || (signature.length === 64 && Buffer.byteLength(signature) !== 64))) return fail('malformed v1 signature');
+  const signed = `${timestamp}.${new TextDecoder('utf-8').decode(raw)}`;
+  const matches = secrets.some((secret) => {
+    const expected = createHmac('sha256', secret).update(signed, 'utf8').digest('hex');
+    return signatures.some((signature) => sameText(signature!, expected));
+  });
+  if (!matches) return fail('no Stripe signature matches');
+  if (Math.floor(nowMs / 1000) - timestamp > STRIPE_TOLERANCE_SECONDS) return fail('Stripe-Signature timestamp outside the tolerance');
+  return { ok: true };
 }
 
-function verifyBase64Hmac(raw: Buffer, given: string | undefined, secrets: string[], name: string): Verification {
+/** A header value compared as a string with `prefix` + the base64 (padded, standard alphabet) HMAC-SHA256 of the body. */
+function verifyBase64Hmac(raw: Buffer, given: string | undefined, secrets: string[], name: string, prefix = ''): Verification {
   if (!given) return fail(`missing ${name} header`);
-  const signature = Buffer.from(given.trim(), 'base64');
-  for (const secret of secrets) if (constantTimeEqual(signature, hmac(secret, raw))) return { ok: true };
+  for (const secret of secrets) if (sameText(given, `${prefix}${hmac(secret, raw).toString('base64')}`)) return { ok: true };
   return fail(`${name} does not match`);
 }
 
-/** `X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of the raw body. */
-export function verifyShopify(raw: Buffer, headers: Headers, secrets: string[]): Verification {
-  return verifyBase64Hmac(raw, headers['x-shopify-hmac-sha256'], secrets, 'X-Shopify-Hmac-Sha256');
+/** Shopify's header names: `X-Shopify-*` for webhooks, `shopify-*` for the newer events deliveries. */
+export const SHOPIFY_HEADERS = {
+  webhooks: { hmac: 'x-shopify-hmac-sha256', topic: 'x-shopify-topic', domain: 'x-shopify-shop-domain', apiVersion: 'x-shopify-api-version', webhookId: 'x-shopify-webhook-id', eventId: 'x-shopify-event-id', triggeredAt: 'x-shopify-triggered-at' },
+  events: { hmac: 'shopify-hmac-sha256', topic: 'shopify-topic', domain: 'shopify-shop-domain', apiVersion: 'shopify-api-version', webhookId: 'shopify-webhook-id', eventId: 'shopify-event-id', triggeredAt: 'shopify-triggered-at' },
+} as const;
+
+/** The header set a Shopify delivery uses: the newer `shopify-*` names when it carries `shopify-hmac-sha256`. */
+export function shopifyHeaderNames(headers: Headers): (typeof SHOPIFY_HEADERS)[keyof typeof SHOPIFY_HEADERS] {
+  return headers[SHOPIFY_HEADERS.events.hmac] ? SHOPIFY_HEADERS.events : SHOPIFY_HEADERS.webhooks;
 }
 
-/** `Typeform-Signature: sha256=<base64 HMAC-SHA256 of the raw body>`. */
+/**
+ * As `@shopify/shopify-api`'s `webhooks.validate`: a non-empty body, the HMAC header equal to the base64
+ * HMAC-SHA256 of the raw body, then the topic, shop domain, API version and webhook id headers present.
+ */
+export function verifyShopify(raw: Buffer, headers: Headers, secrets: string[]): Verification {
+  if (raw.length === 0) return fail('empty body');
+  const names = shopifyHeaderNames(headers);
+  const verified = verifyBase64Hmac(raw, headers[names.hmac], secrets, names.hmac);
+  if (!verified.ok) return verified;
+  const missing = [names.topic, names.domain, names.apiVersion, names.webhookId].filter((name) => !headers[name]);
+  return missing.length > 0 ? fail(`missing ${missing.join(', ')}`) : verified;
+}
+
+/** Typeform's documented check: the header equals `sha256=` + base64 HMAC-SHA256 of the raw body. */
 export function verifyTypeform(raw: Buffer, headers: Headers, secrets: string[]): Verification {
-  const header = headers['typeform-signature'];
-  if (!header) return fail('missing Typeform-Signature header');
-  if (!header.startsWith('sha256=')) return fail('malformed Typeform-Signature header');
-  return verifyBase64Hmac(raw, header.slice('sha256='.length), secrets, 'Typeform-Signature');
+  return verifyBase64Hmac(raw, headers['typeform-signature'], secrets, 'Typeform-Signature', 'sha256=');
 }
 
 /** Hotmart signs nothing: `X-HOTMART-HOTTOK` carries the account's static token (HTTPS is the only protection). */
