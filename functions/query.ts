@@ -1,7 +1,7 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
-import { flowEvents, getEvent, getLead, leadTimeline, listEvents } from '../shared/domain/queries.js';
+import { flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
 import { builtOnFirstCall, createHttpHandler, viewerOf } from '../shared/http/handler.js';
-import { json, type HttpEvent } from '../shared/http/middleware.js';
+import { bytes, json, type HttpEvent } from '../shared/http/middleware.js';
 
 const params = (event: HttpEvent) => event.queryStringParameters ?? {};
 /** Path parameters arrive URL-encoded; a malformed escape is kept as sent (and then simply matches nothing). */
@@ -19,6 +19,8 @@ export function createQueryHandler(deps: Dependencies) {
   return createHttpHandler('query', {
     'GET /v1/events/{id}': async (event, state) =>
       json(200, await getEvent(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
+    'GET /v1/events/{id}/raw': async (event, state) =>
+      bytes(200, await getRawBody(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
       json(200, await leadTimeline(deps.events, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
     'GET /v1/leads/{lead_id}': async (event, state) =>

@@ -7,13 +7,18 @@ import type { BlobStore } from '../domain/ports.js';
 export class S3BlobStore implements BlobStore {
   constructor(private readonly client: S3Client, private readonly bucket: string) {}
 
-  async put(key: string, body: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  async put(key: string, body: string | Buffer): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream' }));
   }
 
   async get(key: string): Promise<string> {
     const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return result.Body!.transformToString('utf8');
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return Buffer.from(await result.Body!.transformToByteArray());
   }
 }
 
@@ -30,7 +35,7 @@ export class FileBlobStore implements BlobStore {
     return path;
   }
 
-  async put(key: string, body: string): Promise<void> {
+  async put(key: string, body: string | Buffer): Promise<void> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -40,5 +45,9 @@ export class FileBlobStore implements BlobStore {
 
   async get(key: string): Promise<string> {
     return readFile(this.pathOf(key), 'utf8');
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    return readFile(this.pathOf(key));
   }
 }

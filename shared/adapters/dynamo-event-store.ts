@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { BuiltEvent, LeadEvent } from '../domain/event.js';
+import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { BlobStore, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
 import { eventKeysFor } from '../domain/keys.js';
 import { toIso } from '../domain/time.js';
-import { decodeEventItem, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
+import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
 
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
@@ -41,11 +41,20 @@ export class DynamoEventStore implements EventStore {
   }
 
   async get(orgId: string, id: string, nowMs: number): Promise<LeadEvent | undefined> {
+    const item = await this.liveItem(orgId, id, nowMs);
+    return item && decodeEventItem(item, { leadSnapshot: true, rawPayload: true }, this.blobs);
+  }
+
+  async getRaw(orgId: string, id: string, nowMs: number): Promise<RawBody | undefined> {
+    const item = await this.liveItem(orgId, id, nowMs);
+    return item && decodeRawBody(item, this.blobs);
+  }
+
+  private async liveItem(orgId: string, id: string, nowMs: number): Promise<EventItem | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: eventKeysFor.pk(orgId, id) } }));
     const item = result.Item as EventItem | undefined;
     // TTL deletion lags by up to days: an expired item is already gone as far as readers know.
-    if (!item || item.org_id !== orgId || item.expires_at * 1000 <= nowMs) return undefined;
-    return decodeEventItem(item, { leadSnapshot: true, rawPayload: true }, this.blobs);
+    return !item || item.org_id !== orgId || item.expires_at * 1000 <= nowMs ? undefined : item;
   }
 
   async query(query: RangeQuery): Promise<Page> {
@@ -129,7 +138,7 @@ export class DynamoEventStore implements EventStore {
     const projected = ['pk', 'id', 'org_id', 'time_key', 'body', 'expires_at'];
     if (query.index === 'by_lead') {
       if (query.include.leadSnapshot) projected.push('snapshot');
-      if (query.include.rawPayload) projected.push('raw', 'raw_ref');
+      if (query.include.rawPayload) projected.push('raw', 'raw_ref', 'raw_body', 'raw_body_ref');
     }
     projected.forEach((attr, i) => (names[`#a${i}`] = attr));
     return {

@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { sha256Hex } from '../domain/canonical.js';
 import { parseJsonLossless } from '../domain/json.js';
-import type { BuiltEvent, LeadEvent } from '../domain/event.js';
+import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
 import { eventKeysFor } from '../domain/keys.js';
 import type { BlobStore, RangeQuery, StoredEvent } from '../domain/ports.js';
@@ -38,6 +38,13 @@ export interface EventItem {
   raw?: string;
   /** The blob store key of a raw payload over RAW_PAYLOAD_INLINE_LIMIT. */
   raw_ref?: string;
+  /**
+   * A webhook's body exactly as delivered (its raw_payload is this, parsed: `raw` is then not written), or the
+   * blob store key of one over the inline limit, and its content type.
+   */
+  raw_body?: Uint8Array;
+  raw_body_ref?: string;
+  raw_content_type?: string;
   lead_key: string;
   day_key: string;
   time_key: string;
@@ -70,7 +77,17 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
     time_key: eventKeysFor.time(e.occurred_at, e.id),
   };
   if (leadSnapshot !== undefined) item.snapshot = JSON.stringify(leadSnapshot);
-  if (rawPayload !== undefined) {
+  if (built.rawBody) {
+    const { bytes, contentType } = built.rawBody;
+    item.raw_content_type = contentType.slice(0, 200);
+    if (bytes.length > RAW_PAYLOAD_INLINE_LIMIT) {
+      const key = `raw/${e.org_id}/${e.id}/${sha256Hex(bytes).slice(0, 16)}.body`;
+      await blobs.put(key, bytes);
+      item.raw_body_ref = key;
+    } else {
+      item.raw_body = bytes;
+    }
+  } else if (rawPayload !== undefined) {
     const raw = JSON.stringify(rawPayload);
     if (Buffer.byteLength(raw) > RAW_PAYLOAD_INLINE_LIMIT) {
       // Keyed by content hash too: a conflicting write under the same id never overwrites the original's payload.
@@ -84,19 +101,36 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
   return item;
 }
 
+type InlineAttributes = Pick<EventItem, 'body' | 'snapshot' | 'raw' | 'raw_body'>;
+
+const utf8 = (bytes: Uint8Array) => new TextDecoder('utf-8').decode(bytes);
+
 /** The JSON attributes back into an event; a claim-checked raw payload is left to the caller. */
-function decodeInline(item: Pick<EventItem, 'body' | 'snapshot' | 'raw'>, include: Include): LeadEvent {
+function decodeInline(item: InlineAttributes, include: Include): LeadEvent {
   const event = parseJsonLossless(item.body) as LeadEvent;
   if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = parseJsonLossless(item.snapshot) as LeadEvent['lead_snapshot'];
   if (include.rawPayload && item.raw !== undefined) event.raw_payload = parseJsonLossless(item.raw);
+  if (include.rawPayload && item.raw_body !== undefined) event.raw_payload = parseJsonLossless(utf8(item.raw_body));
   return event;
 }
 
 /** An item read from the table as the event, with what `include` asks for (a claim check is fetched). */
 export async function decodeEventItem(item: EventItem, include: Include, blobs: BlobStore): Promise<LeadEvent> {
   const event = decodeInline(item, include);
-  if (include.rawPayload && item.raw === undefined && item.raw_ref !== undefined) event.raw_payload = parseJsonLossless(await blobs.get(item.raw_ref));
+  if (!include.rawPayload || event.raw_payload !== undefined) return event;
+  if (item.raw_ref !== undefined) event.raw_payload = parseJsonLossless(await blobs.get(item.raw_ref));
+  else if (item.raw_body_ref !== undefined) event.raw_payload = parseJsonLossless(utf8(await blobs.getBytes(item.raw_body_ref)));
   return event;
+}
+
+/** The bytes an event arrived with: a webhook's body as delivered, else its raw_payload as JSON; undefined when it has none. */
+export async function decodeRawBody(item: EventItem, blobs: BlobStore): Promise<RawBody | undefined> {
+  const contentType = item.raw_content_type ?? 'application/json';
+  if (item.raw_body !== undefined) return { bytes: Buffer.from(item.raw_body), contentType };
+  if (item.raw_body_ref !== undefined) return { bytes: await blobs.getBytes(item.raw_body_ref), contentType };
+  if (item.raw !== undefined) return { bytes: Buffer.from(item.raw), contentType };
+  if (item.raw_ref !== undefined) return { bytes: Buffer.from(await blobs.get(item.raw_ref)), contentType };
+  return undefined;
 }
 
 /** The item already under an event's id, as the domain compares it (shared/domain/ingest.ts). */
@@ -119,8 +153,9 @@ export interface StreamRecordView {
 export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
   const image = record.newImage;
   if (record.eventName !== 'INSERT' || !image || typeof image.body !== 'string') return undefined;
-  const event = decodeInline(image as Pick<EventItem, 'body' | 'snapshot' | 'raw'>, EVERYTHING);
-  if (image.raw === undefined && typeof image.raw_ref === 'string') event.raw_payload = { $ref: image.raw_ref };
+  const event = decodeInline(image as InlineAttributes, EVERYTHING);
+  const ref = image.raw_ref ?? image.raw_body_ref;
+  if (event.raw_payload === undefined && typeof ref === 'string') event.raw_payload = { $ref: ref };
   return event;
 }
 

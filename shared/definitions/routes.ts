@@ -17,6 +17,8 @@ export interface RouteDefinition {
   handler: HandlerName;
   /** undefined: no API key (health; webhooks authenticate by the provider's signature). */
   scope?: Scope;
+  /** A second scope the key must also hold (admin holds every scope). */
+  alsoRequires?: Scope;
   /** Request body limit enforced by the handler (API Gateway itself allows 10 MB). */
   maxBodyBytes?: number;
   /** 'raw': the handler gets the bytes unparsed (webhooks verify signatures on them before any JSON parsing). */
@@ -33,6 +35,7 @@ const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/events/batch', handler: 'ingest', scope: 'events:write', maxBodyBytes: 1024 * KB },
   { method: 'GET', path: '/v1/events', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/events/{id}', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/events/{id}/raw', handler: 'query', scope: 'events:read', alsoRequires: 'pii:read' },
   { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read' },

@@ -67,9 +67,13 @@ export type LeadDomainType = keyof typeof leadDomainPayloads;
 export type LeadProcessingType = (typeof leadProcessingTypes)[number];
 export const leadDomainTypes = Object.keys(leadDomainPayloads) as LeadDomainType[];
 
-/** Types only the webhook path may write: mapped provider refunds/cancellations and unmapped deliveries. */
+/**
+ * Types only the webhook path may write: mapped provider refunds/cancellations, unmapped deliveries, and
+ * `webhook.redundant`: a delivery announcing a fact already recorded from another delivery (Shopify
+ * orders/create then orders/paid), kept with its raw bytes but never counted twice.
+ */
 export const webhookOnlyTypes = [
-  'webhook.unmapped', 'purchase_refunded', 'purchase_cancelled', 'purchase_chargeback',
+  'webhook.unmapped', 'webhook.redundant', 'purchase_refunded', 'purchase_cancelled', 'purchase_chargeback',
 ] as const;
 
 export const CUSTOM_TYPE = /^custom\.[a-z0-9_.]{1,80}$/;

@@ -181,12 +181,24 @@ function stripUndefined<T extends object>(value: T): T {
   return value;
 }
 
+/** The exact bytes a webhook delivery arrived with, and their content type (GET /v1/events/{id}/raw). */
+export interface RawBody {
+  bytes: Buffer;
+  contentType: string;
+}
+
 export interface BuildOptions {
   orgId: string;
   /** Resolved lead id; overrides the input's (webhooks). */
   leadId?: string;
   /** Idempotency-Key header, used when the input has no external_event_id. */
   idempotencyKey?: string;
+  /**
+   * One fact per provider object: when given, the id is derived from it instead of the delivery's id, so every
+   * delivery announcing the same fact (an order paid, a refund) lands on the same event.
+   */
+  factKey?: string;
+  rawBody?: RawBody;
   now: number;
 }
 
@@ -196,11 +208,12 @@ export interface BuiltEvent {
   contentHash: string;
   /** True when the id is name-based, i.e. a retry can collide with an earlier write. */
   idempotent: boolean;
+  rawBody?: RawBody;
 }
 
 /** Stamps the server fields on a validated input. Pure: the clock comes in as `now`. */
 export function buildEvent(input: EventInput, options: BuildOptions): BuiltEvent {
-  const key = input.external_event_id ?? options.idempotencyKey;
+  const key = options.factKey ?? input.external_event_id ?? options.idempotencyKey;
   const leadId = options.leadId ?? input.lead_id;
   if (leadId === undefined) throw new TypeError('buildEvent needs a lead id');
   const receivedAt = toIso(options.now);
@@ -216,5 +229,8 @@ export function buildEvent(input: EventInput, options: BuildOptions): BuiltEvent
     expires_at: toIso(options.now + RETENTION_MS),
     schema_version: SCHEMA_VERSION,
   };
-  return { event, contentHash: contentHash({ ...input, lead_id: leadId }), idempotent: key !== undefined };
+  return {
+    event, contentHash: contentHash({ ...input, lead_id: leadId }), idempotent: key !== undefined,
+    ...(options.rawBody ? { rawBody: options.rawBody } : {}),
+  };
 }

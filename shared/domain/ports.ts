@@ -1,7 +1,7 @@
 import type { AlertRuleId } from '../definitions/alert-rules.js';
 import type { Scope } from '../definitions/routes.js';
 import type { AlertRaised, CounterDelta, CounterTotals, RuleSettings } from './alerts.js';
-import type { BuiltEvent, LeadEvent } from './event.js';
+import type { BuiltEvent, LeadEvent, RawBody } from './event.js';
 import type { Provider } from './webhooks/signatures.js';
 
 /**
@@ -63,13 +63,16 @@ export interface EventStore {
   /** One conditional write: no decision about duplicates or conflicts here, only what was found. */
   put(built: BuiltEvent, nowMs: number): Promise<WriteResult>;
   get(orgId: string, id: string, nowMs: number): Promise<LeadEvent | undefined>;
+  /** The bytes an event arrived with (a webhook's body as delivered; an API event's raw_payload as JSON), if any. */
+  getRaw(orgId: string, id: string, nowMs: number): Promise<RawBody | undefined>;
   query(query: RangeQuery): Promise<Page>;
 }
 
-/** Claim-check storage for raw payloads too big for an item (S3 in AWS, files under .data/s3 locally). */
+/** Claim-check storage for raw payloads and bodies too big for an item (S3 in AWS, files under .data/s3 locally). */
 export interface BlobStore {
-  put(key: string, body: string): Promise<void>;
+  put(key: string, body: string | Buffer): Promise<void>;
   get(key: string): Promise<string>;
+  getBytes(key: string): Promise<Buffer>;
 }
 
 // ── Control data: keys, identities, webhook secrets ─────────────────────────────────────────────────

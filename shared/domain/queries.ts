@@ -1,7 +1,7 @@
 import { allCatalogueTypes, CUSTOM_TYPE, webhookOnlyTypes } from './catalogue.js';
 import { decodeCursor, encodeCursor, peekCursorDefaults, type CursorDefaults } from './cursor.js';
 import { NotFoundError, ValidationError } from './errors.js';
-import type { LeadEvent } from './event.js';
+import type { LeadEvent, RawBody } from './event.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import * as z from 'zod/mini';
 import { issuesToFieldErrors } from './schema.js';
@@ -136,6 +136,16 @@ export async function getEvent(store: EventStore, viewer: Viewer, id: string, no
   const event = await store.get(viewer.orgId, id.toLowerCase(), nowMs);
   if (!event) throw notFound();
   return viewer.canSeePii ? event : maskEvent(event);
+}
+
+/**
+ * The bytes an event arrived with (a webhook's body as delivered, so the provider's signature recomputes over
+ * them), with their content type. The route requires pii:read as well as events:read: nothing here is masked.
+ */
+export async function getRawBody(store: EventStore, viewer: Viewer, id: string, nowMs: number): Promise<RawBody> {
+  const raw = UUID_PATTERN.test(id) ? await store.getRaw(viewer.orgId, id.toLowerCase(), nowMs) : undefined;
+  if (!raw) throw new NotFoundError(`No raw body for event ${id.slice(0, 100)}.`);
+  return raw;
 }
 
 /** A lead's timeline, ordered by (occurred_at, id). */

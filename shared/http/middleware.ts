@@ -93,8 +93,8 @@ export function authorize(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCon
       if (!auth?.org_id || !auth.key_id) throw new UnauthenticatedError();
       const scopes = (auth.scopes ?? '').split(',').filter(Boolean) as Scope[];
       request.context.leadlog.caller = { orgId: auth.org_id, scopes, keyId: auth.key_id };
-      if (!scopes.includes(route.scope) && !scopes.includes('admin')) {
-        throw new ForbiddenError(`This API key lacks the '${route.scope}' scope.`);
+      for (const scope of [route.scope, ...(route.alsoRequires ? [route.alsoRequires] : [])]) {
+        if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(`This API key lacks the '${scope}' scope.`);
       }
     },
   };
@@ -142,6 +142,11 @@ export function parseJsonBytes(raw: Buffer): unknown {
     if (error instanceof JsonDepthError) throw new MalformedJsonError(`The body is ${error.message}; send a shallower document.`);
     throw new MalformedJsonError(`The body is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
   }
+}
+
+/** Bytes exactly as stored, base64 in the Lambda answer (API Gateway decodes them), with their own content type. */
+export function bytes(statusCode: number, body: { bytes: Buffer; contentType: string }): HttpResult {
+  return { statusCode, headers: { 'content-type': body.contentType, 'cache-control': 'no-store' }, body: body.bytes.toString('base64'), isBase64Encoded: true };
 }
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {

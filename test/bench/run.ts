@@ -125,6 +125,7 @@ async function main(): Promise<void> {
   const stubStore: EventStore = {
     put: async () => ({ status: 'created' }),
     get: async () => undefined,
+    getRaw: async () => undefined,
     query: async () => ({ items: [] }),
   };
   const stubbed = { ...stack.handlers, ingest: createIngestHandler({ ...deps, events: stubStore }) as never };

@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signShopify } from '../../infra/local/webhook-samples.js';
+import { signShopify, signStripe, signTypeform, stripeCheckoutCompleted, typeformResponse } from '../../infra/local/webhook-samples.js';
+import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 
@@ -9,6 +10,18 @@ beforeAll(async () => {
   api = await startTestApi();
 });
 afterAll(() => api.close());
+
+async function providerOrg() {
+  const { orgId, key } = await api.newOrg();
+  const secrets = {} as Record<Provider, string>;
+  for (const provider of PROVIDERS) {
+    secrets[provider] = `${provider}_${randomUUID()}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider, secret: secrets[provider], nowIso: new Date().toISOString() });
+  }
+  return { orgId, key, secrets, reader: await api.keyFor(orgId, ['events:read']) };
+}
+
+const person = () => ({ email: `ana.${randomUUID().slice(0, 8)}@example.com`, phone: `+55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}` });
 
 async function shopifyOrg() {
   const { orgId, key } = await api.newOrg();
@@ -83,5 +96,71 @@ describe('a faithful record', () => {
     expect(stored.body).toMatchObject({ external_event_id: eventId, occurred_at: '2026-11-23T15:00:00.000Z' });
     const forged = await api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: { ...headers, 'shopify-hmac-sha256': headers['shopify-hmac-sha256'].replace(/=+$/, '') } });
     expect(forged.status).toBe(401);
+  });
+
+  it('keeps the exact bytes of each delivery: GET /v1/events/{id}/raw returns them with their content type, and the signature recomputes', async () => {
+    const org = await providerOrg();
+    const body = `{ "id": "evt_raw_${randomUUID().slice(0, 8)}",\n  "type": "checkout.session.completed", "object": "event", "created": ${Math.floor(Date.now() / 1000)},\n` +
+      `  "data": {"object": {"id": "cs_raw", "object": "checkout.session", "payment_status": "paid", "amount_total": 4900, "currency": "usd", "customer_details": {"email": "raw@example.com"}}}}\n`;
+    const headers: Record<string, string> = { ...signStripe(body, org.secrets.stripe), 'content-type': 'application/json; charset=utf-8' };
+    const delivered = await api.request('POST', `/v1/webhooks/stripe/${org.orgId}`, { rawBody: body, headers });
+    expect(delivered.status, delivered.text).toBe(200);
+    const raw = await fetch(`${api.url}/v1/events/${delivered.body.event_id}/raw`, { headers: { authorization: `Bearer ${org.key}` } });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const bytes = Buffer.from(await raw.arrayBuffer());
+    expect(bytes.equals(Buffer.from(body))).toBe(true);
+    const [t, v1] = headers['stripe-signature']!.split(',').map((part) => part.slice(part.indexOf('=') + 1));
+    expect(createHmac('sha256', org.secrets.stripe).update(`${t}.${bytes.toString('utf8')}`).digest('hex')).toBe(v1);
+    // pii:read is required as well as events:read; an event without raw bytes is a 404.
+    expect((await api.request('GET', `/v1/events/${delivered.body.event_id}/raw`, { key: org.reader })).status).toBe(403);
+    const plain = await api.request('POST', '/v1/events', { key: org.key, body: { lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'custom.x', payload: {} } });
+    expect((await api.request('GET', `/v1/events/${plain.body.event.id}/raw`, { key: org.key })).status).toBe(404);
+    const withRaw = await api.request('POST', '/v1/events', { key: org.key, body: { lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'custom.x', payload: {}, raw_payload: { a: 1 } } });
+    const apiRaw = await api.request('GET', `/v1/events/${withRaw.body.event.id}/raw`, { key: org.key });
+    expect(apiRaw.status).toBe(200);
+    expect(apiRaw.text).toBe('{"a":1}');
+  });
+
+  it('records one purchase per Shopify order however many topics announce it, keeping every delivery', async () => {
+    const org = await providerOrg();
+    const body = orderText('5501234567890', '207119551');
+    const send = (topic: string) => api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: signShopify(body, org.secrets.shopify, topic, randomUUID()) });
+    const created = await send('orders/create');
+    const paid = await send('orders/paid');
+    expect([created.status, paid.status]).toEqual([200, 200]);
+    expect(paid.body).toMatchObject({ status: 'duplicate', event_id: created.body.event_id });
+    const events = (await api.request('GET', '/v1/events?limit=100', { key: org.key })).body.items as { event_type: string; payload: Record<string, unknown>; lead_id: string }[];
+    expect(events.filter((e) => e.event_type === 'purchase_completed')).toHaveLength(1);
+    const redundant = events.filter((e) => e.event_type === 'webhook.redundant');
+    expect(redundant).toHaveLength(1);
+    expect(redundant[0]).toMatchObject({ lead_id: created.body.lead_id, payload: { fact_event_id: created.body.event_id, mapped_as: 'purchase_completed', provider_event_type: 'orders/paid' } });
+  });
+
+  it('records a Stripe checkout with nothing to pay as a purchase of amount 0', async () => {
+    const org = await providerOrg();
+    const event = stripeCheckoutCompleted(person(), { amountTotal: 0 });
+    (event.data.object as Record<string, unknown>).payment_status = 'no_payment_required';
+    const body = JSON.stringify(event);
+    const res = await api.request('POST', `/v1/webhooks/stripe/${org.orgId}`, { rawBody: body, headers: signStripe(body, org.secrets.stripe) });
+    expect(res.body.event_type).toBe('purchase_completed');
+    expect((await api.request('GET', `/v1/events/${res.body.event_id}`, { key: org.key })).body.payload).toMatchObject({ amount: 0, currency: 'USD' });
+  });
+
+  it('tells a Typeform partial response from its completion with the same token', async () => {
+    const org = await providerOrg();
+    const token = randomUUID().replace(/-/g, '');
+    const who = person();
+    const partial = { ...typeformResponse(who, { token }), event_type: 'form_response_partial', event_id: '01PARTIAL' };
+    const complete = typeformResponse(who, { token });
+    const send = (payload: object) => {
+      const body = JSON.stringify(payload);
+      return api.request('POST', `/v1/webhooks/typeform/${org.orgId}`, { rawBody: body, headers: signTypeform(body, org.secrets.typeform) });
+    };
+    const first = await send(partial);
+    const second = await send(complete);
+    expect(first.body.status).toBe('stored');
+    expect(second.body).toMatchObject({ status: 'stored', event_type: 'form_submitted', lead_id: first.body.lead_id });
+    expect(second.body.event_id).not.toBe(first.body.event_id);
   });
 });

@@ -25,6 +25,7 @@ function memoryStore(): EventStore {
       return { status: 'created' };
     },
     get: async () => undefined,
+    getRaw: async () => undefined,
     query: async () => ({ items: [] }),
   };
 }

@@ -1,5 +1,5 @@
 import type { Headers } from './signatures.js';
-import { UNMAPPED, claims, compact, isoFromMillis, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, factKey, claims, compact, isoFromMillis, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 const NEGATIVE: Record<string, string> = {
   PURCHASE_REFUNDED: 'purchase_refunded',
@@ -76,6 +76,7 @@ export function mapHotmart(body: unknown, _headers: Headers): MappedDelivery {
     externalEventId: requireId(str(delivery.id), 'id'),
     occurredAt: isoFromMillis(delivery.creation_date),
     objectIdRef: str(purchase.transaction),
+    ...(eventType === 'purchase_completed' || NEGATIVE[providerType] ? { factKey: factKey(eventType, 'transaction', str(purchase.transaction)) } : {}),
     payload,
     identity: claims({
       emails: [str(buyer.email), str(obj(data.subscriber).email)],

@@ -26,6 +26,16 @@ export interface MappedDelivery {
   identity: IdentityClaims;
   /** A lead id the sender passed on purpose (Stripe client_reference_id / metadata.lead_id, Typeform hidden lead_id). */
   explicitLeadId?: string;
+  /**
+   * The business fact this delivery records, for facts several deliveries may announce (a paid order, a refund):
+   * `<event type>:<provider object kind>:<id>`. Undefined: each delivery is its own fact.
+   */
+  factKey?: string;
+}
+
+/** The fact key of a mapped type about one provider object (see MappedDelivery.factKey). */
+export function factKey(eventType: string, objectKind: string, id: string | undefined): string | undefined {
+  return id === undefined || eventType === UNMAPPED ? undefined : `${eventType}:${objectKind}:${id}`;
 }
 
 export const UNMAPPED = 'webhook.unmapped';

@@ -13,6 +13,8 @@ import { mapStripe } from './stripe.js';
 import { mapTypeform } from './typeform.js';
 import { isProvider, verifyDelivery, type Headers, type Provider } from './signatures.js';
 
+const REDUNDANT = 'webhook.redundant';
+
 export const MAPPERS: Record<Provider, (body: unknown, headers: Headers) => MappedDelivery> = {
   stripe: mapStripe,
   shopify: mapShopify,
@@ -30,7 +32,10 @@ export interface WebhookDependencies {
 
 export interface WebhookOutcome {
   status: 'stored' | 'duplicate';
+  /** The fact the delivery records (for a redundant delivery, the fact recorded first). */
   event: LeadEvent;
+  /** A delivery announcing a fact already recorded is kept as its own `webhook.redundant` event. */
+  redundant?: LeadEvent;
 }
 
 /** Same 401 for a bad signature and for an org that does not exist: the URL reveals nothing. */
@@ -64,13 +69,23 @@ export async function receiveWebhook(
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
     `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
 
+  const rawBody = { bytes: raw, contentType: headers['content-type'] ?? 'application/json' };
   const input = toInput(provider, mapped, body, now);
-  const built = buildEvent(input, { orgId, leadId, now });
+  const built = buildEvent(input, { orgId, leadId, now, rawBody, ...(mapped.factKey ? { factKey: mapped.factKey } : {}) });
   const outcome = await storeOnce(deps.events, built, now);
   if (outcome.status === 'created') return { status: 'stored', event: outcome.event };
-  // A redelivery is a duplicate. A provider that reused its own event id for different content gets the same
-  // answer: the first delivery stands, and the provider must not be told to retry forever.
-  return { status: 'duplicate', event: outcome.status === 'duplicate' ? outcome.event : outcome.stored };
+  if (outcome.status === 'duplicate') return { status: 'duplicate', event: outcome.event };
+  // The fact is already recorded. From another delivery (Shopify's orders/create, then orders/paid): keep this one,
+  // raw bytes and all, as webhook.redundant on the same lead, never as a second fact. From this very delivery id
+  // with other content (a provider reusing its id): the first stands. Either way the provider gets a 200.
+  if (outcome.stored.external_event_id === mapped.externalEventId) return { status: 'duplicate', event: outcome.stored };
+  const redundant = validateEventInput(
+    { ...input, event_type: REDUNDANT, payload: { fact_event_id: outcome.stored.id, mapped_as: mapped.eventType, provider_event_type: mapped.providerEventType } },
+    { now, allowWebhookTypes: true, requireLeadId: false },
+  );
+  if (!redundant.ok) throw new ValidationError(redundant.errors);
+  const kept = await storeOnce(deps.events, buildEvent(redundant.value, { orgId, leadId: outcome.stored.lead_id, now, rawBody }), now);
+  return { status: 'duplicate', event: outcome.stored, ...(kept.status === 'conflict' ? {} : { redundant: kept.event }) };
 }
 
 /**

@@ -1,10 +1,13 @@
 import { shopifyHeaderNames, type Headers } from './signatures.js';
-import { UNMAPPED, arr, claims, compact, header, isoFromString, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, factKey, arr, claims, compact, header, isoFromString, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 /**
  * Shopify webhooks (https://shopify.dev/docs/apps/build/webhooks/delivery-structure). The topic and ids
  * come in headers. Shopify has no abandonment topic: checkouts/* are kept as webhook.unmapped.
  */
+/** The Shopify object each fact is about: the delivery's top-level `id` names it. */
+const FACT_OBJECT: Record<string, string> = { purchase_completed: 'order', purchase_cancelled: 'order', purchase_refunded: 'refund' };
+
 export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
   const order = obj(body);
   const names = shopifyHeaderNames(headers);
@@ -57,6 +60,8 @@ export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
     externalEventId: requireId(header(headers, names.eventId) ?? header(headers, names.webhookId), names.eventId),
     occurredAt: isoFromString(header(headers, names.triggeredAt)) ?? isoFromString(order.created_at),
     objectIdRef: str(order.id),
+    // One fact per order (orders/create when paid, then orders/paid) and per refund.
+    ...(FACT_OBJECT[eventType] ? { factKey: factKey(eventType, FACT_OBJECT[eventType]!, str(order.id)) } : {}),
     payload,
     identity: claims({
       emails: [str(order.email), str(customer.email), str(order.contact_email)],

@@ -1,5 +1,5 @@
 import type { Headers } from './signatures.js';
-import { UNMAPPED, arr, claims, compact, isoFromSeconds, minorToMajor, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, factKey, arr, claims, compact, isoFromSeconds, minorToMajor, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 /**
  * Stripe events (https://docs.stripe.com/api/events). Checkout Sessions carry no line items, so product
@@ -24,7 +24,9 @@ export function mapStripe(body: unknown, _headers: Headers): MappedDelivery {
     category: str(metadata.category) ?? 'uncategorized',
   };
 
-  if ((type === 'checkout.session.completed' && object.payment_status === 'paid') || type === 'checkout.session.async_payment_succeeded') {
+  // A checkout is a purchase once paid, or when nothing was due (a 100 % coupon, a free trial): amount 0.
+  const settled = object.payment_status === 'paid' || object.payment_status === 'no_payment_required';
+  if ((type === 'checkout.session.completed' && settled) || type === 'checkout.session.async_payment_succeeded') {
     eventType = 'purchase_completed';
     payload = compact({
       ...product,
@@ -75,12 +77,18 @@ export function mapStripe(body: unknown, _headers: Headers): MappedDelivery {
     });
   }
 
+  // One purchase per Checkout Session (completed, then async_payment_succeeded), one refund per Stripe refund.
+  const latestRefund = str(obj(arr(obj(object.refunds).data)[0]).id);
+  const fact = eventType === 'purchase_completed' ? factKey(eventType, 'checkout_session', str(object.id))
+    : eventType === 'purchase_refunded' ? factKey(eventType, 'refund', latestRefund)
+    : undefined;
   return {
     providerEventType: type,
     eventType,
     externalEventId: requireId(str(event.id), 'id'),
     occurredAt: isoFromSeconds(event.created),
     objectIdRef: str(object.id),
+    ...(fact ? { factKey: fact } : {}),
     payload,
     identity: claims({
       emails: [str(details.email), str(object.customer_email), str(object.receipt_email), str(billing.email), str(object.email)],

@@ -40,8 +40,12 @@ export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
   return {
     providerEventType: providerType,
     eventType,
-    // The response token is stable across redeliveries of the same submission; event_id is per delivery.
-    externalEventId: requireId(str(response.token) ?? str(delivery.event_id), 'form_response.token'),
+    // The response token is stable across redeliveries of the same submission; event_id is per delivery. A partial
+    // response and its completion share the token: the partial is keyed apart, so the completion is never its "duplicate".
+    externalEventId: requireId(
+      providerType === 'form_response_partial' && str(response.token) ? `partial:${str(response.token)}` : str(response.token) ?? str(delivery.event_id),
+      'form_response.token',
+    ),
     occurredAt: isoFromString(response.submitted_at) ?? isoFromString(response.landed_at),
     objectIdRef: str(response.token),
     payload,
