@@ -8,7 +8,7 @@ import { batchResultOf } from '../shared/http/problem.js';
 export function createIngestHandler(deps: Dependencies) {
   const context = (event: HttpEvent, state: RequestState) => {
     const idempotencyKey = checkIdempotencyKey(header(event, 'idempotency-key'));
-    return { orgId: callerOf(state).orgId, now: deps.clock.now(), ...(idempotencyKey ? { idempotencyKey } : {}) };
+    return { orgId: callerOf(state).orgId, now: deps.clock.now(), identities: deps.identities, ...(idempotencyKey ? { idempotencyKey } : {}) };
   };
   return createHttpHandler('ingest', {
     'POST /v1/events': async (event, state) => {

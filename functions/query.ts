@@ -1,5 +1,5 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
-import { flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
+import { findLeads, flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
 import { builtOnFirstCall, createHttpHandler, viewerOf } from '../shared/http/handler.js';
 import { bytes, json, type HttpEvent } from '../shared/http/middleware.js';
 
@@ -22,9 +22,11 @@ export function createQueryHandler(deps: Dependencies) {
     'GET /v1/events/{id}/raw': async (event, state) =>
       bytes(200, await getRawBody(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
-      json(200, await leadTimeline(deps.events, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
+      json(200, await leadTimeline(deps.events, deps.identities, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
     'GET /v1/leads/{lead_id}': async (event, state) =>
       json(200, await getLead(deps.events, deps.identities, viewerOf(state), pathParam(event, 'lead_id'), deps.clock.now())),
+    'GET /v1/leads': async (event, state) =>
+      json(200, await findLeads(deps.events, deps.identities, viewerOf(state), params(event), deps.clock.now())),
     'GET /v1/events': async (event, state) =>
       json(200, await listEvents(deps.events, viewerOf(state), params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>

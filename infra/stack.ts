@@ -80,6 +80,7 @@ export class LeadlogStack extends Stack {
     storage.bucket.grantRead(query);
     tables.control.grantReadData(authorizer);
     tables.control.grantReadData(query); // lead identities
+    tables.control.grantReadWriteData(ingest); // an event's `identity`: claims, profiles and merges
     // Webhooks: store events (and raw payloads), read secrets, read and claim identities.
     tables.events.grantReadWriteData(webhooks);
     tables.control.grantReadWriteData(webhooks);

@@ -58,6 +58,7 @@ export class DynamoEventStore implements EventStore {
   }
 
   async query(query: RangeQuery): Promise<Page> {
+    if (query.interleave) return this.interleaved(query);
     const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1; // one extra tells whether a next page exists
     const collected: { partition: number; item: EventItem }[] = [];
@@ -88,12 +89,43 @@ export class DynamoEventStore implements EventStore {
     };
   }
 
-  private queryInput(query: RangeQuery, partitionKey: string, partitionValue: string): QueryCommandInput {
+  /**
+   * Partitions read side by side and merged by (occurred_at, id): a lead's union timeline across the leads merged
+   * into it. The position is the last time_key returned, valid in every partition (ids are unique), so a page
+   * starts at that key in each (inclusive, the key itself dropped) and the partitions may differ between pages.
+   */
+  private async interleaved(query: RangeQuery): Promise<Page> {
+    const partitionKey = INDEX_PARTITION_KEY[query.index];
+    const want = query.limit + 1;
+    const after = query.after?.timeKey;
+    const perPartition = await Promise.all(query.partitions.map(async (partition) => {
+      const input = this.queryInput(query, partitionKey, partition, after);
+      const items: EventItem[] = [];
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const result = await this.client.send(new QueryCommand({ ...input, Limit: Math.min(Math.max(want - items.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }));
+        items.push(...((result.Items ?? []) as EventItem[]).filter((item) => item.time_key !== after));
+        exclusiveStartKey = result.LastEvaluatedKey;
+      } while (exclusiveStartKey && items.length < want);
+      return items.slice(0, want);
+    }));
+    const direction = query.order === 'asc' ? 1 : -1;
+    const collected = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0)).slice(0, want);
+    const page = collected.slice(0, query.limit);
+    const items = await Promise.all(page.map((item) => decodeEventItem(item, query.include, this.blobs)));
+    const last = page.at(-1);
+    return { items, ...(collected.length > query.limit && last ? { next: { partition: 0, timeKey: last.time_key } } : {}) };
+  }
+
+  /** `from` a position (inclusive; the caller drops the item at it): the lower bound ascending, the upper descending. */
+  private queryInput(query: RangeQuery, partitionKey: string, partitionValue: string, from?: string): QueryCommandInput {
     const names: Record<string, string> = { '#pk': partitionKey, '#exp': 'expires_at' };
     const values: Record<string, unknown> = { ':p': partitionValue, ':now': Math.floor(query.nowMs / 1000) };
     let keyCondition = '#pk = :p';
-    const lower = query.fromMs !== undefined ? toIso(query.fromMs) : undefined;
-    const upper = query.toMs !== undefined ? toIso(query.toMs - 1) + TIME_KEY_MAX_SUFFIX : undefined;
+    let lower = query.fromMs !== undefined ? toIso(query.fromMs) : undefined;
+    let upper = query.toMs !== undefined ? toIso(query.toMs - 1) + TIME_KEY_MAX_SUFFIX : undefined;
+    if (from !== undefined && query.order === 'asc') lower = from;
+    if (from !== undefined && query.order === 'desc') upper = from;
     if (lower || upper) names['#tk'] = 'time_key';
     if (lower && upper) {
       keyCondition += ' AND #tk BETWEEN :lo AND :hi';

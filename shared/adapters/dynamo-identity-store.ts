@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys } from '../domain/keys.js';
-import type { IdentityStore } from '../domain/ports.js';
+import type { IdentityStore, LeadProfile } from '../domain/ports.js';
 
 /**
  * In the control table: one item per identity (controlKeys.identity: {lead_id}, keyed by a hash, so no
@@ -52,15 +52,52 @@ export class DynamoIdentityStore implements IdentityStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: controlKeys.leadProfile(orgId, leadId),
-        UpdateExpression: 'SET created_at = if_not_exists(created_at, :now), org_id = :org, lead_id = :lead ADD identities :keys',
-        ExpressionAttributeValues: { ':now': nowIso, ':org': orgId, ':lead': leadId, ':keys': new Set(keys) },
+        UpdateExpression: `SET created_at = if_not_exists(created_at, :now), org_id = :org, lead_id = :lead${keys.length > 0 ? ' ADD identities :keys' : ''}`,
+        ExpressionAttributeValues: { ':now': nowIso, ':org': orgId, ':lead': leadId, ...(keys.length > 0 ? { ':keys': new Set(keys) } : {}) },
       }),
     );
   }
 
-  async profile(orgId: string, leadId: string): Promise<{ identities: string[]; createdAt: string } | undefined> {
-    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.leadProfile(orgId, leadId) }));
-    if (!result.Item) return undefined;
-    return { identities: [...((result.Item.identities as Set<string> | undefined) ?? [])], createdAt: result.Item.created_at as string };
+  async profile(orgId: string, leadId: string): Promise<LeadProfile | undefined> {
+    // Consistent: merges decide on it, and a merge must see the one before it.
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.leadProfile(orgId, leadId), ConsistentRead: true }));
+    const item = result.Item;
+    if (!item) return undefined;
+    return {
+      identities: [...((item.identities as Set<string> | undefined) ?? [])],
+      mergedFrom: [...((item.merged_from as Set<string> | undefined) ?? [])],
+      ...(item.created_at ? { firstSeenAt: item.created_at as string } : {}),
+      ...(item.merged_into ? { mergedInto: item.merged_into as string } : {}),
+    };
+  }
+
+  async merge(orgId: string, from: string, into: string, nowIso: string): Promise<boolean> {
+    const live = 'attribute_not_exists(merged_into)';
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName, Key: controlKeys.leadProfile(orgId, from), ConditionExpression: live,
+                UpdateExpression: 'SET merged_into = :into, merged_at = :now, org_id = :org, lead_id = :from',
+                ExpressionAttributeValues: { ':into': into, ':now': nowIso, ':org': orgId, ':from': from },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName, Key: controlKeys.leadProfile(orgId, into), ConditionExpression: live,
+                UpdateExpression: 'SET created_at = if_not_exists(created_at, :now), org_id = :org, lead_id = :into ADD merged_from :from',
+                ExpressionAttributeValues: { ':now': nowIso, ':org': orgId, ':into': into, ':from': new Set([from]) },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) return false;
+      throw error;
+    }
   }
 }

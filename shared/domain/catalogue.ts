@@ -74,6 +74,8 @@ export const leadDomainTypes = Object.keys(leadDomainPayloads) as LeadDomainType
  */
 export const webhookOnlyTypes = [
   'webhook.unmapped', 'webhook.redundant', 'purchase_refunded', 'purchase_cancelled', 'purchase_chargeback',
+  // Written by leadlog itself when one delivery or event ties two leads (section 8).
+  'lead.merged',
 ] as const;
 
 export const CUSTOM_TYPE = /^custom\.[a-z0-9_.]{1,80}$/;

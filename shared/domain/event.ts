@@ -49,6 +49,12 @@ const envelopeSchema = z.strictObject({
   ),
   external_event_id: z.optional(boundedString(255)),
   occurred_at: z.optional(z.string()),
+  /** Identities to link to the event's lead_id (section 8): a lead already owning one of them is merged. */
+  identity: z.optional(z.strictObject({
+    email: z.optional(boundedString(254)),
+    phone: z.optional(boundedString(40)),
+    refs: z.optional(z.array(boundedString(200).check(z.regex(/^[a-z0-9_]{1,40}:\S+$/, 'must be <provider>:<object id>'))).check(z.maxLength(20))),
+  })),
 });
 
 export type Timing = NonNullable<z.infer<typeof envelopeSchema>['timing']>;
@@ -73,6 +79,7 @@ export interface EventInput {
   timing?: Timing;
   external_event_id?: string;
   occurred_at?: string;
+  identity?: { email?: string; phone?: string; refs?: string[] };
 }
 
 /** The stored, immutable event (contract section 1). */

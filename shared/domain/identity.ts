@@ -11,7 +11,7 @@ import type { IdentityClaims } from './webhooks/mapping.js';
  * race adopts the winner's lead. Claims go in a fixed order (emails, phones, customer ids), so two
  * concurrent first deliveries for the same person race on the same first identity and end with one lead.
  */
-export type IdentityKind = 'email' | 'phone' | 'customer';
+export type IdentityKind = 'email' | 'phone' | 'ref';
 
 export interface LeadIdentity {
   type: IdentityKind;
@@ -53,8 +53,10 @@ export function parseIdentityKey(key: string): LeadIdentity {
   return { type: key.slice(0, at) as IdentityKind, value: key.slice(at + 1) };
 }
 
-/** The claim order: emails, then phones, then customer ids; duplicates removed. */
-export function normalizeClaims(claims: IdentityClaims): string[] {
+const refKey = (ref: string) => identityKey({ type: 'ref', value: ref.slice(0, 200) });
+
+/** The person's identity keys, in claim order: e-mails, then phones, then provider customer refs; duplicates removed. */
+export function personKeys(claims: Pick<IdentityClaims, 'emails' | 'phones' | 'refs'>): string[] {
   const keys: string[] = [];
   for (const email of claims.emails) {
     const normalized = normalizeEmail(email);
@@ -64,8 +66,13 @@ export function normalizeClaims(claims: IdentityClaims): string[] {
     const normalized = normalizePhone(phone.value, phone.defaultCountry);
     if (normalized) keys.push(identityKey({ type: 'phone', value: normalized }));
   }
-  for (const id of claims.customerIds) keys.push(identityKey({ type: 'customer', value: id.slice(0, 200) }));
+  for (const ref of claims.refs) keys.push(refKey(ref));
   return [...new Set(keys)];
+}
+
+/** Every key a delivery claims: the person's, then the provider objects it names (claimed, but not listed on the lead). */
+export function normalizeClaims(claims: IdentityClaims): string[] {
+  return [...new Set([...personKeys(claims), ...(claims.objects ?? []).map(refKey)])];
 }
 
 export function newLeadId(): string {
@@ -73,9 +80,9 @@ export function newLeadId(): string {
 }
 
 /**
- * Identity → lead mappings never change once claimed (the first claim wins for good), so a function may
- * remember them: a returning customer then costs no identity reads at all. Bounded, and entries expire so
- * an erasure (which deletes identity items) is seen within the TTL.
+ * Identity → lead claims never change once made (the first claim wins for good), so a function may remember
+ * them: a returning customer then costs no identity reads. The lead a claim points to may since have been merged
+ * into another; entries expire (and are bounded) so merges and erasures are seen within the TTL.
  */
 export class IdentityCache {
   private readonly entries = new Map<string, { leadId: string; until: number }>();
@@ -92,17 +99,85 @@ export class IdentityCache {
   }
 }
 
+/** A merge that happened: `from` now reads as `into`; `identity` is the key that tied them. */
+export interface LeadMerge {
+  from: string;
+  into: string;
+  identity: string;
+}
+
+/** How far merged_into chains are followed (each merge shortens nothing, so a chain is at most the number of merges). */
+const MAX_CHAIN = 64;
+
+/** The live lead a lead now reads as: itself, or the end of its merged_into chain (a → b → c reads as c). */
+export async function liveLead(store: IdentityStore, orgId: string, leadId: string): Promise<string> {
+  let current = leadId;
+  for (let hop = 0; hop < MAX_CHAIN; hop++) {
+    const next = (await store.profile(orgId, current))?.mergedInto;
+    if (!next) return current;
+    current = next;
+  }
+  return current;
+}
+
 /**
- * The lead for a set of identities: an explicit lead id wins (and claims the identities still free);
- * else the lead of the first identity already known; else a new lead, created by claiming the first
- * identity (a lost race adopts the winner's lead). Returns undefined when there is nothing to go on.
+ * Makes `leads` one lead: the one seen first (earliest first_seen_at, then lead id) survives and every other live
+ * lead among them is merged into it. Race-free: each merge is one transaction that succeeds only while both leads
+ * are live, and the survivor order is total (first_seen_at, id), so merges never form a cycle; a merge that loses a
+ * race re-reads the live leads and tries again, until one live lead is left.
  */
-export async function resolveLead(
-  store: IdentityStore,
-  orgId: string,
-  claims: IdentityClaims,
-  options: { explicitLeadId?: string | undefined; nowIso: string; createLeadId?: () => string; cache?: IdentityCache | undefined },
-): Promise<string | undefined> {
+export async function mergeLeads(
+  store: IdentityStore, orgId: string, leads: string[], identity: string, nowIso: string, onMerged?: (merge: LeadMerge) => Promise<void>,
+): Promise<string> {
+  for (let attempt = 0; attempt < MAX_CHAIN; attempt++) {
+    const live = [...new Set(await Promise.all(leads.map((lead) => liveLead(store, orgId, lead))))];
+    if (live.length === 1) return live[0]!;
+    const seen = await Promise.all(live.map(async (lead) => ({ lead, firstSeen: (await store.profile(orgId, lead))?.firstSeenAt ?? nowIso })));
+    seen.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.lead.localeCompare(b.lead));
+    const survivor = seen[0]!.lead;
+    for (const { lead } of seen.slice(1)) {
+      if (await store.merge(orgId, lead, survivor, nowIso)) await onMerged?.({ from: lead, into: survivor, identity });
+    }
+  }
+  throw new Error(`leads ${leads.join(', ')} did not settle on one live lead`);
+}
+
+/**
+ * A lead's family: the live lead it reads as, and every lead merged into that one, directly or through a chain.
+ * Their events together are the union timeline.
+ */
+export async function leadFamily(store: IdentityStore, orgId: string, leadId: string): Promise<{ live: string; members: string[] }> {
+  const live = await liveLead(store, orgId, leadId);
+  return { live, members: await mergedSubtree(store, orgId, live) };
+}
+
+/** A lead and every lead merged into it, directly or through a chain. */
+export async function mergedSubtree(store: IdentityStore, orgId: string, leadId: string): Promise<string[]> {
+  const members = [leadId];
+  for (let i = 0; i < members.length && members.length < 1000; i++) {
+    for (const from of (await store.profile(orgId, members[i]!))?.mergedFrom ?? []) if (!members.includes(from)) members.push(from);
+  }
+  return members;
+}
+
+export interface ResolveOptions {
+  /** A lead id the sender names on purpose (an API event's lead_id, Stripe client_reference_id): tied to the identities. */
+  explicitLeadId?: string | undefined;
+  nowIso: string;
+  createLeadId?: () => string;
+  cache?: IdentityCache | undefined;
+  /** Told of each merge this resolution made (to record `lead.merged`). */
+  onMerged?: (merge: LeadMerge) => Promise<void>;
+}
+
+/**
+ * The live lead for a set of identities. Every key is claimed (first claim wins): by the explicit lead when
+ * one is named, else by the lead of the first key already claimed, else by a new lead created by claiming the
+ * first key (a lost race adopts the winner's lead). When the keys (and the explicit lead) turn out to belong to
+ * more than one lead, this delivery ties them: they are merged (mergeLeads). Returns undefined when there is
+ * nothing to go on.
+ */
+export async function resolveLead(store: IdentityStore, orgId: string, claims: IdentityClaims, options: ResolveOptions): Promise<string | undefined> {
   const keys = normalizeClaims(claims);
   if (keys.length === 0) return options.explicitLeadId;
   const nowMs = Date.parse(options.nowIso);
@@ -113,27 +188,32 @@ export async function resolveLead(
   }
   const known = await store.find(orgId, keys);
   let leadId = options.explicitLeadId ?? keys.map((key) => known.get(key)).find((lead) => lead !== undefined);
+  const created = leadId === undefined;
   if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
-  const owner = leadId;
-  const owned = await Promise.all(
-    keys.map(async (key) => (known.has(key) ? known.get(key) : await store.claim(orgId, key, owner, options.nowIso)) === owner),
-  );
-  const mine = keys.filter((_, i) => owned[i]);
-  if (mine.length > 0) await store.addToProfile(orgId, owner, mine, options.nowIso);
-  for (const key of mine) options.cache?.set(orgId, key, owner, nowMs);
-  for (const [key, lead] of known) options.cache?.set(orgId, key, lead, nowMs);
-  return owner;
+  const claimant = leadId;
+  const owners = await Promise.all(keys.map(async (key) => known.get(key) ?? (await store.claim(orgId, key, claimant, options.nowIso))));
+  // The profile holds first_seen_at (the merge order) and lists the person's identities, not the provider objects.
+  const person = new Set(personKeys(claims));
+  const claimed = keys.filter((key, i) => !known.has(key) && owners[i] === claimant && person.has(key));
+  if (claimed.length > 0 || created || options.explicitLeadId !== undefined) await store.addToProfile(orgId, claimant, claimed, options.nowIso);
+  const leads = [...new Set([claimant, ...owners])];
+  const tie = keys.find((_, i) => owners[i] !== claimant) ?? keys[0]!;
+  // One lead: the live one it reads as (a known lead may have been merged since); several: this delivery ties them.
+  const live = leads.length > 1 ? await mergeLeads(store, orgId, leads, tie, options.nowIso, options.onMerged)
+    : created ? claimant : await liveLead(store, orgId, claimant);
+  for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
+  return live;
 }
 
 /** A lead's identities as the API shows them: masked unless the caller may see PII. */
-export function presentIdentities(keys: string[], canSeePii: boolean): LeadIdentity[] {
+export function presentIdentities(keys: string[], canSeePii: boolean): { kind: IdentityKind; value: string }[] {
   return keys
     .map(parseIdentityKey)
     .sort((a, b) => a.type.localeCompare(b.type) || a.value.localeCompare(b.value))
-    .map((identity) => {
-      if (canSeePii) return identity;
-      if (identity.type === 'email') return { ...identity, value: maskEmail(identity.value) };
-      if (identity.type === 'phone') return { ...identity, value: maskPhone(identity.value) };
-      return identity;
+    .map(({ type: kind, value }) => {
+      if (canSeePii) return { kind, value };
+      if (kind === 'email') return { kind, value: maskEmail(value) };
+      if (kind === 'phone') return { kind, value: maskPhone(value) };
+      return { kind, value };
     });
 }

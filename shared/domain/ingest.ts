@@ -1,6 +1,8 @@
 import { ConflictError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
-import type { EventStore } from './ports.js';
+import { parseIdentityKey, resolveLead, type LeadMerge } from './identity.js';
+import { claims } from './webhooks/mapping.js';
+import type { EventStore, IdentityStore } from './ports.js';
 
 export const MAX_BATCH_EVENTS = 100;
 /** Concurrent conditional puts per batch: BatchWriteItem takes no conditions, so a batch is bounded parallel PutItems. */
@@ -16,6 +18,25 @@ export interface IngestContext {
   orgId: string;
   idempotencyKey?: string | undefined;
   now: number;
+  /** Where an event's `identity` is linked to its lead (section 8); without it, `identity` is only stored. */
+  identities?: IdentityStore | undefined;
+}
+
+/**
+ * Records a merge on the surviving lead as one `lead.merged` event (source leadlog, internal). Its id comes from the
+ * merged lead, so whichever writer records it, and however often, there is one.
+ */
+export async function recordLeadMerge(store: EventStore, orgId: string, merge: LeadMerge, nowMs: number): Promise<void> {
+  const { type, value } = parseIdentityKey(merge.identity);
+  const input = validateEventInput(
+    {
+      lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: `merge:${merge.from}`,
+      payload: { from_lead_id: merge.from, into_lead_id: merge.into, identity: { [type]: value } },
+    },
+    { now: nowMs, allowWebhookTypes: true },
+  );
+  if (!input.ok) throw new ValidationError(input.errors);
+  await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -63,6 +84,14 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
     orgId: context.orgId, now: context.now,
     ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
   });
+  const identity = validation.value.identity;
+  if (identity && context.identities) {
+    const linked = claims({ emails: [identity.email], phones: identity.phone ? [{ value: identity.phone }] : [], refs: identity.refs ?? [] });
+    await resolveLead(context.identities, context.orgId, linked, {
+      explicitLeadId: built.event.lead_id, nowIso: built.event.received_at,
+      onMerged: (merge) => recordLeadMerge(store, context.orgId, merge, context.now),
+    });
+  }
   const outcome = await storeOnce(store, built, context.now);
   return outcome.status === 'conflict' ? { status: 'conflict', id: outcome.id, error: conflict(outcome.id) } : outcome;
 }

@@ -78,7 +78,7 @@ function maskValue(value: unknown, masker: Masker | undefined): unknown {
 }
 
 /** The parts of an event that can hold PII; ids, types and timings are left as they are. */
-export const PII_FIELDS = ['payload', 'raw_payload', 'lead_snapshot', 'appended'] as const;
+export const PII_FIELDS = ['payload', 'raw_payload', 'lead_snapshot', 'appended', 'identity'] as const;
 
 export function maskEvent<T extends Partial<Record<(typeof PII_FIELDS)[number], unknown>>>(event: T): T {
   const out = { ...event };

@@ -45,6 +45,8 @@ export interface RangeQuery {
   include: { leadSnapshot: boolean; rawPayload: boolean };
   /** Continue after this position (decoded from a cursor). */
   after?: PagePosition;
+  /** Read the partitions side by side, merged by (occurred_at, id), instead of one after another. */
+  interleave?: boolean;
   nowMs: number;
 }
 
@@ -93,14 +95,30 @@ export interface ApiKeyStore {
   revoke(orgId: string, keyId: string, atIso: string): Promise<boolean>;
 }
 
+/** What leadlog knows of a lead besides its events. */
+export interface LeadProfile {
+  identities: string[];
+  /** When the lead first claimed an identity: merges keep the lead seen first. */
+  firstSeenAt?: string;
+  /** Set once, when this lead was merged into another. */
+  mergedInto?: string;
+  /** The leads merged directly into this one. */
+  mergedFrom: string[];
+}
+
 export interface IdentityStore {
-  /** identity key → lead id, for the keys already claimed. */
+  /** identity key → the lead that claimed it, for the keys already claimed. */
   find(orgId: string, keys: string[]): Promise<Map<string, string>>;
-  /** Claims the key for the lead unless already claimed; returns the lead that owns it now. */
+  /** Claims the key for the lead unless already claimed; returns the lead that claimed it. */
   claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string>;
-  /** Records identities on the lead's profile (idempotent). */
+  /** Records identities on the lead's profile, and its first_seen_at if it has none (idempotent). */
   addToProfile(orgId: string, leadId: string, keys: string[], nowIso: string): Promise<void>;
-  profile(orgId: string, leadId: string): Promise<{ identities: string[]; createdAt: string } | undefined>;
+  profile(orgId: string, leadId: string): Promise<LeadProfile | undefined>;
+  /**
+   * Merges `from` into `into` in one transaction, only while neither has been merged into anything: true when
+   * this call did it, false when either was no longer live (the caller re-reads and retries).
+   */
+  merge(orgId: string, from: string, into: string, nowIso: string): Promise<boolean>;
 }
 
 /** An org's secrets per provider: the current one first, and the previous one during a rotation. */

@@ -10,7 +10,7 @@ import { maskEvent } from './masking.js';
 import type { EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
 import { eventKeysFor } from './keys.js';
-import { presentIdentities, type LeadIdentity } from './identity.js';
+import { identityKey, leadFamily, liveLead, mergedSubtree, personKeys, presentIdentities, type LeadIdentity } from './identity.js';
 
 export const MAX_LIST_RANGE_DAYS = 31;
 const DEFAULT_LIST_RANGE_MS = MAX_LIST_RANGE_DAYS * DAY_MS;
@@ -148,14 +148,21 @@ export async function getRawBody(store: EventStore, viewer: Viewer, id: string, 
   return raw;
 }
 
-/** A lead's timeline, ordered by (occurred_at, id). */
-export async function leadTimeline(store: EventStore, viewer: Viewer, leadId: string, params: Params, nowMs: number): Promise<ListResponse> {
+/**
+ * A lead's timeline, ordered by (occurred_at, id): the union of every lead merged with it (section 8), whichever
+ * of them is asked for. Stored events keep the lead_id they were stored with.
+ */
+export async function leadTimeline(
+  store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
+): Promise<ListResponse> {
   const p = parseParams(timelineParams, params);
   checkRange(p.from, p.to, ['from', 'to']);
   const binding = { route: 'timeline', leadId, type: params.type, outcome: p.outcome, from: p.from, to: p.to, order: p.order ?? 'asc' };
+  const { members } = await leadFamily(identities, viewer.orgId, leadId);
   return runQuery(store, viewer, binding, p.cursor, {
     index: 'by_lead',
-    partitions: [eventKeysFor.lead(viewer.orgId, leadId)],
+    partitions: members.map((member) => eventKeysFor.lead(viewer.orgId, member)),
+    interleave: true,
     ...(p.from !== undefined ? { fromMs: p.from } : {}),
     ...(p.to !== undefined ? { toMs: p.to } : {}),
     order: p.order ?? 'asc',
@@ -217,25 +224,56 @@ export async function flowEvents(store: EventStore, viewer: Viewer, flowId: stri
   });
 }
 
+/** A lead as the API shows it (section 8). */
 export interface LeadView {
   lead_id: string;
-  identities: LeadIdentity[];
-  created_at: string | null;
+  identities: { kind: LeadIdentity['type']; value: string }[];
+  merged_into?: string;
+  merged_from: string[];
+  first_seen_at: string | null;
+  last_seen_at: string | null;
 }
 
-/** A lead's known identities (masked without pii:read). 404 when the org has neither identities nor events for it. */
+/**
+ * A lead: its identities and those of the leads merged into it (masked without pii:read), the live lead it was
+ * merged into if it was, the leads merged into it, and when it was first and last seen. 404 when the org has
+ * neither a profile nor events for it.
+ */
 export async function getLead(store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, nowMs: number): Promise<LeadView> {
-  const profile = await identities.profile(viewer.orgId, leadId);
-  if (!profile) {
-    const any = await store.query({
-      index: 'by_lead', partitions: [eventKeysFor.lead(viewer.orgId, leadId)], order: 'asc', limit: 1, filters: {},
-      include: { leadSnapshot: false, rawPayload: false }, nowMs,
-    });
-    if (any.items.length === 0) throw new NotFoundError(`No lead ${leadId.slice(0, 100)}.`);
-  }
+  const [profile, own] = await Promise.all([identities.profile(viewer.orgId, leadId), mergedSubtree(identities, viewer.orgId, leadId)]);
+  const profiles = await Promise.all(own.map((member) => (member === leadId ? profile : identities.profile(viewer.orgId, member))));
+  const edge = (order: 'asc' | 'desc') => store.query({
+    index: 'by_lead', partitions: own.map((member) => eventKeysFor.lead(viewer.orgId, member)), interleave: true, order, limit: 1, filters: {},
+    include: { leadSnapshot: false, rawPayload: false }, nowMs,
+  });
+  const [first, last] = await Promise.all([edge('asc'), edge('desc')]);
+  if (!profile && first.items.length === 0) throw new NotFoundError(`No lead ${leadId.slice(0, 100)}.`);
+  const firstSeen = [profile?.firstSeenAt, first.items[0]?.received_at].filter((at): at is string => at !== undefined).sort()[0];
   return {
     lead_id: leadId,
-    identities: presentIdentities(profile?.identities ?? [], viewer.canSeePii),
-    created_at: profile?.createdAt ?? null,
+    identities: presentIdentities([...new Set(profiles.flatMap((p) => p?.identities ?? []))], viewer.canSeePii),
+    ...(profile?.mergedInto ? { merged_into: await liveLead(identities, viewer.orgId, leadId) } : {}),
+    merged_from: profile?.mergedFrom ?? [],
+    first_seen_at: firstSeen ?? null,
+    last_seen_at: last.items[0]?.received_at ?? firstSeen ?? null,
   };
+}
+
+/** GET /v1/leads?email=|phone=[&country=]|ref=: the live lead an identity belongs to (none: an empty list). */
+export async function findLeads(store: EventStore, identities: IdentityStore, viewer: Viewer, params: Params, nowMs: number): Promise<{ items: LeadView[] }> {
+  const given = (['email', 'phone', 'ref'] as const).filter((name) => params[name] !== undefined && params[name] !== '');
+  if (given.length !== 1) throw new ValidationError([{ path: given.length === 0 ? 'email' : given[1]!, message: 'give exactly one of email, phone or ref' }]);
+  const extra = Object.keys(params).filter((name) => !['email', 'phone', 'ref', 'country'].includes(name));
+  if (extra.length > 0) throw new ValidationError(extra.map((path) => ({ path, message: 'is not a known parameter' })));
+  const value = params[given[0]!]!;
+  const key = personKeys({
+    emails: given[0] === 'email' ? [value] : [],
+    phones: given[0] === 'phone' ? [{ value, ...(params.country ? { defaultCountry: params.country } : {}) }] : [],
+    refs: [],
+  })[0] ?? (given[0] === 'ref' ? identityKey({ type: 'ref', value: value.slice(0, 200) }) : undefined);
+  if (key === undefined) throw new ValidationError([{ path: given[0]!, message: `is not a valid ${given[0] === 'email' ? 'e-mail address' : 'phone number'}` }]);
+  const claimant = (await identities.find(viewer.orgId, [key])).get(key);
+  if (claimant === undefined) return { items: [] };
+  const live = await liveLead(identities, viewer.orgId, claimant);
+  return { items: [await getLead(store, identities, viewer, live, nowMs)] };
 }

@@ -146,10 +146,10 @@ describe('lead identity resolution', () => {
     expect(timeline.body.items.map((e: { source: string }) => e.source).sort()).toEqual([...PROVIDERS].sort());
 
     const lead = await api.request('GET', `/v1/leads/${leadId}`, { key: org.key });
-    expect(lead.body.identities).toEqual(expect.arrayContaining([{ type: 'email', value: p.email }, { type: 'phone', value: p.phone }]));
+    expect(lead.body.identities).toEqual(expect.arrayContaining([{ kind: 'email', value: p.email }, { kind: 'phone', value: p.phone }]));
     const reader = await api.keyFor(org.orgId, ['events:read']);
     const masked = await api.request('GET', `/v1/leads/${leadId}`, { key: reader });
-    expect(masked.body.identities).toEqual(expect.arrayContaining([{ type: 'email', value: `a***@example.com` }]));
+    expect(masked.body.identities).toEqual(expect.arrayContaining([{ kind: 'email', value: `a***@example.com` }]));
     expect((await api.request('GET', `/v1/leads/${leadId}`, { key: (await api.newOrg()).key })).status).toBe(404);
   });
 

@@ -5,7 +5,7 @@ import { environmentVariables, functionEnvironment, functionVariables, type Func
 describe('the environment contract', () => {
   it('names every missing variable of a function at once, and nothing it does not read', () => {
     expect(() => loadConfig('fanout', {})).toThrow(/EVENT_BUS_NAME is required; CONTROL_TABLE_NAME is required; ARCHIVE_STREAM_NAME is required/);
-    expect(() => loadConfig('ingest', {})).toThrow(/EVENTS_TABLE_NAME is required; RAW_PAYLOAD_BUCKET \(AWS\) or BLOB_DIR \(local\) is required/);
+    expect(() => loadConfig('ingest', {})).toThrow(/EVENTS_TABLE_NAME is required; CONTROL_TABLE_NAME is required; RAW_PAYLOAD_BUCKET \(AWS\) or BLOB_DIR \(local\) is required/);
     expect(() => loadConfig('health', {})).not.toThrow();
     expect(loadConfig('authorizer', { CONTROL_TABLE_NAME: 'control' }).controlTableName).toBe('control');
   });

@@ -1,5 +1,5 @@
 import type { Headers } from './signatures.js';
-import { UNMAPPED, factKey, claims, compact, isoFromMillis, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, factKey, objectRef, claims, compact, isoFromMillis, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 const NEGATIVE: Record<string, string> = {
   PURCHASE_REFUNDED: 'purchase_refunded',
@@ -82,7 +82,8 @@ export function mapHotmart(body: unknown, _headers: Headers): MappedDelivery {
       emails: [str(buyer.email), str(obj(data.subscriber).email)],
       // Hotmart's buyers are mostly Brazilian: a number without a country code is read as BR.
       phones: phone ? [{ value: phoneCode && !phone.startsWith('+') ? `+${phoneCode}${phone}` : phone, defaultCountry: 'BR' }] : [],
-      customerIds: [subscriberCode ? `hotmart:subscriber:${subscriberCode}` : undefined],
+      refs: [objectRef('hotmart', 'subscriber', subscriberCode)],
+      objects: [objectRef('hotmart', 'transaction', str(purchase.transaction))],
     }),
   };
 }

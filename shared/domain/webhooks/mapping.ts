@@ -10,8 +10,13 @@ export interface IdentityClaims {
   emails: string[];
   /** Phone numbers as given, with the country to assume when one has no international prefix. */
   phones: { value: string; defaultCountry?: string }[];
-  /** Provider customer ids, namespaced: `stripe:cus_…`, `shopify:207119551`, `hotmart:subscriber:I9OT62C3`. */
-  customerIds: string[];
+  /** Provider customer ids, namespaced: `stripe:cus_…`, `shopify:customer:207119551`, `hotmart:subscriber:I9OT62C3`. */
+  refs: string[];
+  /**
+   * Provider objects the delivery names (order, checkout session, payment intent, charge, invoice, subscription,
+   * transaction, form response): claimed for the lead, so a follow-up naming only one of them finds the buyer.
+   */
+  objects?: string[];
 }
 
 export interface MappedDelivery {
@@ -87,13 +92,21 @@ export function compact(record: Json): Json {
   return out;
 }
 
-export function claims(parts: { emails?: (string | undefined)[]; phones?: IdentityClaims['phones']; customerIds?: (string | undefined)[] }): IdentityClaims {
+export function claims(parts: {
+  emails?: (string | undefined)[]; phones?: IdentityClaims['phones']; refs?: (string | undefined)[]; objects?: (string | undefined)[];
+}): IdentityClaims {
   const unique = <T>(values: (T | undefined)[]) => [...new Set(values.filter((v): v is T => v !== undefined))];
   return {
     emails: unique(parts.emails ?? []),
     phones: (parts.phones ?? []).filter((p) => p.value),
-    customerIds: unique(parts.customerIds ?? []),
+    refs: unique(parts.refs ?? []),
+    objects: unique(parts.objects ?? []),
   };
+}
+
+/** `<provider>:<kind>:<id>` for an object id, or undefined when the delivery has none. */
+export function objectRef(provider: string, kind: string, id: string | undefined): string | undefined {
+  return id === undefined ? undefined : `${provider}:${kind}:${id}`;
 }
 
 /** A delivery without the provider's own event id cannot be deduplicated: refuse it (400) rather than guess. */

@@ -3,7 +3,7 @@ import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
 import { resolveLead, type IdentityCache } from '../identity.js';
-import { storeOnce } from '../ingest.js';
+import { recordLeadMerge, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import type { EventStore, IdentityStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
@@ -65,7 +65,10 @@ export async function receiveWebhook(
   const mapped = MAPPERS[provider](body, headers);
   const nowIso = new Date(now).toISOString();
   const leadId =
-    (await resolveLead(deps.identities, orgId, mapped.identity, { nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.slice(0, 255) })) ??
+    (await resolveLead(deps.identities, orgId, mapped.identity, {
+      nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.slice(0, 255),
+      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now),
+    })) ??
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
     `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
 

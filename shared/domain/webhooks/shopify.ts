@@ -1,10 +1,21 @@
 import { shopifyHeaderNames, type Headers } from './signatures.js';
-import { UNMAPPED, factKey, arr, claims, compact, header, isoFromString, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, factKey, objectRef, arr, claims, compact, header, isoFromString, num, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 /**
  * Shopify webhooks (https://shopify.dev/docs/apps/build/webhooks/delivery-structure). The topic and ids
  * come in headers. Shopify has no abandonment topic: checkouts/* are kept as webhook.unmapped.
  */
+/** The Shopify objects a delivery names, by topic: its own object, and the order and checkout it belongs to. */
+function shopifyObjects(topic: string, body: Record<string, unknown>): (string | undefined)[] {
+  const kind = topic.split('/')[0] ?? '';
+  const own = { orders: 'order', refunds: 'refund', checkouts: 'checkout', subscription_contracts: 'subscription_contract' }[kind];
+  return [
+    own ? objectRef('shopify', own, str(body.id)) : undefined,
+    objectRef('shopify', 'order', str(body.order_id)),
+    objectRef('shopify', 'checkout', kind === 'checkouts' ? str(body.token) : str(body.checkout_token)),
+  ];
+}
+
 /** The Shopify object each fact is about: the delivery's top-level `id` names it. */
 const FACT_OBJECT: Record<string, string> = { purchase_completed: 'order', purchase_cancelled: 'order', purchase_refunded: 'refund' };
 
@@ -68,7 +79,8 @@ export function mapShopify(body: unknown, headers: Headers): MappedDelivery {
       phones: [str(order.phone), str(customer.phone), str(obj(order.billing_address).phone)]
         .filter(Boolean)
         .map((value) => ({ value: value!, ...(country ? { defaultCountry: country } : {}) })),
-      customerIds: [customerId ? `shopify:${customerId}` : undefined],
+      refs: [objectRef('shopify', 'customer', customerId)],
+      objects: shopifyObjects(topic, order),
     }),
   };
 }

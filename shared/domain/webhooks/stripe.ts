@@ -93,7 +93,11 @@ export function mapStripe(body: unknown, _headers: Headers): MappedDelivery {
     identity: claims({
       emails: [str(details.email), str(object.customer_email), str(object.receipt_email), str(billing.email), str(object.email)],
       phones: [str(details.phone), str(billing.phone), str(object.phone)].filter(Boolean).map((value) => ({ value: value! })),
-      customerIds: [customer ? `stripe:${customer}` : undefined],
+      refs: [customer ? `stripe:${customer}` : undefined],
+      // Stripe ids carry their kind (cs_, pi_, ch_, in_, sub_, re_): a refund naming only the payment intent finds the buyer.
+      objects: [object.id, object.payment_intent, object.invoice, object.subscription, object.charge, object.latest_charge]
+        .map((id) => str(id) ?? str(obj(id).id))
+        .map((id) => (id ? `stripe:${id}` : undefined)),
     }),
     explicitLeadId: str(object.client_reference_id) ?? str(metadata.lead_id),
   };

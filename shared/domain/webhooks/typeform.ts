@@ -1,5 +1,5 @@
 import type { Headers } from './signatures.js';
-import { UNMAPPED, arr, claims, compact, isoFromString, obj, requireId, str, type MappedDelivery } from './mapping.js';
+import { UNMAPPED, objectRef, arr, claims, compact, isoFromString, obj, requireId, str, type MappedDelivery } from './mapping.js';
 
 /** The value of one Typeform answer, whatever its type (text, email, choice, number, …). */
 function answerValue(answer: Record<string, unknown>): unknown {
@@ -49,7 +49,10 @@ export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
     occurredAt: isoFromString(response.submitted_at) ?? isoFromString(response.landed_at),
     objectIdRef: str(response.token),
     payload,
-    identity: claims({ emails, phones: [...phones, str(hidden.phone)].filter(Boolean).map((value) => ({ value: value! })) }),
+    identity: claims({
+      emails, phones: [...phones, str(hidden.phone)].filter(Boolean).map((value) => ({ value: value! })),
+      objects: [objectRef('typeform', 'response', str(response.token))],
+    }),
     explicitLeadId: str(hidden.lead_id),
   };
 }

@@ -21,7 +21,10 @@ describe('Stripe', () => {
       payload: { product_id: 'prod_course', product_name: 'Growth Course', category: 'education', amount: 49, currency: 'USD', payment_method: 'card' },
     });
     expect(mapped.occurredAt).toBe(new Date(event.created * 1000).toISOString());
-    expect(normalizeClaims(mapped.identity)).toEqual(['email:ana@example.com', 'phone:+5511999999999', `customer:stripe:${event.data.object.customer}`]);
+    // v1.1: the customer is a ref, and the session is claimed too (so a follow-up naming only it finds the buyer).
+    expect(normalizeClaims(mapped.identity)).toEqual([
+      'email:ana@example.com', 'phone:+5511999999999', `ref:stripe:${event.data.object.customer}`, `ref:stripe:${event.data.object.id}`,
+    ]);
   });
 
   it('converts minor units by the currency exponent', () => {
@@ -52,7 +55,7 @@ describe('Shopify', () => {
       eventType: 'purchase_completed', externalEventId: 'ev-1', occurredAt: '2026-11-23T10:00:00.000Z', objectIdRef: String(order.id),
       payload: { product_id: '632910392', product_name: 'Course', amount: 49, currency: 'USD', payment_method: 'shopify_payments' },
     });
-    expect(normalizeClaims(mapped.identity)).toContain('customer:shopify:207119551');
+    expect(normalizeClaims(mapped.identity)).toEqual(expect.arrayContaining(['ref:shopify:customer:207119551', `ref:shopify:order:${order.id}`]));
   });
 
   it('falls back to the webhook id, and keeps unpaid orders and checkouts unmapped', () => {
@@ -90,7 +93,9 @@ describe('Hotmart', () => {
       eventType: 'purchase_completed', externalEventId: delivery.id, objectIdRef: delivery.data.purchase.transaction,
       payload: { product_id: '3526817', product_name: 'Curso de Marketing', amount: 1500, currency: 'BRL', payment_method: 'credit_card', subscription_plan_id: '123' },
     });
-    expect(normalizeClaims(mapped.identity)).toEqual(['email:ana@example.com', 'phone:+5511999999999', 'customer:hotmart:subscriber:I9OT62C3']);
+    expect(normalizeClaims(mapped.identity)).toEqual([
+      'email:ana@example.com', 'phone:+5511999999999', 'ref:hotmart:subscriber:I9OT62C3', `ref:hotmart:transaction:${delivery.data.purchase.transaction}`,
+    ]);
   });
 
   it('maps abandonment, cancellation and refunds', () => {
@@ -108,6 +113,6 @@ describe('identity normalization', () => {
     expect(normalizePhone('(11) 99999-9999', 'BR')).toBe('+5511999999999');
     expect(normalizePhone('+1 415 555 2671')).toBe('+14155552671');
     expect(normalizePhone('12')).toBeUndefined();
-    expect(normalizeClaims({ emails: ['A@B.CO', 'a@b.co', 'not-an-email'], phones: [], customerIds: [] })).toEqual(['email:a@b.co']);
+    expect(normalizeClaims({ emails: ['A@B.CO', 'a@b.co', 'not-an-email'], phones: [], refs: [] })).toEqual(['email:a@b.co']);
   });
 });
