@@ -2,10 +2,11 @@ import { defaultDependencies, type Dependencies } from '../shared/adapters/conta
 import { IdentityCache } from '../shared/domain/identity.js';
 import { cachedSecrets } from '../shared/domain/webhooks/secrets.js';
 import { receiveWebhook } from '../shared/domain/webhooks/receive.js';
-import { builtOnFirstCall, createHttpHandler, createLogger } from '../shared/http/handler.js';
+import { remapUnmapped } from '../shared/domain/webhooks/remap.js';
+import { builtOnFirstCall, callerOf, createHttpHandler, createLogger } from '../shared/http/handler.js';
 import { json, parseJsonBytes, type HttpEvent } from '../shared/http/middleware.js';
 
-/** POST /v1/webhooks/{provider}/{org_id}: no API key; the provider's signature is the gate. */
+/** POST /v1/webhooks/{provider}/{org_id}: no API key, the provider's signature is the gate; POST /v1/webhooks/remap (admin). */
 export function createWebhookHandler(deps: Dependencies) {
   const logger = createLogger('webhooks');
   const secrets = cachedSecrets(deps.webhookSecrets, deps.config.webhookSecretCacheSeconds * 1000);
@@ -24,6 +25,7 @@ export function createWebhookHandler(deps: Dependencies) {
         const { event: stored } = outcome;
         return json(200, { status: outcome.status, event_id: stored.id, event_type: stored.event_type, lead_id: stored.lead_id }, outcome.status === 'duplicate' ? { 'idempotent-replayed': 'true' } : {});
       },
+      'POST /v1/webhooks/remap': async (_event, state) => json(200, await remapUnmapped(deps.events, callerOf(state).orgId, state.body, deps.clock.now())),
     },
     logger,
   );

@@ -41,6 +41,7 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read' },
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
+  { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/health', handler: 'health' },
 ] as const satisfies readonly RouteDefinition[];
 

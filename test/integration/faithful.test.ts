@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signShopify, signStripe, signTypeform, stripeCheckoutCompleted, typeformResponse } from '../../infra/local/webhook-samples.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
+import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 
@@ -162,5 +163,32 @@ describe('a faithful record', () => {
     expect(first.body.status).toBe('stored');
     expect(second.body).toMatchObject({ status: 'stored', event_type: 'form_submitted', lead_id: first.body.lead_id });
     expect(second.body.event_id).not.toBe(first.body.event_id);
+  });
+
+  it('re-maps stored webhook.unmapped events with today\'s mappers, once (POST /v1/webhooks/remap, admin)', async () => {
+    const org = await providerOrg();
+    // What an older mapper stored: a free checkout (no_payment_required) left unmapped, with its raw bytes.
+    const checkout = stripeCheckoutCompleted(person(), { amountTotal: 0 });
+    (checkout.data.object as Record<string, unknown>).payment_status = 'no_payment_required';
+    const body = JSON.stringify(checkout);
+    const now = Date.now();
+    const input = validateEventInput({
+      lead_id: 'lead_old_mapper', source_type: 'external', source: 'stripe', event_type: 'webhook.unmapped', external_event_id: checkout.id,
+      payload: { provider_event_type: 'checkout.session.completed' }, raw_payload: JSON.parse(body),
+    }, { now, allowWebhookTypes: true });
+    if (!input.ok) throw new Error('invalid fixture');
+    await api.deps.events.put(buildEvent(input.value, { orgId: org.orgId, now, rawBody: { bytes: Buffer.from(body), contentType: 'application/json' } }), now);
+
+    const remap = () => api.request('POST', '/v1/webhooks/remap', { key: org.key, body: { provider: 'stripe' } });
+    expect((await remap()).body).toEqual({ examined: 1, remapped: 1 });
+    expect((await remap()).body).toEqual({ examined: 1, remapped: 0 });
+    const events = (await api.request('GET', '/v1/leads/lead_old_mapper/events?include=raw_payload', { key: org.key })).body.items;
+    expect(events.map((e: { event_type: string }) => e.event_type).sort()).toEqual(['purchase_completed', 'webhook.unmapped']);
+    const purchase = events.find((e: { event_type: string }) => e.event_type === 'purchase_completed');
+    expect(purchase.payload).toMatchObject({ amount: 0 });
+    const raw = await fetch(`${api.url}/v1/events/${purchase.id}/raw`, { headers: { authorization: `Bearer ${org.key}` } });
+    expect(await raw.text()).toBe(body);
+    expect((await api.request('POST', '/v1/webhooks/remap', { key: org.reader, body: {} })).status).toBe(403);
+    expect((await api.request('POST', '/v1/webhooks/remap', { key: org.key, body: { provider: 'paypal', extra: 1 } })).body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['extra', 'provider']);
   });
 });

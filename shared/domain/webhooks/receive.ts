@@ -95,7 +95,7 @@ export async function receiveWebhook(
  * The mapped delivery as an event. A mapped type whose payload the catalogue refuses (a provider omitted
  * a field) is kept as webhook.unmapped with the reasons, never dropped.
  */
-function toInput(provider: Provider, mapped: MappedDelivery, body: object, now: number): EventInput {
+export function toInput(provider: Provider, mapped: MappedDelivery, body: object, now: number): EventInput {
   const candidate = {
     source_type: 'external',
     source: provider,
