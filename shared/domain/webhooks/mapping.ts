@@ -68,14 +68,20 @@ export function arr(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
+/** An instant as ISO 8601, or undefined when it is no date JavaScript can hold (a provider may send anything). */
+function isoFromEpochMs(ms: number | undefined): string | undefined {
+  if (ms === undefined) return undefined;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
 export function isoFromSeconds(value: unknown): string | undefined {
   const n = num(value);
-  return n === undefined ? undefined : new Date(n * 1000).toISOString();
+  return isoFromEpochMs(n === undefined ? undefined : n * 1000);
 }
 
 export function isoFromMillis(value: unknown): string | undefined {
-  const n = num(value);
-  return n === undefined ? undefined : new Date(n).toISOString();
+  return isoFromEpochMs(num(value));
 }
 
 export function isoFromString(value: unknown): string | undefined {
