@@ -160,6 +160,13 @@ export async function mergedSubtree(store: IdentityStore, orgId: string, leadId:
   return members;
 }
 
+/** The one lead every person identity is cached on, if there are person identities and they agree. */
+function personLead(cached: (string | undefined)[], keys: string[], person: Set<string>): string | undefined {
+  const leads = new Set(keys.flatMap((key, i) => (person.has(key) ? [cached[i]] : [])));
+  const [only] = leads;
+  return leads.size === 1 && only !== undefined ? only : undefined;
+}
+
 export interface ResolveOptions {
   /** A lead id the sender names on purpose (an API event's lead_id, Stripe client_reference_id): tied to the identities. */
   explicitLeadId?: string | undefined;
@@ -168,6 +175,11 @@ export interface ResolveOptions {
   cache?: IdentityCache | undefined;
   /** Told of each merge this resolution made (to record `lead.merged`). */
   onMerged?: (merge: LeadMerge) => Promise<void>;
+  /**
+   * For a returning person naming new provider objects: the object claims are handed over as work to run beside
+   * the caller's own write (which must await it) instead of before it. The lead returned is then the cached one.
+   */
+  alongside?: (work: Promise<void>) => void;
 }
 
 /**
@@ -186,15 +198,35 @@ export async function resolveLead(store: IdentityStore, orgId: string, claims: I
   if (cached.length === keys.length && cached.every((lead) => lead !== undefined && lead === cached[0]) && (options.explicitLeadId ?? cached[0]) === cached[0]) {
     return cached[0];
   }
-  const known = await store.find(orgId, keys);
-  let leadId = options.explicitLeadId ?? keys.map((key) => known.get(key)).find((lead) => lead !== undefined);
+  // A returning person (every person identity cached, on one lead) naming new provider objects: claim just those.
+  // When each claim comes back to that lead, nothing else can have changed; any other answer takes the full path.
+  const person = new Set(personKeys(claims));
+  const known = options.cache ? personLead(cached, keys, person) : undefined;
+  if (known !== undefined && (options.explicitLeadId ?? known) === known) {
+    const fresh = keys.filter((key, i) => !person.has(key) && cached[i] !== known);
+    const claimFresh = async () => {
+      const owners = await Promise.all(fresh.map((key) => store.claim(orgId, key, known, options.nowIso)));
+      const mine = owners.every((owner) => owner === known);
+      if (mine) for (const key of fresh) options.cache!.set(orgId, key, known, nowMs);
+      return mine;
+    };
+    if (options.alongside) {
+      // The caller's own write runs meanwhile; a claim owned elsewhere then ties the leads after it, as usual.
+      options.alongside((async () => {
+        if (!(await claimFresh())) await resolveLead(store, orgId, claims, { ...options, cache: undefined, alongside: undefined });
+      })());
+      return known;
+    }
+    if (await claimFresh()) return known;
+  }
+  const found = await store.find(orgId, keys);
+  let leadId = options.explicitLeadId ?? keys.map((key) => found.get(key)).find((lead) => lead !== undefined);
   const created = leadId === undefined;
   if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
   const claimant = leadId;
-  const owners = await Promise.all(keys.map(async (key) => known.get(key) ?? (await store.claim(orgId, key, claimant, options.nowIso))));
+  const owners = await Promise.all(keys.map(async (key) => found.get(key) ?? (await store.claim(orgId, key, claimant, options.nowIso))));
   // The profile holds first_seen_at (the merge order) and lists the person's identities, not the provider objects.
-  const person = new Set(personKeys(claims));
-  const claimed = keys.filter((key, i) => !known.has(key) && owners[i] === claimant && person.has(key));
+  const claimed = keys.filter((key, i) => !found.has(key) && owners[i] === claimant && person.has(key));
   if (claimed.length > 0 || created || options.explicitLeadId !== undefined) await store.addToProfile(orgId, claimant, claimed, options.nowIso);
   const leads = [...new Set([claimant, ...owners])];
   const tie = keys.find((_, i) => owners[i] !== claimant) ?? keys[0]!;

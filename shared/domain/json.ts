@@ -45,8 +45,18 @@ const keepDigits = (_key: string, value: unknown, context?: { source?: string })
     ? JSON.rawJSON(context.source)
     : value;
 
-/** Throws JsonDepthError past MAX_JSON_DEPTH; a linear scan that skips strings. */
+/** Whether the text has more than `limit` opening brackets at all (native indexOf: cheap when it has few). */
+function moreOpeningsThan(text: string, limit: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at >= 0; at = text.indexOf(bracket, at + 1)) if (++count > limit) return true;
+  }
+  return false;
+}
+
+/** Throws JsonDepthError past MAX_JSON_DEPTH; a linear scan that skips strings, run only when the depth is possible. */
 export function checkJsonDepth(text: string, maxDepth = MAX_JSON_DEPTH): void {
+  if (!moreOpeningsThan(text, maxDepth)) return;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

@@ -21,6 +21,7 @@ import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-s
 import { archiveBenchmarks } from './archive-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
+import { parseJsonLossless } from '../../shared/domain/json.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
@@ -210,6 +211,48 @@ async function main(): Promise<void> {
   report(`core ingest path:                          ${median(ingestAgain).toFixed(0)} events/s`);
   report(`webhook, returning customers (known ids):  ${median(webhookReturning).toFixed(0)} deliveries/s, ratio ${(median(webhookReturning) / median(ingestAgain)).toFixed(2)} (target >= 0.70)`);
   report(`webhook, first sight (new lead: 3 identity claims + profile): ${median(webhookFirstSight).toFixed(0)} deliveries/s, ratio ${(median(webhookFirstSight) / median(ingestAgain)).toFixed(2)}`);
+
+  // 4b. First sight with merges: each person arrives e-mail only, then phone only (two leads), then with both (a merge:
+  //     one transaction and a lead.merged event besides the delivery). The rate counts all three deliveries.
+  const merging: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const people = Array.from({ length: EVENTS / 3 }, (_, i) => ({ email: `merge${round}.${i}.${Date.now()}@example.com`, phone: `+1628${String(1_000_000 + round * EVENTS + i).slice(-7)}` }));
+    const partial = (person: { email: string; phone: string }, keep: 'email' | 'phone' | 'both') => {
+      const event = stripeCheckoutCompleted(person);
+      const details = event.data.object.customer_details as Record<string, unknown>;
+      if (keep === 'email') delete details.phone;
+      if (keep === 'phone') delete details.email;
+      (event.data.object as Record<string, unknown>).customer = null;
+      const body = JSON.stringify(event);
+      return { body, headers: signStripe(body, stripeSecret) };
+    };
+    const started = performance.now();
+    for (const keep of ['email', 'phone', 'both'] as const) {
+      const deliveries = people.map((person) => partial(person, keep));
+      await runConcurrent(deliveries.length, CONCURRENCY, async (i) => {
+        const result = await deliverStripe(deliveries[i]!);
+        if (result.statusCode !== 200) throw new Error(`webhook answered ${result.statusCode}: ${result.body}`);
+      });
+    }
+    merging.push((people.length * 3) / ((performance.now() - started) / 1000));
+  }
+  report(`webhook, first sight with merges (e-mail only, phone only, then both): ${median(merging).toFixed(0)} deliveries/s, ratio ${(median(merging) / median(ingestAgain)).toFixed(2)}`);
+
+  // 4c. Lossless JSON: the CPU of parsing a 2 KB body keeping every number's digits vs plain JSON.parse.
+  const plainText = JSON.stringify(bodies[0]);
+  const bigText = plainText.replace('"amount":49.9', '"amount":49.9,"order_id":828758318460506337');
+  const cpuOf = (parse: (text: string) => unknown, text: string) => {
+    for (let i = 0; i < 5_000; i++) parse(text);
+    const start = process.cpuUsage();
+    for (let i = 0; i < 50_000; i++) parse(text);
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / 50_000;
+  };
+  const plainCost = cpuOf(JSON.parse, plainText);
+  report(`\n## Lossless JSON parsing, ${Buffer.byteLength(plainText)}-byte body (50,000 parses)`);
+  report(`JSON.parse:                                  ${plainCost.toFixed(2)} us`);
+  report(`parseJsonLossless, no long numbers:          ${cpuOf(parseJsonLossless, plainText).toFixed(2)} us, ratio ${(cpuOf(parseJsonLossless, plainText) / plainCost).toFixed(2)}`);
+  report(`parseJsonLossless, an 18-digit id (reviver): ${cpuOf(parseJsonLossless, bigText).toFixed(2)} us, ratio ${(cpuOf(parseJsonLossless, bigText) / cpuOf(JSON.parse, bigText)).toFixed(2)}`);
 
   // 5. Bundle sizes, bundled exactly as CDK bundles them.
   report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);

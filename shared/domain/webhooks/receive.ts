@@ -64,10 +64,11 @@ export async function receiveWebhook(
   }
   const mapped = MAPPERS[provider](body, headers);
   const nowIso = new Date(now).toISOString();
+  const pendingClaims: Promise<void>[] = [];
   const leadId =
     (await resolveLead(deps.identities, orgId, mapped.identity, {
       nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.slice(0, 255),
-      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now),
+      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), alongside: (work) => pendingClaims.push(work),
     })) ??
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
     `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
@@ -75,7 +76,8 @@ export async function receiveWebhook(
   const rawBody = { bytes: raw, contentType: headers['content-type'] ?? 'application/json' };
   const input = toInput(provider, mapped, body, now);
   const built = buildEvent(input, { orgId, leadId, now, rawBody, ...(mapped.factKey ? { factKey: mapped.factKey } : {}) });
-  const outcome = await storeOnce(deps.events, built, now);
+  // A returning buyer's new provider objects are claimed while the event is written; both finish before the 200.
+  const [outcome] = await Promise.all([storeOnce(deps.events, built, now), ...pendingClaims]);
   if (outcome.status === 'created') return { status: 'stored', event: outcome.event };
   if (outcome.status === 'duplicate') return { status: 'duplicate', event: outcome.event };
   // The fact is already recorded. From another delivery (Shopify's orders/create, then orders/paid): keep this one,
