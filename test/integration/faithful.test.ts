@@ -1,4 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { runArchiveSql } from '../../infra/local/athena.js';
+import { LocalArchive } from '../../infra/local/local-archive.js';
+import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
+import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signShopify, signStripe, signTypeform, stripeCheckoutCompleted, typeformResponse } from '../../infra/local/webhook-samples.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
@@ -190,5 +199,27 @@ describe('a faithful record', () => {
     expect(await raw.text()).toBe(body);
     expect((await api.request('POST', '/v1/webhooks/remap', { key: org.reader, body: {} })).status).toBe(403);
     expect((await api.request('POST', '/v1/webhooks/remap', { key: org.key, body: { provider: 'paypal', extra: 1 } })).body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['extra', 'provider']);
+  });
+
+  it('keeps the digits through the stream, on the bus and in the Parquet archive read back by DuckDB', async () => {
+    const org = await shopifyOrg();
+    const body = orderText('828758318460506337', '828758318460506339');
+    const res = await api.request('POST', `/v1/webhooks/shopify/${org.orgId}`, { rawBody: body, headers: signShopify(body, org.secret, 'orders/paid', randomUUID()) });
+    expect(res.status).toBe(200);
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-digits-'));
+    const archive = new LocalArchive({ dir });
+    await archive.start();
+    const bus = new LocalBus({ rules: [{ id: 'all', description: 'every event', pattern: { source: ['leadlog'] } }] });
+    const seen: RuleDelivery[] = [];
+    bus.onDelivery((d) => d.event.detail.org_id === org.orgId && seen.push(d));
+    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: createFanoutHandler({ bus, archive }), batchSize: 1000 }).drain();
+    await archive.stop();
+    expect(JSON.stringify(seen.map((d) => d.event.detail))).toContain('"product_id":"632910392"');
+    expect(JSON.stringify(seen.map((d) => d.event.detail))).toContain('"object_id_ref":"828758318460506337"');
+    const { rows } = await runArchiveSql(dir, 'SELECT object_id_ref, raw_payload FROM events WHERE org_id = ?', [org.orgId]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.object_id_ref).toBe('828758318460506337');
+    expect(String(rows[0]!.raw_payload)).toContain('"id":828758318460506337');
+    expect(String(rows[0]!.raw_payload)).toContain('"id":828758318460506339');
   });
 });
