@@ -125,7 +125,7 @@ async function runQuery(
   }
   const page = await store.query({ ...query, ...(after ? { after } : {}) });
   return {
-    items: viewer.canSeePii ? page.items : page.items.map(maskEvent),
+    items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item)),
     next_cursor: page.next ? encodeCursor(page.next, viewer.orgId, binding, defaults) : null,
   };
 }
