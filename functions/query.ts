@@ -1,7 +1,7 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { findLeads, flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
-import { builtOnFirstCall, createHttpHandler, viewerOf } from '../shared/http/handler.js';
-import { bytes, json, type HttpEvent } from '../shared/http/middleware.js';
+import { builtOnFirstCall, createHttpHandler, readerOf } from '../shared/http/handler.js';
+import { bytes, json, type HttpEvent, type RequestState } from '../shared/http/middleware.js';
 
 const params = (event: HttpEvent) => event.queryStringParameters ?? {};
 /** Path parameters arrive URL-encoded; a malformed escape is kept as sent (and then simply matches nothing). */
@@ -16,21 +16,22 @@ const pathParam = (event: HttpEvent, name: string) => {
 
 /** The read routes: one event, a lead (identities) and its timeline, the org's events, a flow's events. */
 export function createQueryHandler(deps: Dependencies) {
+  const viewer = (state: RequestState) => readerOf(state, deps.maskOptions);
   return createHttpHandler('query', {
     'GET /v1/events/{id}': async (event, state) =>
-      json(200, await getEvent(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
+      json(200, await getEvent(deps.events, await viewer(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/events/{id}/raw': async (event, state) =>
-      bytes(200, await getRawBody(deps.events, viewerOf(state), pathParam(event, 'id'), deps.clock.now())),
+      bytes(200, await getRawBody(deps.events, await viewer(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
-      json(200, await leadTimeline(deps.events, deps.identities, viewerOf(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
+      json(200, await leadTimeline(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
     'GET /v1/leads/{lead_id}': async (event, state) =>
-      json(200, await getLead(deps.events, deps.identities, viewerOf(state), pathParam(event, 'lead_id'), deps.clock.now())),
+      json(200, await getLead(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), deps.clock.now())),
     'GET /v1/leads': async (event, state) =>
-      json(200, await findLeads(deps.events, deps.identities, viewerOf(state), params(event), deps.clock.now())),
+      json(200, await findLeads(deps.events, deps.identities, await viewer(state), params(event), deps.clock.now())),
     'GET /v1/events': async (event, state) =>
-      json(200, await listEvents(deps.events, viewerOf(state), params(event), deps.clock.now())),
+      json(200, await listEvents(deps.events, await viewer(state), params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
-      json(200, await flowEvents(deps.events, viewerOf(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
+      json(200, await flowEvents(deps.events, await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
   });
 }
 

@@ -21,6 +21,7 @@ const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?
   health: { id: 'Health', memorySize: 256, reservedConcurrentExecutions: 5 },
   // Public and unauthenticated by API key: cap it so a flood cannot take the account's whole concurrency.
   webhooks: { id: 'Webhooks', memorySize: 1024, reservedConcurrentExecutions: 50 },
+  admin: { id: 'Admin', memorySize: 512 },
   authorizer: { id: 'Authorizer', memorySize: 512, timeout: Duration.seconds(5) },
   fanout: { id: 'Fanout', memorySize: 512, timeout: Duration.seconds(60) },
 };
@@ -81,6 +82,7 @@ export class LeadlogStack extends Stack {
     tables.control.grantReadData(authorizer);
     tables.control.grantReadData(query); // lead identities
     tables.control.grantReadWriteData(ingest); // an event's `identity`: claims, profiles and merges
+    tables.control.grantReadWriteData(handlers.admin); // org settings (privacy)
     // Webhooks: store events (and raw payloads), read secrets, read and claim identities.
     tables.events.grantReadWriteData(webhooks);
     tables.control.grantReadWriteData(webhooks);
@@ -104,6 +106,10 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting raw payloads with the stack's own data key only.",
     });
     acknowledge(query, readGrant);
+    acknowledge(handlers.admin, {
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
+    });
     acknowledge(webhooks, {
       ...readGrant,
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut: abort its own multipart uploads to the raw-payload bucket.',

@@ -218,6 +218,7 @@ const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handl
   query: () => import('../../functions/query.js'),
   health: () => import('../../functions/health.js'),
   webhooks: () => import('../../functions/webhooks.js'),
+  admin: () => import('../../functions/admin.js'),
   authorizer: () => import('../../functions/authorizer.js'),
 };
 

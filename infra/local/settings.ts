@@ -51,6 +51,7 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     AWS_REGION: localSettings.region,
     // Rotations apply at once locally (deployed functions keep secrets for 60 s).
     WEBHOOK_SECRET_CACHE_SECONDS: '0',
+    SETTINGS_CACHE_SECONDS: '0',
   };
   return {
     ...contract,

@@ -3,7 +3,7 @@ import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
-  type IdentityStore, type WebhookSecretStore,
+  type IdentityStore, type SettingsStore, type WebhookSecretStore,
 } from '../domain/ports.js';
 import { createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client } from './aws-clients.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
@@ -11,7 +11,10 @@ import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
 import { DynamoIdentityStore } from './dynamo-identity-store.js';
+import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
+import type { MaskOptions } from '../domain/masking.js';
+import { cachedMaskOptions } from '../domain/privacy.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { FirehoseArchive } from './firehose-archive.js';
 
@@ -26,6 +29,9 @@ export interface Dependencies {
   apiKeys: ApiKeyStore;
   identities: IdentityStore;
   webhookSecrets: WebhookSecretStore;
+  settings: SettingsStore;
+  /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
+  maskOptions: (orgId: string) => Promise<MaskOptions>;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -69,6 +75,8 @@ export function createDependencies(config: Config = loadConfig()): Dependencies 
     apiKeys: () => new DynamoApiKeyStore(clients.documents(), config.controlTableName),
     identities: () => new DynamoIdentityStore(clients.documents(), config.controlTableName),
     webhookSecrets: () => new DynamoWebhookSecretStore(clients.documents(), config.controlTableName),
+    settings: () => new DynamoSettingsStore(clients.documents(), config.controlTableName),
+    maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
   return deps;
@@ -87,6 +95,7 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
     archive: () => standIns.archive ?? new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamName),
     alerts: (): AlertStore => new DynamoAlertStore(clients.documents(), config.controlTableName),
+    maskOptions: () => cachedMaskOptions(new DynamoSettingsStore(clients.documents(), config.controlTableName), config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
 }

@@ -36,6 +36,10 @@ export const environmentVariables = {
     type: 'seconds', field: 'webhookSecretCacheSeconds', setBy: 'local', default: '60',
     description: "How long a function keeps an org's webhook secrets in memory (AWS 60 s; locally 0 so rotations apply at once).",
   },
+  SETTINGS_CACHE_SECONDS: {
+    type: 'seconds', field: 'settingsCacheSeconds', setBy: 'local', default: '60',
+    description: "How long a function keeps an org's privacy settings in memory (AWS 60 s; locally 0: changes apply at once).",
+  },
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
   DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
   AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
@@ -53,11 +57,12 @@ export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DI
  */
 export const functionVariables = {
   ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
-  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
+  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS'],
   health: [],
   authorizer: ['CONTROL_TABLE_NAME'],
-  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME'],
+  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
+  admin: ['CONTROL_TABLE_NAME'],
 } as const satisfies Record<FunctionName, readonly EnvName[]>;
 
 /** The variables CDK sets (their values are the stack's resource names). */

@@ -7,9 +7,9 @@ export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
-export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks'] as const;
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
 export interface RouteDefinition {
   method: HttpMethod;
@@ -43,6 +43,8 @@ const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/health', handler: 'health' },
+  { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
+  { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

@@ -2,15 +2,15 @@ import { archiveColumns } from '../definitions/archive.js';
 import type { LeadEvent } from './event.js';
 import type { Archive, ArchiveRow } from './ports.js';
 import { chunkBy, type Sink } from './sink.js';
-import { maskEvent } from './masking.js';
+import { maskEvent, type MaskOptions } from './masking.js';
 import { utcDay } from './time.js';
 
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const str = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? null : String(value));
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
-export function toArchiveRow(event: LeadEvent): ArchiveRow {
-  const e = maskEvent(event);
+export function toArchiveRow(event: LeadEvent, mask: MaskOptions = {}): ArchiveRow {
+  const e = maskEvent(event, mask);
   const payload = (e.payload ?? {}) as Record<string, unknown>;
   const values: Record<string, string | number | null> = {
     id: e.id, lead_id: e.lead_id, source_type: e.source_type, source: e.source, event_type: e.event_type,

@@ -2,7 +2,7 @@ import { ALERT_DETAIL_TYPE, BUS_SOURCE } from '../definitions/event-rules.js';
 import { countsTowardAlerts, processAlerts, type AlertRaised } from './alerts.js';
 import { archiveSink } from './archive.js';
 import type { LeadEvent } from './event.js';
-import { maskEvent } from './masking.js';
+import { maskEvent, type MaskOptions } from './masking.js';
 import type { AlertStore, Archive, BusEntry, Clock, EventBus, Log } from './ports.js';
 import { chunkBy, sendAll, type Sink } from './sink.js';
 
@@ -20,8 +20,8 @@ const MAX_DETAIL_BYTES = MAX_BUS_REQUEST_BYTES - 2 * 1024;
 /** Tries per sink entry before the record is reported failed (and Lambda retries the batch from it). */
 const SINK_ATTEMPTS = 3;
 
-export function busDetail(event: LeadEvent): Record<string, unknown> {
-  const { raw_payload: _raw, lead_snapshot: _snapshot, ...rest } = maskEvent(event);
+export function busDetail(event: LeadEvent, mask: MaskOptions = {}): Record<string, unknown> {
+  const { raw_payload: _raw, lead_snapshot: _snapshot, ...rest } = maskEvent(event, mask);
   return rest;
 }
 
@@ -31,8 +31,8 @@ export function entrySize(entry: BusEntry): number {
 }
 
 /** The bus entry of an event; too big for EventBridge, it goes out with payload and appended dropped and `trimmed: true`, never dropped. */
-export function toBusEntry(event: LeadEvent): BusEntry {
-  const detail = busDetail(event);
+export function toBusEntry(event: LeadEvent, mask: MaskOptions = {}): BusEntry {
+  const detail = busDetail(event, mask);
   let text = JSON.stringify(detail);
   if (Buffer.byteLength(text) > MAX_DETAIL_BYTES) {
     const { payload: _payload, appended: _appended, ...smaller } = detail;
@@ -61,8 +61,12 @@ export interface DecodedRecord {
  * sequence number of the first record that some sink still refused (Lambda then retries from there:
  * at-least-once to each sink, nothing before that record is sent again).
  */
-export async function publishRecords(destinations: Sink<unknown>[], records: DecodedRecord[], attempts = SINK_ATTEMPTS): Promise<string | undefined> {
-  const items = records.flatMap((record) => (record.event ? [{ key: record.sequenceNumber, event: record.event }] : []));
+export async function publishRecords(
+  destinations: Sink<unknown>[], records: DecodedRecord[], attempts = SINK_ATTEMPTS, maskOptions?: (orgId: string) => Promise<MaskOptions>,
+): Promise<string | undefined> {
+  const orgs = [...new Set(records.flatMap((record) => (record.event ? [record.event.org_id] : [])))];
+  const masks = new Map(await Promise.all(orgs.map(async (org) => [org, maskOptions ? await maskOptions(org) : {}] as const)));
+  const items = records.flatMap((record) => (record.event ? [{ key: record.sequenceNumber, event: record.event, mask: masks.get(record.event.org_id) ?? {} }] : []));
   const failedSequences = new Set<string>();
   await Promise.all(destinations.map(async (sink) => {
     for (const sequence of await sendAll(sink, items, attempts)) failedSequences.add(sequence);
@@ -74,6 +78,8 @@ export async function publishRecords(destinations: Sink<unknown>[], records: Dec
 /** The ports of the fan-out. Without an archive or an alert store, that part is skipped (tests, partial setups). */
 export interface FanoutPorts {
   bus: EventBus;
+  /** An org's masking options (its own PII key names); without it, the built-in masking alone. */
+  maskOptions?: ((orgId: string) => Promise<MaskOptions>) | undefined;
   archive?: Archive | undefined;
   alerts?: AlertStore | undefined;
   clock: Clock;
@@ -93,7 +99,7 @@ export interface FanoutResult {
  */
 export async function fanOut(records: DecodedRecord[], ports: FanoutPorts): Promise<FanoutResult> {
   const sinks = [busSink(ports.bus), ...(ports.archive ? [archiveSink(ports.archive)] : [])] as Sink<unknown>[];
-  const firstFailed = await publishRecords(sinks, records);
+  const firstFailed = await publishRecords(sinks, records, SINK_ATTEMPTS, ports.maskOptions);
   if (firstFailed !== undefined) ports.log?.warn('bus or archive entries failed after retries', { firstFailed, records: records.length });
   if (!ports.alerts) return { ...(firstFailed !== undefined ? { failedSequence: firstFailed } : {}), raised: [] };
 

@@ -34,6 +34,7 @@ const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length)
  *   ORG#<org>                                      / APIKEY#<key id>  listing and revoking an org's keys
  *   ORG#<org>                                      / WEBHOOK#<prov.>  {secrets: [current, previous?]}
  *   ORG#<org>                                      / ALERTCFG         per-org alert rule overrides
+ *   ORG#<org>                                      / PRIVACY          per-org privacy settings {pii_keys}
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
@@ -46,6 +47,7 @@ export const controlKeys = {
   webhookSecrets: (orgId: string, provider: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: `WEBHOOK#${provider}` }),
   webhookSecretsOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'WEBHOOK#' }),
   alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
+  privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
   identity: (orgId: string, identityKey: string): ControlKey => ({ pk: `IDENT#${orgId}#${digest(identityKey)}`, sk: 'IDENT' }),
   leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>

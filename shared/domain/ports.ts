@@ -128,6 +128,17 @@ export interface WebhookSecretStore {
   providers(orgId: string): Promise<{ provider: Provider; count: number; updatedAt: string }[]>;
 }
 
+/** An org's privacy settings (section 9): key names masked as names besides the built-in ones. */
+export interface PrivacySettings {
+  pii_keys: string[];
+  updated_at?: string;
+}
+
+export interface SettingsStore {
+  privacy(orgId: string): Promise<PrivacySettings>;
+  setPrivacy(orgId: string, settings: PrivacySettings): Promise<void>;
+}
+
 // ── After the write: bus, archive, alert counters ───────────────────────────────────────────────────
 
 /** One PutEvents entry (the bus adds its own name). */

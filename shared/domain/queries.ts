@@ -6,7 +6,7 @@ import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import * as z from 'zod/mini';
 import { issuesToFieldErrors } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
-import { maskEvent } from './masking.js';
+import { maskEvent, type MaskOptions } from './masking.js';
 import type { EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
 import { eventKeysFor } from './keys.js';
@@ -18,6 +18,8 @@ const DEFAULT_LIST_RANGE_MS = MAX_LIST_RANGE_DAYS * DAY_MS;
 export interface Viewer {
   orgId: string;
   canSeePii: boolean;
+  /** The org's masking options, for a viewer who cannot see PII. */
+  mask?: MaskOptions;
 }
 
 export interface ListResponse {
@@ -125,7 +127,7 @@ async function runQuery(
   }
   const page = await store.query({ ...query, ...(after ? { after } : {}) });
   return {
-    items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item)),
+    items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item, viewer.mask)),
     next_cursor: page.next ? encodeCursor(page.next, viewer.orgId, binding, defaults) : null,
   };
 }
@@ -135,7 +137,7 @@ export async function getEvent(store: EventStore, viewer: Viewer, id: string, no
   if (!UUID_PATTERN.test(id)) throw notFound();
   const event = await store.get(viewer.orgId, id.toLowerCase(), nowMs);
   if (!event) throw notFound();
-  return viewer.canSeePii ? event : maskEvent(event);
+  return viewer.canSeePii ? event : maskEvent(event, viewer.mask);
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { LeadEvent } from './event.js';
+import type { MaskOptions } from './masking.js';
 
 /** A destination of the fan-out (the bus, the archive): how to turn an event into an entry, batch entries, and send a batch. */
 export interface Sink<Entry> {
   name: string;
-  toEntry(event: LeadEvent): Entry;
+  /** The entry of an event, masked with its org's options. */
+  toEntry(event: LeadEvent, mask: MaskOptions): Entry;
   chunk(entries: Entry[]): Entry[][];
   /** Sends one chunk; returns the indexes (within the chunk) that failed. Throwing fails the whole chunk. */
   put(entries: Entry[]): Promise<number[]>;
@@ -32,8 +34,8 @@ export function chunkBy<T>(items: T[], maxCount: number, maxBytes: number, sizeO
  * Sends every item's entry to the sink in chunks, retrying the entries it refused (with a short backoff),
  * and returns the keys of the items still refused after `attempts` tries.
  */
-export async function sendAll<Entry>(sink: Sink<Entry>, items: { key: string; event: LeadEvent }[], attempts: number): Promise<string[]> {
-  let pending = items.map((item) => ({ key: item.key, entry: sink.toEntry(item.event) }));
+export async function sendAll<Entry>(sink: Sink<Entry>, items: { key: string; event: LeadEvent; mask: MaskOptions }[], attempts: number): Promise<string[]> {
+  let pending = items.map((item) => ({ key: item.key, entry: sink.toEntry(item.event, item.mask) }));
   for (let attempt = 0; attempt < attempts && pending.length > 0; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** (attempt - 1)));
     const failed: typeof pending = [];

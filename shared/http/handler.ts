@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { HandlerName, RouteKey } from '../definitions/routes.js';
+import type { MaskOptions } from '../domain/masking.js';
 import type { Viewer } from '../domain/queries.js';
 import { authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
@@ -39,6 +40,12 @@ export function callerOf(state: RequestState): Caller {
 export function viewerOf(state: RequestState): Viewer {
   const caller = callerOf(state);
   return { orgId: caller.orgId, canSeePii: caller.scopes.includes('pii:read') || caller.scopes.includes('admin') };
+}
+
+/** The caller as a reader: with its org's masking options (its own PII key names) when it may not see PII. */
+export async function readerOf(state: RequestState, maskOptions: (orgId: string) => Promise<MaskOptions>): Promise<Viewer> {
+  const viewer = viewerOf(state);
+  return viewer.canSeePii ? viewer : { ...viewer, mask: await maskOptions(viewer.orgId) };
 }
 
 /**

@@ -108,7 +108,7 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
   return {
     before: (request) => {
       const state = request.context.leadlog;
-      if (state.route.method !== 'POST') return;
+      if (state.route.method === 'GET') return;
       const { event } = request;
       const raw = event.body === undefined || event.body === null ? Buffer.alloc(0)
         : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');

@@ -67,7 +67,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'leadlog-queries-'));
   const archive = new LocalArchive({ dir, maxRows: 100_000 });
   await archive.start();
-  await archive.putRows(events.map(toArchiveRow));
+  await archive.putRows(events.map((event) => toArchiveRow(event)));
   await archive.stop();
 });
 

@@ -1,0 +1,18 @@
+import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { parsePrivacySettings } from '../shared/domain/privacy.js';
+import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
+import { json } from '../shared/http/middleware.js';
+
+/** The org's settings (scope admin): GET and PUT /v1/settings/privacy (section 9). */
+export function createAdminHandler(deps: Dependencies) {
+  return createHttpHandler('admin', {
+    'GET /v1/settings/privacy': async (_event, state) => json(200, await deps.settings.privacy(callerOf(state).orgId)),
+    'PUT /v1/settings/privacy': async (_event, state) => {
+      const settings = parsePrivacySettings(state.body, new Date(deps.clock.now()).toISOString());
+      await deps.settings.setPrivacy(callerOf(state).orgId, settings);
+      return json(200, settings);
+    },
+  });
+}
+
+export const handler = builtOnFirstCall(() => createAdminHandler(defaultDependencies('admin')));

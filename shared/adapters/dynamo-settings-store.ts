@@ -1,0 +1,17 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { controlKeys } from '../domain/keys.js';
+import type { PrivacySettings, SettingsStore } from '../domain/ports.js';
+
+/** Per-org settings in the control table (controlKeys.privacySettings). */
+export class DynamoSettingsStore implements SettingsStore {
+  constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
+
+  async privacy(orgId: string): Promise<PrivacySettings> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.privacySettings(orgId), ConsistentRead: true }));
+    return { pii_keys: (result.Item?.pii_keys as string[] | undefined) ?? [], ...(result.Item?.updated_at ? { updated_at: result.Item.updated_at as string } : {}) };
+  }
+
+  async setPrivacy(orgId: string, settings: PrivacySettings): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.privacySettings(orgId), org_id: orgId, ...settings } }));
+  }
+}
