@@ -2,12 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import fc from 'fast-check';
 import { ensureTables, startDynamoLocal } from '../infra/local/dynamo.js';
 import { localEnvironment } from '../infra/local/settings.js';
 
 /**
  * `npm run fuzz -- --runs N [--seed S]`: the route fuzzer of the test suite, N cases per route, against a
- * fresh in-memory DynamoDB Local. Prints the count tried and any counterexample; exits 1 on a failure.
+ * fresh in-memory DynamoDB Local, then the leak property (no PII survives masking), N cases each.
+ * Prints the count tried and any counterexample; exits 1 on a failure.
  */
 const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' } } });
 const runs = Number(values.runs);
@@ -27,6 +29,13 @@ try {
   for (const report of reports) {
     total += report.route === 'storage' ? 0 : report.runs;
     console.log(`${report.failure ? 'FAIL' : 'ok  '} ${report.route.padEnd(40)} ${report.runs} cases${report.failure ? `\n${report.failure}` : ''}`);
+  }
+  const { eventFieldsProperty, mappingsProperty } = await import('../test/fuzz/leak.js');
+  for (const [name, property] of [['leak: every event field', eventFieldsProperty], ['leak: every provider mapping', mappingsProperty]] as const) {
+    const result = await fc.check(property as fc.IProperty<unknown>, { numRuns: runs, seed });
+    total += result.numRuns;
+    if (result.failed) reports.push({ route: name, runs: result.numRuns, failure: String(result.errorInstance ?? result.counterexample).slice(0, 1500) });
+    console.log(`${result.failed ? 'FAIL' : 'ok  '} ${name.padEnd(40)} ${result.numRuns} cases${result.failed ? `\n${String(result.errorInstance).slice(0, 1500)}` : ''}`);
   }
   console.log(`\n${total} cases in ${((performance.now() - started) / 1000).toFixed(0)} s, seed ${seed}: ${reports.some((r) => r.failure) ? 'FAILED' : 'no counterexample'}`);
   process.exitCode = reports.some((r) => r.failure) ? 1 : 0;
