@@ -32,7 +32,7 @@ export function createQueryHandler(deps: Dependencies) {
       json(200, await listEvents(deps.events, await viewer(state), params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
       json(200, await flowEvents(deps.events, await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
-  });
+  }, { audit: () => deps.audit, clock: deps.clock });
 }
 
 export const handler = builtOnFirstCall(() => createQueryHandler(defaultDependencies('query')));

@@ -27,7 +27,7 @@ export function createWebhookHandler(deps: Dependencies) {
       },
       'POST /v1/webhooks/remap': async (_event, state) => json(200, await remapUnmapped(deps.events, callerOf(state).orgId, state.body, deps.clock.now())),
     },
-    logger,
+    { logger, audit: () => deps.audit, clock: deps.clock },
   );
 }
 

@@ -80,7 +80,7 @@ export class LeadlogStack extends Stack {
     tables.events.grantReadData(query);
     storage.bucket.grantRead(query);
     tables.control.grantReadData(authorizer);
-    tables.control.grantReadData(query); // lead identities
+    tables.control.grantReadWriteData(query); // lead identities, privacy settings; writes: the audit trail
     tables.control.grantReadWriteData(ingest); // an event's `identity`: claims, profiles and merges
     tables.control.grantReadWriteData(handlers.admin); // org settings (privacy)
     // Webhooks: store events (and raw payloads), read secrets, read and claim identities.
@@ -105,7 +105,11 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Encrypting raw payloads with the stack's own data key only.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting raw payloads with the stack's own data key only.",
     });
-    acknowledge(query, readGrant);
+    acknowledge(query, {
+      ...readGrant,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing audit records to the control table with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing audit records to the control table with the stack's own data key only.",
+    });
     acknowledge(handlers.admin, {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",

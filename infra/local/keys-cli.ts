@@ -3,7 +3,9 @@ import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
 import { createApiKey, hashApiKey, keyIdOf, parseScopes } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import type { ApiKeyStore, WebhookSecretStore } from '../../shared/domain/ports.js';
+import type { ApiKeyStore, AuditLog, WebhookSecretStore } from '../../shared/domain/ports.js';
+import { DynamoAuditLog } from '../../shared/adapters/dynamo-audit-log.js';
+import { randomUUID } from 'node:crypto';
 import { physicalTableName, controlTable } from '../../shared/definitions/tables.js';
 import { DynamoWebhookSecretStore } from '../../shared/adapters/dynamo-webhook-secret-store.js';
 import { clearPreviousSecret, generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
@@ -38,12 +40,18 @@ function fail(message: string): never {
 interface ControlStores {
   apiKeys: ApiKeyStore;
   webhookSecrets: WebhookSecretStore;
+  audit: AuditLog;
 }
+
+/** Key creation and revocation are audited (section 9); the CLI acts without an API key of its own. */
+const audited = (audit: AuditLog, orgId: string, action: 'key.create' | 'key.revoke', keyId: string) =>
+  audit.record(orgId, { at: new Date().toISOString(), key_id: 'cli', action, resource: `api-keys/${keyId}`, request_id: randomUUID() });
 
 async function withStores<T>(aws: boolean, table: string | undefined, work: (stores: ControlStores) => Promise<T>): Promise<T> {
   const stores = (client: ReturnType<typeof createDocumentClient>, tableName: string): ControlStores => ({
     apiKeys: new DynamoApiKeyStore(client, tableName),
     webhookSecrets: new DynamoWebhookSecretStore(client, tableName),
+    audit: new DynamoAuditLog(client, tableName),
   });
   if (aws) {
     const tableName = table ?? localSettings.awsControlTable;
@@ -116,9 +124,11 @@ async function main(): Promise<void> {
       } catch (error) {
         fail((error as Error).message);
       }
-      const { key, record } = await withStores(values.aws, values.table, ({ apiKeys: store }) =>
-        createApiKey(store, { orgId: org, scopes, now: Date.now(), ...(values.label ? { label: values.label } : {}) }),
-      );
+      const { key, record } = await withStores(values.aws, values.table, async ({ apiKeys: store, audit }) => {
+        const created = await createApiKey(store, { orgId: org, scopes, now: Date.now(), ...(values.label ? { label: values.label } : {}) });
+        await audited(audit, org, 'key.create', created.record.keyId);
+        return created;
+      });
       console.error(`created key ${record.keyId} for org ${org} with scopes ${record.scopes.join(',')} (shown once; stored hashed):`);
       console.log(key);
       return;
@@ -133,14 +143,19 @@ async function main(): Promise<void> {
       return;
     }
     case 'revoke': {
-      const revoked = await withStores(values.aws, values.table, async ({ apiKeys: store }) => {
+      const revoked = await withStores(values.aws, values.table, async ({ apiKeys: store, audit }) => {
+        let target: { orgId: string; keyId: string };
         if (values.key) {
           const found = await store.findByHash(hashApiKey(values.key));
           if (!found || keyIdOf(values.key) !== found.keyId) return false;
-          return store.revoke(found.orgId, found.keyId, new Date().toISOString());
+          target = found;
+        } else {
+          if (!org || !values['key-id']) fail('revoke needs --org and --key-id, or --key');
+          target = { orgId: org, keyId: values['key-id'] };
         }
-        if (!org || !values['key-id']) fail('revoke needs --org and --key-id, or --key');
-        return store.revoke(org, values['key-id'], new Date().toISOString());
+        const done = await store.revoke(target.orgId, target.keyId, new Date().toISOString());
+        if (done) await audited(audit, target.orgId, 'key.revoke', target.keyId);
+        return done;
       });
       if (!revoked) {
         console.error('keys: no such key');

@@ -3,7 +3,7 @@ import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
-  type IdentityStore, type SettingsStore, type WebhookSecretStore,
+  type AuditLog, type IdentityStore, type SettingsStore, type WebhookSecretStore,
 } from '../domain/ports.js';
 import { createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client } from './aws-clients.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
@@ -11,6 +11,7 @@ import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
 import { DynamoIdentityStore } from './dynamo-identity-store.js';
+import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
 import type { MaskOptions } from '../domain/masking.js';
@@ -30,6 +31,7 @@ export interface Dependencies {
   identities: IdentityStore;
   webhookSecrets: WebhookSecretStore;
   settings: SettingsStore;
+  audit: AuditLog;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
   maskOptions: (orgId: string) => Promise<MaskOptions>;
   blobs: BlobStore;
@@ -76,6 +78,7 @@ export function createDependencies(config: Config = loadConfig()): Dependencies 
     identities: () => new DynamoIdentityStore(clients.documents(), config.controlTableName),
     webhookSecrets: () => new DynamoWebhookSecretStore(clients.documents(), config.controlTableName),
     settings: () => new DynamoSettingsStore(clients.documents(), config.controlTableName),
+    audit: () => new DynamoAuditLog(clients.documents(), config.controlTableName),
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });

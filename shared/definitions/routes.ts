@@ -23,7 +23,14 @@ export interface RouteDefinition {
   maxBodyBytes?: number;
   /** 'raw': the handler gets the bytes unparsed (webhooks verify signatures on them before any JSON parsing). */
   body?: 'json' | 'raw';
+  /**
+   * Recorded in the audit trail after a 2xx (section 9): 'pii.read' only when the key may see PII (the answer then
+   * carried it unmasked); the other actions always.
+   */
+  audit?: AuditAction;
 }
+
+export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap';
 
 export const KB = 1024;
 
@@ -33,18 +40,19 @@ export const AUTHORIZER_CACHE_SECONDS = 60;
 const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 256 * KB },
   { method: 'POST', path: '/v1/events/batch', handler: 'ingest', scope: 'events:write', maxBodyBytes: 1024 * KB },
-  { method: 'GET', path: '/v1/events', handler: 'query', scope: 'events:read' },
-  { method: 'GET', path: '/v1/events/{id}', handler: 'query', scope: 'events:read' },
-  { method: 'GET', path: '/v1/events/{id}/raw', handler: 'query', scope: 'events:read', alsoRequires: 'pii:read' },
-  { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read' },
-  { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read' },
-  { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read' },
-  { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/events/{id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/events/{id}/raw', handler: 'query', scope: 'events:read', alsoRequires: 'pii:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
-  { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB },
+  { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },
   { method: 'GET', path: '/v1/health', handler: 'health' },
   { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
-  { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB },
+  { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
+  { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

@@ -35,6 +35,7 @@ const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length)
  *   ORG#<org>                                      / WEBHOOK#<prov.>  {secrets: [current, previous?]}
  *   ORG#<org>                                      / ALERTCFG         per-org alert rule overrides
  *   ORG#<org>                                      / PRIVACY          per-org privacy settings {pii_keys}
+ *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
@@ -48,6 +49,7 @@ export const controlKeys = {
   webhookSecretsOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'WEBHOOK#' }),
   alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
   privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
+  auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
   identity: (orgId: string, identityKey: string): ControlKey => ({ pk: `IDENT#${orgId}#${digest(identityKey)}`, sk: 'IDENT' }),
   leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>

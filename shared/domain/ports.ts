@@ -139,6 +139,21 @@ export interface SettingsStore {
   setPrivacy(orgId: string, settings: PrivacySettings): Promise<void>;
 }
 
+/** One audit record (section 9): who (the API key), what, on which resource, in which request. No PII. */
+export interface AuditEntry {
+  at: string;
+  key_id: string;
+  action: string;
+  resource: string;
+  request_id: string;
+}
+
+export interface AuditLog {
+  record(orgId: string, entry: AuditEntry): Promise<void>;
+  /** Newest first, from `toMs` back to `fromMs`, one partition per UTC day. */
+  list(orgId: string, query: { days: string[]; fromMs: number; toMs: number; limit: number; after?: PagePosition }): Promise<{ items: AuditEntry[]; next?: PagePosition }>;
+}
+
 // ── After the write: bus, archive, alert counters ───────────────────────────────────────────────────
 
 /** One PutEvents entry (the bus adds its own name). */

@@ -4,7 +4,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { HandlerName, RouteKey } from '../definitions/routes.js';
 import type { MaskOptions } from '../domain/masking.js';
 import type { Viewer } from '../domain/queries.js';
-import { authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
+import { systemClock, type AuditLog, type Clock } from '../domain/ports.js';
+import { auditTrail, authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
 export type RouteHandler = (event: HttpEvent, state: RequestState) => Promise<HttpResult>;
 
@@ -17,11 +18,16 @@ export function createLogger(handlerName: string): Logger {
  * for all of them (logging context, request id + problem mapping, scope check, body parsing), then the
  * route's handler. `handlers` must name exactly the handler's routes (the compiler checks it).
  */
-export function createHttpHandler<H extends HandlerName>(handlerName: H, handlers: { [K in RouteKey<H>]: RouteHandler }, logger = createLogger(handlerName)) {
+export function createHttpHandler<H extends HandlerName>(
+  handlerName: H, handlers: { [K in RouteKey<H>]: RouteHandler }, options: { logger?: Logger; audit?: () => AuditLog; clock?: Clock } = {},
+) {
   const byRouteKey: Record<string, RouteHandler | undefined> = handlers;
-  return middy<HttpEvent, HttpResult, Error, HttpContext>()
+  const logger = options.logger ?? createLogger(handlerName);
+  const stack = middy<HttpEvent, HttpResult, Error, HttpContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpEnvelope(logger))
+    .use(httpEnvelope(logger));
+  if (options.audit) stack.use(auditTrail(options.audit, () => (options.clock ?? systemClock).now()));
+  return stack
     .use(authorize())
     .use(jsonBody())
     .handler(async (event, context) => {

@@ -7,6 +7,7 @@ import {
   ForbiddenError, MalformedJsonError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError,
 } from '../domain/errors.js';
 import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
+import type { AuditLog } from '../domain/ports.js';
 import { toProblem } from './problem.js';
 import { noRouteError } from './routing.js';
 
@@ -123,6 +124,22 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
         throw new UnsupportedMediaTypeError(`Send the body as application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}.`);
       }
       state.body = parseJsonBytes(raw);
+    },
+  };
+}
+
+/**
+ * After a 2xx, records the route's audit action (section 9), one write, before the answer leaves: an answer
+ * that carried unmasked PII is never given without its record.
+ */
+export function auditTrail(log: () => AuditLog, now: () => number): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
+  return {
+    after: async (request) => {
+      const { route, caller, requestId } = request.context.leadlog;
+      const status = request.response?.statusCode ?? 0;
+      if (!route.audit || !caller || status < 200 || status >= 300) return;
+      if (route.audit === 'pii.read' && !caller.scopes.some((scope) => scope === 'pii:read' || scope === 'admin')) return;
+      await log().record(caller.orgId, { at: new Date(now()).toISOString(), key_id: caller.keyId, action: route.audit, resource: request.event.rawPath ?? '', request_id: requestId });
     },
   };
 }
