@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     // Deployed functions keep webhook secrets for 60 s (npm start asks every time, for instant rotations).
     WEBHOOK_SECRET_CACHE_SECONDS: '60',
+    SETTINGS_CACHE_SECONDS: '60',
   });
   const { createDependencies } = await import('../../shared/adapters/container.js');
   const { createApiKey } = await import('../../shared/domain/api-keys.js');
@@ -171,6 +172,32 @@ async function main(): Promise<void> {
   report(`first page, limit=100:  p50 ${median(firstPage).toFixed(1)} ms, p95 ${percentile(firstPage, 0.95).toFixed(1)} ms`);
   report(`one page, limit=1000:   p50 ${median(bigPage).toFixed(1)} ms, p95 ${percentile(bigPage, 0.95).toFixed(1)} ms`);
   report(`all 10 pages of 100:    p50 ${median(walk).toFixed(1)} ms`);
+
+  // 3b. The audit record's cost: a read with pii:read is audited (one PutItem before the answer), a masked read is
+  //     not. The difference should be about one PutItem, measured here on its own, sequentially.
+  const reader = (await createApiKey(deps.apiKeys, { orgId, scopes: ['events:read'], now: Date.now() })).key;
+  const timed = async (apiKey: string) => {
+    const url = new URL(`http://localhost/v1/leads/${lead}/events?limit=10`);
+    const matched = matchRoute('GET', url.pathname)!;
+    const event = toApiGatewayEvent({ method: 'GET', url, headers: { authorization: `Bearer ${apiKey}` }, body: Buffer.alloc(0), route: matched.route, pathParameters: matched.pathParameters, requestId: randomUUID() });
+    const started = performance.now();
+    if ((await invokeRoute(gateway, event, matched.route)).statusCode !== 200) throw new Error('read failed');
+    return performance.now() - started;
+  };
+  const audited: number[] = [];
+  const masked: number[] = [];
+  const puts: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    audited.push(await timed(key));
+    masked.push(await timed(reader));
+    const started = performance.now();
+    await bare.send(new PutCommand({ TableName: tableNames.control, Item: { pk: `bench#${randomUUID()}`, sk: 'x', at: new Date().toISOString() }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    puts.push(performance.now() - started);
+  }
+  report(`\n## Audit record cost: a timeline page of 10 (300 sequential reads each)`);
+  report(`masked read (not audited):        p50 ${median(masked).toFixed(2)} ms`);
+  report(`read with pii:read (audited):     p50 ${median(audited).toFixed(2)} ms`);
+  report(`difference: ${(median(audited) - median(masked)).toFixed(2)} ms; one PutItem alone: p50 ${median(puts).toFixed(2)} ms`);
 
   // 4. Webhooks: signed Stripe deliveries through the webhook handler (verify, parse, map, resolve the lead,
   //    one conditional write) vs the core ingest path, same concurrency, same run, alternating rounds.
