@@ -1,5 +1,6 @@
 import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertRuleId } from '../definitions/alert-rules.js';
 import type { LeadEvent } from './event.js';
+import { maskFreeText } from './masking.js';
 import type { AlertStore } from './ports.js';
 
 /**
@@ -95,7 +96,8 @@ export function aggregate(records: { event: LeadEvent; sequence: string }[]): Co
     for (const [rule, dimension, numerator, denominator, reason] of contributions(event)) {
       const key = `${event.org_id}\u0000${rule}\u0000${dimension}\u0000${bucketStart}`;
       const delta = deltas.get(key) ?? { orgId: event.org_id, rule, dimension, bucketStart, contributions: [] };
-      delta.contributions.push({ sequence: padSequence(sequence), numerator, denominator, ...(reason ? { reason: reason.slice(0, 200) } : {}) });
+      // Reasons go into counters and Alert Raised's top_reasons: masked like everything that leaves the table.
+      delta.contributions.push({ sequence: padSequence(sequence), numerator, denominator, ...(reason ? { reason: maskFreeText(reason).slice(0, 200) } : {}) });
       deltas.set(key, delta);
     }
   }
