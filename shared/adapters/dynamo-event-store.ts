@@ -10,6 +10,12 @@ import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, typ
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
 
+/** An item and the index of the partition it was read from. */
+interface Positioned {
+  partition: number;
+  item: EventItem;
+}
+
 const INDEX_PARTITION_KEY = { by_lead: 'lead_key', by_day: 'day_key', by_flow: 'flow_key' } as const;
 
 export class DynamoEventStore implements EventStore {
@@ -61,32 +67,14 @@ export class DynamoEventStore implements EventStore {
     if (query.interleave) return this.interleaved(query);
     const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1; // one extra tells whether a next page exists
-    const collected: { partition: number; item: EventItem }[] = [];
+    const collected: Positioned[] = [];
     const start = query.after?.partition ?? 0;
-
     for (let partition = start; partition < query.partitions.length && collected.length < want; partition++) {
       const input = this.queryInput(query, partitionKey, query.partitions[partition]!);
-      let exclusiveStartKey: Record<string, unknown> | undefined =
-        query.after && partition === start ? this.startKey(query, partitionKey, partition) : undefined;
-      do {
-        const result = await this.client.send(
-          new QueryCommand({ ...input, Limit: Math.min(Math.max(want - collected.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
-        );
-        for (const item of (result.Items ?? []) as EventItem[]) {
-          collected.push({ partition, item });
-          if (collected.length >= want) break;
-        }
-        exclusiveStartKey = result.LastEvaluatedKey;
-      } while (exclusiveStartKey && collected.length < want);
+      const startKey = query.after && partition === start ? this.startKey(query, partitionKey, partition) : undefined;
+      for (const item of await this.collect(input, want - collected.length, startKey)) collected.push({ partition, item });
     }
-
-    const page = collected.slice(0, query.limit);
-    const items = await Promise.all(page.map(({ item }) => decodeEventItem(item, query.include, this.blobs)));
-    const last = page.at(-1);
-    return {
-      items,
-      ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}),
-    };
+    return this.toPage(collected, query);
   }
 
   /**
@@ -98,23 +86,32 @@ export class DynamoEventStore implements EventStore {
     const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1;
     const after = query.after?.timeKey;
-    const perPartition = await Promise.all(query.partitions.map(async (partition) => {
-      const input = this.queryInput(query, partitionKey, partition, after);
-      const items: EventItem[] = [];
-      let exclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const result = await this.client.send(new QueryCommand({ ...input, Limit: Math.min(Math.max(want - items.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }));
-        items.push(...((result.Items ?? []) as EventItem[]).filter((item) => item.time_key !== after));
-        exclusiveStartKey = result.LastEvaluatedKey;
-      } while (exclusiveStartKey && items.length < want);
-      return items.slice(0, want);
-    }));
+    const perPartition = await Promise.all(query.partitions.map((partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after)));
     const direction = query.order === 'asc' ? 1 : -1;
-    const collected = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0)).slice(0, want);
+    const merged = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0));
+    return this.toPage(merged.slice(0, want).map((item) => ({ partition: 0, item })), query);
+  }
+
+  /** Up to `want` items of one query, following DynamoDB's pages; `skip` drops the item at a position's own key. */
+  private async collect(input: QueryCommandInput, want: number, startKey?: Record<string, unknown>, skip?: string): Promise<EventItem[]> {
+    const items: EventItem[] = [];
+    let exclusiveStartKey = startKey;
+    do {
+      const result = await this.client.send(
+        new QueryCommand({ ...input, Limit: Math.min(Math.max(want - items.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
+      );
+      for (const item of (result.Items ?? []) as EventItem[]) if (item.time_key !== skip) items.push(item);
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (exclusiveStartKey && items.length < want);
+    return items.slice(0, want);
+  }
+
+  /** A page of `limit` decoded events; one more collected than the limit means there is a next page, after the last. */
+  private async toPage(collected: Positioned[], query: RangeQuery): Promise<Page> {
     const page = collected.slice(0, query.limit);
-    const items = await Promise.all(page.map((item) => decodeEventItem(item, query.include, this.blobs)));
+    const items = await Promise.all(page.map(({ item }) => decodeEventItem(item, query.include, this.blobs)));
     const last = page.at(-1);
-    return { items, ...(collected.length > query.limit && last ? { next: { partition: 0, timeKey: last.time_key } } : {}) };
+    return { items, ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}) };
   }
 
   /** `from` a position (inclusive; the caller drops the item at it): the lower bound ascending, the upper descending. */
