@@ -1,7 +1,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { v7 as uuidv7 } from 'uuid';
 import { maskEmail, maskPhone } from './masking.js';
-import type { IdentityStore } from './ports.js';
+import type { IdentityStore, LeadProfile } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
 
 /**
@@ -109,15 +109,19 @@ export interface LeadMerge {
 /** How far merged_into chains are followed (each merge shortens nothing, so a chain is at most the number of merges). */
 const MAX_CHAIN = 64;
 
-/** The live lead a lead now reads as: itself, or the end of its merged_into chain (a → b → c reads as c). */
-export async function liveLead(store: IdentityStore, orgId: string, leadId: string): Promise<string> {
-  let current = leadId;
-  for (let hop = 0; hop < MAX_CHAIN; hop++) {
-    const next = (await store.profile(orgId, current))?.mergedInto;
-    if (!next) return current;
-    current = next;
+/** The live lead a lead now reads as, with its profile: itself, or the end of its merged_into chain (a → b → c reads as c). */
+async function followMerges(store: IdentityStore, orgId: string, leadId: string): Promise<{ lead: string; profile: LeadProfile | undefined }> {
+  let lead = leadId;
+  let profile = await store.profile(orgId, lead);
+  for (let hop = 0; hop < MAX_CHAIN && profile?.mergedInto; hop++) {
+    lead = profile.mergedInto;
+    profile = await store.profile(orgId, lead);
   }
-  return current;
+  return { lead, profile };
+}
+
+export async function liveLead(store: IdentityStore, orgId: string, leadId: string): Promise<string> {
+  return (await followMerges(store, orgId, leadId)).lead;
 }
 
 /**
@@ -130,9 +134,10 @@ export async function mergeLeads(
   store: IdentityStore, orgId: string, leads: string[], identity: string, nowIso: string, onMerged?: (merge: LeadMerge) => Promise<void>,
 ): Promise<string> {
   for (let attempt = 0; attempt < MAX_CHAIN; attempt++) {
-    const live = [...new Set(await Promise.all(leads.map((lead) => liveLead(store, orgId, lead))))];
-    if (live.length === 1) return live[0]!;
-    const seen = await Promise.all(live.map(async (lead) => ({ lead, firstSeen: (await store.profile(orgId, lead))?.firstSeenAt ?? nowIso })));
+    const followed = await Promise.all(leads.map((lead) => followMerges(store, orgId, lead)));
+    const live = new Map(followed.map(({ lead, profile }) => [lead, profile?.firstSeenAt ?? nowIso]));
+    if (live.size === 1) return [...live.keys()][0]!;
+    const seen = [...live].map(([lead, firstSeen]) => ({ lead, firstSeen }));
     seen.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.lead.localeCompare(b.lead));
     const survivor = seen[0]!.lead;
     for (const { lead } of seen.slice(1)) {
@@ -147,17 +152,23 @@ export async function mergeLeads(
  * Their events together are the union timeline.
  */
 export async function leadFamily(store: IdentityStore, orgId: string, leadId: string): Promise<{ live: string; members: string[] }> {
-  const live = await liveLead(store, orgId, leadId);
-  return { live, members: await mergedSubtree(store, orgId, live) };
+  const { lead: live, profile } = await followMerges(store, orgId, leadId);
+  return { live, members: [...(await mergedSubtree(store, orgId, live, { profile })).keys()] };
 }
 
-/** A lead and every lead merged into it, directly or through a chain. */
-export async function mergedSubtree(store: IdentityStore, orgId: string, leadId: string): Promise<string[]> {
-  const members = [leadId];
-  for (let i = 0; i < members.length && members.length < 1000; i++) {
-    for (const from of (await store.profile(orgId, members[i]!))?.mergedFrom ?? []) if (!members.includes(from)) members.push(from);
+/**
+ * A lead and every lead merged into it, directly or through a chain, each with its profile (read once; the lead's
+ * own may be passed in when the caller has it).
+ */
+export async function mergedSubtree(
+  store: IdentityStore, orgId: string, leadId: string, known?: { profile: LeadProfile | undefined },
+): Promise<Map<string, LeadProfile | undefined>> {
+  const tree = new Map([[leadId, known ? known.profile : await store.profile(orgId, leadId)]]);
+  for (const [, profile] of tree) {
+    if (tree.size >= 1000) break;
+    for (const from of profile?.mergedFrom ?? []) if (!tree.has(from)) tree.set(from, await store.profile(orgId, from));
   }
-  return members;
+  return tree;
 }
 
 /** The one lead every person identity is cached on, if there are person identities and they agree. */

@@ -8,7 +8,7 @@ import { issuesToFieldErrors } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent, type MaskOptions } from './masking.js';
 import type { EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
-import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
+import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, utcDays } from './time.js';
 import { eventKeysFor } from './keys.js';
 import { identityKey, leadFamily, liveLead, mergedSubtree, personKeys, presentIdentities, type LeadIdentity } from './identity.js';
 
@@ -199,8 +199,7 @@ export async function listEvents(store: EventStore, viewer: Viewer, params: Para
   if (p.flow_id) {
     return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] }, defaults);
   }
-  const days: string[] = [];
-  for (let day = Date.parse(utcDay(toIso(fromMs))); day < toMs; day += DAY_MS) days.push(eventKeysFor.day(viewer.orgId, utcDay(toIso(day))));
+  const days = utcDays(fromMs, toMs).map((day) => eventKeysFor.day(viewer.orgId, day));
   if (order === 'desc') days.reverse();
   return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_day', partitions: days }, defaults);
 }
@@ -242,8 +241,10 @@ export interface LeadView {
  * neither a profile nor events for it.
  */
 export async function getLead(store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, nowMs: number): Promise<LeadView> {
-  const [profile, own] = await Promise.all([identities.profile(viewer.orgId, leadId), mergedSubtree(identities, viewer.orgId, leadId)]);
-  const profiles = await Promise.all(own.map((member) => (member === leadId ? profile : identities.profile(viewer.orgId, member))));
+  const tree = await mergedSubtree(identities, viewer.orgId, leadId);
+  const own = [...tree.keys()];
+  const profile = tree.get(leadId);
+  const profiles = [...tree.values()];
   const edge = (order: 'asc' | 'desc') => store.query({
     index: 'by_lead', partitions: own.map((member) => eventKeysFor.lead(viewer.orgId, member)), interleave: true, order, limit: 1, filters: {},
     include: { leadSnapshot: false, rawPayload: false }, nowMs,
