@@ -88,7 +88,7 @@ export interface FanoutPorts {
 
 export interface FanoutResult {
   /** The first record not done: retry the batch from it. Undefined when every record is done. */
-  failedSequence?: string;
+  failedSequence: string | undefined;
   raised: AlertRaised[];
 }
 
@@ -101,24 +101,23 @@ export async function fanOut(records: DecodedRecord[], ports: FanoutPorts): Prom
   const sinks = [busSink(ports.bus), ...(ports.archive ? [archiveSink(ports.archive)] : [])] as Sink<unknown>[];
   const firstFailed = await publishRecords(sinks, records, SINK_ATTEMPTS, ports.maskOptions);
   if (firstFailed !== undefined) ports.log?.warn('bus or archive entries failed after retries', { firstFailed, records: records.length });
-  if (!ports.alerts) return { ...(firstFailed !== undefined ? { failedSequence: firstFailed } : {}), raised: [] };
+  if (!ports.alerts) return { failedSequence: firstFailed, raised: [] };
 
   // Count only what was published: a retry from firstFailed then counts the rest exactly once.
   const upTo = firstFailed === undefined ? records.length : records.findIndex((r) => r.sequenceNumber === firstFailed);
   const published = records.slice(0, upTo).flatMap((r) => (r.event ? [{ event: r.event, sequence: r.sequenceNumber }] : []));
-  const bus = ports.bus;
   const publish = async (alert: AlertRaised) => {
     const entry = { Source: BUS_SOURCE, DetailType: ALERT_DETAIL_TYPE, Detail: JSON.stringify(alert), Time: new Date(ports.clock.now()) };
-    if ((await bus.putEvents([entry])).length > 0) throw new Error('the bus refused the alert');
+    if ((await ports.bus.putEvents([entry])).length > 0) throw new Error('the bus refused the alert');
   };
   try {
     const raised = await processAlerts({ store: ports.alerts, publish }, published);
     for (const alert of raised) ports.log?.info('alert raised', { rule: alert.rule_id, org: alert.org_id });
-    return { ...(firstFailed !== undefined ? { failedSequence: firstFailed } : {}), raised };
+    return { failedSequence: firstFailed, raised };
   } catch (error) {
     // Retry from the first record that counts towards an alert: everything before it is published and counts for nothing.
     const retryFrom = published.find((r) => countsTowardAlerts(r.event))?.sequence ?? firstFailed;
     ports.log?.error('alert evaluation failed; the batch will be retried', { error: error as Error, retryFrom });
-    return { ...(retryFrom !== undefined ? { failedSequence: retryFrom } : {}), raised: [] };
+    return { failedSequence: retryFrom, raised: [] };
   }
 }
