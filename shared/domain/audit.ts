@@ -1,7 +1,7 @@
 import { decodeCursor, encodeCursor, peekCursorDefaults } from './cursor.js';
 import { ValidationError } from './errors.js';
 import type { AuditEntry, AuditLog } from './ports.js';
-import { DAY_MS, parseIsoWithOffset, toIso, utcDay } from './time.js';
+import { DAY_MS, parseIsoWithOffset, utcDays } from './time.js';
 
 /**
  * GET /v1/audit (scope admin, section 9): the org's audit records, newest first, in a range of at most 400 days
@@ -32,8 +32,7 @@ export async function listAudit(
   if (toMs - fromMs > AUDIT_MAX_RANGE_DAYS * DAY_MS) errors.push({ path: 'from', message: `the range from..to must be at most ${AUDIT_MAX_RANGE_DAYS} days` });
   if (errors.length > 0) throw new ValidationError(errors);
 
-  const days: string[] = [];
-  for (let day = Date.parse(utcDay(toIso(toMs - 1))); day >= Date.parse(utcDay(toIso(fromMs))); day -= DAY_MS) days.push(utcDay(toIso(day)));
+  const days = utcDays(fromMs, toMs).reverse(); // newest first
   const binding = { route: 'audit', from: params.from, to: params.to };
   const defaults = { from: fromMs, to: toMs };
   const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, orgId, binding);

@@ -34,3 +34,10 @@ export function toIso(ms: number): string {
 export function utcDay(iso: string): string {
   return iso.slice(0, 10);
 }
+
+/** The UTC days (yyyy-MM-dd) that [fromMs, toMs) touches, oldest first: one partition each in day-keyed tables. */
+export function utcDays(fromMs: number, toMs: number): string[] {
+  const days: string[] = [];
+  for (let day = Date.parse(utcDay(toIso(fromMs))); day < toMs; day += DAY_MS) days.push(utcDay(toIso(day)));
+  return days;
+}

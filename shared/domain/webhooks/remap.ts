@@ -3,7 +3,7 @@ import { buildEvent, type LeadEvent } from '../event.js';
 import { storeOnce } from '../ingest.js';
 import { eventKeysFor } from '../keys.js';
 import type { EventStore } from '../ports.js';
-import { DAY_MS, parseIsoWithOffset, RETENTION_MS, toIso, utcDay } from '../time.js';
+import { DAY_MS, parseIsoWithOffset, RETENTION_MS, utcDays } from '../time.js';
 import { UNMAPPED } from './mapping.js';
 import { MAPPERS, toInput } from './receive.js';
 import { isProvider, type Headers, type Provider } from './signatures.js';
@@ -54,8 +54,7 @@ function parseRequest(body: unknown, nowMs: number): { fromMs: number; toMs: num
 
 export async function remapUnmapped(store: EventStore, orgId: string, body: unknown, nowMs: number): Promise<RemapResult> {
   const { fromMs, toMs, provider } = parseRequest(body, nowMs);
-  const days: string[] = [];
-  for (let day = Date.parse(utcDay(toIso(Math.max(fromMs, nowMs - RETENTION_MS - DAY_MS)))); day < toMs; day += DAY_MS) days.push(eventKeysFor.day(orgId, utcDay(toIso(day))));
+  const days = utcDays(Math.max(fromMs, nowMs - RETENTION_MS - DAY_MS), toMs).map((day) => eventKeysFor.day(orgId, day));
   const result: RemapResult = { examined: 0, remapped: 0 };
   let after: { partition: number; timeKey: string } | undefined;
   do {
