@@ -3,14 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signedSample } from '../../infra/local/webhook-samples.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
+import { captureLogs } from '../support/logs.js';
 
 /**
  * Two orgs, every route: the other org's data must look exactly like data that does not exist. Meanwhile
  * every log line the handlers write is captured (Powertools at DEBUG) and scanned for secrets and PII.
  */
-const captured: string[] = [];
-const consoleOriginals: Record<string, (...args: unknown[]) => void> = {};
-const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+let logs: ReturnType<typeof captureLogs>;
 
 let api: TestApi;
 let a: { orgId: string; key: string };
@@ -21,16 +20,7 @@ const phone = '+5511987654321';
 let eventId: string;
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (captured.push(String(chunk)), writes.out(chunk as never, ...(rest as []))) ) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (captured.push(String(chunk)), writes.err(chunk as never, ...(rest as []))) ) as typeof process.stderr.write;
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const original = console[method].bind(console);
-    consoleOriginals[method] = original;
-    console[method] = (...args: unknown[]) => {
-      captured.push(args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')); // kept for the scan, not printed
-    };
-  }
+  logs = captureLogs();
   api = await startTestApi();
   a = await api.newOrg();
   b = await api.newOrg();
@@ -44,9 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.stdout.write = writes.out;
-  process.stderr.write = writes.err;
-  for (const [method, original] of Object.entries(consoleOriginals)) (console as unknown as Record<string, unknown>)[method] = original;
+  logs.restore();
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   await api.close();
 });
@@ -94,7 +82,7 @@ describe('logs', () => {
   it('never contain API keys, webhook secrets or unmasked PII', async () => {
     await api.request('GET', '/v1/leads/x/events', { key: `${a.key}x` }); // a rejected key is logged about, never logged
     await api.request('POST', '/v1/events', { key: a.key, body: { lead_id: email, event_type: 'nope', payload: { phone } } });
-    const text = captured.join('');
+    const text = logs.lines.join('');
     expect(text.length).toBeGreaterThan(0); // the handlers did log (DEBUG), so the scan means something
     for (const secret of [a.key, b.key, a.key.split('_')[2]!, secretA]) expect(text).not.toContain(secret);
     expect(text).not.toContain(email);

@@ -15,29 +15,22 @@ import { createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { plantedTree } from '../fuzz/leak.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
+import { captureLogs } from '../support/logs.js';
 
 /**
  * The leak property end to end: PII planted (fixed seed) in events posted to the API and in a signed Typeform
  * delivery is absent from masked reads, bus entries, windowed-alert lines, the Parquet archive read back through
  * DuckDB, and every log line the handlers write (Powertools at DEBUG).
  */
-const captured: string[] = [];
-const writes = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
+let logs: ReturnType<typeof captureLogs>;
 let api: TestApi;
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (captured.push(String(chunk)), writes.out(chunk as never, ...(rest as [])))) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => (captured.push(String(chunk)), writes.err(chunk as never, ...(rest as [])))) as typeof process.stderr.write;
-  // Powertools in dev mode logs through console: kept for the scan, not printed.
-  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    console[method] = (...args: unknown[]) => void captured.push(args.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' '));
-  }
+  logs = captureLogs();
   api = await startTestApi();
 });
 afterAll(async () => {
-  process.stdout.write = writes.out;
-  process.stderr.write = writes.err;
+  logs.restore();
   await api.close();
 });
 
@@ -91,7 +84,7 @@ describe('no PII leaves unmasked, end to end (fixed seed)', () => {
     const alerts = delivered.filter((d) => d['event']['detail-type'] === 'Alert Raised');
     expect(alerts.map((a) => a.event.detail.rule_id)).toContain('rejection_rate'); // the alert path ran, top_reasons included
 
-    const outputs = { reads: reads.join('\n'), bus: JSON.stringify(delivered), archive: JSON.stringify(rows), logs: captured.join('') };
+    const outputs = { reads: reads.join('\n'), bus: JSON.stringify(delivered), archive: JSON.stringify(rows), logs: logs.lines.join('') };
     for (const [where, text] of Object.entries(outputs)) for (const secret of secrets) expect(text, `${secret} in ${where}`).not.toContain(secret);
     expect(outputs.logs.length).toBeGreaterThan(0);
   }, 120_000);
