@@ -1,10 +1,12 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { listAudit } from '../shared/domain/audit.js';
+import { presentErasure, requestErasure } from '../shared/domain/erasure.js';
+import { NotFoundError } from '../shared/domain/errors.js';
 import { parsePrivacySettings } from '../shared/domain/privacy.js';
 import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
 import { json } from '../shared/http/middleware.js';
 
-/** The org's settings and audit trail (scope admin): GET and PUT /v1/settings/privacy, GET /v1/audit (section 9). */
+/** The org's settings, audit trail and erasures (scope admin): section 9. */
 export function createAdminHandler(deps: Dependencies) {
   return createHttpHandler('admin', {
     'GET /v1/settings/privacy': async (_event, state) => json(200, await deps.settings.privacy(callerOf(state).orgId)),
@@ -14,6 +16,17 @@ export function createAdminHandler(deps: Dependencies) {
       return json(200, settings);
     },
     'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),
+    'DELETE /v1/leads/{lead_id}': async (event, state) => {
+      const { orgId, keyId } = callerOf(state);
+      const job = await requestErasure(deps, { orgId, leadId: event.pathParameters?.lead_id ?? '', keyId, requestId: state.requestId, nowMs: deps.clock.now() });
+      return json(202, { erasure_id: job.id, status: presentErasure(job).status }, { location: `/v1/erasures/${job.id}` });
+    },
+    'GET /v1/erasures/{id}': async (event, state) => {
+      const id = event.pathParameters?.id ?? '';
+      const job = /^er_[0-9a-f]{32}$/.test(id) ? await deps.erasures.get(callerOf(state).orgId, id) : undefined;
+      if (!job) throw new NotFoundError(`No erasure '${id.slice(0, 100)}'.`);
+      return json(200, presentErasure(job));
+    },
   }, { audit: () => deps.audit, clock: deps.clock });
 }
 

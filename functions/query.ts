@@ -23,7 +23,7 @@ export function createQueryHandler(deps: Dependencies) {
     'GET /v1/events/{id}/raw': async (event, state) =>
       bytes(200, await getRawBody(deps.events, await viewer(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
-      json(200, await leadTimeline(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), params(event), deps.clock.now())),
+      json(200, await leadTimeline(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), params(event), deps.clock.now(), deps.erasures)),
     'GET /v1/leads/{lead_id}': async (event, state) =>
       json(200, await getLead(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), deps.clock.now())),
     'GET /v1/leads': async (event, state) =>

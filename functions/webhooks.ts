@@ -10,7 +10,7 @@ import { json, parseJsonBytes, type HttpEvent } from '../shared/http/middleware.
 export function createWebhookHandler(deps: Dependencies) {
   const logger = createLogger('webhooks');
   const secrets = cachedSecrets(deps.webhookSecrets, deps.config.webhookSecretCacheSeconds * 1000);
-  const identityCache = new IdentityCache();
+  const identityCache = new IdentityCache(deps.config.identityCacheSeconds * 1000);
   const param = (event: HttpEvent, name: string) => event.pathParameters?.[name] ?? '';
   return createHttpHandler(
     'webhooks',

@@ -12,6 +12,7 @@ import { LeadlogTables } from './constructs/tables.js';
 import { Fanout } from './constructs/fanout.js';
 import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
+import { ErasureWorkflow } from './constructs/erasure.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 /** Each function's construct id (kept: it names the deployed resources) and sizing. */
@@ -24,6 +25,8 @@ const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?
   admin: { id: 'Admin', memorySize: 512 },
   authorizer: { id: 'Authorizer', memorySize: 512, timeout: Duration.seconds(5) },
   fanout: { id: 'Fanout', memorySize: 512, timeout: Duration.seconds(60) },
+  // Athena queries of an erasure's archive phase run inside one step.
+  erasure: { id: 'Erasure', memorySize: 512, timeout: Duration.minutes(15) },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -47,6 +50,7 @@ export class LeadlogStack extends Stack {
     const tables = new LeadlogTables(this, 'Tables', { prefix, key: dataKey });
     const storage = new PayloadStorage(this, 'Storage', { key: dataKey });
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
+    const erasureWorkflowName = `${prefix}-erasure`;
     const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
     // Every variable of the environment contract (shared/definitions/environment.ts); each function gets its own.
     const deployed: Record<DeployedVariable, string> = {
@@ -55,6 +59,10 @@ export class LeadlogStack extends Stack {
       RAW_PAYLOAD_BUCKET: storage.bucket.bucketName,
       EVENT_BUS_NAME: busName,
       ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref,
+      ERASURE_STATE_MACHINE_ARN: ErasureWorkflow.arnFor(this, erasureWorkflowName),
+      ARCHIVE_BUCKET: analytics.bucket.bucketName,
+      ARCHIVE_DATABASE: analytics.database,
+      ATHENA_WORKGROUP: analytics.workGroup.ref,
     };
     const fn = (name: FunctionName) => {
       const { id, ...sizing } = FUNCTIONS[name];
@@ -111,6 +119,7 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing audit records to the control table with the stack's own data key only.",
     });
     acknowledge(handlers.admin, {
+      [`AwsSolutions-IAM5[${eventIndexes}]`]: "Reading the events table's own indexes (by_lead: is there anything of a lead to erase).",
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
     });
@@ -123,7 +132,42 @@ export class LeadlogStack extends Stack {
 
     const api = new LeadlogApi(this, 'Api', { handlers, authorizer, logKey });
 
+    // Erasure (section 9): the admin function records the job and starts its workflow; the erasure function deletes.
+    const erasureFn = fn('erasure');
+    const erasure = new ErasureWorkflow(this, 'ErasureWorkflow', { name: erasureWorkflowName, step: erasureFn, logKey });
+    erasure.stateMachine.grantStartExecution(handlers.admin);
+    tables.events.grantReadData(handlers.admin); // is there anything of the lead to erase
+    tables.events.grantReadWriteData(erasureFn);
+    tables.control.grantReadWriteData(erasureFn);
+    storage.bucket.grantRead(erasureFn);
+    storage.bucket.grantDelete(erasureFn);
+    analytics.bucket.grantReadWrite(erasureFn);
+    analytics.bucket.grantDelete(erasureFn);
+    analytics.results.grantReadWrite(erasureFn); // Athena writes the job's query results as the job
+    const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: analytics.workGroup.ref });
+    erasureFn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
+    erasureFn.addToRolePolicy(new PolicyStatement({
+      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+      resources: [
+        this.formatArn({ service: 'glue', resource: 'catalog' }),
+        this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
+        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
+      ],
+    }));
+
     const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
+    fanout.bus.grantPutEventsTo(erasureFn); // Lead Erased
+    const archiveObjects = `Resource::<${logicalId(analytics.bucket)}.Arn>/*`;
+    const resultObjects = `Resource::<${logicalId(analytics.results)}.Arn>/*`;
+    acknowledge(erasureFn, {
+      ...readGrant,
+      [`AwsSolutions-IAM5[${archiveObjects}]`]: 'Objects of the archive bucket only: the erasure rewrites the files holding the lead.',
+      [`AwsSolutions-IAM5[${resultObjects}]`]: "Objects of the Athena results bucket only: the erasure's own query results.",
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'Deleting the erased raw payloads and replaced archive files, in those two buckets only.',
+      'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: Athena UNLOAD multipart uploads into the archive bucket only.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Rewriting archive files and job records with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Rewriting archive files and job records with the stack's own data key only.",
+    });
     acknowledge(fanoutFn, {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
@@ -131,7 +175,7 @@ export class LeadlogStack extends Stack {
 
     const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
-      functions: { Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn },
+      functions: { Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn },
       streamConsumer: fanoutFn,
       tables: [tables.events, tables.control],
       deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters },
@@ -148,5 +192,6 @@ export class LeadlogStack extends Stack {
     new CfnOutput(this, 'EventsTableName', { value: tables.events.tableName });
     new CfnOutput(this, 'ControlTableName', { value: tables.control.tableName, description: 'npm run keys -- … --aws --table <this>' });
     new CfnOutput(this, 'RawPayloadBucketName', { value: storage.bucket.bucketName });
+    new CfnOutput(this, 'ErasureStateMachineArn', { value: erasure.stateMachine.stateMachineArn });
   }
 }

@@ -1,5 +1,5 @@
 import {
-  BLOB_LOCATION, environmentVariables, functionVariables, type EnvName, type EnvType, type FunctionName,
+  BLOB_LOCATION, environmentVariables, functionVariables, type EnvName, type EnvType, type EnvVariable, type FunctionName,
 } from './definitions/environment.js';
 
 /**
@@ -50,7 +50,9 @@ export function loadConfig(fn?: FunctionName, env: Record<string, string | undef
     }
   }
   for (const name of fn ? (functionVariables[fn] as readonly EnvName[]) : []) {
-    const present = BLOB_LOCATION.includes(name) ? BLOB_LOCATION.some((n) => env[n]?.trim()) : env[name]?.trim() || 'default' in environmentVariables[name];
+    // An optional variable names an AWS resource that has a local stand-in (the erasure workflow, the archive's Athena).
+    const spec: EnvVariable = environmentVariables[name];
+    const present = BLOB_LOCATION.includes(name) ? BLOB_LOCATION.some((n) => env[n]?.trim()) : env[name]?.trim() || spec.default !== undefined || spec.optional;
     if (!present) problems.push(BLOB_LOCATION.includes(name) ? `${BLOB_LOCATION.join(' (AWS) or ')} (local) is required` : `${name} is required`);
   }
   if (problems.length > 0) throw new ConfigError(`leadlog configuration: ${problems.join('; ')}`);

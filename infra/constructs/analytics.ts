@@ -29,6 +29,8 @@ export class Analytics extends Construct {
   readonly deliveryStream: CfnDeliveryStream;
   readonly database: string;
   readonly workGroup: CfnWorkGroup;
+  /** Where Athena writes query results (the erasure job's queries write there as it runs them). */
+  readonly results: Bucket;
 
   constructor(scope: Construct, id: string, props: AnalyticsProps) {
     super(scope, id);
@@ -49,14 +51,14 @@ export class Analytics extends Construct {
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const results = new Bucket(this, 'QueryResults', {
+    const results = (this.results = new Bucket(this, 'QueryResults', {
       encryption: BucketEncryption.KMS, encryptionKey: props.key, bucketKeyEnabled: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL, enforceSSL: true, objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'athena-results/',
       lifecycleRules: [{ expiration: Duration.days(30) }],
       removalPolicy: RemovalPolicy.DESTROY,
       autoDeleteObjects: false,
-    });
+    }));
 
     this.database = `${props.prefix.replace(/-/g, '_')}`;
     const database = new CfnDatabase(this, 'Database', { catalogId: Aws.ACCOUNT_ID, databaseInput: { name: this.database, description: 'leadlog archive' } });

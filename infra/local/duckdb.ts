@@ -2,7 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARCHIVE_PREFIX, archiveColumns, partitionColumns, type ColumnType } from '../../shared/definitions/archive.js';
+import { ARCHIVE_PREFIX, archiveColumns, partitionColumns, sqlLiteral as sqlString, type ColumnType } from '../../shared/definitions/archive.js';
 
 /** DuckDB, the local stand-in for Athena and for Firehose's Parquet conversion. */
 export async function openDuckDb(): Promise<DuckDBConnection> {
@@ -18,9 +18,7 @@ export function duckColumnsSpec(): string {
   return `{${entries.join(', ')}}`;
 }
 
-export function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+export { sqlString };
 
 /**
  * Makes the archive under `dir` the table `events` (hive partitions org_id, dt), as the Glue table is in

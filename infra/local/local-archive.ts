@@ -2,8 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { ARCHIVE_PREFIX, archiveColumns, partitionColumns } from '../../shared/definitions/archive.js';
-import type { Archive, ArchiveRow } from '../../shared/domain/ports.js';
+import { ARCHIVE_PREFIX, archiveColumns, erasedRowsPredicate, partitionColumns } from '../../shared/definitions/archive.js';
+import type { Archive, ArchiveEraser, ArchiveRow } from '../../shared/domain/ports.js';
 import { duckColumnsSpec, openDuckDb, sqlString } from './duckdb.js';
 
 /**
@@ -11,8 +11,10 @@ import { duckColumnsSpec, openDuckDb, sqlString } from './duckdb.js';
  * putRows returns, so an acknowledged row survives a crash; the buffer becomes Parquet in the same
  * org_id=/dt= layout on a size or time trigger and on shutdown. A flush writes to a temporary folder, then
  * moves the files in, and skips ids the archive already holds: a replayed stream record is archived once.
+ * An erasure flushes, then rewrites each Parquet file holding the leads' rows without them (temp file + rename,
+ * so a crash leaves every file whole, old or new), in turn with flushes.
  */
-export class LocalArchive implements Archive {
+export class LocalArchive implements Archive, ArchiveEraser {
   private readonly buffer: string;
   private pendingRows = 0;
   private flushing: Promise<void> = Promise.resolve();
@@ -61,6 +63,32 @@ export class LocalArchive implements Archive {
       await this.writeParquet(flushingFile);
     });
     return this.flushing;
+  }
+
+  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string): Promise<{ rows: number; files: number }> {
+    let removed = { rows: 0, files: 0 };
+    const erasing = this.flush().then(async () => {
+      const folder = join(this.options.dir, ARCHIVE_PREFIX, `org_id=${orgId}`);
+      if (leadIds.length === 0 || !existsSync(folder)) return;
+      const db = await this.db();
+      const where = erasedRowsPredicate(orgId, leadIds);
+      const files = (await db.runAndReadAll(
+        `SELECT filename, count(*)::INTEGER AS rows FROM read_parquet(${sqlString(join(folder, '*', '*.parquet'))}, filename = true, hive_partitioning = false) WHERE ${where.leads} GROUP BY filename`,
+      )).getRowObjects() as { filename: string; rows: number }[];
+      for (const { filename, rows } of files) {
+        const temp = `${filename}.${erasureId}.tmp`;
+        const kept = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet(${sqlString(filename)}, hive_partitioning = false) WHERE NOT (${where.leads})`)).getRowObjects()[0]!.n as number;
+        if (kept === 0) {
+          await rm(filename, { force: true });
+        } else {
+          await db.run(`COPY (SELECT * FROM read_parquet(${sqlString(filename)}, hive_partitioning = false) WHERE NOT (${where.leads})) TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+          await rename(temp, filename);
+        }
+        removed = { rows: removed.rows + rows, files: removed.files + 1 };
+      }
+    });
+    this.flushing = erasing.catch(() => undefined);
+    return erasing.then(() => removed);
   }
 
   private db(): Promise<DuckDBConnection> {

@@ -36,7 +36,9 @@ export const localSettings = {
 };
 
 /** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
-type ReplacedLocally = 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME';
+type ReplacedLocally =
+  | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME'
+  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
@@ -52,6 +54,9 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     // Rotations apply at once locally (deployed functions keep secrets for 60 s).
     WEBHOOK_SECRET_CACHE_SECONDS: '0',
     SETTINGS_CACHE_SECONDS: '0',
+    // One process locally: an erasure's settle phase only waits out the identity cache and the stream poller.
+    IDENTITY_CACHE_SECONDS: '2',
+    ERASURE_SETTLE_SECONDS: '3',
   };
   return {
     ...contract,

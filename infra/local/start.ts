@@ -7,7 +7,7 @@ import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import { createDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { createDependencies, createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { generateSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
@@ -15,6 +15,7 @@ import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
 import { LocalArchive } from './local-archive.js';
+import { ErasureRunner } from './erasure-runner.js';
 import { StreamPoller } from './stream-poller.js';
 import { DATA_DIR, clearRuntimeInfo, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   let server: Server | undefined;
   let poller: StreamPoller | undefined;
   let archive: LocalArchive | undefined;
+  let erasures: ErasureRunner | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
       await closing;
     }
+    await erasures?.stop(); // a job mid-way resumes on the next start
     if (poller) {
       await poller.stop();
       await poller.drain().catch(() => undefined); // what was accepted reaches the bus and the archive before we stop
@@ -73,6 +76,11 @@ async function main(): Promise<void> {
   const fanout = createFanoutHandler(createFanoutDependencies(config, { bus, archive }));
   poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json') });
   poller.start();
+  // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume.
+  erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive }), {
+    onError: (error) => console.error(`leadlog: erasure step failed (retried): ${error.message}`),
+  });
+  erasures.start();
   const quiet = localSettings.quiet;
   server = createLocalApi({
     handlers,

@@ -1,7 +1,9 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { Agent as HttpAgent } from 'node:http';
@@ -88,3 +90,5 @@ export function createDocumentClient(options: AwsClientOptions = {}): DynamoDBDo
 export const createS3Client = (options: AwsClientOptions = {}) => withErrorTranslation(new S3Client(base(options)));
 export const createEventBridgeClient = (options: AwsClientOptions = {}) => withErrorTranslation(new EventBridgeClient(base(options)));
 export const createFirehoseClient = (options: AwsClientOptions = {}) => withErrorTranslation(new FirehoseClient(base(options)));
+export const createAthenaClient = (options: AwsClientOptions = {}) => withErrorTranslation(new AthenaClient(base(options)));
+export const createStepFunctionsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SFNClient(base(options)));

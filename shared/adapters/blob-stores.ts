@@ -1,5 +1,5 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { BlobStore } from '../domain/ports.js';
 
@@ -19,6 +19,10 @@ export class S3BlobStore implements BlobStore {
   async getBytes(key: string): Promise<Buffer> {
     const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     return Buffer.from(await result.Body!.transformToByteArray());
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 }
 
@@ -49,5 +53,18 @@ export class FileBlobStore implements BlobStore {
 
   async getBytes(key: string): Promise<Buffer> {
     return readFile(this.pathOf(key));
+  }
+
+  /** Removes the file and the folders it leaves empty (S3 has no folders: none may outlive its objects here either). */
+  async delete(key: string): Promise<void> {
+    let path = this.pathOf(key);
+    await rm(path, { force: true });
+    for (path = dirname(path); path.startsWith(this.root + sep); path = dirname(path)) {
+      try {
+        await rmdir(path);
+      } catch {
+        break; // not empty (or already gone)
+      }
+    }
   }
 }

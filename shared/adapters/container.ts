@@ -3,9 +3,15 @@ import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
-  type AuditLog, type IdentityStore, type SettingsStore, type WebhookSecretStore,
+  type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type SettingsStore, type WebhookSecretStore,
 } from '../domain/ports.js';
-import { createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client } from './aws-clients.js';
+import type { ErasurePorts } from '../domain/erasure.js';
+import { AthenaArchiveEraser } from './athena-archive-eraser.js';
+import {
+  createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createStepFunctionsClient,
+} from './aws-clients.js';
+import { DynamoErasureStore } from './dynamo-erasure-store.js';
+import { polledErasureScheduler, StepFunctionsErasureScheduler } from './erasure-scheduler.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
 import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
@@ -32,6 +38,9 @@ export interface Dependencies {
   webhookSecrets: WebhookSecretStore;
   settings: SettingsStore;
   audit: AuditLog;
+  erasures: ErasureStore;
+  /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
+  scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
   maskOptions: (orgId: string) => Promise<MaskOptions>;
   blobs: BlobStore;
@@ -79,6 +88,10 @@ export function createDependencies(config: Config = loadConfig()): Dependencies 
     webhookSecrets: () => new DynamoWebhookSecretStore(clients.documents(), config.controlTableName),
     settings: () => new DynamoSettingsStore(clients.documents(), config.controlTableName),
     audit: () => new DynamoAuditLog(clients.documents(), config.controlTableName),
+    erasures: () => new DynamoErasureStore(clients.documents(), config.controlTableName),
+    scheduler: () => (config.erasureStateMachineArn
+      ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
+      : polledErasureScheduler),
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
@@ -103,10 +116,37 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
   });
 }
 
+/** Local stand-ins for the erasure job's AWS parts: the local bus, and the Parquet archive that rewrites its own files. */
+export interface ErasureStandIns {
+  bus?: EventBus;
+  archive?: ArchiveEraser;
+}
+
+/** The erasure job's ports (shared/domain/erasure.ts): the stores it deletes from, the archive eraser, the bus. */
+export function createErasureDependencies(config: Config = loadConfig(), standIns: ErasureStandIns = {}): ErasurePorts {
+  const deps = createDependencies(config);
+  return memoized<Omit<ErasurePorts, 'onProgress'>>({
+    events: () => deps.events,
+    identities: () => deps.identities,
+    blobs: () => deps.blobs,
+    erasures: () => deps.erasures,
+    audit: () => deps.audit,
+    clock: () => deps.clock,
+    settleMs: () => config.erasureSettleSeconds * 1000,
+    bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
+    archive: () => {
+      if (standIns.archive) return standIns.archive;
+      const { archiveBucket: bucket, archiveDatabase: database, athenaWorkGroup: workGroup } = config;
+      if (!bucket || !database || !workGroup) throw new Error('the erasure job needs ARCHIVE_BUCKET, ARCHIVE_DATABASE and ATHENA_WORKGROUP in AWS');
+      return new AthenaArchiveEraser(createAthenaClient({ region: config.region }), createS3Client({ region: config.region }), { bucket, database, workGroup });
+    },
+  });
+}
+
 const perFunction = new Map<FunctionName, unknown>();
 
 /** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */
-export function defaultDependencies(fn: Exclude<FunctionName, 'fanout'>): Dependencies {
+export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure'>): Dependencies {
   if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
   return perFunction.get(fn) as Dependencies;
 }
@@ -114,4 +154,9 @@ export function defaultDependencies(fn: Exclude<FunctionName, 'fanout'>): Depend
 export function defaultFanoutDependencies(): FanoutPorts {
   if (!perFunction.has('fanout')) perFunction.set('fanout', createFanoutDependencies(loadConfig('fanout')));
   return perFunction.get('fanout') as FanoutPorts;
+}
+
+export function defaultErasureDependencies(): ErasurePorts {
+  if (!perFunction.has('erasure')) perFunction.set('erasure', createErasureDependencies(loadConfig('erasure')));
+  return perFunction.get('erasure') as ErasurePorts;
 }

@@ -31,7 +31,7 @@ export class DynamoAuditLog implements AuditLog {
         }));
         for (const item of page.Items ?? []) {
           if (item.sk === upper || found.length > query.limit) continue;
-          found.push({ partition, sk: item.sk as string, entry: { at: item.at, key_id: item.key_id, action: item.action, resource: item.resource, request_id: item.request_id } as AuditEntry });
+          found.push({ partition, sk: item.sk as string, entry: { at: item.at, key_id: item.key_id, action: item.action, resource: item.resource, request_id: item.request_id, ...(item.detail ? { detail: item.detail } : {}) } as AuditEntry });
         }
         start = page.LastEvaluatedKey;
       } while (start && found.length <= query.limit);

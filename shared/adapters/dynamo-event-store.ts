@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
-import type { BlobStore, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
+import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
 import { eventKeysFor } from '../domain/keys.js';
 import { toIso } from '../domain/time.js';
 import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
@@ -61,6 +61,31 @@ export class DynamoEventStore implements EventStore {
     const item = result.Item as EventItem | undefined;
     // TTL deletion lags by up to days: an expired item is already gone as far as readers know.
     return !item || item.org_id !== orgId || item.expires_at * 1000 <= nowMs ? undefined : item;
+  }
+
+  async erasable(orgId: string, leadId: string, after?: Record<string, unknown>, limit = 100): Promise<{ items: ErasableEvent[]; next?: Record<string, unknown> }> {
+    const page = await this.client.send(new QueryCommand({
+      TableName: this.tableName, IndexName: 'by_lead', Limit: limit, ExclusiveStartKey: after,
+      KeyConditionExpression: 'lead_key = :lead', ExpressionAttributeValues: { ':lead': eventKeysFor.lead(orgId, leadId) },
+      ProjectionExpression: 'pk, id, org_id, raw_ref, raw_body_ref, identity_digests, lead_key, time_key',
+    }));
+    const items = ((page.Items ?? []) as EventItem[]).filter((item) => item.org_id === orgId).map((item) => ({
+      id: item.id,
+      blobKeys: [item.raw_ref, item.raw_body_ref].filter((key): key is string => key !== undefined),
+      identityDigests: [...(item.identity_digests ?? [])],
+    }));
+    return { items, ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
+  }
+
+  async remove(orgId: string, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 25) {
+      let requests: Record<string, unknown>[] | undefined = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { pk: eventKeysFor.pk(orgId, id) } } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
+        requests = result.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+      }
+    }
   }
 
   async query(query: RangeQuery): Promise<Page> {

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { controlKeys } from '../domain/keys.js';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { controlKeys, identityDigest } from '../domain/keys.js';
 import type { IdentityStore, LeadProfile } from '../domain/ports.js';
 
 /**
@@ -12,22 +12,11 @@ export class DynamoIdentityStore implements IdentityStore {
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async find(orgId: string, keys: string[]): Promise<Map<string, string>> {
-    const byPk = new Map(keys.map((key) => [controlKeys.identity(orgId, key).pk, key]));
-    const found = new Map<string, string>();
-    for (let i = 0; i < keys.length; i += 100) {
-      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-        [this.tableName]: { Keys: keys.slice(i, i + 100).map((key) => controlKeys.identity(orgId, key)), ConsistentRead: true },
-      };
-      while (request && Object.keys(request).length > 0) {
-        const result = await this.client.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const key = byPk.get(item.pk as string);
-          if (key) found.set(key, item.lead_id as string);
-        }
-        request = result.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
+    const owners = await this.owners(orgId, keys.map(identityDigest));
+    return new Map(keys.flatMap((key) => {
+      const owner = owners.get(identityDigest(key));
+      return owner === undefined ? [] : [[key, owner] as const];
+    }));
   }
 
   async claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string> {
@@ -99,5 +88,37 @@ export class DynamoIdentityStore implements IdentityStore {
       if (error instanceof TransactionCanceledException) return false;
       throw error;
     }
+  }
+
+  async owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>> {
+    const byPk = new Map(identityDigests.map((digest) => [controlKeys.identityByDigest(orgId, digest).pk, digest]));
+    const found = new Map<string, string>();
+    for (let i = 0; i < identityDigests.length; i += 100) {
+      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
+        [this.tableName]: { Keys: identityDigests.slice(i, i + 100).map((digest) => controlKeys.identityByDigest(orgId, digest)), ConsistentRead: true },
+      };
+      while (request && Object.keys(request).length > 0) {
+        const result = await this.client.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of result.Responses?.[this.tableName] ?? []) found.set(byPk.get(item.pk as string)!, item.lead_id as string);
+        request = result.UnprocessedKeys as typeof request;
+      }
+    }
+    return found;
+  }
+
+  async release(orgId: string, identityDigest: string, owner: string): Promise<void> {
+    try {
+      // Only while that lead still holds it: an identity claimed anew meanwhile (a new person) stays.
+      await this.client.send(new DeleteCommand({
+        TableName: this.tableName, Key: controlKeys.identityByDigest(orgId, identityDigest),
+        ConditionExpression: 'lead_id = :lead', ExpressionAttributeValues: { ':lead': owner },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async removeProfile(orgId: string, leadId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: controlKeys.leadProfile(orgId, leadId) }));
   }
 }

@@ -45,6 +45,8 @@ export interface EventItem {
   raw_body?: Uint8Array;
   raw_body_ref?: string;
   raw_content_type?: string;
+  /** Digests of the identities the event named: an erasure releases their claims (no identity value sits here). */
+  identity_digests?: Set<string>;
   lead_key: string;
   day_key: string;
   time_key: string;
@@ -77,6 +79,7 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
     time_key: eventKeysFor.time(e.occurred_at, e.id),
   };
   if (leadSnapshot !== undefined) item.snapshot = JSON.stringify(leadSnapshot);
+  if (built.identityDigests?.length) item.identity_digests = new Set(built.identityDigests);
   if (built.rawBody) {
     const { bytes, contentType } = built.rawBody;
     item.raw_content_type = contentType.slice(0, 200);

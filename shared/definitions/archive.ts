@@ -59,3 +59,16 @@ export const namedQueries = [
 ] as const;
 
 export type NamedQueryName = (typeof namedQueries)[number]['name'];
+
+/** A SQL string literal (Athena and DuckDB quote alike). */
+export function sqlLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The archive side of an erasure (section 9), as one text for Athena and DuckDB: the rows of these leads in one org.
+ * Its negation is what a rewritten file keeps.
+ */
+export function erasedRowsPredicate(orgId: string, leadIds: readonly string[]): { org: string; leads: string } {
+  return { org: `org_id = ${sqlLiteral(orgId)}`, leads: `lead_id IN (${leadIds.map(sqlLiteral).join(', ')})` };
+}

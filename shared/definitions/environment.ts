@@ -5,8 +5,8 @@
  */
 import type { HandlerName } from './routes.js';
 
-/** The Lambda functions: one per handler module of the route table, the authorizer, and the stream fan-out. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout';
+/** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -40,6 +40,18 @@ export const environmentVariables = {
     type: 'seconds', field: 'settingsCacheSeconds', setBy: 'local', default: '60',
     description: "How long a function keeps an org's privacy settings in memory (AWS 60 s; locally 0: changes apply at once).",
   },
+  IDENTITY_CACHE_SECONDS: {
+    type: 'seconds', field: 'identityCacheSeconds', setBy: 'local', default: '300',
+    description: 'How long the webhooks function remembers which lead an identity belongs to (AWS 300 s; locally 2 s).',
+  },
+  ERASURE_SETTLE_SECONDS: {
+    type: 'seconds', field: 'erasureSettleSeconds', setBy: 'local', default: '1500',
+    description: "An erasure's settle phase: the identity cache's TTL (300 s) + Firehose's buffer (900 s) + 300 s for stream retries (locally 3 s).",
+  },
+  ERASURE_STATE_MACHINE_ARN: { type: 'string', field: 'erasureStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs erasures (locally: the runtime runs them).' },
+  ARCHIVE_BUCKET: { type: 'string', field: 'archiveBucket', setBy: 'aws', optional: true, description: 'The Parquet archive bucket (an erasure rewrites its files).' },
+  ARCHIVE_DATABASE: { type: 'string', field: 'archiveDatabase', setBy: 'aws', optional: true, description: "The archive's Glue database (table `events`)." },
+  ATHENA_WORKGROUP: { type: 'string', field: 'athenaWorkGroup', setBy: 'aws', optional: true, description: 'The Athena workgroup an erasure runs its queries in.' },
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
   DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
   AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
@@ -58,11 +70,15 @@ export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DI
 export const functionVariables = {
   ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
   query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
-  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS'],
+  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
-  admin: ['CONTROL_TABLE_NAME'],
+  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN'],
+  erasure: [
+    'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
+    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP',
+  ],
 } as const satisfies Record<FunctionName, readonly EnvName[]>;
 
 /** The variables CDK sets (their values are the stack's resource names). */

@@ -6,6 +6,8 @@ export const BUS_SOURCE = 'leadlog';
 /** The contract's bus name; a stage other than the default gets `leadlog-<stage>`. */
 export const DEFAULT_BUS_NAME = 'leadlog';
 export const ALERT_DETAIL_TYPE = 'Alert Raised';
+/** Put on the bus when an erasure completes (section 9): subscribers erase the lead too. */
+export const LEAD_ERASED_DETAIL_TYPE = 'Lead Erased';
 
 /** An EventBridge event pattern (JSON); matched locally by shared/domain/event-pattern.ts. */
 export type EventPattern = { [key: string]: unknown };

@@ -9,7 +9,7 @@ export type Scope = (typeof SCOPES)[number];
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
 export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
-export type HttpMethod = 'GET' | 'POST' | 'PUT';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface RouteDefinition {
   method: HttpMethod;
@@ -30,7 +30,7 @@ export interface RouteDefinition {
   audit?: AuditAction;
 }
 
-export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap';
+export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase';
 
 export const KB = 1024;
 
@@ -53,6 +53,8 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
   { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/leads/{lead_id}', handler: 'admin', scope: 'admin', audit: 'lead.erase' },
+  { method: 'GET', path: '/v1/erasures/{id}', handler: 'admin', scope: 'admin' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

@@ -4,6 +4,7 @@ import type { FieldError } from './errors.js';
 import * as z from 'zod/mini';
 import { issuesToFieldErrors } from './schema.js';
 import { eventIdFor } from './ids.js';
+import { identityDigest } from './keys.js';
 import { MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
 
 export const SCHEMA_VERSION = '1';
@@ -206,6 +207,8 @@ export interface BuildOptions {
    */
   factKey?: string;
   rawBody?: RawBody;
+  /** The identity keys this delivery or event named (normalized): kept as digests so an erasure finds their claims. */
+  identityKeys?: string[];
   now: number;
 }
 
@@ -216,6 +219,8 @@ export interface BuiltEvent {
   /** True when the id is name-based, i.e. a retry can collide with an earlier write. */
   idempotent: boolean;
   rawBody?: RawBody;
+  /** Digests of the identities the event named (keys.identityDigest); no identity value is stored beside the event. */
+  identityDigests?: string[];
 }
 
 /** Stamps the server fields on a validated input. Pure: the clock comes in as `now`. */
@@ -239,5 +244,6 @@ export function buildEvent(input: EventInput, options: BuildOptions): BuiltEvent
   return {
     event, contentHash: contentHash({ ...input, lead_id: leadId }), idempotent: key !== undefined,
     ...(options.rawBody ? { rawBody: options.rawBody } : {}),
+    ...(options.identityKeys?.length ? { identityDigests: [...new Set(options.identityKeys.map(identityDigest))] } : {}),
   };
 }

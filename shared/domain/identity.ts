@@ -110,7 +110,7 @@ export interface LeadMerge {
 const MAX_CHAIN = 64;
 
 /** The live lead a lead now reads as, with its profile: itself, or the end of its merged_into chain (a → b → c reads as c). */
-async function followMerges(store: IdentityStore, orgId: string, leadId: string): Promise<{ lead: string; profile: LeadProfile | undefined }> {
+export async function followMerges(store: IdentityStore, orgId: string, leadId: string): Promise<{ lead: string; profile: LeadProfile | undefined }> {
   let lead = leadId;
   let profile = await store.profile(orgId, lead);
   for (let hop = 0; hop < MAX_CHAIN && profile?.mergedInto; hop++) {

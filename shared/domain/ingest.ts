@@ -1,6 +1,6 @@
 import { ConflictError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
-import { parseIdentityKey, resolveLead, type LeadMerge } from './identity.js';
+import { normalizeClaims, parseIdentityKey, resolveLead, type LeadMerge } from './identity.js';
 import { claims } from './webhooks/mapping.js';
 import type { EventStore, IdentityStore } from './ports.js';
 
@@ -80,13 +80,16 @@ export async function storeOnce(store: EventStore, built: BuiltEvent, nowMs: num
 export async function ingestEvent(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult> {
   const validation = validateEventInput(body, { now: context.now, requireLeadId: true });
   if (!validation.ok) return { status: 'invalid', error: new ValidationError(validation.errors) };
+  const identity = validation.value.identity;
+  const linked = identity && context.identities
+    ? claims({ emails: [identity.email], phones: identity.phone ? [{ value: identity.phone }] : [], refs: identity.refs ?? [] })
+    : undefined;
   const built = buildEvent(validation.value, {
     orgId: context.orgId, now: context.now,
     ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
+    ...(linked ? { identityKeys: normalizeClaims(linked) } : {}),
   });
-  const identity = validation.value.identity;
-  if (identity && context.identities) {
-    const linked = claims({ emails: [identity.email], phones: identity.phone ? [{ value: identity.phone }] : [], refs: identity.refs ?? [] });
+  if (linked && context.identities) {
     await resolveLead(context.identities, context.orgId, linked, {
       explicitLeadId: built.event.lead_id, nowIso: built.event.received_at,
       onMerged: (merge) => recordLeadMerge(store, context.orgId, merge, context.now),

@@ -26,6 +26,9 @@ export interface ControlPrefix {
 /** A short digest for a key part that is free text (a dimension) or PII (an e-mail): no raw value sits in a key. */
 const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length);
 
+/** The digest an identity (`email:…`, `phone:…`, `ref:…`) is keyed by; event items list the ones their delivery named. */
+export const identityDigest = (identityKey: string): string => digest(identityKey);
+
 /**
  * Control table: one partition-and-sort-key layout for API keys, identities, lead profiles, webhook secrets,
  * alert settings, alert counters and raised-alert marks. Every adapter of that table builds its keys here.
@@ -38,6 +41,9 @@ const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length)
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
+ *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
+ *   ERASURE#<org>                                  / LEAD#<lead id>   {erasure_id}: the erasure of a lead (idempotent DELETE)
+ *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
  *   ALERT#<org>#<rule>#<dimension digest>#<start>  / ALERT            "raised" mark, once per window (TTL)
  */
@@ -50,8 +56,13 @@ export const controlKeys = {
   alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
   privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
-  identity: (orgId: string, identityKey: string): ControlKey => ({ pk: `IDENT#${orgId}#${digest(identityKey)}`, sk: 'IDENT' }),
+  identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
+  identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),
   leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
+  erasureJob: (orgId: string, erasureId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}` }),
+  erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${leadId}` }),
+  runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),
+  runningErasures: (): ControlPrefix => ({ pk: 'ERASURES', skPrefix: '' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({

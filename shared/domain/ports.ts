@@ -1,6 +1,7 @@
 import type { AlertRuleId } from '../definitions/alert-rules.js';
 import type { Scope } from '../definitions/routes.js';
 import type { AlertRaised, CounterDelta, CounterTotals, RuleSettings } from './alerts.js';
+import type { ErasureCounts, ErasurePhase } from './erasure.js';
 import type { BuiltEvent, LeadEvent, RawBody } from './event.js';
 import type { Provider } from './webhooks/signatures.js';
 
@@ -68,6 +69,20 @@ export interface EventStore {
   /** The bytes an event arrived with (a webhook's body as delivered; an API event's raw_payload as JSON), if any. */
   getRaw(orgId: string, id: string, nowMs: number): Promise<RawBody | undefined>;
   query(query: RangeQuery): Promise<Page>;
+  /**
+   * A page of a lead's stored events (any day), with what an erasure must remove beside them; `next` continues
+   * after the page (a position, so deleting what was read does not disturb paging).
+   */
+  erasable(orgId: string, leadId: string, after?: Record<string, unknown>, limit?: number): Promise<{ items: ErasableEvent[]; next?: Record<string, unknown> }>;
+  /** Deletes events by id (idempotent: an id already gone is no error). */
+  remove(orgId: string, ids: string[]): Promise<void>;
+}
+
+/** What an erasure removes for one event: the event, its claim-checked blobs, the claims of the identities it named. */
+export interface ErasableEvent {
+  id: string;
+  blobKeys: string[];
+  identityDigests: string[];
 }
 
 /** Claim-check storage for raw payloads and bodies too big for an item (S3 in AWS, files under .data/s3 locally). */
@@ -75,6 +90,8 @@ export interface BlobStore {
   put(key: string, body: string | Buffer): Promise<void>;
   get(key: string): Promise<string>;
   getBytes(key: string): Promise<Buffer>;
+  /** Idempotent: deleting a key that is not there is no error. */
+  delete(key: string): Promise<void>;
 }
 
 // ── Control data: keys, identities, webhook secrets ─────────────────────────────────────────────────
@@ -119,6 +136,12 @@ export interface IdentityStore {
    * this call did it, false when either was no longer live (the caller re-reads and retries).
    */
   merge(orgId: string, from: string, into: string, nowIso: string): Promise<boolean>;
+  /** identity digest → the lead holding its claim, for the digests claimed. */
+  owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>>;
+  /** Deletes the claim of an identity (by its digest) while `owner` still holds it (idempotent). */
+  release(orgId: string, identityDigest: string, owner: string): Promise<void>;
+  /** Deletes a lead's profile (idempotent). */
+  removeProfile(orgId: string, leadId: string): Promise<void>;
 }
 
 /** An org's secrets per provider: the current one first, and the previous one during a rotation. */
@@ -146,6 +169,8 @@ export interface AuditEntry {
   action: string;
   resource: string;
   request_id: string;
+  /** Figures of the action (an erasure's counts); never PII. */
+  detail?: Record<string, number>;
 }
 
 export interface AuditLog {
@@ -175,6 +200,54 @@ export type ArchiveRow = Record<string, string | number | null>;
 /** The archive's entrance (Firehose in AWS, the local Parquet writer on a laptop). Returns failed indexes. */
 export interface Archive {
   putRows(rows: ArchiveRow[]): Promise<number[]>;
+}
+
+/**
+ * The archive's erasure (section 9): removes every archived row of the given leads by rewriting the files that hold
+ * them (DuckDB over .data/archive locally; Athena UNLOAD and S3 in AWS). Idempotent and safe to run again after a
+ * crash at any point; returns what this call removed.
+ */
+export interface ArchiveEraser {
+  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string): Promise<{ rows: number; files: number }>;
+}
+
+/** An erasure job as stored (shared/domain/erasure.ts): lead ids, phase and counts, never PII. */
+export interface ErasureJob {
+  orgId: string;
+  id: string;
+  /** The lead the DELETE named. */
+  leadId: string;
+  /** Its family: every lead erased with it. */
+  members: string[];
+  phase: ErasurePhase;
+  counts: ErasureCounts;
+  requestedAt: string;
+  settleUntil?: string;
+  /** The step under way (ids already counted): a run resumed after a crash does not count them again. */
+  pending?: { events: string[]; claims: string[]; profiles: string[] };
+  completedAt?: string;
+  keyId: string;
+  requestId: string;
+}
+
+export interface ErasureStore {
+  /**
+   * Stores a new job, marks it running and makes it the erasure of each member lead, unless the named lead's
+   * erasure is no longer `previous` (a concurrent DELETE won): then returns the job that stands.
+   */
+  create(job: ErasureJob, previous: string | undefined): Promise<ErasureJob>;
+  get(orgId: string, erasureId: string): Promise<ErasureJob | undefined>;
+  /** The id of the lead's latest erasure, if any. */
+  ofLead(orgId: string, leadId: string): Promise<string | undefined>;
+  /** Saves phase and counts; a completed job is no longer marked running. */
+  save(job: ErasureJob): Promise<void>;
+  /** Every job still running, in every org (the local runner resumes them after a restart). */
+  running(): Promise<{ orgId: string; id: string }[]>;
+}
+
+/** Starts running a job (Step Functions in AWS, the local runner on a laptop); idempotent. */
+export interface ErasureScheduler {
+  start(orgId: string, erasureId: string): Promise<void>;
 }
 
 /** Counters, overrides and the once-per-window marks of the windowed alerts. */

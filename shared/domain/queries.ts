@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import { issuesToFieldErrors } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent, type MaskOptions } from './masking.js';
-import type { EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
+import type { ErasureStore, EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, utcDays } from './time.js';
 import { eventKeysFor } from './keys.js';
 import { identityKey, leadFamily, liveLead, mergedSubtree, personKeys, presentIdentities, type LeadIdentity } from './identity.js';
@@ -156,12 +156,13 @@ export async function getRawBody(store: EventStore, viewer: Viewer, id: string, 
  */
 export async function leadTimeline(
   store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
+  erasures?: Pick<ErasureStore, 'ofLead'>,
 ): Promise<ListResponse> {
   const p = parseParams(timelineParams, params);
   checkRange(p.from, p.to, ['from', 'to']);
   const binding = { route: 'timeline', leadId, type: params.type, outcome: p.outcome, from: p.from, to: p.to, order: p.order ?? 'asc' };
   const { members } = await leadFamily(identities, viewer.orgId, leadId);
-  return runQuery(store, viewer, binding, p.cursor, {
+  const page = await runQuery(store, viewer, binding, p.cursor, {
     index: 'by_lead',
     partitions: members.map((member) => eventKeysFor.lead(viewer.orgId, member)),
     interleave: true,
@@ -173,6 +174,11 @@ export async function leadTimeline(
     include: p.include ?? { leadSnapshot: false, rawPayload: false },
     nowMs,
   });
+  // An erased lead (section 9) answers 404, as every read of it does, until something new arrives under its id.
+  if (page.items.length === 0 && p.cursor === undefined && erasures && members.length === 1 && (await erasures.ofLead(viewer.orgId, leadId))) {
+    throw new NotFoundError(`Lead '${leadId.slice(0, 100)}' was erased.`);
+  }
+  return page;
 }
 
 /** The org's events in a time range of at most 31 days (default: the last 31), one partition per UTC day. */

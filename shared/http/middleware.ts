@@ -109,7 +109,7 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
   return {
     before: (request) => {
       const state = request.context.leadlog;
-      if (state.route.method === 'GET') return;
+      if (state.route.method === 'GET' || state.route.method === 'DELETE') return; // no body: any sent is ignored
       const { event } = request;
       const raw = event.body === undefined || event.body === null ? Buffer.alloc(0)
         : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');

@@ -129,6 +129,8 @@ async function main(): Promise<void> {
     get: async () => undefined,
     getRaw: async () => undefined,
     query: async () => ({ items: [] }),
+    erasable: async () => ({ items: [] }),
+    remove: async () => undefined,
   };
   const stubbed = { ...stack.handlers, ingest: createIngestHandler({ ...deps, events: stubStore }) as never };
   const cpuEvents = 20_000;

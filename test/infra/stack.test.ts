@@ -43,7 +43,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(7); // ingest, query, health, webhooks, admin, authorizer, fanout
+    expect(ours.length).toBe(8); // ingest, query, health, webhooks, admin, authorizer, fanout, erasure
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -154,5 +154,28 @@ describe('the synthesized stack', () => {
     });
     const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
     expect(policies.some((p) => JSON.stringify(p).includes('aws:SecureTransport'))).toBe(true);
+  });
+
+  it('runs erasures as a logged, traced Step Functions workflow the admin function starts, with a least-privilege step', () => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    expect(Object.keys(machines)).toHaveLength(1);
+    const [machineId, machine] = Object.entries(machines)[0]!;
+    expect(machine.Properties).toMatchObject({
+      StateMachineName: 'leadlog-dev-erasure',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    expect(definition).toContain('"SecondsPath\\":\\"$.wait_seconds');
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => ({ name: JSON.stringify(p.Properties.Roles), statements: p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[] }));
+    const allows = (role: string, action: string) => policies.filter((p) => p.name.includes(role)).flatMap((p) => p.statements).filter((s) => [s.Action].flat().includes(action));
+    expect(JSON.stringify(allows('AdminFunction', 'states:StartExecution').map((s) => s.Resource))).toContain(machineId);
+    const athena = allows('ErasureFunction', 'athena:StartQueryExecution');
+    expect(athena).toHaveLength(1);
+    expect(JSON.stringify(athena[0]!.Resource)).toContain(':workgroup/');
+    expect(allows('ErasureFunction', 'events:PutEvents')).toHaveLength(1);
+    // No function but the erasure step may delete archive files or raw payloads.
+    const deleters = policies.filter((p) => p.statements.some((s) => [s.Action].flat().some((a) => a.startsWith('s3:DeleteObject'))));
+    expect(deleters.map((p) => p.name).every((name) => name.includes('ErasureFunction') || name.includes('Firehose') || name.includes('Delivery'))).toBe(true);
   });
 });

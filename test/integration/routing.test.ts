@@ -10,7 +10,7 @@ afterAll(() => api.close());
 describe('requests no route matches (the $default catch-all, locally as in AWS)', () => {
   it('answer 405 problem+json with Allow on a known path', async () => {
     const { key } = await api.newOrg();
-    for (const [method, path, allow] of [['DELETE', '/v1/events', 'GET, POST'], ['POST', '/v1/health', 'GET'], ['PUT', '/v1/leads/lead_1', 'GET']] as const) {
+    for (const [method, path, allow] of [['DELETE', '/v1/events', 'GET, POST'], ['POST', '/v1/health', 'GET'], ['PUT', '/v1/leads/lead_1', 'DELETE, GET'], ['DELETE', '/v1/leads/lead_1/events', 'GET']] as const) {
       const res = await api.request(method, path, { key });
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get('allow')).toBe(allow);

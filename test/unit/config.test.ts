@@ -26,7 +26,10 @@ describe('the environment contract', () => {
   });
 
   it("gives each deployed function exactly its contract's AWS variables", () => {
-    const deployed = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh' };
+    const deployed = {
+      EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh',
+      ERASURE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x', ARCHIVE_BUCKET: 'a', ARCHIVE_DATABASE: 'd', ATHENA_WORKGROUP: 'w',
+    };
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const block = functionEnvironment(fn, deployed);
       const expected = functionVariables[fn].filter((name) => environmentVariables[name].setBy === 'aws');

@@ -44,6 +44,9 @@ function memoryStore() {
       b.from.add(from);
       return true;
     },
+    owners: async () => { throw new Error('not used by resolution'); },
+    release: async () => { throw new Error('not used by resolution'); },
+    removeProfile: async () => { throw new Error('not used by resolution'); },
   };
   return { store, calls, profiles };
 }

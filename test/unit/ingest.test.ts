@@ -27,6 +27,8 @@ function memoryStore(): EventStore {
     get: async () => undefined,
     getRaw: async () => undefined,
     query: async () => ({ items: [] }),
+    erasable: async () => ({ items: [] }),
+    remove: async () => undefined,
   };
 }
 

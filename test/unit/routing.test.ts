@@ -22,7 +22,8 @@ describe('routing', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.allow).toBe('GET, POST');
     expect(noRouteError('GET', '/v1/webhooks/stripe/org_a').headers.allow).toBe('POST');
-    expect(noRouteError('DELETE', '/v1/leads/lead_1').headers.allow).toBe('GET');
+    expect(noRouteError('PUT', '/v1/leads/lead_1').headers.allow).toBe('DELETE, GET');
+    expect(noRouteError('DELETE', '/v1/leads/lead_1/events').headers.allow).toBe('GET');
     expect(noRouteError('GET', '/v2/nothing')).toBeInstanceOf(NotFoundError);
   });
 

@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors.js';
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
-import { resolveLead, type IdentityCache } from '../identity.js';
+import { normalizeClaims, resolveLead, type IdentityCache } from '../identity.js';
 import { recordLeadMerge, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import type { EventStore, IdentityStore } from '../ports.js';
@@ -75,7 +75,8 @@ export async function receiveWebhook(
 
   const rawBody = { bytes: raw, contentType: headers['content-type'] ?? 'application/json' };
   const input = toInput(provider, mapped, body, now);
-  const built = buildEvent(input, { orgId, leadId, now, rawBody, ...(mapped.factKey ? { factKey: mapped.factKey } : {}) });
+  const identityKeys = normalizeClaims(mapped.identity);
+  const built = buildEvent(input, { orgId, leadId, now, rawBody, identityKeys, ...(mapped.factKey ? { factKey: mapped.factKey } : {}) });
   // A returning buyer's new provider objects are claimed while the event is written; both finish before the 200.
   const [outcome] = await Promise.all([storeOnce(deps.events, built, now), ...pendingClaims]);
   if (outcome.status === 'created') return { status: 'stored', event: outcome.event };
@@ -89,7 +90,7 @@ export async function receiveWebhook(
     { now, allowWebhookTypes: true, requireLeadId: false },
   );
   if (!redundant.ok) throw new ValidationError(redundant.errors);
-  const kept = await storeOnce(deps.events, buildEvent(redundant.value, { orgId, leadId: outcome.stored.lead_id, now, rawBody }), now);
+  const kept = await storeOnce(deps.events, buildEvent(redundant.value, { orgId, leadId: outcome.stored.lead_id, now, rawBody, identityKeys }), now);
   return { status: 'duplicate', event: outcome.stored, ...(kept.status === 'conflict' ? {} : { redundant: kept.event }) };
 }
 

@@ -4,6 +4,7 @@ import { storeOnce } from '../ingest.js';
 import { eventKeysFor } from '../keys.js';
 import type { EventStore } from '../ports.js';
 import { DAY_MS, parseIsoWithOffset, RETENTION_MS, utcDays } from '../time.js';
+import { normalizeClaims } from '../identity.js';
 import { UNMAPPED } from './mapping.js';
 import { MAPPERS, toInput } from './receive.js';
 import { isProvider, type Headers, type Provider } from './signatures.js';
@@ -85,7 +86,7 @@ async function remapOne(store: EventStore, orgId: string, id: string, nowMs: num
   const input = toInput(unmapped.source, mapped, unmapped.raw_payload, nowMs);
   if (input.event_type === UNMAPPED) return false;
   const built = buildEvent({ ...input, occurred_at: unmapped.occurred_at }, {
-    orgId, leadId: unmapped.lead_id, now: nowMs, factKey: `remap:${unmapped.id}`, ...(raw ? { rawBody: raw } : {}),
+    orgId, leadId: unmapped.lead_id, now: nowMs, factKey: `remap:${unmapped.id}`, identityKeys: normalizeClaims(mapped.identity), ...(raw ? { rawBody: raw } : {}),
   });
   return (await storeOnce(store, built, nowMs)).status === 'created';
 }

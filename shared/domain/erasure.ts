@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { NotFoundError } from './errors.js';
+import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
+import { followMerges, mergedSubtree } from './identity.js';
+import { identityDigest } from './keys.js';
+import type {
+  ArchiveEraser, AuditLog, BlobStore, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
+} from './ports.js';
+
+/**
+ * Erasure (section 9): a lead, every lead merged with it, and everything leadlog holds of them, removed from every
+ * store. An append-only log does not pretend to be mutable: the events are deleted, not rewritten, and what
+ * remains is the job's own record (lead ids and counts, no PII) and the audit entry.
+ *
+ * The job is a sequence of phases, each idempotent, the phase persisted after it finishes, so a crash anywhere
+ * resumes by running the current phase again:
+ *
+ *   hot       for each member lead, page by page: release the identity claims its events named, delete their
+ *             claim-checked blobs, delete the events; then each profile's identities and the profile.
+ *   settle    wait settleMs: deliveries already in flight, a warm function's identity cache (it may still map an
+ *             e-mail to the erased lead for its TTL) and the stream → archive path all drain meanwhile.
+ *   sweep     the hot phase again, for whatever landed during the settle.
+ *   archive   rewrite the archive files that hold the members' rows (ArchiveEraser).
+ *   announce  `Lead Erased` on the bus, the audit entry with the counts, completed.
+ */
+export const ERASURE_PHASES = ['hot', 'settle', 'sweep', 'archive', 'announce', 'completed'] as const;
+export type ErasurePhase = (typeof ERASURE_PHASES)[number];
+
+export interface ErasureCounts {
+  leads: number;
+  events: number;
+  raw_blobs: number;
+  identities: number;
+  profiles: number;
+  archive_rows: number;
+  archive_files: number;
+}
+
+const zeroCounts = (): ErasureCounts => ({ leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0 });
+
+/** How a job reads in the API: GET /v1/erasures/{id}. */
+export function presentErasure(job: ErasureJob) {
+  return {
+    erasure_id: job.id,
+    lead_id: job.leadId,
+    status: job.phase === 'completed' ? 'completed' : 'running',
+    phase: job.phase,
+    leads: job.members,
+    counts: job.counts,
+    requested_at: job.requestedAt,
+    ...(job.completedAt ? { completed_at: job.completedAt } : {}),
+  };
+}
+
+export interface ErasureRequestPorts {
+  events: EventStore;
+  identities: IdentityStore;
+  erasures: ErasureStore;
+  scheduler: ErasureScheduler;
+}
+
+/**
+ * DELETE /v1/leads/{lead_id}: the lead's running erasure if there is one (started again: starting is idempotent),
+ * its completed one when nothing of the lead has come back since, else a new job for the lead's whole family.
+ * 404 when leadlog holds nothing of the lead.
+ */
+export async function requestErasure(
+  ports: ErasureRequestPorts,
+  request: { orgId: string; leadId: string; keyId: string; requestId: string; nowMs: number },
+): Promise<ErasureJob> {
+  const { orgId, leadId } = request;
+  const previousId = await ports.erasures.ofLead(orgId, leadId);
+  const previous = previousId ? await ports.erasures.get(orgId, previousId) : undefined;
+  if (previous && previous.phase !== 'completed') {
+    await ports.scheduler.start(orgId, previous.id);
+    return previous;
+  }
+  const members = await familyOf(ports, orgId, leadId);
+  if (members.length === 0) {
+    if (previous) return previous;
+    throw new NotFoundError(`No lead '${leadId.slice(0, 255)}'.`);
+  }
+  const job: ErasureJob = {
+    orgId, id: `er_${randomUUID().replace(/-/g, '')}`, leadId, members, phase: 'hot', counts: { ...zeroCounts(), leads: members.length },
+    requestedAt: new Date(request.nowMs).toISOString(), keyId: request.keyId, requestId: request.requestId,
+  };
+  const standing = await ports.erasures.create(job, previous?.id);
+  await ports.scheduler.start(orgId, standing.id);
+  return standing;
+}
+
+/** The lead's family (the live lead it reads as and every lead merged into that one) that leadlog holds anything of. */
+async function familyOf(ports: Pick<ErasureRequestPorts, 'events' | 'identities'>, orgId: string, leadId: string): Promise<string[]> {
+  const { lead: live, profile } = await followMerges(ports.identities, orgId, leadId);
+  const tree = await mergedSubtree(ports.identities, orgId, live, { profile });
+  const held: string[] = [];
+  for (const [member, memberProfile] of tree) {
+    if (memberProfile || (await ports.events.erasable(orgId, member)).items.length > 0) held.push(member);
+  }
+  return held;
+}
+
+export interface ErasurePorts {
+  events: EventStore;
+  identities: IdentityStore;
+  blobs: BlobStore;
+  erasures: ErasureStore;
+  archive: ArchiveEraser;
+  bus: EventBus;
+  audit: AuditLog;
+  clock: Clock;
+  /** The settle phase's length (ERASURE_SETTLE_SECONDS): at least the identity cache's TTL plus the stream's lag. */
+  settleMs: number;
+  /** Told after each step that changed the job (the local runner logs progress; a test kills the process on it). */
+  onProgress?: (job: ErasureJob) => void;
+}
+
+/**
+ * Runs an erasure as far as it can go now: completed, or the time to wait before calling again (the settle phase).
+ * Safe to call again at any time, concurrently included: every step is idempotent.
+ */
+export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: string): Promise<{ status: 'completed' } | { waitMs: number }> {
+  const job = await ports.erasures.get(orgId, erasureId);
+  if (!job) throw new NotFoundError(`No erasure '${erasureId.slice(0, 100)}'.`);
+  const advance = async (phase: ErasurePhase, extra: Partial<ErasureJob> = {}) => {
+    Object.assign(job, extra, { phase });
+    await ports.erasures.save(job);
+    ports.onProgress?.(job);
+  };
+  for (;;) {
+    switch (job.phase) {
+      case 'hot':
+        await eraseHot(ports, job);
+        await advance('settle', { settleUntil: new Date(ports.clock.now() + ports.settleMs).toISOString() });
+        break;
+      case 'settle': {
+        const waitMs = Date.parse(job.settleUntil ?? '') - ports.clock.now();
+        if (waitMs > 0) return { waitMs };
+        await advance('sweep');
+        break;
+      }
+      case 'sweep':
+        await eraseHot(ports, job);
+        await advance('archive');
+        break;
+      case 'archive': {
+        const removed = await ports.archive.eraseLeads(orgId, job.members, job.id);
+        job.counts.archive_rows += removed.rows;
+        job.counts.archive_files += removed.files;
+        await advance('announce');
+        break;
+      }
+      case 'announce': {
+        const at = new Date(ports.clock.now()).toISOString();
+        const detail = { org_id: orgId, lead_id: job.leadId, erasure_id: job.id, leads: job.members };
+        const failed = await ports.bus.putEvents([{ Source: BUS_SOURCE, DetailType: LEAD_ERASED_DETAIL_TYPE, Detail: JSON.stringify(detail), Time: new Date(at) }]);
+        if (failed.length > 0) throw new Error('the bus refused Lead Erased; the announce phase runs again');
+        await ports.audit.record(orgId, { at, key_id: job.keyId, action: 'lead.erased', resource: `erasure/${job.id}`, request_id: job.requestId, detail: { ...job.counts } });
+        await advance('completed', { completedAt: at });
+        break;
+      }
+      case 'completed':
+        return { status: 'completed' };
+    }
+  }
+}
+
+const EVENTS_PER_PAGE = 100;
+
+/**
+ * Every member's events (with the claims they named and their blobs), then every member's profile. Each step is
+ * planned first: what it will delete is counted and saved as the job's `pending` step, then deleted. A run resumed
+ * after a crash meets that step's leftovers first and does not count them again, so the counts stay exact.
+ */
+async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
+  const { orgId, members } = job;
+  for (const leadId of members) {
+    let after: Record<string, unknown> | undefined;
+    do {
+      const page = await ports.events.erasable(orgId, leadId, after, EVENTS_PER_PAGE);
+      if (page.items.length > 0) {
+        // Claims and blobs before the events: once an event is gone, nothing would point at them any more.
+        const claims = await ownedClaims(ports, job, page.items.flatMap((event) => event.identityDigests));
+        await plan(ports, job, { events: page.items, claims: [...claims.keys()], profiles: [] });
+        for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
+        for (const key of page.items.flatMap((event) => event.blobKeys)) await ports.blobs.delete(key);
+        await ports.events.remove(orgId, page.items.map((event) => event.id));
+      }
+      after = page.next;
+    } while (after);
+  }
+  for (const leadId of members) {
+    const profile = await ports.identities.profile(orgId, leadId);
+    if (!profile) continue;
+    const claims = await ownedClaims(ports, job, profile.identities.map(identityDigest));
+    await plan(ports, job, { events: [], claims: [...claims.keys()], profiles: [leadId] });
+    for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
+    await ports.identities.removeProfile(orgId, leadId);
+  }
+  delete job.pending;
+}
+
+/** The claims among these identity digests that a member of the family holds (digest → that lead). */
+async function ownedClaims(ports: ErasurePorts, job: ErasureJob, digests: string[]): Promise<Map<string, string>> {
+  const owners = await ports.identities.owners(job.orgId, [...new Set(digests)]);
+  return new Map([...owners].filter(([, owner]) => job.members.includes(owner)));
+}
+
+/** Counts what a step is about to delete (less what the interrupted step before it already counted) and saves it. */
+async function plan(ports: ErasurePorts, job: ErasureJob, step: { events: ErasableEvent[]; claims: string[]; profiles: string[] }): Promise<void> {
+  const counted = job.pending ?? { events: [], claims: [], profiles: [] };
+  const fresh = <T>(items: T[], key: (item: T) => string, seen: string[]) => items.filter((item) => !seen.includes(key(item)));
+  const events = fresh(step.events, (event) => event.id, counted.events);
+  job.counts.events += events.length;
+  job.counts.raw_blobs += events.reduce((sum, event) => sum + event.blobKeys.length, 0);
+  job.counts.identities += fresh(step.claims, String, counted.claims).length;
+  job.counts.profiles += fresh(step.profiles, String, counted.profiles).length;
+  job.pending = { events: step.events.map((event) => event.id), claims: step.claims, profiles: step.profiles };
+  await ports.erasures.save(job);
+  ports.onProgress?.(job);
+}

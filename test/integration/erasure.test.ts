@@ -1,0 +1,178 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runArchiveSql } from '../../infra/local/athena.js';
+import { ErasureRunner } from '../../infra/local/erasure-runner.js';
+import { LocalArchive } from '../../infra/local/local-archive.js';
+import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
+import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { loadConfig } from '../../shared/config.js';
+import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+
+/**
+ * Erasure end to end (section 9): a family of three merged leads with webhook deliveries (one raw body in the blob
+ * store), API events, identities and provider objects, archived to Parquet through the real stream and fan-out;
+ * DELETE one of them; the local runner (the Step Functions workflow's stand-in) runs the job; then nothing of the
+ * family is left in DynamoDB, the blob folder or the archive, every read answers 404, lookups find nothing, the bus
+ * carries Lead Erased, the audit has the erasure with its counts; other leads and other orgs are untouched.
+ */
+let api: TestApi;
+const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-erasure-'));
+const archive = new LocalArchive({ dir: archiveDir });
+const bus = new LocalBus({ rules: [{ id: 'all', description: 'every entry', pattern: { source: ['leadlog'] } }] });
+const delivered: RuleDelivery[] = [];
+bus.onDelivery((d) => delivered.push(d));
+
+beforeAll(async () => {
+  api = await startTestApi();
+  await archive.start();
+});
+afterAll(async () => {
+  await archive.stop();
+  await api.close();
+});
+
+const drainStream = () =>
+  new StreamPoller({
+    endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, batchSize: 1000, checkpointFile: join(archiveDir, 'checkpoint.json'),
+    handler: createFanoutHandler(createFanoutDependencies(loadConfig(), { bus, archive })),
+  }).drain();
+
+const unique = () => randomUUID().slice(0, 8);
+const event = (lead: string, extra: Record<string, unknown> = {}) => ({
+  lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: { note: 'hello' }, occurred_at: new Date(Date.now() - 3_600_000).toISOString(), ...extra,
+});
+
+async function controlItemsOf(orgId: string): Promise<Record<string, unknown>[]> {
+  const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: inject('tableNames').control!, ExclusiveStartKey: start, FilterExpression: 'org_id = :org', ExpressionAttributeValues: { ':org': orgId } }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+describe('erasing a lead (section 9)', () => {
+  it('removes the lead, its merged leads and their identities from every store, and says so on the bus and in the audit', async () => {
+    const { orgId, key } = await api.newOrg();
+    const other = await api.newOrg();
+    const email = `erase.${unique()}@example.com`;
+    const phone = `+55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+    const [x, w, z] = ['x', 'w', 'z'].map((name) => `lead_${name}_${unique()}`) as [string, string, string];
+    const secret = `whsec_${unique()}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'stripe', secret, nowIso: new Date().toISOString() });
+    const deliver = async (body: object) => {
+      const raw = JSON.stringify(body);
+      const res = await api.request('POST', `/v1/webhooks/stripe/${orgId}`, { rawBody: raw, headers: signStripe(raw, secret) });
+      expect(res.status, res.text).toBe(200);
+      return res.body as { event_id: string; lead_id: string };
+    };
+
+    // x: e-mail only (API). y: phone only (a Stripe checkout naming its session and customer). w: both → one family.
+    expect((await api.request('POST', '/v1/events', { key, body: event(x, { identity: { email } }) })).status).toBe(201);
+    const phoneOnly = stripeCheckoutCompleted({ email, phone });
+    const details = phoneOnly.data.object.customer_details as Record<string, unknown>;
+    delete details.email;
+    const y = (await deliver(phoneOnly)).lead_id;
+    expect(y).not.toBe(x);
+    expect((await api.request('POST', '/v1/events', { key, body: event(w, { identity: { email, phone } }) })).status).toBe(201);
+    expect((await api.request('GET', `/v1/leads/${y}`, { key })).body.merged_into).toBe(x);
+    // A big delivery for the same person: its raw body goes to the blob store.
+    const big = stripeCheckoutCompleted({ email, phone });
+    (big.data.object.metadata as Record<string, unknown>).notes = 'n'.repeat(70 * 1024);
+    const bigEvent = (await deliver(big)).event_id;
+    const blobDir = join(loadConfig().blobDir!, 'raw', orgId);
+    expect(readdirSync(blobDir, { recursive: true }).some((name) => String(name).endsWith('.body'))).toBe(true);
+    // Untouched: another lead of the org, and the same e-mail in another org.
+    expect((await api.request('POST', '/v1/events', { key, body: event(z, { identity: { email: `keep.${unique()}@example.com` } }) })).status).toBe(201);
+    expect((await api.request('POST', '/v1/events', { key: other.key, body: event(x, { identity: { email } }) })).status).toBe(201);
+
+    const family = [x, y, w];
+    const timeline = (await api.request('GET', `/v1/leads/${y}/events?limit=1000`, { key })).body.items as { id: string; lead_id: string }[];
+    expect(new Set(timeline.map((e) => e.lead_id))).toEqual(new Set(family));
+    const eventIds = timeline.map((e) => e.id);
+    await drainStream();
+    await archive.flush();
+    const archivedBefore = await runArchiveSql(archiveDir, `SELECT lead_id FROM events WHERE org_id = '${orgId}'`);
+    expect(archivedBefore.rows.filter((r) => family.includes(r.lead_id as string)).length).toBe(eventIds.length);
+
+    // DELETE: admin only; 202 with the erasure id; again (or for another member) the same erasure.
+    const reader = await api.keyFor(orgId, ['events:read', 'pii:read']);
+    const forbidden = await api.request('DELETE', `/v1/leads/${y}`, { key: reader });
+    expect(forbidden.status, forbidden.text).toBe(403);
+    expect((await api.request('DELETE', `/v1/leads/lead_never_${unique()}`, { key })).status).toBe(404);
+    const erased = await api.request('DELETE', `/v1/leads/${y}`, { key });
+    expect(erased.status, erased.text).toBe(202);
+    const erasureId = erased.body.erasure_id as string;
+    expect(erased.body.status).toBe('running');
+    expect(erased.headers.get('location')).toBe(`/v1/erasures/${erasureId}`);
+    expect((await api.request('DELETE', `/v1/leads/${x}`, { key })).body.erasure_id).toBe(erasureId);
+    expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key: other.key })).status).toBe(404); // another org's erasure
+    expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key })).body).toMatchObject({ erasure_id: erasureId, status: 'running', lead_id: y });
+
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive }));
+    const deadline = Date.now() + 30_000;
+    let status: { status: string; counts: Record<string, number>; leads: string[] } | undefined;
+    do {
+      await runner.tick();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = (await api.request('GET', `/v1/erasures/${erasureId}`, { key })).body;
+    } while (status!.status !== 'completed' && Date.now() < deadline);
+    expect(status!.status).toBe('completed');
+    expect(new Set(status!.leads)).toEqual(new Set(family));
+    expect(status!.counts).toMatchObject({ leads: 3, events: eventIds.length, raw_blobs: 1, profiles: 3, archive_rows: eventIds.length });
+    expect(status!.counts.identities).toBeGreaterThanOrEqual(4); // e-mail, phone, the Stripe customer, session objects
+    await drainStream(); // the deletions' stream records change nothing downstream
+
+    // Every read of every member answers 404; lookups find nothing; every event is gone, raw bytes too.
+    for (const lead of family) {
+      expect((await api.request('GET', `/v1/leads/${lead}`, { key })).status, lead).toBe(404);
+      expect((await api.request('GET', `/v1/leads/${lead}/events`, { key })).status, lead).toBe(404);
+    }
+    for (const id of eventIds) {
+      expect((await api.request('GET', `/v1/events/${id}`, { key })).status).toBe(404);
+      expect((await api.request('GET', `/v1/events/${id}/raw`, { key })).status).toBe(404);
+    }
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(email)}`, { key })).body).toEqual({ items: [] });
+    expect((await api.request('GET', `/v1/leads?phone=${encodeURIComponent(phone)}`, { key })).body).toEqual({ items: [] });
+    expect((await api.request('GET', `/v1/leads?ref=${encodeURIComponent(`stripe:${phoneOnly.data.object.id}`)}`, { key })).body).toEqual({ items: [] });
+    expect((await api.request('GET', `/v1/events?limit=1000`, { key })).body.items.map((e: { lead_id: string }) => e.lead_id)).toEqual([z]);
+    expect(existsSync(blobDir) ? readdirSync(blobDir, { recursive: true }).filter((name) => String(name).includes(bigEvent)) : []).toEqual([]);
+    // The control table keeps only the erasure's own records (lead ids and counts, no PII).
+    const leftovers = (await controlItemsOf(orgId)).filter((item) => family.includes(item.lead_id as string) || (item.members as string[] | undefined)?.some((m) => family.includes(m)));
+    expect(leftovers.map((item) => String(item.pk).split('#')[0])).toEqual(leftovers.map(() => 'ERASURE'));
+    expect(JSON.stringify(leftovers)).not.toContain(email);
+    expect(JSON.stringify(leftovers)).not.toContain(phone.slice(3));
+    // The archive: the family's rows rewritten away, the rest kept.
+    await archive.flush();
+    const archivedAfter = await runArchiveSql(archiveDir, `SELECT lead_id FROM events WHERE org_id = '${orgId}'`);
+    expect(archivedAfter.rows.map((r) => r.lead_id)).toEqual([z]);
+
+    // The bus: Lead Erased, once; the audit: the request and the completed erasure with its counts.
+    const announced = delivered.filter((d) => d.event['detail-type'] === 'Lead Erased' && d.event.detail.org_id === orgId);
+    expect(announced.map((d) => d.event.detail)).toEqual([{ org_id: orgId, lead_id: y, erasure_id: erasureId, leads: status!.leads }]);
+    const audit = (await api.request('GET', '/v1/audit', { key })).body.items as { action: string; resource: string; detail?: Record<string, number> }[];
+    expect(audit.filter((entry) => entry.action === 'lead.erase').map((entry) => entry.resource).sort()).toEqual([`/v1/leads/${x}`, `/v1/leads/${y}`].sort());
+    expect(audit.find((entry) => entry.action === 'lead.erased')).toMatchObject({ resource: `erasure/${erasureId}`, detail: status!.counts });
+
+    // Idempotent: DELETE again answers the completed erasure. Other orgs are untouched.
+    const again = await api.request('DELETE', `/v1/leads/${y}`, { key });
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual({ erasure_id: erasureId, status: 'completed' });
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(email)}`, { key: other.key })).body.items.map((l: { lead_id: string }) => l.lead_id)).toEqual([x]);
+    // The person coming back is a new person: a new lead, not the erased one.
+    const back = await deliver(stripeCheckoutCompleted({ email, phone }));
+    expect(family).not.toContain(back.lead_id);
+  }, 60_000);
+});
