@@ -37,7 +37,8 @@ export class Fanout extends Construct {
       archiveName: `${props.busName}-archive`,
       description: 'Every leadlog event, for replay',
       eventPattern: { source: ['leadlog'] },
-      retention: Duration.days(365),
+      // It cannot delete single events: an erased lead's (masked) events live here at most this long (GDPR: one month).
+      retention: Duration.days(30),
       kmsKey: props.key,
     });
     this.alerts = new Topic(this, 'Alerts', { displayName: 'leadlog alerts', masterKey: props.key, enforceSSL: true });

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { BlobStore } from '../domain/ports.js';
@@ -21,8 +21,11 @@ export class S3BlobStore implements BlobStore {
     return Buffer.from(await result.Body!.transformToByteArray());
   }
 
+  /** Every version of the key, delete markers included: the bucket is versioned, and an erased payload must not linger. */
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    const { Versions = [], DeleteMarkers = [] } = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key }));
+    const objects = [...Versions, ...DeleteMarkers].filter((v) => v.Key === key).map((v) => ({ Key: key, VersionId: v.VersionId }));
+    if (objects.length > 0) await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
   }
 }
 
