@@ -1,8 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { CfnArchive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, FilterRule, StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -33,7 +33,7 @@ export class Fanout extends Construct {
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
     this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName, kmsKey: props.key });
-    this.bus.archive('Archive', {
+    const archive = this.bus.archive('Archive', {
       archiveName: `${props.busName}-archive`,
       description: 'Every leadlog event, for replay',
       eventPattern: { source: ['leadlog'] },
@@ -41,6 +41,19 @@ export class Fanout extends Construct {
       retention: Duration.days(30),
       kmsKey: props.key,
     });
+    // aws-cdk-lib does not forward `kmsKey` to the archive (the template had KmsKeyIdentifier ""): set it, and give
+    // EventBridge the key permissions an archive needs (EventBridge user guide, "Encrypting archives").
+    (archive.node.defaultChild as CfnArchive).kmsKeyIdentifier = props.key.keyArn;
+    // The bus ARN from its name: a reference to the bus itself would make key ↔ bus a dependency cycle.
+    const busArn = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: props.busName });
+    const busContext = { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn };
+    props.key.addToResourcePolicy(new PolicyStatement({
+      sid: 'EventBridgeArchiveDescribeKey', principals: [new ServicePrincipal('events.amazonaws.com')], actions: ['kms:DescribeKey'], resources: ['*'],
+    }));
+    props.key.addToResourcePolicy(new PolicyStatement({
+      sid: 'EventBridgeArchiveUseKey', principals: [new ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncrypt*'], resources: ['*'], conditions: { StringEquals: busContext },
+    }));
     this.alerts = new Topic(this, 'Alerts', { displayName: 'leadlog alerts', masterKey: props.key, enforceSSL: true });
     this.ruleDeadLetters = new Queue(this, 'RuleDeadLetters', {
       encryption: QueueEncryption.KMS, encryptionMasterKey: props.key, enforceSSL: true, retentionPeriod: Duration.days(14),

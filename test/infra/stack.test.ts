@@ -178,4 +178,19 @@ describe('the synthesized stack', () => {
     const deleters = policies.filter((p) => p.statements.some((s) => [s.Action].flat().some((a) => a.startsWith('s3:DeleteObject'))));
     expect(deleters.map((p) => p.name).every((name) => name.includes('ErasureFunction') || name.includes('Firehose') || name.includes('Delivery'))).toBe(true);
   });
+
+  it("lets every service that writes with the data key use it: alarms to the ops topic, EventBridge to topics, queues and its archive", () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const dataKey = Object.entries(keys).find(([id]) => id.startsWith('DataKey'))!;
+    const statements = dataKey[1].Properties.KeyPolicy.Statement as { Principal?: { Service?: string }; Action: string | string[]; Condition?: unknown }[];
+    const allowed = (service: string) => new Set(statements.filter((s) => s.Principal?.Service === service).flatMap((s) => [s.Action].flat()));
+    // Every encrypted topic and queue is encrypted with the data key; their publishers are CloudWatch (ops topic)
+    // and EventBridge (alerts topic, rule dead letters, the bus and its archive).
+    for (const topic of Object.values(template.findResources('AWS::SNS::Topic'))) expect(JSON.stringify(topic.Properties.KmsMasterKeyId)).toContain(dataKey[0]);
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey*']) expect(allowed('cloudwatch.amazonaws.com'), action).toContain(action);
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:ReEncrypt*']) expect(allowed('events.amazonaws.com'), action).toContain(action);
+    // The bus archive is encrypted with the stack's key (aws-cdk-lib alone leaves KmsKeyIdentifier empty).
+    template.hasResourceProperties('AWS::Events::Archive', { KmsKeyIdentifier: { 'Fn::GetAtt': [dataKey[0], 'Arn'] }, RetentionDays: 30 });
+  });
 });
+
