@@ -20,7 +20,7 @@ const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?
   ingest: { id: 'Ingest', memorySize: 1024 },
   query: { id: 'Query', memorySize: 1024 },
   health: { id: 'Health', memorySize: 256, reservedConcurrentExecutions: 5 },
-  // Public and unauthenticated by API key: cap it so a flood cannot take the account's whole concurrency.
+  // Public and unauthenticated by API key: with reserveConcurrency, capped so a flood cannot take the account's concurrency.
   webhooks: { id: 'Webhooks', memorySize: 1024, reservedConcurrentExecutions: 50 },
   admin: { id: 'Admin', memorySize: 512 },
   authorizer: { id: 'Authorizer', memorySize: 512, timeout: Duration.seconds(5) },
@@ -32,6 +32,12 @@ const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?
 export interface LeadlogStackProps extends StackProps {
   /** Names every physical resource: `leadlog-${stage}-…`. */
   stage: string;
+  /**
+   * Reserve concurrency for the public functions (webhooks 50, health 5). Off by default: Lambda refuses a
+   * reservation that leaves fewer than 100 unreserved executions, which fails the deploy in accounts whose
+   * quota was lowered (new accounts start at 10). The public routes are throttled at the stage either way.
+   */
+  reserveConcurrency?: boolean;
 }
 
 /** The whole of leadlog on AWS: one construct per concern, wired with grants (no hand-written policies). */
@@ -65,7 +71,8 @@ export class LeadlogStack extends Stack {
       ATHENA_WORKGROUP: analytics.workGroup.ref,
     };
     const fn = (name: FunctionName) => {
-      const { id, ...sizing } = FUNCTIONS[name];
+      const { id, reservedConcurrentExecutions, ...sizing } = FUNCTIONS[name];
+      if (props.reserveConcurrency && reservedConcurrentExecutions !== undefined) Object.assign(sizing, { reservedConcurrentExecutions });
       return new LeadlogFunction(this, id, { handlerModule: name, environment: functionEnvironment(name, deployed), logKey, ...sizing }).fn;
     };
 

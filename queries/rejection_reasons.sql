@@ -3,7 +3,7 @@
 SELECT
   COALESCE(reason, '(none)') AS reason,
   COUNT(*) AS rejections,
-  ROUND(COUNT(*) * 100.0 / SUM(COUNT(*)) OVER (), 2) AS percentage
+  ROUND(CAST(COUNT(*) AS DOUBLE) * 100 / SUM(COUNT(*)) OVER (), 2) AS percentage
 FROM events
 WHERE org_id = ? AND dt BETWEEN ? AND ? AND event_type IN ('source.rejected', 'filter.failed', 'recipient.failed')
 GROUP BY COALESCE(reason, '(none)')

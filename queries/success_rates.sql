@@ -4,7 +4,7 @@ SELECT
   event_type,
   outcome,
   COUNT(*) AS events,
-  ROUND(COUNT(*) * 100.0 / SUM(COUNT(*)) OVER (PARTITION BY event_type), 2) AS percentage
+  ROUND(CAST(COUNT(*) AS DOUBLE) * 100 / SUM(COUNT(*)) OVER (PARTITION BY event_type), 2) AS percentage
 FROM events
 WHERE org_id = ? AND dt BETWEEN ? AND ? AND outcome IS NOT NULL
 GROUP BY event_type, outcome

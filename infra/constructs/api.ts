@@ -6,7 +6,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUTHORIZER_CACHE_SECONDS, FALLBACK_HANDLER, HANDLER_NAMES, routes, type HandlerName } from '../../shared/definitions/routes.js';
+import { AUTHORIZER_CACHE_SECONDS, FALLBACK_HANDLER, HANDLER_NAMES, routeKey, routes, type HandlerName } from '../../shared/definitions/routes.js';
 
 export interface LeadlogApiProps {
   handlers: Record<HandlerName, IFunction>;
@@ -60,6 +60,7 @@ export class LeadlogApi extends Construct {
       identitySource: ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
+    const throttled: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of routes) {
       const [created] = this.api.addRoutes({
         path: route.path,
@@ -67,6 +68,11 @@ export class LeadlogApi extends Construct {
         integration: integrations[route.handler],
         ...(route.scope ? { authorizer } : {}),
       });
+      if (route.throttle && created) {
+        // Route settings name existing routes: the stage waits for them.
+        this.stage.node.addDependency(created);
+        throttled[routeKey(route)] = { ThrottlingRateLimit: route.throttle.rateLimit, ThrottlingBurstLimit: route.throttle.burstLimit };
+      }
       if (!route.scope && created) {
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -74,5 +80,6 @@ export class LeadlogApi extends Construct {
         });
       }
     }
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', throttled);
   }
 }

@@ -28,6 +28,11 @@ export interface RouteDefinition {
    * carried it unmasked); the other actions always.
    */
   audit?: AuditAction;
+  /**
+   * A route-level throttle at the API stage (requests/s and burst), below the stage's default: the public routes,
+   * which no API key limits, cannot use up the account's Lambda concurrency.
+   */
+  throttle?: { rateLimit: number; burstLimit: number };
 }
 
 export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase';
@@ -47,9 +52,9 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'pii.read' },
-  { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw' },
+  { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', throttle: { rateLimit: 500, burstLimit: 1000 } },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },
-  { method: 'GET', path: '/v1/health', handler: 'health' },
+  { method: 'GET', path: '/v1/health', handler: 'health', throttle: { rateLimit: 20, burstLimit: 40 } },
   { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
   { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { packRows } from '../../shared/adapters/firehose-archive.js';
-import { archiveColumns } from '../../shared/definitions/archive.js';
+import { archiveColumns, namedQueries } from '../../shared/definitions/archive.js';
+import { namedQuerySql } from '../../infra/queries.js';
 import { chunkRows, toArchiveRow } from '../../shared/domain/archive.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 
@@ -28,4 +29,20 @@ describe('archive rows', () => {
     expect(packs.map((p) => p.rows.length)).toEqual([10, 20]);
     expect(packs[0]!.data.trim().split('\n')).toHaveLength(10);
   });
+});
+
+describe('named queries under Trino typing (Athena) as under DuckDB', () => {
+  // Trino types `COUNT(*) * 100.0` as DECIMAL (one decimal digit after a division) and `a / b` of integers as an
+  // integer division; DuckDB gives DOUBLE for both. Every ratio must therefore divide a DOUBLE, and no decimal
+  // literal may enter arithmetic, so both engines return the same numbers.
+  for (const { name } of namedQueries) {
+    it(`${name}: no decimal literals, every division has a DOUBLE operand`, () => {
+      const sql = namedQuerySql(name);
+      expect(sql.match(/\b\d+\.\d+\b/g) ?? []).toEqual([]);
+      for (const line of sql.split('\n').filter((l) => / \/ /.test(l))) {
+        // A CAST to DOUBLE, or a sum of a DOUBLE column (price, amount, cost are DOUBLE in the Glue table).
+        expect(/AS DOUBLE\)|SUM\((price|amount|cost)\)/.test(line), line.trim()).toBe(true);
+      }
+    });
+  }
 });
