@@ -7,7 +7,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ARCHIVE_PREFIX, archiveColumns, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
+import { ARCHIVE_PREFIX, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../queries.js';
 import { acknowledge } from './lambda-function.js';
 
@@ -76,7 +76,7 @@ export class Analytics extends Construct {
           'projection.org_id.type': 'injected',
           'projection.dt.type': 'date',
           'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': '2024-01-01,NOW',
+          'projection.dt.range': PROJECTION_DT_RANGE,
           'projection.dt.interval': '1',
           'projection.dt.interval.unit': 'DAYS',
           'storage.location.template': `${location}org_id=\${org_id}/dt=\${dt}/`,
@@ -137,7 +137,8 @@ export class Analytics extends Construct {
         },
         dataFormatConversionConfiguration: {
           enabled: true,
-          inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: ["yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"] } } },
+          // The zone is parsed, not assumed: Joda's `ZZ` reads the `Z` of every archive row's timestamp as UTC.
+          inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: [ARCHIVE_TIMESTAMP_FORMAT] } } },
           outputFormatConfiguration: { serializer: { parquetSerDe: { compression: 'SNAPPY' } } },
           schemaConfiguration: { databaseName: this.database, tableName: 'events', roleArn: role.roleArn, region, versionId: 'LATEST' },
         },

@@ -45,6 +45,18 @@ export const partitionColumns = [
   { name: 'dt', type: 'string' as const, comment: 'UTC date of occurred_at, yyyy-MM-dd' },
 ];
 
+/**
+ * The `dt` range Athena's partition projection covers: every `occurred_at` the API accepts (from the epoch, which
+ * shared/domain/time.ts enforces, up to 5 minutes ahead, which may be tomorrow in UTC).
+ */
+export const PROJECTION_DT_RANGE = '1970-01-01,NOW+1DAYS';
+
+/**
+ * How Firehose parses the rows' timestamps (Joda-Time): `2026-11-23T14:30:45.123Z`, the zone read from the text
+ * (`ZZ` accepts `Z` as UTC) rather than a quoted literal 'Z' that leaves the zone to the SerDe's default.
+ */
+export const ARCHIVE_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSZZ";
+
 /** Key prefix of the archive, in S3 and under .data/archive/. */
 export const ARCHIVE_PREFIX = 'events';
 

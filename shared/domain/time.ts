@@ -19,7 +19,8 @@ export function parseIsoWithOffset(value: string): number | undefined {
     offset === 'Z' ? 'Z' : offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset
   }`;
   const ms = Date.parse(normalized);
-  if (Number.isNaN(ms)) return undefined;
+  // Before the epoch in UTC (1970-01-01T00:30+01:00) is out of range too: the archive's projection starts there.
+  if (Number.isNaN(ms) || ms < 0) return undefined;
   // Date.parse rolls 2026-02-30 over to March; a calendar-invalid date is not a date.
   const probe = new Date(Date.UTC(year, Number(mo) - 1, Number(d)));
   if (probe.getUTCMonth() !== Number(mo) - 1 || probe.getUTCDate() !== Number(d)) return undefined;

@@ -6,7 +6,7 @@ import { buildApp } from '../../infra/app.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
-import { namedQueries } from '../../shared/definitions/archive.js';
+import { ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, namedQueries } from '../../shared/definitions/archive.js';
 
 let template: Template;
 
@@ -120,9 +120,14 @@ describe('the synthesized stack', () => {
       TableInput: Match.objectLike({
         Name: 'events',
         PartitionKeys: [Match.objectLike({ Name: 'org_id' }), Match.objectLike({ Name: 'dt' })],
-        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.org_id.type': 'injected', 'projection.dt.type': 'date' }),
+        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.org_id.type': 'injected', 'projection.dt.type': 'date', 'projection.dt.range': PROJECTION_DT_RANGE }),
       }),
     });
+    // Timestamps parsed with their zone (a quoted 'Z' would leave it to the SerDe's undocumented default).
+    const formats = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream'))[0]!.Properties
+      .ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.InputFormatConfiguration.Deserializer.HiveJsonSerDe.TimestampFormats as string[];
+    expect(formats).toEqual([ARCHIVE_TIMESTAMP_FORMAT]);
+    expect(formats.join()).not.toContain("'Z'");
     template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ EnforceWorkGroupConfiguration: true, BytesScannedCutoffPerQuery: Match.anyValue(), ResultConfiguration: Match.objectLike({ OutputLocation: Match.anyValue() }) }),
     });

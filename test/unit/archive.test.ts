@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { packRows } from '../../shared/adapters/firehose-archive.js';
-import { archiveColumns, namedQueries } from '../../shared/definitions/archive.js';
+import { PROJECTION_DT_RANGE, archiveColumns, namedQueries } from '../../shared/definitions/archive.js';
+import { validateEventInput } from '../../shared/domain/event.js';
 import { namedQuerySql } from '../../infra/queries.js';
 import { chunkRows, toArchiveRow } from '../../shared/domain/archive.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
@@ -45,4 +46,26 @@ describe('named queries under Trino typing (Athena) as under DuckDB', () => {
       }
     });
   }
+});
+
+describe('archive rows and the Glue table agree', () => {
+  it('every timestamp is written as the SerDe format reads it (yyyy-MM-ddTHH:mm:ss.SSS and a zone)', () => {
+    const row = toArchiveRow(event({ occurred_at: '2026-11-22T23:59:59.999Z' }), {});
+    for (const column of archiveColumns.filter((c) => c.type === 'timestamp')) {
+      expect(String(row[column.name]), column.name).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+  });
+
+  it('every occurred_at the API accepts falls inside the projection range, from the epoch to tomorrow (UTC)', () => {
+    const [start, end] = PROJECTION_DT_RANGE.split(',');
+    expect(start).toBe('1970-01-01');
+    expect(end).toBe('NOW+1DAYS'); // 5 minutes of allowed future skew may be tomorrow's dt
+    const now = Date.parse('2026-11-23T23:58:00Z');
+    const accepts = (occurred_at: string) => validateEventInput({ lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'custom.x', payload: {}, occurred_at }, { now, requireLeadId: true }).ok;
+    expect(accepts('1970-01-01T00:00:00Z')).toBe(true);
+    expect(accepts('1999-01-01T00:00:00Z')).toBe(true);
+    expect(accepts('1970-01-01T00:30:00+01:00')).toBe(false); // 1969-12-31 in UTC: before the projection
+    expect(accepts('1969-12-31T23:59:59Z')).toBe(false);
+    expect(accepts('2026-11-24T00:02:00Z')).toBe(true); // tomorrow's dt, inside NOW+1DAYS
+  });
 });
