@@ -150,17 +150,19 @@ const lostInDynamo = [...acknowledged].filter((id) => !stored.has(id)).length;
 const unacknowledgedInDynamo = [...stored.keys()].filter((id) => !acknowledged.has(id)).length;
 console.log(`\nreconciliation, DynamoDB: acknowledged ${acknowledged.size}, stored ${stored.size}, lost ${lostInDynamo}, stored without acknowledgement ${unacknowledgedInDynamo}`);
 
-// …and the archive (it flushes every 10 s): wait until it holds them, then check exactly once.
+// …and the archive (it flushes every 10 s): wait until it holds them, then check each is counted once. The raw table
+// may hold a row twice (at least once, like Firehose); the `events` view that queries read must show it once.
 const deadline = Date.now() + Number(values['archive-wait']) * 1000;
-let archived = { n: 0, ids: 0, lost: acknowledged.size };
+let archived = { n: 0, ids: 0, lost: acknowledged.size, copies: 0 };
 while (Date.now() < deadline) {
   const rows = (await runArchiveSql(join(dataDir, 'archive'), 'SELECT id FROM events WHERE org_id = ?', [orgId])).rows.map((r) => r.id as string);
+  const copies = Number((await runArchiveSql(join(dataDir, 'archive'), 'SELECT count(*) AS n FROM events_raw WHERE org_id = ?', [orgId])).rows[0]!.n);
   const ids = new Set(rows);
-  archived = { n: rows.length, ids: ids.size, lost: [...acknowledged].filter((id) => !ids.has(id)).length };
+  archived = { n: rows.length, ids: ids.size, lost: [...acknowledged].filter((id) => !ids.has(id)).length, copies };
   if (archived.lost === 0) break;
   await new Promise((r) => setTimeout(r, 2000));
 }
-console.log(`reconciliation, archive: rows ${archived.n}, distinct ${archived.ids}, lost ${archived.lost}, duplicated ${archived.n - archived.ids}`);
+console.log(`reconciliation, archive: rows in the events view ${archived.n}, distinct ${archived.ids}, lost ${archived.lost}, counted twice ${archived.n - archived.ids} (raw copies ${archived.copies}: at least once, absorbed by the view)`);
 const nonRetryable5xx = [...statuses].filter(([k]) => / 5\d\d$/.test(k) && !k.endsWith(' 503')).reduce((s, [, v]) => s + v, 0);
 const ok = nonRetryable5xx === 0 && unexpected === 0 && lostInDynamo === 0 && unacknowledgedInDynamo === 0 && archived.lost === 0 && archived.n === archived.ids;
 console.log(ok ? `RESULT: ok — zero lost, zero duplicated, zero 5xx other than ${fiveHundreds} retried 503s` : 'RESULT: FAILED');

@@ -7,7 +7,13 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { ARCHIVE_PREFIX, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
+import {
+  ARCHIVE_PREFIX, ARCHIVE_TIMESTAMP_FORMAT, EVENTS_VIEW, PROJECTION_DT_RANGE, RAW_TABLE, archiveColumns, eventsViewSql, namedQueries, partitionColumns,
+  type ColumnType,
+} from '../../shared/definitions/archive.js';
+
+/** The view's column types as Athena (Trino) names them; the Glue table's `timestamp` reads as timestamp(3). */
+const PRESTO_TYPES: Record<ColumnType, string> = { string: 'varchar', timestamp: 'timestamp(3)', double: 'double', bigint: 'bigint' };
 import { namedQuerySql } from '../queries.js';
 import { acknowledge } from './lambda-function.js';
 
@@ -67,7 +73,7 @@ export class Analytics extends Construct {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.database,
       tableInput: {
-        name: 'events',
+        name: RAW_TABLE,
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: partitionColumns.map((c) => ({ name: c.name, type: c.type, comment: c.comment })),
         parameters: {
@@ -91,6 +97,29 @@ export class Analytics extends Construct {
       },
     });
     table.node.addDependency(database);
+    // What users and the named queries read: each event once (Firehose delivers at least once). An Athena view is
+    // a Glue table of type VIRTUAL_VIEW whose original text carries the Presto view definition, base64-encoded.
+    const allColumns = [...archiveColumns, ...partitionColumns];
+    const prestoView = {
+      originalSql: eventsViewSql(`"${this.database}"."${RAW_TABLE}"`),
+      catalog: 'awsdatacatalog',
+      schema: this.database,
+      columns: allColumns.map((c) => ({ name: c.name, type: PRESTO_TYPES[c.type] })),
+    };
+    const view = new CfnTable(this, 'EventsView', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.database,
+      tableInput: {
+        name: EVENTS_VIEW,
+        tableType: 'VIRTUAL_VIEW',
+        description: 'Each archived event once (the archive holds a row at least once)',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        viewOriginalText: `/* Presto View: ${Buffer.from(JSON.stringify(prestoView)).toString('base64')} */`,
+        viewExpandedText: '/* Presto View */',
+        storageDescriptor: { columns: allColumns.map((c) => ({ name: c.name, type: c.type })), serdeInfo: {} },
+      },
+    });
+    view.node.addDependency(table);
 
     const logs = new LogGroup(this, 'DeliveryLogs', { retention: RetentionDays.ONE_MONTH, encryptionKey: props.logKey });
     const logStream = new LogStream(this, 'DeliveryLogStream', { logGroup: logs });
@@ -103,7 +132,7 @@ export class Analytics extends Construct {
       resources: [
         `arn:${Aws.PARTITION}:glue:${region}:${Aws.ACCOUNT_ID}:catalog`,
         `arn:${Aws.PARTITION}:glue:${region}:${Aws.ACCOUNT_ID}:database/${this.database}`,
-        `arn:${Aws.PARTITION}:glue:${region}:${Aws.ACCOUNT_ID}:table/${this.database}/events`,
+        `arn:${Aws.PARTITION}:glue:${region}:${Aws.ACCOUNT_ID}:table/${this.database}/${RAW_TABLE}`,
       ],
     }));
 
@@ -140,7 +169,7 @@ export class Analytics extends Construct {
           // The zone is parsed, not assumed: Joda's `ZZ` reads the `Z` of every archive row's timestamp as UTC.
           inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: [ARCHIVE_TIMESTAMP_FORMAT] } } },
           outputFormatConfiguration: { serializer: { parquetSerDe: { compression: 'SNAPPY' } } },
-          schemaConfiguration: { databaseName: this.database, tableName: 'events', roleArn: role.roleArn, region, versionId: 'LATEST' },
+          schemaConfiguration: { databaseName: this.database, tableName: RAW_TABLE, roleArn: role.roleArn, region, versionId: 'LATEST' },
         },
       },
     });

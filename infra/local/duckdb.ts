@@ -2,7 +2,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARCHIVE_PREFIX, archiveColumns, partitionColumns, sqlLiteral as sqlString, type ColumnType } from '../../shared/definitions/archive.js';
+import {
+  ARCHIVE_PREFIX, EVENTS_VIEW, RAW_TABLE, archiveColumns, eventsViewSql, partitionColumns, sqlLiteral as sqlString, type ColumnType,
+} from '../../shared/definitions/archive.js';
 
 /** DuckDB, the local stand-in for Athena and for Firehose's Parquet conversion. */
 export async function openDuckDb(): Promise<DuckDBConnection> {
@@ -21,9 +23,10 @@ export function duckColumnsSpec(): string {
 export { sqlString };
 
 /**
- * Makes the archive under `dir` the table `events` (hive partitions org_id, dt), as the Glue table is in
- * Athena. With `includeBuffered`, rows the local archive accepted but has not flushed to Parquet yet are
- * included too (deduplicated by id), so `npm run athena` sees an event about a second after it was stored.
+ * Makes the archive under `dir` the table `events_raw` (hive partitions org_id, dt; every copy of a row) and the
+ * view `events` (each event once), as the Glue table and view are in Athena. With `includeBuffered`, rows the
+ * local archive accepted but has not flushed to Parquet yet are included too, so `npm run athena` sees an event
+ * about a second after it was stored.
  */
 export async function attachArchive(connection: DuckDBConnection, dir: string, options: { includeBuffered?: boolean } = {}): Promise<void> {
   const root = join(dir, ARCHIVE_PREFIX);
@@ -38,12 +41,12 @@ export async function attachArchive(connection: DuckDBConnection, dir: string, o
     parts.push(`SELECT ${names} FROM read_json(${sqlString(buffered)}, format = 'newline_delimited', columns = ${duckColumnsSpec()}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`);
   }
   if (parts.length === 0) {
-    await connection.run(`CREATE OR REPLACE TABLE events (${all.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`);
-  } else if (parts.length === 1 && !buffered) {
-    await connection.run(`CREATE OR REPLACE VIEW events AS ${parts[0]}`);
+    await connection.run(`CREATE OR REPLACE TABLE ${RAW_TABLE} (${all.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`);
   } else {
-    await connection.run(`CREATE OR REPLACE VIEW events AS SELECT ${names} FROM (${parts.join(' UNION ALL ')}) QUALIFY row_number() OVER (PARTITION BY id ORDER BY received_at) = 1`);
+    await connection.run(`CREATE OR REPLACE VIEW ${RAW_TABLE} AS ${parts.join(' UNION ALL ')}`);
   }
+  // The same view definition Athena has: each event once, whatever the raw table holds.
+  await connection.run(`CREATE OR REPLACE VIEW ${EVENTS_VIEW} AS ${eventsViewSql(RAW_TABLE)}`);
 }
 
 /** A consistent copy of the not-yet-flushed buffer files (complete lines only), or undefined when there are none. */

@@ -10,7 +10,8 @@ import { duckColumnsSpec, openDuckDb, sqlString } from './duckdb.js';
  * The local stand-in for Firehose → S3 Parquet. Rows are appended (and fsynced) to a buffer file before
  * putRows returns, so an acknowledged row survives a crash; the buffer becomes Parquet in the same
  * org_id=/dt= layout on a size or time trigger and on shutdown. A flush writes to a temporary folder, then
- * moves the files in, and skips ids the archive already holds: a replayed stream record is archived once.
+ * moves the files in. Like Firehose it may hold a row twice (a replayed stream record): readers use the `events`
+ * view, which shows each event once.
  * An erasure flushes, then rewrites each Parquet file holding the leads' rows without them (temp file + rename,
  * so a crash leaves every file whole, old or new), in turn with flushes.
  */
@@ -104,18 +105,11 @@ export class LocalArchive implements Archive, ArchiveEraser {
     await mkdir(join(this.options.dir, '_tmp'), { recursive: true });
     const db = await this.db();
     const source = `read_json(${sqlString(flushingFile)}, format = 'newline_delimited', columns = ${duckColumnsSpec()}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`;
-    const partitions = (await db.runAndReadAll(`SELECT DISTINCT org_id, dt FROM ${source}`)).getRowObjects() as { org_id: string; dt: string }[];
-    const existing: string[] = [];
-    for (const p of partitions) {
-      const folder = join(root, `org_id=${p.org_id}`, `dt=${p.dt}`);
-      if (existsSync(folder)) existing.push(...(await readdir(folder)).filter((f) => f.endsWith('.parquet')).map((f) => join(folder, f)));
-    }
-    const already = existing.length > 0
-      ? `AND id NOT IN (SELECT id FROM read_parquet([${existing.map(sqlString).join(', ')}]))`
-      : '';
     const columns = [...archiveColumns, ...partitionColumns].map((c) => c.name).join(', ');
+    // Every row as it came, a replayed stream record included: like Firehose, the archive is at least once, and
+    // the `events` view (shared/definitions/archive.ts) counts each event once.
     await db.run(
-      `COPY (SELECT ${columns} FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY received_at) AS copy_no FROM ${source}) WHERE copy_no = 1 ${already} ORDER BY org_id, dt, occurred_at, id)
+      `COPY (SELECT ${columns} FROM ${source} ORDER BY org_id, dt, occurred_at, id)
        TO ${sqlString(temp)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (org_id, dt), FILENAME_PATTERN ${sqlString(`part-${id}-{uuid}`)})`,
     );
     for (const file of await listFiles(temp)) {

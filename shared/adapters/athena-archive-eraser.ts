@@ -1,7 +1,7 @@
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { ARCHIVE_PREFIX, archiveColumns, erasedRowsPredicate, partitionColumns, sqlLiteral } from '../definitions/archive.js';
+import { ARCHIVE_PREFIX, RAW_TABLE, archiveColumns, erasedRowsPredicate, partitionColumns, sqlLiteral } from '../definitions/archive.js';
 import type { ArchiveEraser } from '../domain/ports.js';
 
 /** Paths per UNLOAD: keeps the statement far below Athena's 256 KB query limit (an archive path is ~120 bytes). */
@@ -40,7 +40,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
     for (const marker of (await this.keys(staging)).filter((key) => key.endsWith('/_SWAP'))) add(await this.swap(marker, erasureId));
     if (leadIds.length === 0) return removed;
     const where = erasedRowsPredicate(orgId, leadIds);
-    const found = (await this.query(`SELECT "$path" AS file, count(*) AS row_count FROM "events" WHERE ${where.org} AND ${where.leads} GROUP BY 1`))
+    const found = (await this.query(`SELECT "$path" AS file, count(*) AS row_count FROM "${RAW_TABLE}" WHERE ${where.org} AND ${where.leads} GROUP BY 1`))
       .map(([file, rows]) => ({ key: keyOf(file!, this.options.bucket), rows: Number(rows) }));
     const columns = [...archiveColumns, ...partitionColumns].map((c) => c.name).join(', ');
     for (let i = 0; i < found.length; i += FILES_PER_REWRITE) {
@@ -49,7 +49,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
       await this.deleteKeys(await this.keys(prefix)); // a half-written UNLOAD a crash left behind
       const paths = chunk.map((f) => sqlLiteral(`s3://${this.options.bucket}/${f.key}`)).join(', ');
       await this.query(
-        `UNLOAD (SELECT ${columns} FROM "events" WHERE ${where.org} AND "$path" IN (${paths}) AND NOT (${where.leads})) ` +
+        `UNLOAD (SELECT ${columns} FROM "${RAW_TABLE}" WHERE ${where.org} AND "$path" IN (${paths}) AND NOT (${where.leads})) ` +
           `TO ${sqlLiteral(`s3://${this.options.bucket}/${prefix}data/`)} WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['org_id', 'dt'])`,
       );
       const marker = `${prefix}_SWAP`;

@@ -57,6 +57,21 @@ export const PROJECTION_DT_RANGE = '1970-01-01,NOW+1DAYS';
  */
 export const ARCHIVE_TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSZZ";
 
+/** The table Firehose writes (each row at least once) and the view everyone queries (each event once). */
+export const RAW_TABLE = 'events_raw';
+export const EVENTS_VIEW = 'events';
+
+/**
+ * The `events` view, one text for Athena (a Glue view over `events_raw`) and DuckDB (over the local files):
+ * Firehose and the fan-out's retries deliver at least once, so each (org, day, id) keeps its first received copy.
+ * The window is partitioned by org_id and dt too (copies of an event share both), so filters on the partition
+ * columns reach the table through the view and Athena still prunes partitions.
+ */
+export function eventsViewSql(source: string): string {
+  const columns = [...archiveColumns, ...partitionColumns].map((c) => c.name).join(', ');
+  return `SELECT ${columns} FROM (SELECT *, row_number() OVER (PARTITION BY org_id, dt, id ORDER BY received_at) AS copy_no FROM ${source}) AS copies WHERE copy_no = 1`;
+}
+
 /** Key prefix of the archive, in S3 and under .data/archive/. */
 export const ARCHIVE_PREFIX = 'events';
 

@@ -6,7 +6,8 @@ import { buildApp } from '../../infra/app.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
-import { ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, namedQueries } from '../../shared/definitions/archive.js';
+import { ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
+import { namedQuerySql } from '../../infra/queries.js';
 
 let template: Template;
 
@@ -112,17 +113,25 @@ describe('the synthesized stack', () => {
         DataFormatConversionConfiguration: Match.objectLike({
           Enabled: true,
           OutputFormatConfiguration: { Serializer: { ParquetSerDe: Match.anyValue() } },
-          SchemaConfiguration: Match.objectLike({ TableName: 'events' }),
+          SchemaConfiguration: Match.objectLike({ TableName: 'events_raw' }),
         }),
       }),
     });
     template.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
-        Name: 'events',
+        Name: 'events_raw',
         PartitionKeys: [Match.objectLike({ Name: 'org_id' }), Match.objectLike({ Name: 'dt' })],
         Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.org_id.type': 'injected', 'projection.dt.type': 'date', 'projection.dt.range': PROJECTION_DT_RANGE }),
       }),
     });
+    // What users query is the view that shows each event once, with the very definition DuckDB uses locally.
+    const view = Object.values(template.findResources('AWS::Glue::Table')).find((t) => t.Properties.TableInput.Name === 'events')!;
+    expect(view.Properties.TableInput).toMatchObject({ TableType: 'VIRTUAL_VIEW', Parameters: { presto_view: 'true' } });
+    const encoded = /^\/\* Presto View: (.*) \*\/$/.exec(view.Properties.TableInput.ViewOriginalText)![1]!;
+    const presto = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+    expect(presto.originalSql).toBe(eventsViewSql('"leadlog_dev"."events_raw"'));
+    expect(presto.columns.map((c: { name: string }) => c.name)).toEqual([...archiveColumns, ...partitionColumns].map((c) => c.name));
+    for (const query of namedQueries) expect(namedQuerySql(query.name), query.name).toMatch(/FROM events\b/);
     // Timestamps parsed with their zone (a quoted 'Z' would leave it to the SerDe's undocumented default).
     const formats = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream'))[0]!.Properties
       .ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.InputFormatConfiguration.Deserializer.HiveJsonSerDe.TimestampFormats as string[];

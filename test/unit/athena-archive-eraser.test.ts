@@ -96,8 +96,8 @@ describe('the AWS archive eraser (Athena + S3)', () => {
     expect(archived().map((r) => r.id).sort()).toEqual(['f1-1', 'f3-0']);
     expect(objects.has('events/org_id=org_a/dt=2026-01-02/f3')).toBe(true); // a file without the leads is never touched
     expect([...objects.keys()].filter((key) => key.startsWith('_erasure/'))).toEqual([]);
-    expect(statements[0]).toBe(`SELECT "$path" AS file, count(*) AS row_count FROM "events" WHERE org_id = 'org_a' AND lead_id IN ('lead_x', 'lead_y') GROUP BY 1`);
-    expect(statements[1]).toMatch(/^UNLOAD \(SELECT id, lead_id, .* FROM "events" WHERE org_id = 'org_a' AND "\$path" IN \(.*\) AND NOT \(lead_id IN \('lead_x', 'lead_y'\)\)\) TO 's3:\/\/archive-bucket\/_erasure\/er_1\/[0-9a-f]{16}\/data\/' WITH \(format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY\['org_id', 'dt'\]\)$/);
+    expect(statements[0]).toBe(`SELECT "$path" AS file, count(*) AS row_count FROM "events_raw" WHERE org_id = 'org_a' AND lead_id IN ('lead_x', 'lead_y') GROUP BY 1`);
+    expect(statements[1]).toMatch(/^UNLOAD \(SELECT id, lead_id, .* FROM "events_raw" WHERE org_id = 'org_a' AND "\$path" IN \(.*\) AND NOT \(lead_id IN \('lead_x', 'lead_y'\)\)\) TO 's3:\/\/archive-bucket\/_erasure\/er_1\/[0-9a-f]{16}\/data\/' WITH \(format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY\['org_id', 'dt'\]\)$/);
     expect(await eraser.eraseLeads('org_a', ['lead_x', 'lead_y'], 'er_1')).toEqual({ rows: 0, files: 0 }); // idempotent
   });
 
