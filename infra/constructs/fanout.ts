@@ -10,6 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventRules } from '../../shared/definitions/event-rules.js';
+import { validatePattern } from '../../shared/domain/event-pattern.js';
 import { acknowledge } from './lambda-function.js';
 
 export interface FanoutProps {
@@ -60,6 +61,9 @@ export class Fanout extends Construct {
     });
     acknowledge(this.ruleDeadLetters, { 'AwsSolutions-SQS3': 'This queue is itself the dead-letter queue of the rule targets.' });
     for (const rule of eventRules) {
+      // Refused here, at synth, as EventBridge would refuse it at deploy (and the local bus at start).
+      const refused = validatePattern(rule.pattern);
+      if (refused.length > 0) throw new Error(`event rule ${rule.id}: EventBridge would refuse its pattern: ${refused.join('; ')}`);
       new Rule(this, `Rule-${rule.id}`, {
         eventBus: this.bus,
         description: rule.description,

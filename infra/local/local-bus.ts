@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DEFAULT_REGION } from '../../shared/definitions/environment.js';
 import { eventRules, type EventRuleDefinition } from '../../shared/definitions/event-rules.js';
 import { matchesPattern } from '../../shared/domain/event-pattern.js';
 import { parseJsonLossless } from '../../shared/domain/json.js';
 import type { BusEntry, EventBus } from '../../shared/domain/ports.js';
+import type { SubscriberRule } from './subscriber-rules.js';
 
 /** The envelope EventBridge delivers to a rule's target. */
 export interface BusEvent {
@@ -32,7 +34,11 @@ export class LocalBus implements EventBus {
   private readonly listeners: ((delivery: RuleDelivery) => void)[] = [];
 
   constructor(
-    private readonly options: { alertsFile?: string; postUrl?: string; print?: boolean; rules?: readonly EventRuleDefinition[]; region?: string } = {},
+    private readonly options: {
+      alertsFile?: string; postUrl?: string; print?: boolean; rules?: readonly EventRuleDefinition[]; region?: string;
+      /** Subscribers' own rules (leadlog.rules.json): each match is appended to `<subscriberDir>/<rule name>.jsonl`. */
+      subscriberRules?: readonly SubscriberRule[]; subscriberDir?: string;
+    } = {},
   ) {}
 
   onDelivery(listener: (delivery: RuleDelivery) => void): () => void {
@@ -42,6 +48,7 @@ export class LocalBus implements EventBus {
 
   async putEvents(entries: BusEntry[]): Promise<number[]> {
     const deliveries: RuleDelivery[] = [];
+    const subscribed: RuleDelivery[] = [];
     for (const entry of entries) {
       const event: BusEvent = {
         version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000',
@@ -49,6 +56,11 @@ export class LocalBus implements EventBus {
         detail: parseJsonLossless(entry.Detail) as Record<string, unknown>,
       };
       for (const rule of this.options.rules ?? eventRules) if (matchesPattern(event, rule.pattern)) deliveries.push({ rule: rule.id, event });
+      for (const rule of this.options.subscriberRules ?? []) if (matchesPattern(event, rule.pattern)) subscribed.push({ rule: rule.name, event });
+    }
+    if (subscribed.length > 0 && this.options.subscriberDir) {
+      await mkdir(this.options.subscriberDir, { recursive: true });
+      for (const { rule, event } of subscribed) await appendFile(join(this.options.subscriberDir, `${rule}.jsonl`), `${JSON.stringify(event)}\n`);
     }
     for (const delivery of deliveries) {
       if (this.options.print) console.log(`alert [${delivery.rule}] ${delivery.event['detail-type']} ${JSON.stringify(delivery.event.detail).slice(0, 300)}`);

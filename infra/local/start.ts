@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
@@ -17,6 +17,7 @@ import { LocalBus } from './local-bus.js';
 import { LocalArchive } from './local-archive.js';
 import { ErasureRunner } from './erasure-runner.js';
 import { StreamPoller } from './stream-poller.js';
+import { loadSubscriberRules, SubscriberRulesError, type SubscriberRule } from './subscriber-rules.js';
 import { DATA_DIR, clearRuntimeInfo, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 
@@ -27,6 +28,15 @@ import { fillProcessEnvironment, localEnvironment, localSettings } from './setti
 async function main(): Promise<void> {
   const started = performance.now();
   const { port, host } = localSettings;
+  // Subscribers' own rules, judged as EventBridge judges them, before anything starts.
+  let subscriberRules: SubscriberRule[];
+  try {
+    subscriberRules = loadSubscriberRules(resolve('leadlog.rules.json'));
+  } catch (error) {
+    if (!(error instanceof SubscriberRulesError)) throw error;
+    console.error(`leadlog: ${error.message}`);
+    process.exit(1);
+  }
   const { dynamo, tableNames } = await startLocalDynamo();
   let server: Server | undefined;
   let poller: StreamPoller | undefined;
@@ -71,7 +81,10 @@ async function main(): Promise<void> {
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
   await archive.start();
-  const bus = new LocalBus({ alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, region: localSettings.region, ...(localSettings.alertsUrl ? { postUrl: localSettings.alertsUrl } : {}) });
+  const bus = new LocalBus({
+    alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, region: localSettings.region, ...(localSettings.alertsUrl ? { postUrl: localSettings.alertsUrl } : {}),
+    subscriberRules, subscriberDir: join(DATA_DIR, 'rules'),
+  });
   // The same fan-out factory and container as the deployed function, with the local bus and archive as its sinks.
   const fanout = createFanoutHandler(createFanoutDependencies(config, { bus, archive }));
   poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json') });
@@ -99,6 +112,7 @@ async function main(): Promise<void> {
       `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       `  API:       ${url}   (health: ${url}/v1/health)`,
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
+      `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from leadlog.rules.json → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matchesPattern } from '../../shared/domain/event-pattern.js';
+import { matchesPattern, validatePattern } from '../../shared/domain/event-pattern.js';
+import { eventRules } from '../../shared/definitions/event-rules.js';
 
 // The example event and patterns of AWS's "Amazon EventBridge event patterns" and content-filtering pages.
 const ec2 = {
@@ -64,3 +65,84 @@ describe('EventBridge pattern matching (AWS documented examples)', () => {
     expect(matchesPattern(ec2, { source: ['aws.ec2'], $or: [{ region: ['eu-west-1'] }, { account: ['111122223333'] }] })).toBe(true);
   });
 });
+
+describe('EventBridge matching where AWS documents it (exists on leaves, missing parents, IPv6, lists, nested arrays)', () => {
+  it('exists: true only on leaf values; exists: false also when a parent is missing', () => {
+    const event = { detail: { state: { name: 'running' }, tags: [], ids: ['a'] } };
+    expect(matchesPattern(event, { detail: { state: [{ exists: true }] } })).toBe(false); // an object is not a leaf
+    expect(matchesPattern(event, { detail: { state: { name: [{ exists: true }] } } })).toBe(true);
+    expect(matchesPattern(event, { detail: { state: [{ exists: false }] } })).toBe(true);
+    expect(matchesPattern(event, { detail: { missing: { deeper: [{ exists: false }] } } })).toBe(true);
+    expect(matchesPattern({ source: 'x' }, { detail: { anything: [{ exists: false }] } })).toBe(true);
+    expect(matchesPattern({ source: 'x' }, { detail: { anything: [{ exists: true }] } })).toBe(false);
+    expect(matchesPattern(event, { detail: { tags: [{ exists: true }] } })).toBe(false);
+    expect(matchesPattern(event, { detail: { ids: [{ exists: true }] } })).toBe(true);
+  });
+
+  it('cidr for IPv4 and IPv6', () => {
+    expect(matchesPattern({ ip: '2001:db8::1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(true);
+    expect(matchesPattern({ ip: '2001:db9::1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(false);
+    expect(matchesPattern({ ip: '2001:0db8:0000:0000:0000:0000:0000:00ff' }, { ip: [{ cidr: '2001:db8::/120' }] })).toBe(true);
+    expect(matchesPattern({ ip: '::ffff:10.0.0.1' }, { ip: [{ cidr: '::ffff:10.0.0.0/120' }] })).toBe(true);
+    expect(matchesPattern({ ip: '10.0.0.1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(false);
+    expect(matchesPattern({ ip: '10.0.0.255' }, { ip: [{ cidr: '10.0.0.0/24' }] })).toBe(true);
+    expect(matchesPattern({ ip: '10.0.0.5' }, { ip: [{ cidr: '10.0.0.5' }] })).toBe(true);
+  });
+
+  it('anything-but with prefix, suffix and wildcard lists', () => {
+    expect(matchesPattern({ region: 'us-east-1' }, { region: [{ 'anything-but': { prefix: ['eu-', 'us-'] } }] })).toBe(false);
+    expect(matchesPattern({ region: 'ap-south-1' }, { region: [{ 'anything-but': { prefix: ['eu-', 'us-'] } }] })).toBe(true);
+    expect(matchesPattern({ file: 'a.png' }, { file: [{ 'anything-but': { suffix: ['.jpg', '.png'] } }] })).toBe(false);
+    expect(matchesPattern({ file: 'a.gif' }, { file: [{ 'anything-but': { wildcard: ['*.jpg', '*.png'] } }] })).toBe(true);
+  });
+
+  it('nested arrays in events are flattened', () => {
+    expect(matchesPattern({ ids: [[1, 2], [3, [4]]] }, { ids: [4] })).toBe(true);
+    expect(matchesPattern({ ids: [[1, 2], [3]] }, { ids: [{ numeric: ['>', 2.5] }] })).toBe(true);
+    expect(matchesPattern({ items: [[{ sku: 'a' }], [{ sku: 'b' }]] }, { items: { sku: ['b'] } })).toBe(true);
+  });
+});
+
+describe('patterns EventBridge refuses are refused, with the reason', () => {
+  const refused: [string, unknown, RegExp][] = [
+    ['an empty leaf array', { source: [] }, /empty arrays/],
+    ['an empty object', { detail: {} }, /empty objects/],
+    ['a bare value instead of an array', { source: 'leadlog' }, /must be an object or an array/],
+    ['several keys in one match object', { source: [{ prefix: 'a', suffix: 'b' }] }, /only one key/],
+    ['an unknown operator', { source: [{ 'starts-with': 'a' }] }, /unrecognized match type/],
+    ['numeric with the upper bound first', { n: [{ numeric: ['<', 10, '>', 0] }] }, /too many elements|lower bound/],
+    ['numeric with bottom above top', { n: [{ numeric: ['>', 10, '<', 5] }] }, /bottom must be less than top/],
+    ['numeric with a string bound', { n: [{ numeric: ['>', '5'] }] }, /must be numeric/],
+    ['numeric with an unknown operator', { n: [{ numeric: ['!=', 5] }] }, /unrecognized numeric range operator/],
+    ['$or with one branch', { $or: [{ source: ['a'] }] }, /at least 2/],
+    ['$or that is not a list of objects', { $or: { source: ['a'] } }, /array of objects/],
+    ['a /32 IPv4 CIDR', { ip: [{ cidr: '10.0.0.1/32' }] }, /mask \/32/],
+    ['a /128 IPv6 CIDR', { ip: [{ cidr: '2001:db8::1/128' }] }, /mask \/128/],
+    ['a malformed CIDR', { ip: [{ cidr: '10.0.0/8' }] }, /invalid CIDR/],
+    ['exists that is not a boolean', { a: [{ exists: 'yes' }] }, /true or false/],
+    ['consecutive wildcards', { a: [{ wildcard: 'a**b' }] }, /consecutive wildcard/],
+    ['anything-but mixing numbers and strings', { a: [{ 'anything-but': ['a', 1] }] }, /all values are numbers or all are strings/],
+    ['anything-but with null', { a: [{ 'anything-but': [null] }] }, /all values are numbers or all are strings/],
+    ['anything-but with an unknown operator', { a: [{ 'anything-but': { exists: true } }] }, /unsupported anything-but/],
+    ['a match value that is an array', { a: [['x']] }, /match value must be/],
+  ];
+  for (const [what, pattern, reason] of refused) {
+    it(what, () => {
+      const problems = validatePattern(pattern);
+      expect(problems.length, JSON.stringify(pattern)).toBeGreaterThan(0);
+      expect(problems.join('; ')).toMatch(reason);
+    });
+  }
+
+  it('accepts what EventBridge accepts, the shipped rules included', () => {
+    for (const pattern of [
+      { source: ['aws.ec2'], detail: { state: ['running', null, 5, true] } },
+      { n: [{ numeric: ['>', 0, '<=', 5] }, { numeric: ['=', 3] }, { numeric: ['<', 10] }] },
+      { ip: [{ cidr: '10.0.0.0/24' }, { cidr: '2001:db8::/32' }, { cidr: '10.0.0.5' }] },
+      { a: [{ prefix: { 'equals-ignore-case': 'ab' } }, { 'anything-but': { prefix: ['a', 'b'] } }, { 'anything-but': [1, 2] }] },
+      { $or: [{ a: ['x'] }, { b: [{ exists: false }] }] },
+    ]) expect(validatePattern(pattern), JSON.stringify(pattern)).toEqual([]);
+    for (const rule of eventRules) expect(validatePattern(rule.pattern), rule.id).toEqual([]);
+  });
+});
+

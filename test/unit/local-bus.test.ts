@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBus } from '../../infra/local/local-bus.js';
+import { loadSubscriberRules, SubscriberRulesError } from '../../infra/local/subscriber-rules.js';
 
 describe('the local bus', () => {
   it('appends rule matches to the alerts file and POSTs them to the configured URL; non-matches go nowhere', async () => {
@@ -28,4 +29,41 @@ describe('the local bus', () => {
     expect(lines[1]).toMatchObject({ source: 'leadlog', 'detail-type': 'purchase_abandoned', detail: { payload: { cart_value: 900 } } });
     expect(received).toHaveLength(2);
   });
+
+  it("runs subscribers' own rules from leadlog.rules.json, each match appended to .data/rules/<name>.jsonl", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-rules-'));
+    const file = join(dir, 'leadlog.rules.json');
+    writeFileSync(file, JSON.stringify({
+      'big-purchases': { source: ['leadlog'], 'detail-type': ['purchase_completed'], detail: { payload: { amount: [{ numeric: ['>=', 1000] }] } } },
+      'no-reason': { 'detail-type': ['source.rejected'], detail: { reason: [{ exists: false }] } },
+    }));
+    const rules = loadSubscriberRules(file);
+    expect(rules.map((r) => r.name)).toEqual(['big-purchases', 'no-reason']);
+    const bus = new LocalBus({ rules: [], subscriberRules: rules, subscriberDir: join(dir, 'rules') });
+    const entry = (type: string, detail: object) => ({ Source: 'leadlog', DetailType: type, Detail: JSON.stringify({ org_id: 'o', event_type: type, ...detail }) });
+    await bus.putEvents([entry('purchase_completed', { payload: { amount: 1500 } }), entry('purchase_completed', { payload: { amount: 10 } }), entry('source.rejected', {}), entry('source.rejected', { reason: 'dup' })]);
+    const read = (name: string) => readFileSync(join(dir, 'rules', `${name}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(read('big-purchases').map((e) => e.detail.payload.amount)).toEqual([1500]);
+    expect(read('no-reason')).toHaveLength(1);
+    expect(loadSubscriberRules(join(dir, 'absent.json'))).toEqual([]);
+    expect(existsSync(join(dir, 'rules', 'absent.jsonl'))).toBe(false);
+  });
+
+  it('refuses at start every rule EventBridge would refuse, naming the rule and the reason', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'leadlog-rules-')), 'leadlog.rules.json');
+    writeFileSync(file, JSON.stringify({ fine: { source: ['leadlog'] }, 'upside-down': { n: [{ numeric: ['<', 5, '>', 1] }] }, 'bad name!': { $or: [{ a: ['x'] }] } }));
+    expect(() => loadSubscriberRules(file)).toThrow(SubscriberRulesError);
+    try {
+      loadSubscriberRules(file);
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain("rule 'upside-down': n[0]: too many elements");
+      expect(message).toContain("rule 'bad name!': a rule name is");
+      expect(message).toContain("rule 'bad name!': $or: there must be at least 2 objects");
+      expect(message).not.toContain("'fine'");
+    }
+    writeFileSync(file, '{ not json');
+    expect(() => loadSubscriberRules(file)).toThrow(/not valid JSON/);
+  });
 });
+
