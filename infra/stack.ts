@@ -191,6 +191,7 @@ export class LeadlogStack extends Stack {
     });
     new CfnOutput(this, 'OpsTopicArn', { value: monitoring.topic.topicArn });
     new CfnOutput(this, 'ArchiveBucketName', { value: analytics.bucket.bucketName });
+    new CfnOutput(this, 'ArchiveDeliveryStreamName', { value: analytics.deliveryStream.ref, description: 'npm run archive -- redeliver --bucket <ArchiveBucketName> --stream <this>' });
     new CfnOutput(this, 'GlueDatabase', { value: analytics.database });
     new CfnOutput(this, 'AthenaWorkGroup', { value: analytics.workGroup.ref });
     new CfnOutput(this, 'EventBusName', { value: fanout.bus.eventBusName });

@@ -12,6 +12,9 @@ import {
   type ColumnType,
 } from '../../shared/definitions/archive.js';
 
+/** Days the archive's error prefix is kept: well past the hot table's 90, so nothing expires before it is re-fed. */
+export const ERROR_PREFIX_RETENTION_DAYS = 400;
+
 /** The view's column types as Athena (Trino) names them; the Glue table's `timestamp` reads as timestamp(3). */
 const PRESTO_TYPES: Record<ColumnType, string> = { string: 'varchar', timestamp: 'timestamp(3)', double: 'double', bigint: 'bigint' };
 import { namedQuerySql } from '../queries.js';
@@ -53,7 +56,9 @@ export class Analytics extends Construct {
             { storageClass: StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) },
           ],
         },
-        { prefix: 'errors/', expiration: Duration.days(90) },
+        // What Firehose could not deliver waits here for `npm run archive -- redeliver`: kept far longer than the
+        // hot table (90 days), so a record is never lost before someone can re-feed it.
+        { prefix: 'errors/', expiration: Duration.days(ERROR_PREFIX_RETENTION_DAYS) },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -68,6 +68,11 @@ export class Monitoring extends Construct {
     }
     alarm('ArchiveDeliveryFailing', new Metric({ namespace: 'AWS/Firehose', metricName: 'DeliveryToS3.Success', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Average', period: Duration.minutes(15) }),
       1, 'Firehose failed to deliver part of the archive to S3 (see the errors/ prefix).', ComparisonOperator.LESS_THAN_THRESHOLD, 2);
+    // Dynamic partitioning: beyond the active-partition quota (500 by default) records go to the errors/ prefix.
+    alarm('ArchivePartitionsExceeded', new Metric({ namespace: 'AWS/Firehose', metricName: 'PartitionCountExceeded', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Maximum', period: Duration.minutes(5) }),
+      0, 'Firehose exceeded its active partition quota: records went to errors/ (re-feed with npm run archive -- redeliver; raise the quota).');
+    alarm('ArchiveConversionFailed', new Metric({ namespace: 'AWS/Firehose', metricName: 'FailedConversion.Records', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Sum', period: Duration.minutes(5) }),
+      0, 'Firehose could not convert records to Parquet: they went to errors/ (re-feed with npm run archive -- redeliver).');
     alarm('ArchiveFreshness', new Metric({ namespace: 'AWS/Firehose', metricName: 'DeliveryToS3.DataFreshness', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Maximum', period: Duration.minutes(15) }),
       3600, 'The oldest archive record waiting in Firehose is more than an hour old.');
     const throttled = (table: ITableV2) => table.metricThrottledRequestsForOperations({ operations: THROTTLE_OPERATIONS, period: five });

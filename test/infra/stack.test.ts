@@ -137,6 +137,12 @@ describe('the synthesized stack', () => {
       .ExtendedS3DestinationConfiguration.DataFormatConversionConfiguration.InputFormatConfiguration.Deserializer.HiveJsonSerDe.TimestampFormats as string[];
     expect(formats).toEqual([ARCHIVE_TIMESTAMP_FORMAT]);
     expect(formats.join()).not.toContain("'Z'");
+    // What Firehose cannot deliver outlives the hot table (90 days) by far.
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Prefix: 'errors/', ExpirationInDays: Match.anyValue() })]) },
+    });
+    const errorRule = Object.values(template.findResources('AWS::S3::Bucket')).flatMap((b) => b.Properties.LifecycleConfiguration?.Rules ?? []).find((r: { Prefix?: string }) => r.Prefix === 'errors/');
+    expect(errorRule.ExpirationInDays).toBeGreaterThan(90 * 4);
     template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ EnforceWorkGroupConfiguration: true, BytesScannedCutoffPerQuery: Match.anyValue(), ResultConfiguration: Match.objectLike({ OutputLocation: Match.anyValue() }) }),
     });
@@ -151,7 +157,7 @@ describe('the synthesized stack', () => {
   it('alarms on 5xx rate, Lambda errors and throttles, iterator age, dead letters, Firehose delivery and DynamoDB throttles', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const metricNames = alarms.flatMap((a) => [a.MetricName, ...(a.Metrics ?? []).map((m: { MetricStat?: { Metric: { MetricName: string } } }) => m.MetricStat?.Metric.MetricName)]).filter(Boolean);
-    for (const name of ['5xx', 'Errors', 'Throttles', 'IteratorAge', 'ApproximateNumberOfMessagesVisible', 'DeliveryToS3.Success', 'ThrottledRequests']) {
+    for (const name of ['5xx', 'Errors', 'Throttles', 'IteratorAge', 'ApproximateNumberOfMessagesVisible', 'DeliveryToS3.Success', 'ThrottledRequests', 'PartitionCountExceeded', 'FailedConversion.Records']) {
       expect(metricNames, name).toContain(name);
     }
     expect(alarms.every((a) => (a.AlarmActions ?? []).length === 1)).toBe(true);

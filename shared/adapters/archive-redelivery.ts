@@ -1,0 +1,80 @@
+import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+
+/** Where Firehose writes what it could not deliver (infra/constructs/analytics.ts, `errorOutputPrefix`). */
+export const ARCHIVE_ERROR_PREFIX = 'errors/';
+
+/**
+ * The records of one Firehose error object: JSON lines, each carrying the original record base64-encoded in
+ * `rawData` (processing, dynamic partitioning and format conversion failures alike). Lines without it are skipped.
+ */
+export function recordsOfErrorObject(text: string): Buffer[] {
+  const records: Buffer[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = JSON.parse(line) as { rawData?: unknown };
+      if (typeof parsed.rawData === 'string') records.push(Buffer.from(parsed.rawData, 'base64'));
+    } catch {
+      // not a Firehose error line
+    }
+  }
+  return records;
+}
+
+/** Batches within PutRecordBatch's limits: 500 records and 4 MiB a call. */
+export function batchesOf(records: Buffer[], maxRecords = 500, maxBytes = 4 * 1024 * 1024): Buffer[][] {
+  const batches: Buffer[][] = [];
+  let current: Buffer[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (current.length > 0 && (current.length === maxRecords || bytes + record.length > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += record.length;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Re-feeds the archive's error objects into the delivery stream, object by object: every record of an object is
+ * accepted by Firehose (failed ones retried with backoff) before the object is deleted, so a crash re-feeds at
+ * most one object twice, which the `events` view absorbs (the archive is at least once).
+ */
+export async function redeliverErrors(
+  clients: { s3: S3Client; firehose: FirehoseClient },
+  options: { bucket: string; stream: string; dryRun?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
+): Promise<{ objects: number; records: number }> {
+  const done = { objects: 0, records: 0 };
+  let token: string | undefined;
+  do {
+    const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: ARCHIVE_ERROR_PREFIX, ContinuationToken: token }));
+    for (const { Key } of page.Contents ?? []) {
+      const object = await clients.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key }));
+      const records = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
+      if (!options.dryRun) {
+        for (const batch of batchesOf(records)) await putAll(clients.firehose, options.stream, batch);
+        await clients.s3.send(new DeleteObjectCommand({ Bucket: options.bucket, Key }));
+      }
+      done.objects++;
+      done.records += records.length;
+      options.onProgress?.(done);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return done;
+}
+
+async function putAll(firehose: FirehoseClient, stream: string, batch: Buffer[]): Promise<void> {
+  let pending = batch;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt >= 8) throw new Error(`Firehose kept refusing ${pending.length} records; run the command again later`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 200 * 2 ** attempt)));
+    const result = await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: pending.map((Data) => ({ Data })) }));
+    pending = (result.RequestResponses ?? []).flatMap((response, i) => (response.ErrorCode ? [pending[i]!] : []));
+  }
+}
