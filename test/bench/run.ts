@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const stubbed = { ...stack.handlers, ingest: createIngestHandler({ ...deps, events: stubStore }) as never };
   // The baseline: a handler that only parses the body and answers 201, through the same gateway stand-in. The
   // absolute figure moves ~3x between machines of one kind; the ratio, measured in alternating rounds, does not.
-  const bare = {
+  const parseAndAnswer = {
     ...stack.handlers,
     ingest: (async (event: { body?: string }) => {
       JSON.parse(event.body ?? '{}');
@@ -144,18 +144,18 @@ async function main(): Promise<void> {
   };
   const cpuRounds = 5;
   const perRound = 4_000;
-  const cpuOf = async (handlers: typeof stubbed) => {
+  const ingestCpu = async (handlers: typeof stubbed) => {
     const start = process.cpuUsage();
     for (let i = 0; i < perRound; i++) await post(bodies[i % bodies.length], handlers);
     const used = process.cpuUsage(start);
     return (used.user + used.system) / perRound;
   };
-  for (let i = 0; i < 2000; i++) await post(bodies[i % bodies.length], i % 2 ? stubbed : bare);
+  for (let i = 0; i < 2000; i++) await post(bodies[i % bodies.length], i % 2 ? stubbed : parseAndAnswer);
   const leadlogCpu: number[] = [];
   const bareCpu: number[] = [];
   for (let round = 0; round < cpuRounds; round++) {
-    bareCpu.push(await cpuOf(bare));
-    leadlogCpu.push(await cpuOf(stubbed));
+    bareCpu.push(await ingestCpu(parseAndAnswer));
+    leadlogCpu.push(await ingestCpu(stubbed));
   }
   report(`\n## Ingest handler CPU per 2 KB event, store stubbed (${cpuRounds} x ${perRound} events each, alternating; gateway event building included)`);
   report(`baseline (parse the body, answer 201): ${median(bareCpu).toFixed(1)} us/event`);
