@@ -16,7 +16,7 @@ import { ErasureWorkflow } from './constructs/erasure.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 /** Each function's construct id (kept: it names the deployed resources) and sizing. */
-const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?: Duration; reservedConcurrentExecutions?: number }> = {
+export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; timeout?: Duration; reservedConcurrentExecutions?: number }> = {
   ingest: { id: 'Ingest', memorySize: 1024 },
   query: { id: 'Query', memorySize: 1024 },
   health: { id: 'Health', memorySize: 256, reservedConcurrentExecutions: 5 },

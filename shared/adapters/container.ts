@@ -67,8 +67,13 @@ function memoized<T extends object>(factories: { [K in keyof T]: () => T[K] }): 
   return target;
 }
 
-function clientsFor(config: Config) {
-  let documents: ReturnType<typeof createDocumentClient> | undefined;
+/** Clients a caller may supply instead (the cost benchmark passes a DynamoDB client that records consumed capacity). */
+export interface ClientOverrides {
+  documents?: ReturnType<typeof createDocumentClient>;
+}
+
+function clientsFor(config: Config, overrides: ClientOverrides = {}) {
+  let documents: ReturnType<typeof createDocumentClient> | undefined = overrides.documents;
   return {
     documents: () => (documents ??= createDocumentClient({ endpoint: config.dynamoEndpoint, region: config.region })),
     blobs: (): BlobStore => (config.rawPayloadBucket
@@ -77,8 +82,8 @@ function clientsFor(config: Config) {
   };
 }
 
-export function createDependencies(config: Config = loadConfig()): Dependencies {
-  const clients = clientsFor(config);
+export function createDependencies(config: Config = loadConfig(), overrides: ClientOverrides = {}): Dependencies {
+  const clients = clientsFor(config, overrides);
   const deps: Dependencies = memoized<Dependencies>({
     config: () => config,
     blobs: clients.blobs,

@@ -45,7 +45,7 @@ const randomHex = (n: number) => Array.from({ length: n }, () => Math.floor(rand
 const sentence = (words: number) => Array.from({ length: words }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
 
 /** A realistic ~2 KB lead-processing event: ids, outcome, timing, a lead snapshot with appended data. */
-function event(i: number): LeadEvent {
+export function realisticEvent(i: number): LeadEvent {
   const type = TYPES[Math.floor(rand() * TYPES.length)]!;
   const failed = type.endsWith('rejected') || type.endsWith('failed');
   const at = new Date(Date.UTC(2026, 10, 1) + Math.floor(rand() * 30) * 86_400_000 + Math.floor(rand() * 86_400_000)).toISOString();
@@ -79,7 +79,7 @@ export async function archiveBenchmarks(report: (line: string) => void): Promise
   const lines: string[] = [];
   let eventBytes = 0;
   for (let i = 0; i < count; i++) {
-    const e = event(i);
+    const e = realisticEvent(i);
     eventBytes += Buffer.byteLength(JSON.stringify(e));
     const row = toArchiveRow(e);
     const line = `${JSON.stringify(row)}\n`;

@@ -19,6 +19,7 @@ import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { archiveBenchmarks } from './archive-bench.js';
+import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 import { parseJsonLossless } from '../../shared/domain/json.js';
@@ -305,6 +306,46 @@ async function main(): Promise<void> {
   report(`parseJsonLossless, an 18-digit id (reviver): ${cpuOf(parseJsonLossless, bigText).toFixed(2)} us, ratio ${(cpuOf(parseJsonLossless, bigText) / cpuOf(JSON.parse, bigText)).toFixed(2)}`);
 
   // 5. Bundle sizes, bundled exactly as CDK bundles them.
+  // 5. Cost per million events: the real handlers over a DynamoDB client that records consumed capacity.
+  const { loadConfig } = await import('../../shared/config.js');
+  const { createWebhookHandler } = await import('../../functions/webhooks.js');
+  const metered = meteredDocumentClient(dynamo.endpoint);
+  const meteredDeps = createDependencies(loadConfig(), { documents: metered.client });
+  const meteredHandlers = { ...stack.handlers, ingest: createIngestHandler(meteredDeps) as never, webhooks: createWebhookHandler(meteredDeps) as never };
+  const invoke = (method: 'POST', path: string, body: string, headers: Record<string, string>) => {
+    const url = new URL(`http://localhost${path}`);
+    const matched = matchRoute(method, url.pathname)!;
+    const event = toApiGatewayEvent({ method, url, headers, body: Buffer.from(body), route: matched.route, pathParameters: matched.pathParameters, requestId: randomUUID() });
+    return invokeRoute({ ...gateway, handlers: meteredHandlers }, event, matched.route);
+  };
+  const apiHeaders = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  await costBenchmarks(report, {
+    endpoint: dynamo.endpoint, eventsTableName: tableNames.events!, orgId, usage: metered.usage, resetUsage: metered.reset,
+    send: async (kind, mode, count) => {
+      const times: number[] = [];
+      const timed = async (call: () => Promise<{ statusCode?: number; body?: unknown }>, expected: number) => {
+        const started = performance.now();
+        const result = await call();
+        times.push(performance.now() - started);
+        if (result.statusCode !== expected) throw new Error(`cost bench: ${kind} answered ${result.statusCode}: ${String(result.body).slice(0, 200)}`);
+      };
+      if (kind === 'webhook') {
+        for (let i = 0; i < count; i++) {
+          const delivery = signed(returning[i % returning.length]!);
+          await timed(() => invoke('POST', `/v1/webhooks/stripe/${orgId}`, delivery.body, delivery.headers), 200);
+        }
+      } else if (mode === 'single') {
+        for (let i = 0; i < count; i++) await timed(() => invoke('POST', '/v1/events', JSON.stringify(apiBody(kind, i)), apiHeaders), 201);
+      } else {
+        for (let i = 0; i < count; i += 10) {
+          const events = Array.from({ length: 10 }, (_, j) => apiBody(kind, i + j));
+          await timed(() => invoke('POST', '/v1/events/batch', JSON.stringify({ events }), apiHeaders), 200);
+        }
+      }
+      return { requests: times.length, msPerRequest: median(times) };
+    },
+  });
+
   report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);
   for (const name of [...HANDLER_NAMES, 'authorizer', 'fanout']) {
     const result = await build({

@@ -1,0 +1,154 @@
+/**
+ * Cost per million events, measured (issue #12): the real ingest and webhook handlers write through a DynamoDB
+ * client that asks for ReturnConsumedCapacity INDEXES, so write units are what DynamoDB (Local) charges, per table
+ * and index; item and index bytes come from the stored items by DynamoDB's size rules; AWS list prices come from
+ * one data file (aws-prices.json). Printed per kind of event, single posts and batches, with the breakdown.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FUNCTIONS } from '../../infra/stack.js';
+import { eventsTable } from '../../shared/definitions/tables.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+import { toArchiveRow } from '../../shared/domain/archive.js';
+import { realisticEvent } from './archive-bench.js';
+
+const prices = JSON.parse(readFileSync(join(import.meta.dirname, 'aws-prices.json'), 'utf8')) as Record<string, number>;
+const HOT_MONTHS = 3; // 90 days in DynamoDB
+
+export interface Usage {
+  writeUnits: Record<string, number>;
+}
+
+/** A DynamoDB document client that adds ReturnConsumedCapacity: INDEXES to every write and adds up what each one consumed. */
+export function meteredDocumentClient(endpoint: string): { client: ReturnType<typeof createDocumentClient>; usage: Usage; reset: () => void } {
+  const client = createDocumentClient({ endpoint });
+  const usage: Usage = { writeUnits: {} };
+  const WRITES = /^(Put|Update|Delete|BatchWrite|TransactWrite)/;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!WRITES.test(context.commandName ?? '')) return next(args);
+      (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'INDEXES';
+      const result = await next(args);
+      const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      for (const c of [consumed].flat() as { TableName?: string; Table?: { CapacityUnits?: number }; CapacityUnits?: number; GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }> }[]) {
+        if (!c?.TableName) continue;
+        const table = c.TableName.replace(/^.*-/, '');
+        usage.writeUnits[table] = (usage.writeUnits[table] ?? 0) + (c.Table?.CapacityUnits ?? c.CapacityUnits ?? 0);
+        for (const [index, units] of Object.entries(c.GlobalSecondaryIndexes ?? {})) usage.writeUnits[`${table}.${index}`] = (usage.writeUnits[`${table}.${index}`] ?? 0) + (units.CapacityUnits ?? 0);
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'leadlogMeterCapacity' },
+  );
+  return { client, usage, reset: () => (usage.writeUnits = {}) };
+}
+
+/** DynamoDB's item size: attribute names plus values (strings and binaries by length, numbers ~ digits/2 + 1, sets and lists summed). */
+export function itemBytes(item: Record<string, unknown>): number {
+  const valueBytes = (value: unknown): number => {
+    if (value === null || value === undefined || typeof value === 'boolean') return 1;
+    if (typeof value === 'string') return Buffer.byteLength(value);
+    if (typeof value === 'number') return Math.ceil(String(Math.abs(value)).replace(/[.-]/g, '').length / 2) + 1;
+    if (value instanceof Uint8Array) return value.length;
+    if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + valueBytes(v), 0);
+    if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + valueBytes(v), 0);
+    return 3 + Object.entries(value as object).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + 1 + valueBytes(v), 0);
+  };
+  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+}
+
+/** The bytes an index keeps of an item: its keys, the table key and the projected attributes. */
+function indexBytes(item: Record<string, unknown>, index: (typeof eventsTable.indexes)[number]): number {
+  if (item[index.partitionKey] === undefined) return 0; // sparse: not in this index
+  const keys = ['pk', index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])];
+  const projected = index.projection.type === 'ALL' ? Object.keys(item) : [...keys, ...index.projection.nonKeyAttributes];
+  return itemBytes(Object.fromEntries(Object.entries(item).filter(([name]) => projected.includes(name)))) + prices.dynamoItemOverheadBytes!;
+}
+
+export interface CostInputs {
+  endpoint: string;
+  eventsTableName: string;
+  orgId: string;
+  /** Sends `count` events of a kind (singly or in batches) through the real handlers; returns handler ms per request. */
+  send: (kind: Kind, mode: 'single' | 'batch', count: number) => Promise<{ requests: number; msPerRequest: number }>;
+  usage: Usage;
+  resetUsage: () => void;
+}
+
+export type Kind = 'processing' | 'domain' | 'webhook';
+
+/** The API body of a ~2 KB lead-processing event (LeadConduit-style, realistic text), a ~0.5 KB domain event. */
+export function apiBody(kind: Exclude<Kind, 'webhook'>, i: number): Record<string, unknown> {
+  const occurred_at = new Date(Date.now() - 60_000).toISOString();
+  if (kind === 'domain') {
+    return {
+      lead_id: `lead_domain_${i % 300}`, source_type: 'direct', source: 'web', event_type: 'product_viewed', external_event_id: `evt_${randomUUID()}`, occurred_at,
+      payload: { product_id: `prod_${i % 40}`, product_name: 'Growth Course — evening cohort', category: 'education', url: `https://shop.example.com/p/${i % 40}?utm_source=google` },
+      lead_snapshot: { email: `buyer${i}@example.com`, first_name: 'Ana', utm_campaign: `campaign_${i % 20}` },
+    };
+  }
+  const { id: _id, org_id: _org, received_at: _r, expires_at: _e, schema_version: _s, ...event } = realisticEvent(i) as LeadEvent & Record<string, unknown>;
+  return { ...event, lead_id: `lead_proc_${i % 500}`, external_event_id: `evt_${randomUUID()}`, occurred_at };
+}
+
+export async function costBenchmarks(report: (line: string) => void, inputs: CostInputs): Promise<void> {
+  const documents = createDocumentClient({ endpoint: inputs.endpoint });
+  const memoryGb = (fn: keyof typeof FUNCTIONS) => FUNCTIONS[fn].memorySize / 1024;
+  const rows: string[] = [];
+  report(`\n## Cost per million events (measured usage x AWS list prices in test/bench/aws-prices.json; 90 days hot)`);
+  for (const [kind, mode] of [['processing', 'single'], ['processing', 'batch'], ['domain', 'single'], ['domain', 'batch'], ['webhook', 'single']] as const) {
+    const count = 400;
+    inputs.resetUsage();
+    const { requests, msPerRequest } = await inputs.send(kind, mode, count);
+    const units = inputs.usage.writeUnits;
+    const eventUnits = Object.entries(units).filter(([name]) => name.startsWith('events')).reduce((sum, [, v]) => sum + v, 0) / count;
+    const otherUnits = Object.entries(units).filter(([name]) => !name.startsWith('events')).reduce((sum, [, v]) => sum + v, 0) / count;
+    // Stored bytes: the latest `count` items of this kind's leads, base and per index.
+    const sample = await sampleItems(documents, inputs.eventsTableName, inputs.orgId, kind);
+    const base = sample.reduce((sum, item) => sum + itemBytes(item) + prices.dynamoItemOverheadBytes!, 0) / sample.length;
+    const perIndex = eventsTable.indexes.map((index) => sample.reduce((sum, item) => sum + indexBytes(item, index), 0) / sample.length);
+    const archiveRow = sample.length > 0 ? Buffer.byteLength(JSON.stringify(toArchiveRow(JSON.parse(String(sample[0]!.body)) as LeadEvent))) : 0;
+    const perRequest = requests / count; // requests per event
+    const fn = kind === 'webhook' ? 'webhooks' : 'ingest';
+    const million = 1e6;
+    const gb = (bytes: number) => (bytes * million) / 1024 ** 3;
+    const cost = {
+      'API Gateway': perRequest * prices.apiGatewayHttpPerMillionRequests!,
+      Lambda: perRequest * (prices.lambdaPerMillionRequests! + (Math.ceil(msPerRequest) / 1000) * memoryGb(fn) * prices.lambdaArmPerGbSecond! * million)
+        + (1 / 100) * prices.lambdaPerMillionRequests! + 0.001 * memoryGb('fanout') * prices.lambdaArmPerGbSecond! * million, // fan-out: batches of 100, ~1 ms an event
+      'DynamoDB writes': (eventUnits + otherUnits) * prices.dynamoOnDemandPerMillionWriteUnits!,
+      'DynamoDB storage (90 d)': gb(base + perIndex.reduce((a, b) => a + b, 0)) * prices.dynamoStandardStoragePerGbMonth! * HOT_MONTHS,
+      'PITR (90 d)': gb(base) * prices.dynamoPitrPerGbMonth! * HOT_MONTHS,
+      EventBridge: prices.eventBridgeCustomPerMillionEvents!,
+      Firehose: gb(Math.ceil(archiveRow / 1024) * 1024) * (prices.firehoseDirectPutPerGb! + prices.firehoseFormatConversionPerGb! + prices.firehoseDynamicPartitioningPerGb!),
+      'S3 archive (90 d)': gb(archiveRow * 0.15) * (prices.s3StandardPerGbMonth! + 2 * prices.s3StandardIaPerGbMonth!),
+      'CloudWatch Logs': gb(perRequest * (prices.lambdaPlatformLogBytesPerInvocation! + prices.apiGatewayAccessLogBytesPerRequest!) + 0.01 * prices.lambdaPlatformLogBytesPerInvocation!) * prices.cloudWatchLogsIngestPerGb!,
+    };
+    const total = Object.values(cost).reduce((a, b) => a + b, 0);
+    report(`${kind} ${mode === 'batch' ? 'in batches of 10' : 'posted singly'}: $${total.toFixed(2)} per million events`);
+    report(`  write units per event: ${eventUnits.toFixed(2)} events table (${Object.entries(units).filter(([n]) => n.startsWith('events')).map(([n, v]) => `${n.replace('events', 'base').replace('base.', '')} ${(v / count).toFixed(2)}`).join(', ')}) + ${otherUnits.toFixed(2)} control table`);
+    report(`  bytes per event: base item ${base.toFixed(0)}, ${eventsTable.indexes.map((index, i) => `${index.name} ${perIndex[i]!.toFixed(0)}`).join(', ')}; handler ${msPerRequest.toFixed(1)} ms per request`);
+    report(`  breakdown: ${Object.entries(cost).map(([name, dollars]) => `${name} $${dollars.toFixed(2)}`).join(', ')}`);
+    rows.push(`${kind}/${mode}: $${total.toFixed(2)}`);
+  }
+  report(`summary: ${rows.join('; ')}`);
+}
+
+async function sampleItems(documents: ReturnType<typeof createDocumentClient>, tableName: string, orgId: string, kind: Kind): Promise<Record<string, unknown>[]> {
+  const lead = kind === 'processing' ? 'lead_proc_1' : kind === 'domain' ? 'lead_domain_1' : undefined;
+  if (!lead) {
+    const page = await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_day', KeyConditionExpression: 'day_key = :d', ExpressionAttributeValues: { ':d': `${orgId}#${new Date().toISOString().slice(0, 10)}` }, Limit: 200, ScanIndexForward: false }));
+    const keys = (page.Items ?? []).filter((item) => item.source === 'stripe').slice(0, 20).map((item) => item.pk as string);
+    const items: Record<string, unknown>[] = [];
+    for (const pk of keys) {
+      const found = await documents.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }));
+      items.push(...(found.Items ?? []));
+    }
+    return items;
+  }
+  const page = await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_lead', KeyConditionExpression: 'lead_key = :l', ExpressionAttributeValues: { ':l': `${orgId}#${lead}` }, Limit: 20 }));
+  return page.Items ?? [];
+}
