@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,9 @@ import { libraryVariables } from '../../shared/definitions/environment.js';
 import { BUNDLE } from './bundling.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+
+/** Lambda's own (platform) log level for every function. */
+export const LAMBDA_SYSTEM_LOG_LEVEL = 'WARN' as const;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -44,6 +47,9 @@ export class LeadlogFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
+      // No platform START/END/REPORT lines (~600 bytes an invocation, most of the log bill): duration, errors and
+      // throttles are CloudWatch metrics already; warnings and errors from the runtime are still logged.
+      systemLogLevelV2: SystemLogLevel[LAMBDA_SYSTEM_LOG_LEVEL],
       logGroup,
       depsLockFilePath: join(ROOT, 'package-lock.json'),
       projectRoot: ROOT,

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, StreamViewType, TableEncryptionV2, TableV2, type GlobalSecondaryIndexPropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, type GlobalSecondaryIndexPropsV2, ProjectionType, StreamViewType, TableClass, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { controlTable, eventsTable, physicalTableName, type TableDefinition } from '../../shared/definitions/tables.js';
@@ -32,6 +32,7 @@ export class LeadlogTables extends Construct {
       partitionKey: key(definition.partitionKey),
       ...(definition.sortKey ? { sortKey: key(definition.sortKey) } : {}),
       billing: Billing.onDemand(),
+      ...(definition.tableClass ? { tableClass: TableClass[definition.tableClass] } : {}),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryptionV2.customerManagedKey(props.key),
       deletionProtection: true,

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
 import { eventKeysFor } from '../domain/keys.js';
@@ -134,9 +134,35 @@ export class DynamoEventStore implements EventStore {
   /** A page of `limit` decoded events; one more collected than the limit means there is a next page, after the last. */
   private async toPage(collected: Positioned[], query: RangeQuery): Promise<Page> {
     const page = collected.slice(0, query.limit);
-    const items = await Promise.all(page.map(({ item }) => decodeEventItem(item, query.include, this.blobs)));
+    // The indexes hold only what queries filter on: the page's items are read by key, with what `include` asks for.
+    const full = await this.itemsByKey(page.map(({ item }) => item.pk), query.include);
+    const items = await Promise.all(page.flatMap(({ item }) => {
+      const stored = full.get(item.pk);
+      return stored ? [decodeEventItem(stored, query.include, this.blobs)] : []; // gone meanwhile (an erasure)
+    }));
     const last = page.at(-1);
     return { items, ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}) };
+  }
+
+  /** Base items by pk (BatchGetItem, 100 a call, unprocessed keys retried), with only the attributes decoding needs. */
+  private async itemsByKey(pks: string[], include: RangeQuery['include']): Promise<Map<string, EventItem>> {
+    const attributes = ['pk', 'body', 'body_z', 'expires_at', 'org_id'];
+    if (include.leadSnapshot) attributes.push('snapshot', 'snapshot_z');
+    if (include.rawPayload) attributes.push('raw', 'raw_z', 'raw_ref', 'raw_body', 'raw_body_z', 'raw_body_ref');
+    const names = Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name]));
+    const found = new Map<string, EventItem>();
+    for (let i = 0; i < pks.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = pks.slice(i, i + 100).map((pk) => ({ pk }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const result = await this.client.send(new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } },
+        }));
+        for (const item of (result.Responses?.[this.tableName] ?? []) as EventItem[]) found.set(item.pk, item);
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return found;
   }
 
   /** `from` a position (inclusive; the caller drops the item at it): the lower bound ascending, the upper descending. */
@@ -189,11 +215,7 @@ export class DynamoEventStore implements EventStore {
       filters.push('#lead = :lead');
       values[':lead'] = leadId;
     }
-    const projected = ['pk', 'id', 'org_id', 'time_key', 'body', 'expires_at'];
-    if (query.index === 'by_lead') {
-      if (query.include.leadSnapshot) projected.push('snapshot');
-      if (query.include.rawPayload) projected.push('raw', 'raw_ref', 'raw_body', 'raw_body_ref');
-    }
+    const projected = ['pk', 'id', 'org_id', 'time_key', 'expires_at'];
     projected.forEach((attr, i) => (names[`#a${i}`] = attr));
     return {
       TableName: this.tableName,

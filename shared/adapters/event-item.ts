@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { sha256Hex } from '../domain/canonical.js';
 import { parseJsonLossless } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
@@ -32,10 +33,17 @@ export interface EventItem {
   /** Epoch seconds: the table's TTL attribute. */
   expires_at: number;
   content_hash: string;
-  /** The event without raw_payload and lead_snapshot, as JSON. */
-  body: string;
+  /**
+   * The event without raw_payload and lead_snapshot, as JSON; or `body_z`, the same zstd-compressed. Likewise
+   * `snapshot`/`snapshot_z`, `raw`/`raw_z` and `raw_body`/`raw_body_z`: a value of COMPRESS_FROM_BYTES or more is
+   * stored compressed when that saves a fifth (fewer write units and stored bytes; decoding is exact).
+   */
+  body?: string;
+  body_z?: Uint8Array;
   snapshot?: string;
+  snapshot_z?: Uint8Array;
   raw?: string;
+  raw_z?: Uint8Array;
   /** The blob store key of a raw payload over RAW_PAYLOAD_INLINE_LIMIT. */
   raw_ref?: string;
   /**
@@ -43,6 +51,7 @@ export interface EventItem {
    * blob store key of one over the inline limit, and its content type.
    */
   raw_body?: Uint8Array;
+  raw_body_z?: Uint8Array;
   raw_body_ref?: string;
   raw_content_type?: string;
   /** Digests of the identities the event named: an erasure releases their claims (no identity value sits here). */
@@ -52,6 +61,30 @@ export interface EventItem {
   time_key: string;
   flow_key?: string;
 }
+
+/** Values from this size up are stored zstd-compressed when that saves at least a fifth. */
+export const COMPRESS_FROM_BYTES = 256;
+
+/** The value as stored: compressed (binary) when worth it, else as is. */
+function squeeze(value: string | Uint8Array): { plain: string | Uint8Array } | { z: Uint8Array } {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  if (bytes.length < COMPRESS_FROM_BYTES) return { plain: value };
+  const z = zstdCompressSync(bytes);
+  return z.length <= bytes.length * 0.8 ? { z } : { plain: value };
+}
+
+/** Sets `name` or `name_z` on the item. */
+function store(item: EventItem, name: 'body' | 'snapshot' | 'raw' | 'raw_body', value: string | Uint8Array): void {
+  const packed = squeeze(value);
+  if ('z' in packed) (item as unknown as Record<string, unknown>)[`${name}_z`] = packed.z;
+  else (item as unknown as Record<string, unknown>)[name] = packed.plain;
+}
+
+const unzstd = (z: Uint8Array) => zstdDecompressSync(z);
+const textOf = (plain: string | undefined, z: Uint8Array | undefined): string | undefined =>
+  plain !== undefined ? plain : z !== undefined ? unzstd(z).toString('utf8') : undefined;
+const bytesOf = (plain: Uint8Array | undefined, z: Uint8Array | undefined): Buffer | undefined =>
+  plain !== undefined ? Buffer.from(plain) : z !== undefined ? unzstd(z) : undefined;
 
 export type Include = RangeQuery['include'];
 const EVERYTHING: Include = { leadSnapshot: true, rawPayload: true };
@@ -73,12 +106,12 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
     received_at: e.received_at,
     expires_at: Math.floor(Date.parse(e.expires_at) / 1000),
     content_hash: built.contentHash,
-    body: JSON.stringify(summary),
     lead_key: eventKeysFor.lead(e.org_id, e.lead_id),
     day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at)),
     time_key: eventKeysFor.time(e.occurred_at, e.id),
   };
-  if (leadSnapshot !== undefined) item.snapshot = JSON.stringify(leadSnapshot);
+  store(item, 'body', JSON.stringify(summary));
+  if (leadSnapshot !== undefined) store(item, 'snapshot', JSON.stringify(leadSnapshot));
   if (built.identityDigests?.length) item.identity_digests = new Set(built.identityDigests);
   if (built.rawBody) {
     const { bytes, contentType } = built.rawBody;
@@ -88,7 +121,7 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
       await blobs.put(key, bytes);
       item.raw_body_ref = key;
     } else {
-      item.raw_body = bytes;
+      store(item, 'raw_body', bytes);
     }
   } else if (rawPayload !== undefined) {
     const raw = JSON.stringify(rawPayload);
@@ -98,22 +131,23 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
       await blobs.put(key, raw);
       item.raw_ref = key;
     } else {
-      item.raw = raw;
+      store(item, 'raw', raw);
     }
   }
   return item;
 }
 
-type InlineAttributes = Pick<EventItem, 'body' | 'snapshot' | 'raw' | 'raw_body'>;
-
-const utf8 = (bytes: Uint8Array) => new TextDecoder('utf-8').decode(bytes);
+type InlineAttributes = Pick<EventItem, 'body' | 'body_z' | 'snapshot' | 'snapshot_z' | 'raw' | 'raw_z' | 'raw_body' | 'raw_body_z'>;
 
 /** The JSON attributes back into an event; a claim-checked raw payload is left to the caller. */
 function decodeInline(item: InlineAttributes, include: Include): LeadEvent {
-  const event = parseJsonLossless(item.body) as LeadEvent;
-  if (include.leadSnapshot && item.snapshot !== undefined) event.lead_snapshot = parseJsonLossless(item.snapshot) as LeadEvent['lead_snapshot'];
-  if (include.rawPayload && item.raw !== undefined) event.raw_payload = parseJsonLossless(item.raw);
-  if (include.rawPayload && item.raw_body !== undefined) event.raw_payload = parseJsonLossless(utf8(item.raw_body));
+  const event = parseJsonLossless(textOf(item.body, item.body_z)!) as LeadEvent;
+  const snapshot = include.leadSnapshot ? textOf(item.snapshot, item.snapshot_z) : undefined;
+  if (snapshot !== undefined) event.lead_snapshot = parseJsonLossless(snapshot) as LeadEvent['lead_snapshot'];
+  if (include.rawPayload) {
+    const raw = textOf(item.raw, item.raw_z) ?? bytesOf(item.raw_body, item.raw_body_z)?.toString('utf8');
+    if (raw !== undefined) event.raw_payload = parseJsonLossless(raw);
+  }
   return event;
 }
 
@@ -122,16 +156,18 @@ export async function decodeEventItem(item: EventItem, include: Include, blobs: 
   const event = decodeInline(item, include);
   if (!include.rawPayload || event.raw_payload !== undefined) return event;
   if (item.raw_ref !== undefined) event.raw_payload = parseJsonLossless(await blobs.get(item.raw_ref));
-  else if (item.raw_body_ref !== undefined) event.raw_payload = parseJsonLossless(utf8(await blobs.getBytes(item.raw_body_ref)));
+  else if (item.raw_body_ref !== undefined) event.raw_payload = parseJsonLossless((await blobs.getBytes(item.raw_body_ref)).toString('utf8'));
   return event;
 }
 
 /** The bytes an event arrived with: a webhook's body as delivered, else its raw_payload as JSON; undefined when it has none. */
 export async function decodeRawBody(item: EventItem, blobs: BlobStore): Promise<RawBody | undefined> {
   const contentType = item.raw_content_type ?? 'application/json';
-  if (item.raw_body !== undefined) return { bytes: Buffer.from(item.raw_body), contentType };
+  const body = bytesOf(item.raw_body, item.raw_body_z);
+  if (body !== undefined) return { bytes: body, contentType };
   if (item.raw_body_ref !== undefined) return { bytes: await blobs.getBytes(item.raw_body_ref), contentType };
-  if (item.raw !== undefined) return { bytes: Buffer.from(item.raw), contentType };
+  const raw = textOf(item.raw, item.raw_z);
+  if (raw !== undefined) return { bytes: Buffer.from(raw), contentType };
   if (item.raw_ref !== undefined) return { bytes: Buffer.from(await blobs.get(item.raw_ref)), contentType };
   return undefined;
 }
@@ -155,7 +191,7 @@ export interface StreamRecordView {
  */
 export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
   const image = record.newImage;
-  if (record.eventName !== 'INSERT' || !image || typeof image.body !== 'string') return undefined;
+  if (record.eventName !== 'INSERT' || !image || (typeof image.body !== 'string' && !(image.body_z instanceof Uint8Array))) return undefined;
   const event = decodeInline(image as InlineAttributes, EVERYTHING);
   const ref = image.raw_ref ?? image.raw_body_ref;
   if (event.raw_payload === undefined && typeof ref === 'string') event.raw_payload = { $ref: ref };

@@ -8,15 +8,20 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LAMBDA_SYSTEM_LOG_LEVEL } from '../../infra/constructs/lambda-function.js';
 import { FUNCTIONS } from '../../infra/stack.js';
 import { eventsTable } from '../../shared/definitions/tables.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 import { toArchiveRow } from '../../shared/domain/archive.js';
+import { decodeEventItem } from '../../shared/adapters/event-item.js';
+import type { BlobStore } from '../../shared/domain/ports.js';
 import { realisticEvent } from './archive-bench.js';
 
 const prices = JSON.parse(readFileSync(join(import.meta.dirname, 'aws-prices.json'), 'utf8')) as Record<string, number>;
 const HOT_MONTHS = 3; // 90 days in DynamoDB
+/** The sampled events keep their payloads inline (under 64 KB): no blob is read. */
+const inlineOnly: BlobStore = { put: async () => undefined, get: async () => { throw new Error('inline only'); }, getBytes: async () => { throw new Error('inline only'); }, delete: async () => undefined };
 
 export interface Usage {
   writeUnits: Record<string, number>;
@@ -98,7 +103,7 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
   const documents = createDocumentClient({ endpoint: inputs.endpoint });
   const memoryGb = (fn: keyof typeof FUNCTIONS) => FUNCTIONS[fn].memorySize / 1024;
   const rows: string[] = [];
-  report(`\n## Cost per million events (measured usage x AWS list prices in test/bench/aws-prices.json; 90 days hot)`);
+  report(`\n## Cost per million events (measured usage x AWS list prices in test/bench/aws-prices.json; 90 days hot; events table ${eventsTable.tableClass ?? 'STANDARD'}, Lambda system logs ${LAMBDA_SYSTEM_LOG_LEVEL})`);
   for (const [kind, mode] of [['processing', 'single'], ['processing', 'batch'], ['domain', 'single'], ['domain', 'batch'], ['webhook', 'single']] as const) {
     const count = 400;
     inputs.resetUsage();
@@ -110,8 +115,13 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
     const sample = await sampleItems(documents, inputs.eventsTableName, inputs.orgId, kind);
     const base = sample.reduce((sum, item) => sum + itemBytes(item) + prices.dynamoItemOverheadBytes!, 0) / sample.length;
     const perIndex = eventsTable.indexes.map((index) => sample.reduce((sum, item) => sum + indexBytes(item, index), 0) / sample.length);
-    const archiveRow = sample.length > 0 ? Buffer.byteLength(JSON.stringify(toArchiveRow(JSON.parse(String(sample[0]!.body)) as LeadEvent))) : 0;
+    const stored = sample.length > 0 ? await decodeEventItem(sample[0] as never, { leadSnapshot: true, rawPayload: true }, inlineOnly) : undefined;
+    const archiveRow = stored ? Buffer.byteLength(JSON.stringify(toArchiveRow(stored))) : 0;
     const perRequest = requests / count; // requests per event
+    const infrequent = eventsTable.tableClass === 'STANDARD_INFREQUENT_ACCESS';
+    const eventWritePrice = infrequent ? prices.dynamoInfrequentAccessPerMillionWriteUnits! : prices.dynamoOnDemandPerMillionWriteUnits!;
+    const eventStoragePrice = infrequent ? prices.dynamoInfrequentAccessStoragePerGbMonth! : prices.dynamoStandardStoragePerGbMonth!;
+    const platformLogBytes = LAMBDA_SYSTEM_LOG_LEVEL === 'WARN' ? 0 : prices.lambdaPlatformLogBytesPerInvocation!;
     const fn = kind === 'webhook' ? 'webhooks' : 'ingest';
     const million = 1e6;
     const gb = (bytes: number) => (bytes * million) / 1024 ** 3;
@@ -119,13 +129,13 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
       'API Gateway': perRequest * prices.apiGatewayHttpPerMillionRequests!,
       Lambda: perRequest * (prices.lambdaPerMillionRequests! + (Math.ceil(msPerRequest) / 1000) * memoryGb(fn) * prices.lambdaArmPerGbSecond! * million)
         + (1 / 100) * prices.lambdaPerMillionRequests! + 0.001 * memoryGb('fanout') * prices.lambdaArmPerGbSecond! * million, // fan-out: batches of 100, ~1 ms an event
-      'DynamoDB writes': (eventUnits + otherUnits) * prices.dynamoOnDemandPerMillionWriteUnits!,
-      'DynamoDB storage (90 d)': gb(base + perIndex.reduce((a, b) => a + b, 0)) * prices.dynamoStandardStoragePerGbMonth! * HOT_MONTHS,
+      'DynamoDB writes': eventUnits * eventWritePrice + otherUnits * prices.dynamoOnDemandPerMillionWriteUnits!,
+      'DynamoDB storage (90 d)': gb(base + perIndex.reduce((a, b) => a + b, 0)) * eventStoragePrice * HOT_MONTHS,
       'PITR (90 d)': gb(base) * prices.dynamoPitrPerGbMonth! * HOT_MONTHS,
       EventBridge: prices.eventBridgeCustomPerMillionEvents!,
       Firehose: gb(Math.ceil(archiveRow / 1024) * 1024) * (prices.firehoseDirectPutPerGb! + prices.firehoseFormatConversionPerGb! + prices.firehoseDynamicPartitioningPerGb!),
       'S3 archive (90 d)': gb(archiveRow * 0.15) * (prices.s3StandardPerGbMonth! + 2 * prices.s3StandardIaPerGbMonth!),
-      'CloudWatch Logs': gb(perRequest * (prices.lambdaPlatformLogBytesPerInvocation! + prices.apiGatewayAccessLogBytesPerRequest!) + 0.01 * prices.lambdaPlatformLogBytesPerInvocation!) * prices.cloudWatchLogsIngestPerGb!,
+      'CloudWatch Logs': gb(perRequest * (platformLogBytes + prices.apiGatewayAccessLogBytesPerRequest!) + 0.01 * platformLogBytes) * prices.cloudWatchLogsIngestPerGb!,
     };
     const total = Object.values(cost).reduce((a, b) => a + b, 0);
     report(`${kind} ${mode === 'batch' ? 'in batches of 10' : 'posted singly'}: $${total.toFixed(2)} per million events`);
@@ -137,18 +147,17 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
   report(`summary: ${rows.join('; ')}`);
 }
 
+/** Some stored items of one kind, read whole from the base table (the indexes keep only a few attributes). */
 async function sampleItems(documents: ReturnType<typeof createDocumentClient>, tableName: string, orgId: string, kind: Kind): Promise<Record<string, unknown>[]> {
   const lead = kind === 'processing' ? 'lead_proc_1' : kind === 'domain' ? 'lead_domain_1' : undefined;
-  if (!lead) {
-    const page = await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_day', KeyConditionExpression: 'day_key = :d', ExpressionAttributeValues: { ':d': `${orgId}#${new Date().toISOString().slice(0, 10)}` }, Limit: 200, ScanIndexForward: false }));
-    const keys = (page.Items ?? []).filter((item) => item.source === 'stripe').slice(0, 20).map((item) => item.pk as string);
-    const items: Record<string, unknown>[] = [];
-    for (const pk of keys) {
-      const found = await documents.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }));
-      items.push(...(found.Items ?? []));
-    }
-    return items;
+  const page = lead
+    ? await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_lead', KeyConditionExpression: 'lead_key = :l', ExpressionAttributeValues: { ':l': `${orgId}#${lead}` }, Limit: 20 }))
+    : await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_day', KeyConditionExpression: 'day_key = :d', ExpressionAttributeValues: { ':d': `${orgId}#${new Date().toISOString().slice(0, 10)}` }, Limit: 200, ScanIndexForward: false }));
+  const keys = (page.Items ?? []).filter((item) => lead || item.source === 'stripe').slice(0, 20).map((item) => item.pk as string);
+  const items: Record<string, unknown>[] = [];
+  for (const pk of keys) {
+    const found = await documents.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }));
+    items.push(...(found.Items ?? []));
   }
-  const page = await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_lead', KeyConditionExpression: 'lead_key = :l', ExpressionAttributeValues: { ':l': `${orgId}#${lead}` }, Limit: 20 }));
-  return page.Items ?? [];
+  return items;
 }

@@ -28,7 +28,8 @@ describe('the synthesized stack', () => {
       StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       SSESpecification: Match.objectLike({ SSEEnabled: true, SSEType: 'KMS' }),
       GlobalSecondaryIndexes: Match.arrayWith([
-        Match.objectLike({ IndexName: 'by_lead' }),
+        // Narrow indexes: one write unit an entry; no index copies an event's body, snapshot or raw payload.
+        Match.objectLike({ IndexName: 'by_lead', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: Match.not(Match.arrayWith(['body'])) } }),
         Match.objectLike({ IndexName: 'by_day', Projection: Match.objectLike({ ProjectionType: 'INCLUDE' }) }),
         Match.objectLike({ IndexName: 'by_flow' }),
       ]),
@@ -36,6 +37,7 @@ describe('the synthesized stack', () => {
         Match.objectLike({
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           DeletionProtectionEnabled: true,
+          TableClass: 'STANDARD_INFREQUENT_ACCESS',
         }),
       ],
     });
@@ -49,6 +51,7 @@ describe('the synthesized stack', () => {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN' });
     }
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue(), KmsKeyId: Match.anyValue() });
   });
