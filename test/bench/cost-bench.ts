@@ -83,11 +83,23 @@ export interface CostInputs {
   resetUsage: () => void;
 }
 
-export type Kind = 'processing' | 'domain' | 'webhook';
+export type Kind = 'processing' | 'purchase' | 'domain' | 'webhook';
 
-/** The API body of a ~2 KB lead-processing event (LeadConduit-style, realistic text), a ~0.5 KB domain event. */
+/**
+ * The API body of a ~2 KB lead-processing event (LeadConduit-style with a flow, realistic text), a ~2 KB purchase
+ * (no flow), a ~0.5 KB domain event.
+ */
 export function apiBody(kind: Exclude<Kind, 'webhook'>, i: number): Record<string, unknown> {
   const occurred_at = new Date(Date.now() - 60_000).toISOString();
+  if (kind === 'purchase') {
+    // A ~2 KB purchase (no LeadConduit flow): the realistic lead snapshot of a processing event, a product payload.
+    const { lead_snapshot, appended } = realisticEvent(i) as LeadEvent;
+    return {
+      lead_id: `lead_purchase_${i % 500}`, source_type: 'external', source: 'hotmart', event_type: 'purchase_completed', external_event_id: `evt_${randomUUID()}`, occurred_at,
+      payload: { product_id: `prod_${i % 40}`, product_name: 'Growth Course — evening cohort', category: 'education', amount: 497, currency: 'BRL', payment_method: 'credit_card', installments: 12, order_id: `HP${String(1e10 + i)}` },
+      lead_snapshot, appended,
+    };
+  }
   if (kind === 'domain') {
     return {
       lead_id: `lead_domain_${i % 300}`, source_type: 'direct', source: 'web', event_type: 'product_viewed', external_event_id: `evt_${randomUUID()}`, occurred_at,
@@ -104,7 +116,7 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
   const memoryGb = (fn: keyof typeof FUNCTIONS) => FUNCTIONS[fn].memorySize / 1024;
   const rows: string[] = [];
   report(`\n## Cost per million events (measured usage x AWS list prices in test/bench/aws-prices.json; 90 days hot; events table ${eventsTable.tableClass ?? 'STANDARD'}, Lambda system logs ${LAMBDA_SYSTEM_LOG_LEVEL})`);
-  for (const [kind, mode] of [['processing', 'single'], ['processing', 'batch'], ['domain', 'single'], ['domain', 'batch'], ['webhook', 'single']] as const) {
+  for (const [kind, mode] of [['processing', 'single'], ['processing', 'batch'], ['purchase', 'single'], ['purchase', 'batch'], ['domain', 'single'], ['domain', 'batch'], ['webhook', 'single']] as const) {
     const count = 400;
     inputs.resetUsage();
     const { requests, msPerRequest } = await inputs.send(kind, mode, count);
@@ -149,7 +161,7 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
 
 /** Some stored items of one kind, read whole from the base table (the indexes keep only a few attributes). */
 async function sampleItems(documents: ReturnType<typeof createDocumentClient>, tableName: string, orgId: string, kind: Kind): Promise<Record<string, unknown>[]> {
-  const lead = kind === 'processing' ? 'lead_proc_1' : kind === 'domain' ? 'lead_domain_1' : undefined;
+  const lead = kind === 'processing' ? 'lead_proc_1' : kind === 'purchase' ? 'lead_purchase_1' : kind === 'domain' ? 'lead_domain_1' : undefined;
   const page = lead
     ? await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_lead', KeyConditionExpression: 'lead_key = :l', ExpressionAttributeValues: { ':l': `${orgId}#${lead}` }, Limit: 20 }))
     : await documents.send(new QueryCommand({ TableName: tableName, IndexName: 'by_day', KeyConditionExpression: 'day_key = :d', ExpressionAttributeValues: { ':d': `${orgId}#${new Date().toISOString().slice(0, 10)}` }, Limit: 200, ScanIndexForward: false }));
