@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { exitWithUsageOnHelp } from '../infra/local/cli.js';
 import { namedQueries } from '../shared/definitions/archive.js';
 import { formatResult, runArchiveSql, runNamedQuery } from '../infra/local/athena.js';
 import { isNamedQuery } from '../infra/queries.js';
@@ -9,6 +10,10 @@ import { isNamedQuery } from '../infra/queries.js';
  * with `--format table|csv|json`: SQL over the local Parquet archive (.data/archive) with DuckDB, where the
  * archive is the table `events`, as the Glue table is in Athena (plus rows accepted but not yet flushed).
  */
+exitWithUsageOnHelp(`usage: npm run athena -- "<SQL>" | --query <${namedQueries.map((q) => q.name).join('|')}> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]  [--format table|csv|json]
+
+  SQL over the local Parquet archive (.data/archive) with DuckDB: the view events (each event once) and the
+  table events_raw (every copy), as in Athena. Rows accepted but not flushed yet are included.`);
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
   options: { query: { type: 'string' }, org: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', default: 'table' }, 'data-dir': { type: 'string' } },

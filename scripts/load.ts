@@ -1,8 +1,8 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { exitWithUsageOnHelp, progress, requireRunningServer } from '../infra/local/cli.js';
 import { runArchiveSql } from '../infra/local/athena.js';
 import { signStripe, stripeCheckoutCompleted } from '../infra/local/webhook-samples.js';
 import { LOCAL_TABLE_PREFIX } from '../infra/local/runtime.js';
@@ -19,6 +19,11 @@ import { controlTable, eventsTable, physicalTableName } from '../shared/definiti
  * S seconds, for a fresh org, then reconciles: every acknowledged event exactly once in DynamoDB and in the
  * archive. Prints throughput, latency percentiles and error counts.
  */
+exitWithUsageOnHelp(`usage: npm run load -- [--rate R] [--seconds S] [--dup-ratio D] [--max-in-flight N] [--archive-wait S]
+
+  Drives the running npm start (loopback only) at R operations per second (default 100) for S seconds (30):
+  new events, re-posts (ratio D, 0.1), batches, signed Stripe webhooks and timeline reads, for a fresh org;
+  then reconciles DynamoDB and the archive. Progress every 5 s; exits 1 if anything was lost or duplicated.`);
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
@@ -34,7 +39,7 @@ if (!(rate > 0 && rate <= 5000 && seconds > 0 && seconds <= 3600 && dupRatio >= 
   process.exit(2);
 }
 const dataDir = values['data-dir'] ?? process.env.LEADLOG_DATA_DIR ?? '.data';
-const runtime = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string; dynamoEndpoint: string };
+const runtime = requireRunningServer(dataDir, 'load');
 if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(runtime.url)) throw new Error(`refusing to load a non-loopback address: ${runtime.url}`);
 
 const documents = createDocumentClient({ endpoint: runtime.dynamoEndpoint });
@@ -115,7 +120,9 @@ const started = performance.now();
 const inFlight = new Set<Promise<void>>();
 const maxInFlight = Number(values['max-in-flight']);
 let skipped = 0;
+const ticker = progress('load', rate * seconds);
 for (let i = 0; i < rate * seconds; i++) {
+  ticker.tick();
   const due = started + (i * 1000) / rate;
   const wait = due - performance.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -127,6 +134,7 @@ for (let i = 0; i < rate * seconds; i++) {
   inFlight.add(op);
 }
 await Promise.all(inFlight);
+ticker.done();
 const elapsed = (performance.now() - started) / 1000;
 
 const pct = (values: number[], p: number) => (values.length === 0 ? NaN : [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!);

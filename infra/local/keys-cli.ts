@@ -12,6 +12,7 @@ import { clearPreviousSecret, generateSecret, setWebhookSecret } from '../../sha
 import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 import { localSettings } from './settings.js';
+import { exitWithUsageOnHelp } from './cli.js';
 
 const USAGE = `npm run keys -- <command> [options]
 
@@ -103,6 +104,7 @@ async function webhookSecretCommand(args: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  exitWithUsageOnHelp(USAGE);
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'webhook-secret') return webhookSecretCommand(rest);
   const { values } = parseArgs({

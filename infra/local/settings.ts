@@ -65,7 +65,7 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     AWS_SECRET_ACCESS_KEY: 'local',
     POWERTOOLS_SERVICE_NAME: libraryVariables.POWERTOOLS_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: localSettings.logLevel,
-    POWERTOOLS_DEV: 'true',
+    // No POWERTOOLS_DEV: its pretty-printed logs span many lines; every log entry is one JSON line, as in Lambda.
   };
 }
 

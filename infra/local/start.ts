@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
@@ -18,7 +18,8 @@ import { LocalArchive } from './local-archive.js';
 import { ErasureRunner } from './erasure-runner.js';
 import { StreamPoller } from './stream-poller.js';
 import { loadSubscriberRules, SubscriberRulesError, type SubscriberRule } from './subscriber-rules.js';
-import { DATA_DIR, clearRuntimeInfo, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
+import { DATA_DIR, clearRuntimeInfo, runningRuntime, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
+import { acquireInstanceLock, checkJava, checkPortFree, PreflightError } from './preflight.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 
 /**
@@ -28,6 +29,21 @@ import { fillProcessEnvironment, localEnvironment, localSettings } from './setti
 async function main(): Promise<void> {
   const started = performance.now();
   const { port, host } = localSettings;
+  // One instance per data folder, Java, a free port: checked before anything starts (one line and exit 1 if not).
+  let releaseLock: () => void;
+  try {
+    await mkdir(DATA_DIR, { recursive: true });
+    releaseLock = acquireInstanceLock(DATA_DIR, () => {
+      const info = runningRuntime();
+      return info?.url ? `serving ${info.url}` : undefined;
+    });
+    checkJava();
+    await checkPortFree(host, port);
+  } catch (error) {
+    if (!(error instanceof PreflightError)) throw error;
+    console.error(`leadlog: ${error.message}`);
+    process.exit(1);
+  }
   // Subscribers' own rules, judged as EventBridge judges them, before anything starts.
   let subscriberRules: SubscriberRule[];
   try {
@@ -60,11 +76,12 @@ async function main(): Promise<void> {
     await archive?.stop(); // nothing accepted is missing from the Parquet archive after a clean stop
     await dynamo.stop();
     await clearRuntimeInfo();
+    releaseLock();
     console.log('leadlog: stopped.');
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  // From a terminal (Ctrl-C: SIGINT), a process manager or a script (SIGTERM), a closed terminal (SIGHUP).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
   dynamo.process.once('exit', () => {
     if (!stopping) {
       console.error('leadlog: DynamoDB Local exited unexpectedly');
@@ -100,10 +117,17 @@ async function main(): Promise<void> {
     authorizer,
     onRequest: quiet ? undefined : ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)}ms`),
   });
-  await new Promise<void>((resolve, reject) => {
-    server!.once('error', reject);
-    server!.listen(port, host, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, host, resolve);
+    });
+  } catch (error) {
+    // Taken between the preflight check and now: the same one line, and everything started so far stopped.
+    console.error(`leadlog: port ${port} on ${host} is already in use (${(error as NodeJS.ErrnoException).code}): pick another port, e.g. PORT=${port + 1} npm start.`);
+    server = undefined;
+    return void stop(1);
+  }
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   await writeRuntimeInfo({ pid: process.pid, dynamoEndpoint: dynamo.endpoint, url });
   console.log(

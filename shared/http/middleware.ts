@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { findRoute, type RouteDefinition, type Scope } from '../definitions/routes.js';
 import {
   ForbiddenError, MalformedJsonError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError,
+  ServiceUnavailableError,
 } from '../domain/errors.js';
 import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
 import type { AuditLog } from '../domain/ports.js';
@@ -72,8 +73,16 @@ export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResul
     onError: (request) => {
       const requestId = request.context.leadlog?.requestId;
       const { problem, headers } = toProblem(request.error, requestId);
-      if (problem.status >= 500) logger.error('request failed', { error: request.error as Error, status: problem.status });
-      else logger.info('request rejected', { status: problem.status, type: problem.type });
+      // Expected conditions are one structured line: a client's mistake (4xx), a dependency busy for now (503 with
+      // Retry-After, e.g. DynamoDB throttling under load). Only the unexpected (500) carries the error and its stack.
+      if (request.error instanceof ServiceUnavailableError) {
+        const cause = (request.error as Error & { cause?: { name?: string; code?: string } }).cause;
+        logger.warn('dependency unavailable', { status: problem.status, type: problem.type, cause: cause?.name ?? cause?.code });
+      } else if (problem.status >= 500) {
+        logger.error('request failed', { error: request.error as Error, status: problem.status });
+      } else {
+        logger.info('request rejected', { status: problem.status, type: problem.type });
+      }
       request.response = {
         statusCode: problem.status,
         headers: { 'content-type': 'application/problem+json', ...headers },

@@ -19,6 +19,7 @@ import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { archiveBenchmarks } from './archive-bench.js';
+import { exitWithUsageOnHelp } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
@@ -58,6 +59,13 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 async function main(): Promise<void> {
+  exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
+                        BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1)
+
+  Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
+  same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
+  cost per million events, bundle sizes, and (unless BENCH_SKIP_ARCHIVE=1) the archive. Prints as it goes;
+  records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
   Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames, mkdtempSync(join(tmpdir(), 'leadlog-bench-'))), {

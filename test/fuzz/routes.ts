@@ -14,9 +14,14 @@ import { sampleEvent } from '../support/api.js';
  */
 const DERIVED = new Set(['lead.merged', 'webhook.redundant']);
 
+/** How many properties fuzzRoutes checks (one per route, plus unrouted paths and storage): the CLI's progress total. */
+export const ROUTE_PROPERTY_COUNT = 10;
+
 export interface FuzzOptions {
   runs: number;
   seed: number;
+  /** Told after each case starts (the CLI prints progress). */
+  onCase?: () => void;
 }
 
 export interface FuzzReport {
@@ -135,6 +140,7 @@ export async function fuzzRoutes(api: TestApi, options: FuzzOptions, key: string
       await fc.assert(
         fc.asyncProperty(arbitrary, async (send) => {
           runs++;
+          options.onCase?.();
           const res = await send();
           const problem = problemOrSuccess(res);
           if (problem) {

@@ -13,6 +13,7 @@ import { runArchiveSql } from '../../infra/local/athena.js';
 import type { Archive, ArchiveRow } from '../../shared/domain/ports.js';
 import type { LambdaHttpHandler } from '../../infra/local/http-server.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
+import { captureLogs } from '../support/logs.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +26,9 @@ function faultyError(name: string, status: number) {
 }
 
 let api: TestApi;
+let client: ReturnType<typeof createDocumentClient>;
 beforeAll(async () => {
-  const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+  client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (!/^Put(Item)?Command$/.test(context.commandName ?? '') || fault === 'none') return next(args);
@@ -60,6 +62,28 @@ describe('DynamoDB faults on the write path', () => {
     expect(retried.status).toBe(mode === 'timeout-after-write' ? 200 : 201);
     const timeline = await api.request('GET', `/v1/leads/${lead}/events`, { key });
     expect(timeline.body.items).toHaveLength(1);
+  });
+
+  it('logs an expected 503 as one structured line, never a stack trace', async () => {
+    const logs = captureLogs(); // Powertools at DEBUG for the handler made below
+    try {
+      const deps = createDependencies();
+      const events = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!));
+      const local = await startTestApi({ handlers: { ingest: createIngestHandler({ ...deps, events }) as unknown as LambdaHttpHandler } as never });
+      const { key } = await local.newOrg();
+      fault = 'throttle-before-write';
+      const failed = await local.request('POST', '/v1/events', { key, body: sampleEvent({ external_event_id: `evt_log_${Date.now()}` }) });
+      fault = 'none';
+      await local.close();
+      expect(failed.status).toBe(503);
+      const lines = logs.lines.join('').split('\n').filter((line) => line.includes('dependency unavailable'));
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'WARN', status: 503, cause: 'ProvisionedThroughputExceededException' });
+      expect(logs.lines.join('')).not.toMatch(/"stack"|\n\s+at /);
+    } finally {
+      fault = 'none';
+      logs.restore();
+    }
   });
 
   it('a batch meeting a fault answers 503; its retry stores each item once', async () => {

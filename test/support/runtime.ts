@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 
 /** `npm start` as a user runs it: a child process with its own data folder and port. */
 export function startRuntime(dataDir: string, port: number): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   let output = '';
-  const child = spawn(process.execPath, [join('node_modules', 'tsx', 'dist', 'cli.mjs'), 'infra/local/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
     env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), DEV_ORG_ID: 'org_runtime_test', LEADLOG_QUIET: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

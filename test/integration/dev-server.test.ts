@@ -1,0 +1,114 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local/dynamo.js';
+import { startRuntime, stopRuntime } from '../support/runtime.js';
+
+/** Every process whose parent chain leads to `root` (the process table, as `ps` shows it). */
+function descendants(root: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' }).trim().split('\n').map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [pid, ppid] of table) if (ppid === parent && !found.includes(pid)) (found.push(pid), queue.push(pid));
+  }
+  return found;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Processes whose command line names this data folder (DynamoDB Local's Java is started with -dbPath inside it). */
+const usingFolder = (dir: string) => execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(dir));
+
+async function waitForExit(child: ChildProcess, ms = 20_000): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const code = await Promise.race([
+    new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+    new Promise<number | null>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms:\n${output}`)), ms)),
+  ]);
+  return { code, output };
+}
+
+const runtime = (dataDir: string, port: number, env: Record<string, string> = {}) =>
+  spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
+    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), LEADLOG_QUIET: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+describe('npm start behaves like a proper dev server (contract section 7)', () => {
+  it('refuses a second instance on the same data folder in one line, leaving the first untouched', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-single-'));
+    const port = await freePort();
+    const first = startRuntime(dataDir, port);
+    await first.ready;
+    const second = runtime(dataDir, await freePort());
+    const { code, output } = await waitForExit(second);
+    expect(code).toBe(1);
+    expect(output).toMatch(/already running .*pid \d+.*http:\/\/127\.0\.0\.1:\d+/);
+    expect(output.trim().split('\n')).toHaveLength(1);
+    expect((await fetch(`http://127.0.0.1:${port}/v1/health`)).status).toBe(200); // the first still serves
+    expect(await stopRuntime(first.child)).toBe(0);
+    expect(usingFolder(dataDir)).toEqual([]);
+  }, 90_000);
+
+  it('a busy port: one line with the fix, exit 1, nothing left running', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-port-'));
+    const blocker = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    try {
+      const child = runtime(dataDir, port);
+      const { code, output } = await waitForExit(child);
+      expect(code).toBe(1);
+      expect(output).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(output).toContain(`PORT=${port + 1} npm start`);
+      expect(output).not.toMatch(/\n\s+at /); // no stack trace
+      expect(usingFolder(dataDir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('no Java: one line with the fix, exit 1, nothing left running', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-nojava-'));
+    const child = runtime(dataDir, await freePort(), { PATH: join(tmpdir(), 'leadlog-empty-path') });
+    const { code, output } = await waitForExit(child);
+    expect(code).toBe(1);
+    expect(output).toMatch(/needs Java.*install/);
+    expect(output).not.toMatch(/ENOENT|\n\s+at /);
+    expect(usingFolder(dataDir)).toEqual([]);
+  }, 60_000);
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} to the npm process stops every process npm start started, within 10 s`, async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), `leadlog-${signal}-`));
+      const port = await freePort();
+      const npm = spawn('npm', ['start', '--silent'], { env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), LEADLOG_QUIET: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      npm.stdout!.on('data', (chunk) => (output += chunk));
+      npm.stderr!.on('data', (chunk) => (output += chunk));
+      const deadline = Date.now() + 60_000;
+      while (!output.includes('leadlog is running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(output).toContain('leadlog is running');
+      const started = descendants(npm.pid!);
+      expect(started.length).toBeGreaterThanOrEqual(2); // the runtime's node, DynamoDB Local's java (and any shell)
+      npm.kill(signal);
+      const stopBy = Date.now() + 10_000;
+      while (started.some(alive) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
+      expect(started.filter(alive), output).toEqual([]);
+      expect(usingFolder(dataDir)).toEqual([]);
+    }, 90_000);
+  }
+});
