@@ -20,6 +20,7 @@ import { StreamPoller } from './stream-poller.js';
 import { loadSubscriberRules, SubscriberRulesError, type SubscriberRule } from './subscriber-rules.js';
 import { DATA_DIR, clearRuntimeInfo, runningRuntime, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
 import { acquireInstanceLock, checkJava, checkPortFree, PreflightError } from './preflight.js';
+import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 
 /**
@@ -27,6 +28,13 @@ import { fillProcessEnvironment, localEnvironment, localSettings } from './setti
  * shared definitions, the HTTP API on PORT calling the real handlers, and a dev org with a full-scope key.
  */
 async function main(): Promise<void> {
+  exitWithUsageOnHelp(`usage: npm start
+
+  Runs leadlog on this machine: DynamoDB Local (data in .data/), the HTTP API, the stream fan-out with the local
+  bus and Parquet archive, and the erasure runner; prints the URL, a dev org, its API key and webhook secrets.
+  Ctrl-C (or SIGTERM) stops everything. Environment: PORT (3000), HOST (127.0.0.1), LEADLOG_DATA_DIR (.data),
+  DEV_ORG_ID, DYNAMODB_PORT, LEADLOG_ALERTS_URL, LEADLOG_QUIET=1, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET,
+  TYPEFORM_WEBHOOK_SECRET, HOTMART_HOTTOK. Your own bus rules: leadlog.rules.json.`);
   const started = performance.now();
   const { port, host } = localSettings;
   // One instance per data folder, Java, a free port: checked before anything starts (one line and exit 1 if not).

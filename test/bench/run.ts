@@ -46,11 +46,25 @@ function twoKbEvent(i: number): Record<string, unknown> {
   return event;
 }
 
+/** What the bench is doing now: a line on stderr every 5 s with the share done and the time left in the step. */
+const stepProgress = { done: 0, total: 0, started: 0 };
+const progressTimer = setInterval(() => {
+  if (stepProgress.total === 0) return;
+  const elapsed = (Date.now() - stepProgress.started) / 1000;
+  const left = stepProgress.done > 0 ? (elapsed / stepProgress.done) * (stepProgress.total - stepProgress.done) : Number.NaN;
+  process.stderr.write(`bench: ${stepProgress.done}/${stepProgress.total} of this step, about ${Number.isFinite(left) ? left.toFixed(0) : '?'} s left\n`);
+}, 5000);
+progressTimer.unref();
+
 async function runConcurrent(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {
+  Object.assign(stepProgress, { done: 0, total: count, started: Date.now() });
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
+    while (next < count) {
+      await task(next++);
+      stepProgress.done++;
+    }
   }));
   return count / ((performance.now() - started) / 1000);
 }

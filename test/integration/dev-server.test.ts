@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,4 +111,21 @@ describe('npm start behaves like a proper dev server (contract section 7)', () =
       expect(usingFolder(dataDir)).toEqual([]);
     }, 90_000);
   }
+
+  it('every tool answers --help with its usage, exit 0, and leaves nothing running', () => {
+    const tools = ['infra/local/start.ts', 'infra/local/keys-cli.ts', 'scripts/athena.ts', 'scripts/fuzz.ts', 'scripts/load.ts', 'scripts/webhook-sample.ts', 'scripts/archive.ts', 'scripts/docs-catalogue.ts', 'test/bench/run.ts'];
+    const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
+    // Every npm run tool of package.json is in the list (the test runner, type-check and synth are not ours).
+    for (const [name, command] of Object.entries(scripts)) {
+      if (['test', 'typecheck', 'synth'].includes(name)) continue;
+      expect(tools.some((tool) => command.includes(tool)), name).toBe(true);
+    }
+    for (const tool of tools) {
+      const before = new Set(execFileSync('ps', ['-eo', 'pid='], { encoding: 'utf8' }).split('\n').map((l) => l.trim()));
+      const output = execFileSync(process.execPath, ['--import', 'tsx', tool, '--help'], { encoding: 'utf8', timeout: 30_000 });
+      expect(output, tool).toMatch(/usage|npm run keys/);
+      const after = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => !before.has(line.trim().split(/\s+/)[0]!));
+      expect(after.filter((line) => /java|DynamoDBLocal|infra\/local|scripts\//.test(line)), tool).toEqual([]);
+    }
+  }, 120_000);
 });
