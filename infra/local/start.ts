@@ -112,7 +112,8 @@ async function main(): Promise<void> {
   });
   // The same fan-out factory and container as the deployed function, with the local bus and archive as its sinks.
   const fanout = createFanoutHandler(createFanoutDependencies(config, { bus, archive }));
-  poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json') });
+  // Up to 1,000 records a call (the most GetRecords returns): under load, fewer reads compete with the API's writes.
+  poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'), batchSize: 1000 });
   poller.start();
   // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume.
   erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive }), {

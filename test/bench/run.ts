@@ -21,6 +21,7 @@ import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-s
 import { archiveBenchmarks } from './archive-bench.js';
 import { exitWithUsageOnHelp } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
+import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 import { parseJsonLossless } from '../../shared/domain/json.js';
@@ -74,7 +75,7 @@ const percentile = (values: number[], p: number) => [...values].sort((a, b) => a
 
 async function main(): Promise<void> {
   exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
-                        BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1)
+                        BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
@@ -367,6 +368,9 @@ async function main(): Promise<void> {
       return { requests: times.length, msPerRequest: median(times) };
     },
   });
+
+  // 6. The local runtime: npm start itself against bare PutItem on its own disk-backed DynamoDB Local.
+  if (process.env.BENCH_SKIP_RUNTIME !== '1') await localRuntimeBenchmark(report, (i) => apiBody('purchase', i), { events: 600, concurrency: CONCURRENCY });
 
   report(`\n## Function bundles (minified, ESM, AWS SDK from the runtime; target <= 500 KB each)`);
   for (const name of [...HANDLER_NAMES, 'authorizer', 'fanout']) {
