@@ -26,6 +26,8 @@ export const localSettings = {
   /** No request log lines. */
   quiet: env.LEADLOG_QUIET === '1',
   devOrgId: env.DEV_ORG_ID?.trim() || undefined,
+  /** Subscribers' own bus rules (contract section 5): leadlog.rules.json at the project root unless this names another file. */
+  rulesFile: resolve(env.LEADLOG_RULES_FILE ?? 'leadlog.rules.json'),
   region: env.AWS_REGION ?? DEFAULT_REGION,
   logLevel: env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   webhookSecrets: Object.fromEntries(

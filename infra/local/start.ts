@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   bus and Parquet archive, and the erasure runner; prints the URL, a dev org, its API key and webhook secrets.
   Ctrl-C (or SIGTERM) stops everything. Environment: PORT (3000), HOST (127.0.0.1), LEADLOG_DATA_DIR (.data),
   DEV_ORG_ID, DYNAMODB_PORT, LEADLOG_ALERTS_URL, LEADLOG_QUIET=1, STRIPE_WEBHOOK_SECRET, SHOPIFY_WEBHOOK_SECRET,
-  TYPEFORM_WEBHOOK_SECRET, HOTMART_HOTTOK. Your own bus rules: leadlog.rules.json.`);
+  TYPEFORM_WEBHOOK_SECRET, HOTMART_HOTTOK. Your own bus rules: leadlog.rules.json (LEADLOG_RULES_FILE).`);
   const started = performance.now();
   const { port, host } = localSettings;
   // One instance per data folder, Java, a free port: checked before anything starts (one line and exit 1 if not).
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // Subscribers' own rules, judged as EventBridge judges them, before anything starts.
   let subscriberRules: SubscriberRule[];
   try {
-    subscriberRules = loadSubscriberRules(resolve('leadlog.rules.json'));
+    subscriberRules = loadSubscriberRules(localSettings.rulesFile);
   } catch (error) {
     if (!(error instanceof SubscriberRulesError)) throw error;
     console.error(`leadlog: ${error.message}`);
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       `  API:       ${url}   (health: ${url}/v1/health)`,
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
-      `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from leadlog.rules.json → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
+      `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from ${localSettings.rulesFile} → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,

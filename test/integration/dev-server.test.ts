@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,17 @@ describe('npm start behaves like a proper dev server (contract section 7)', () =
     expect(code).toBe(1);
     expect(output).toMatch(/needs Java.*install/);
     expect(output).not.toMatch(/ENOENT|\n\s+at /);
+    expect(usingFolder(dataDir)).toEqual([]);
+  }, 60_000);
+
+  it("a subscriber rule EventBridge would refuse stops the start: the rule's name and the reason, exit 1, nothing left running", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-rules-'));
+    const rulesFile = join(dataDir, 'leadlog.rules.json');
+    writeFileSync(rulesFile, JSON.stringify({ 'cheap-carts': { 'detail-type': ['purchase_abandoned'], detail: { payload: { cart_value: [{ numeric: ['<', 100, '>', 0] }] } } } }));
+    const { code, output } = await waitForExit(runtime(dataDir, await freePort(), { LEADLOG_RULES_FILE: rulesFile }));
+    expect(code).toBe(1);
+    expect(output).toContain("rule 'cheap-carts': detail.payload.cart_value[0]: too many elements");
+    expect(output).not.toMatch(/\n\s+at /);
     expect(usingFolder(dataDir)).toEqual([]);
   }, 60_000);
 
