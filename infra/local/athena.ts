@@ -1,4 +1,4 @@
-import type { DuckDBValue } from '@duckdb/node-api';
+import { DuckDBPendingResultState, type DuckDBValue } from '@duckdb/node-api';
 import type { NamedQueryName } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../queries.js';
 import { attachArchive, openDuckDb } from './duckdb.js';
@@ -8,12 +8,39 @@ export interface QueryResult {
   rows: Record<string, unknown>[];
 }
 
-/** Runs SQL over the local archive (the table `events`), with `?` parameters, as Athena would over the Glue table. */
-export async function runArchiveSql(archiveDir: string, sql: string, params: DuckDBValue[] = [], options: { includeBuffered?: boolean } = {}): Promise<QueryResult> {
+export interface ScanProgress {
+  percentage: number;
+  elapsedMs: number;
+}
+
+/**
+ * Runs SQL over the local archive (the view `events`, the table `events_raw`), with `?` parameters, as Athena would
+ * over the Glue table. With `onProgress`, the query runs task by task and reports DuckDB's progress every
+ * `progressEveryMs` (5 s) while it scans.
+ */
+export async function runArchiveSql(
+  archiveDir: string, sql: string, params: DuckDBValue[] = [],
+  options: { includeBuffered?: boolean; onProgress?: (progress: ScanProgress) => void; progressEveryMs?: number } = {},
+): Promise<QueryResult> {
   const connection = await openDuckDb();
   try {
     await attachArchive(connection, archiveDir, options);
-    const reader = params.length > 0 ? await connection.runAndReadAll(sql, params) : await connection.runAndReadAll(sql);
+    let reader;
+    if (options.onProgress) {
+      const pending = params.length > 0 ? await connection.start(sql, params) : await connection.start(sql);
+      const started = Date.now();
+      let reported = started;
+      while (pending.runTask() !== DuckDBPendingResultState.RESULT_READY) {
+        if (Date.now() - reported >= (options.progressEveryMs ?? 5000)) {
+          reported = Date.now();
+          options.onProgress({ percentage: connection.progress.percentage, elapsedMs: reported - started });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      reader = await pending.readAll();
+    } else {
+      reader = params.length > 0 ? await connection.runAndReadAll(sql, params) : await connection.runAndReadAll(sql);
+    }
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
   } finally {
     connection.closeSync();
@@ -22,7 +49,7 @@ export async function runArchiveSql(archiveDir: string, sql: string, params: Duc
 
 /** A named query for one org over [from, to] (UTC dates, inclusive). */
 export function runNamedQuery(
-  archiveDir: string, name: NamedQueryName, orgId: string, from = '1970-01-01', to = '9999-12-31', options: { includeBuffered?: boolean } = {},
+  archiveDir: string, name: NamedQueryName, orgId: string, from = '1970-01-01', to = '9999-12-31', options: Parameters<typeof runArchiveSql>[3] = {},
 ): Promise<QueryResult> {
   return runArchiveSql(archiveDir, namedQuerySql(name), [orgId, from, to], options);
 }

@@ -173,3 +173,15 @@ describe('named queries over a generated archive (numbers computed independently
     expect(partitions.rows[0]).toEqual({ days: '4' });
   });
 });
+
+describe('a long scan reports its progress', () => {
+  it('runs task by task with the same result, telling how far it got', async () => {
+    const seen: { percentage: number; elapsedMs: number }[] = [];
+    const sql = "SELECT count(*) AS n, sum(length(e.payload)) AS bytes FROM events e, range(2000) r WHERE e.org_id = 'org_analytics'";
+    const plain = await runArchiveSql(dir, sql);
+    const reported = await runArchiveSql(dir, sql, [], { onProgress: (p) => seen.push(p), progressEveryMs: 0 });
+    expect(reported.rows).toEqual(plain.rows);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((p) => p.elapsedMs >= 0 && p.percentage <= 100)).toBe(true);
+  });
+});
