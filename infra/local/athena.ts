@@ -30,11 +30,12 @@ export async function runArchiveSql(
       const pending = params.length > 0 ? await connection.start(sql, params) : await connection.start(sql);
       const started = Date.now();
       let reported = started;
-      while (pending.runTask() !== DuckDBPendingResultState.RESULT_READY) {
+      for (;;) {
         if (Date.now() - reported >= (options.progressEveryMs ?? 5000)) {
           reported = Date.now();
           options.onProgress({ percentage: connection.progress.percentage, elapsedMs: reported - started });
         }
+        if (pending.runTask() === DuckDBPendingResultState.RESULT_READY) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
       reader = await pending.readAll();
