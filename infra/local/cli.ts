@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { alive } from './runtime.js';
+import { runningRuntime, type RuntimeInfo } from './runtime.js';
 
 /**
  * What every `npm run` tool shares: `--help`/`-h` prints its usage and exits 0 before anything starts, and a
@@ -14,16 +12,9 @@ export function exitWithUsageOnHelp(usage: string, argv: readonly string[] = pro
 }
 
 /** The running `npm start` of this data folder (its URL and DynamoDB endpoint), or one line and exit 1. */
-export function requireRunningServer(dataDir: string, tool: string): { url: string; dynamoEndpoint: string; pid: number } {
-  const file = join(dataDir, 'runtime.json');
-  try {
-    if (existsSync(file)) {
-      const info = JSON.parse(readFileSync(file, 'utf8')) as { url: string; dynamoEndpoint: string; pid: number };
-      if (alive(info.pid)) return info;
-    }
-  } catch {
-    // unreadable: treated as not running
-  }
+export function requireRunningServer(dataDir: string, tool: string): RuntimeInfo & { url: string } {
+  const info = runningRuntime(dataDir);
+  if (info?.url) return info as RuntimeInfo & { url: string };
   console.error(`${tool}: leadlog is not running for ${dataDir}: start it first with npm start (in another terminal), or point LEADLOG_DATA_DIR at the folder it runs with.`);
   process.exit(1);
 }

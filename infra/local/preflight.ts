@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { alive } from './runtime.js';
 
 /**
  * What `npm start` checks before it starts anything, so that a common failure is one line saying what to do, exit
@@ -9,15 +10,6 @@ import { join } from 'node:path';
  */
 export class PreflightError extends Error {
   override name = 'PreflightError';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

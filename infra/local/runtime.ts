@@ -16,13 +16,13 @@ export interface RuntimeInfo {
   url?: string;
 }
 
-/** Whether a process with this pid exists (signal 0 checks without touching it). */
+/** Whether a process with this pid exists (signal 0 checks without touching it; EPERM: it exists, another user's). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -63,11 +63,12 @@ export async function clearRuntimeInfo(): Promise<void> {
   await rm(JAVA_PID_FILE, { force: true });
 }
 
-/** The running `npm start`'s DynamoDB endpoint, if one is up (for the keys CLI). */
-export function runningRuntime(): RuntimeInfo | undefined {
-  if (!existsSync(RUNTIME_FILE)) return undefined;
+/** The running `npm start` of a data folder (default: this one's), if one is up: its pid, URL and DynamoDB endpoint. */
+export function runningRuntime(dataDir = DATA_DIR): RuntimeInfo | undefined {
+  const file = join(dataDir, 'runtime.json');
+  if (!existsSync(file)) return undefined;
   try {
-    const info = JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as RuntimeInfo;
+    const info = JSON.parse(readFileSync(file, 'utf8')) as RuntimeInfo;
     return alive(info.pid) ? info : undefined;
   } catch {
     return undefined;
