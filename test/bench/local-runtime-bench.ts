@@ -5,7 +5,6 @@
  * behind at that rate, and latency percentiles at half of it.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,22 +12,15 @@ import { join } from 'node:path';
 import { runArchiveSql } from '../../infra/local/athena.js';
 import { ensureTables, freePort } from '../../infra/local/dynamo.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { startRuntime, stopRuntime } from '../support/runtime.js';
 import { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 
 export async function localRuntimeBenchmark(report: (line: string) => void, body: (i: number) => Record<string, unknown>, options: { events: number; concurrency: number }): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-bench-runtime-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
-    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), LEADLOG_QUIET: '1', DEV_ORG_ID: 'org_bench_runtime', POWERTOOLS_LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('leadlog is running') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  if (!output.includes('leadlog is running')) throw new Error(`npm start did not start:\n${output}`);
+  const { child, ready } = startRuntime(dataDir, port, { DEV_ORG_ID: 'org_bench_runtime', POWERTOOLS_LOG_LEVEL: 'WARN' });
+  await ready;
   try {
     const runtime = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string; dynamoEndpoint: string };
     const key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
@@ -99,7 +91,6 @@ export async function localRuntimeBenchmark(report: (line: string) => void, body
     report(`archive lag at that rate: worst ${(worstLag / 1000).toFixed(1)} s behind (target <= 5 s)`);
     report(`latency at half that rate (${rate.toFixed(0)}/s for 15 s): p50 ${pct(0.5).toFixed(1)} ms, p95 ${pct(0.95).toFixed(1)} ms, p99 ${pct(0.99).toFixed(1)} ms (target p99 < 250 ms)`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopRuntime(child);
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo.js';
-import { startRuntime, stopRuntime } from '../support/runtime.js';
+import { spawnRuntime, startRuntime, stopRuntime } from '../support/runtime.js';
 
 /** Every process whose parent chain leads to `root` (the process table, as `ps` shows it). */
 function descendants(root: number): number[] {
@@ -42,10 +42,7 @@ async function waitForExit(child: ChildProcess, ms = 20_000): Promise<{ code: nu
   return { code, output };
 }
 
-const runtime = (dataDir: string, port: number, env: Record<string, string> = {}) =>
-  spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
-    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), LEADLOG_QUIET: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+const runtime = spawnRuntime;
 
 describe('npm start behaves like a proper dev server (contract section 7)', () => {
   it('refuses a second instance on the same data folder in one line, leaving the first untouched', async () => {

@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
-/** `npm start` as a user runs it: a child process with its own data folder and port. */
-export function startRuntime(dataDir: string, port: number): { child: ChildProcess; output: () => string; ready: Promise<void> } {
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
-    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), DEV_ORG_ID: 'org_runtime_test', LEADLOG_QUIET: '1' },
+/** `npm start` as `npm start` runs it (node with tsx, no wrapper process), with its own data folder and port. */
+export function spawnRuntime(dataDir: string, port: number, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
+    env: { ...process.env, LEADLOG_DATA_DIR: dataDir, PORT: String(port), LEADLOG_QUIET: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** A runtime that should start: `ready` resolves on its banner, rejects if it exits first. */
+export function startRuntime(dataDir: string, port: number, env: Record<string, string> = {}): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+  let output = '';
+  const child = spawnRuntime(dataDir, port, { DEV_ORG_ID: 'org_runtime_test', ...env });
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
