@@ -19,7 +19,7 @@ import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { archiveBenchmarks } from './archive-bench.js';
-import { exitWithUsageOnHelp } from '../../infra/local/cli.js';
+import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
@@ -47,26 +47,18 @@ function twoKbEvent(i: number): Record<string, unknown> {
   return event;
 }
 
-/** What the bench is doing now: a line on stderr every 5 s with the share done and the time left in the step. */
-const stepProgress = { done: 0, total: 0, started: 0 };
-const progressTimer = setInterval(() => {
-  if (stepProgress.total === 0) return;
-  const elapsed = (Date.now() - stepProgress.started) / 1000;
-  const left = stepProgress.done > 0 ? (elapsed / stepProgress.done) * (stepProgress.total - stepProgress.done) : Number.NaN;
-  process.stderr.write(`bench: ${stepProgress.done}/${stepProgress.total} of this step, about ${Number.isFinite(left) ? left.toFixed(0) : '?'} s left\n`);
-}, 5000);
-progressTimer.unref();
-
 async function runConcurrent(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number> {
-  Object.assign(stepProgress, { done: 0, total: count, started: Date.now() });
+  // A line on stderr every 5 s with the share of this step done and the time left (the report stays on stdout).
+  const ticker = progress('bench step', count, { print: (line) => process.stderr.write(`${line}\n`) });
   let next = 0;
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
       await task(next++);
-      stepProgress.done++;
+      ticker.tick();
     }
   }));
+  ticker.done();
   return count / ((performance.now() - started) / 1000);
 }
 
