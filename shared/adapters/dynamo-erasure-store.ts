@@ -1,7 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys } from '../domain/keys.js';
 import type { ErasureJob, ErasureStore } from '../domain/ports.js';
+import { batchWriteAll } from './dynamo-batch.js';
 
 /**
  * Erasure jobs in the control table (controlKeys.erasureJob / erasureOfLead / runningErasure): the job with its
@@ -36,15 +37,9 @@ export class DynamoErasureStore implements ErasureStore {
     }
     // The other members name it too, so a DELETE of any of them answers this job.
     const others = job.members.filter((member) => member !== job.leadId);
-    for (let i = 0; i < others.length; i += 25) {
-      await this.client.send(new BatchWriteCommand({
-        RequestItems: {
-          [this.tableName]: others.slice(i, i + 25).map((member) => ({
-            PutRequest: { Item: { ...controlKeys.erasureOfLead(job.orgId, member), org_id: job.orgId, lead_id: member, erasure_id: job.id } },
-          })),
-        },
-      }));
-    }
+    await batchWriteAll(this.client, this.tableName, others.map((member) => ({
+      PutRequest: { Item: { ...controlKeys.erasureOfLead(job.orgId, member), org_id: job.orgId, lead_id: member, erasure_id: job.id } },
+    })));
     return job;
   }
 

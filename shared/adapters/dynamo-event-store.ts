@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
 import { eventKeysFor } from '../domain/keys.js';
@@ -78,14 +79,7 @@ export class DynamoEventStore implements EventStore {
   }
 
   async remove(orgId: string, ids: string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 25) {
-      let requests: Record<string, unknown>[] | undefined = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { pk: eventKeysFor.pk(orgId, id) } } }));
-      for (let attempt = 0; requests && requests.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
-        const result = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
-        requests = result.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
-      }
-    }
+    await batchWriteAll(this.client, this.tableName, ids.map((id) => ({ DeleteRequest: { Key: { pk: eventKeysFor.pk(orgId, id) } } })));
   }
 
   async query(query: RangeQuery): Promise<Page> {
@@ -144,25 +138,13 @@ export class DynamoEventStore implements EventStore {
     return { items, ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}) };
   }
 
-  /** Base items by pk (BatchGetItem, 100 a call, unprocessed keys retried), with only the attributes decoding needs. */
+  /** Base items by pk (BatchGetItem), with only the attributes decoding needs. */
   private async itemsByKey(pks: string[], include: RangeQuery['include']): Promise<Map<string, EventItem>> {
     const attributes = ['pk', 'body', 'body_z', 'expires_at', 'org_id'];
     if (include.leadSnapshot) attributes.push('snapshot', 'snapshot_z');
     if (include.rawPayload) attributes.push('raw', 'raw_z', 'raw_ref', 'raw_body', 'raw_body_z', 'raw_body_ref');
-    const names = Object.fromEntries(attributes.map((name, i) => [`#a${i}`, name]));
-    const found = new Map<string, EventItem>();
-    for (let i = 0; i < pks.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = pks.slice(i, i + 100).map((pk) => ({ pk }));
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-        const result = await this.client.send(new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } },
-        }));
-        for (const item of (result.Responses?.[this.tableName] ?? []) as EventItem[]) found.set(item.pk, item);
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
-    return found;
+    const items = await batchGetAll(this.client, this.tableName, pks.map((pk) => ({ pk })), { attributes }) as unknown as EventItem[];
+    return new Map(items.map((item) => [item.pk, item]));
   }
 
   /** `from` a position (inclusive; the caller drops the item at it): the lower bound ascending, the upper descending. */

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys, identityDigest } from '../domain/keys.js';
+import { batchGetAll } from './dynamo-batch.js';
 import type { IdentityStore, LeadProfile } from '../domain/ports.js';
 
 /**
@@ -92,18 +93,8 @@ export class DynamoIdentityStore implements IdentityStore {
 
   async owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>> {
     const byPk = new Map(identityDigests.map((digest) => [controlKeys.identityByDigest(orgId, digest).pk, digest]));
-    const found = new Map<string, string>();
-    for (let i = 0; i < identityDigests.length; i += 100) {
-      let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-        [this.tableName]: { Keys: identityDigests.slice(i, i + 100).map((digest) => controlKeys.identityByDigest(orgId, digest)), ConsistentRead: true },
-      };
-      while (request && Object.keys(request).length > 0) {
-        const result = await this.client.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.tableName] ?? []) found.set(byPk.get(item.pk as string)!, item.lead_id as string);
-        request = result.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
+    const items = await batchGetAll(this.client, this.tableName, identityDigests.map((digest) => controlKeys.identityByDigest(orgId, digest)), { consistent: true });
+    return new Map(items.map((item) => [byPk.get(item.pk as string)!, item.lead_id as string]));
   }
 
   async release(orgId: string, identityDigest: string, owner: string): Promise<void> {
