@@ -1,5 +1,6 @@
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { deleteKeys, listKeys } from './s3-keys.js';
 
 /** Where Firehose writes what it could not deliver (infra/constructs/analytics.ts, `errorOutputPrefix`). */
 export const ARCHIVE_ERROR_PREFIX = 'errors/';
@@ -50,22 +51,17 @@ export async function redeliverErrors(
   options: { bucket: string; stream: string; dryRun?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
 ): Promise<{ objects: number; records: number }> {
   const done = { objects: 0, records: 0 };
-  let token: string | undefined;
-  do {
-    const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: options.bucket, Prefix: ARCHIVE_ERROR_PREFIX, ContinuationToken: token }));
-    for (const { Key } of page.Contents ?? []) {
-      const object = await clients.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key }));
-      const records = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
-      if (!options.dryRun) {
-        for (const batch of batchesOf(records)) await putAll(clients.firehose, options.stream, batch);
-        await clients.s3.send(new DeleteObjectCommand({ Bucket: options.bucket, Key }));
-      }
-      done.objects++;
-      done.records += records.length;
-      options.onProgress?.(done);
+  for (const key of await listKeys(clients.s3, options.bucket, ARCHIVE_ERROR_PREFIX)) {
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
+    const records = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
+    if (!options.dryRun) {
+      for (const batch of batchesOf(records)) await putAll(clients.firehose, options.stream, batch);
+      await deleteKeys(clients.s3, options.bucket, [key]);
     }
-    token = page.NextContinuationToken;
-  } while (token);
+    done.objects++;
+    done.records += records.length;
+    options.onProgress?.(done);
+  }
   return done;
 }
 

@@ -1,8 +1,9 @@
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
-import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_PREFIX, RAW_TABLE, archiveColumns, erasedRowsPredicate, partitionColumns, sqlLiteral } from '../definitions/archive.js';
 import type { ArchiveEraser } from '../domain/ports.js';
+import { deleteKeys, listKeys } from './s3-keys.js';
 
 /** Paths per UNLOAD: keeps the statement far below Athena's 256 KB query limit (an archive path is ~120 bytes). */
 export const FILES_PER_REWRITE = 500;
@@ -79,21 +80,12 @@ export class AthenaArchiveEraser implements ArchiveEraser {
     return { rows: plan.rows, files: plan.originals.length };
   }
 
-  private async keys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }));
-      keys.push(...(page.Contents ?? []).map((object) => object.Key!));
-      token = page.NextContinuationToken;
-    } while (token);
-    return keys;
+  private keys(prefix: string): Promise<string[]> {
+    return listKeys(this.s3, this.options.bucket, prefix);
   }
 
-  private async deleteKeys(keys: string[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 1000) {
-      await this.s3.send(new DeleteObjectsCommand({ Bucket: this.options.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
-    }
+  private deleteKeys(keys: string[]): Promise<void> {
+    return deleteKeys(this.s3, this.options.bucket, keys);
   }
 
   /** Runs a statement in the workgroup and waits for it; the rows of a SELECT (header row dropped). */
