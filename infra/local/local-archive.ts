@@ -73,12 +73,13 @@ export class LocalArchive implements Archive, ArchiveEraser {
       if (leadIds.length === 0 || !existsSync(folder)) return;
       const db = await this.db();
       const where = erasedRowsPredicate(orgId, leadIds);
+      // The files holding the leads' rows, with how many of theirs and how many others each holds (one scan).
       const files = (await db.runAndReadAll(
-        `SELECT filename, count(*)::INTEGER AS rows FROM read_parquet(${sqlString(join(folder, '*', '*.parquet'))}, filename = true, hive_partitioning = false) WHERE ${where.leads} GROUP BY filename`,
-      )).getRowObjects() as { filename: string; rows: number }[];
-      for (const { filename, rows } of files) {
+        `SELECT filename, (count(*) FILTER (WHERE ${where.leads}))::INTEGER AS rows, (count(*) FILTER (WHERE NOT (${where.leads})))::INTEGER AS kept
+         FROM read_parquet(${sqlString(join(folder, '*', '*.parquet'))}, filename = true, hive_partitioning = false) GROUP BY filename HAVING rows > 0`,
+      )).getRowObjects() as { filename: string; rows: number; kept: number }[];
+      for (const { filename, rows, kept } of files) {
         const temp = `${filename}.${erasureId}.tmp`;
-        const kept = (await db.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet(${sqlString(filename)}, hive_partitioning = false) WHERE NOT (${where.leads})`)).getRowObjects()[0]!.n as number;
         if (kept === 0) {
           await rm(filename, { force: true });
         } else {
