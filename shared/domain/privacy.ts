@@ -1,4 +1,5 @@
-import { ValidationError } from './errors.js';
+import * as z from 'zod/mini';
+import { parseOrThrow } from './schema.js';
 import { normalizeKey, type MaskOptions } from './masking.js';
 import type { PrivacySettings, SettingsStore } from './ports.js';
 
@@ -8,19 +9,20 @@ import type { PrivacySettings, SettingsStore } from './ports.js';
  */
 export const MAX_PII_KEYS = 100;
 
+const PII_KEY_MESSAGE = 'must be a key name of 1 to 100 letters, digits, _, -, . or spaces';
+const PII_KEY = /^[A-Za-z0-9_.\- ]{1,100}$/;
+
+/** The body of PUT /v1/settings/privacy. */
+export const privacySettingsBody = z.strictObject({
+  pii_keys: z.array(
+    // The refinement only speaks where the pattern passed (a key of separators only), so each bad key is one error.
+    z.string().check(z.regex(PII_KEY, PII_KEY_MESSAGE), z.refine((key) => !PII_KEY.test(key) || normalizeKey(key) !== '', PII_KEY_MESSAGE)),
+  ).check(z.maxLength(MAX_PII_KEYS, `must hold at most ${MAX_PII_KEYS} key names`)),
+});
+
 export function parsePrivacySettings(body: unknown, nowIso: string): PrivacySettings {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError([{ path: '', message: 'must be a JSON object: {"pii_keys": [ ... ]}' }]);
-  const { pii_keys: keys, ...rest } = body as Record<string, unknown>;
-  const errors = Object.keys(rest).map((path) => ({ path, message: 'is not a known field' }));
-  if (!Array.isArray(keys)) errors.push({ path: 'pii_keys', message: 'is required and must be an array of key names' });
-  else {
-    if (keys.length > MAX_PII_KEYS) errors.push({ path: 'pii_keys', message: `must hold at most ${MAX_PII_KEYS} key names` });
-    keys.forEach((key, i) => {
-      if (typeof key !== 'string' || !/^[A-Za-z0-9_.\- ]{1,100}$/.test(key) || normalizeKey(key) === '') errors.push({ path: `pii_keys.${i}`, message: 'must be a key name of 1 to 100 letters, digits, _, -, . or spaces' });
-    });
-  }
-  if (errors.length > 0) throw new ValidationError(errors);
-  return { pii_keys: [...new Set((keys as string[]).map(normalizeKey))].sort(), updated_at: nowIso };
+  const { pii_keys: keys } = parseOrThrow(privacySettingsBody, body, { notObjectMessage: 'must be a JSON object: {"pii_keys": [ ... ]}' });
+  return { pii_keys: [...new Set(keys.map(normalizeKey))].sort(), updated_at: nowIso };
 }
 
 /** The masking options of an org, cached per function for `ttlMs` (0: asked every time). */

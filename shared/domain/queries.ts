@@ -4,11 +4,11 @@ import { NotFoundError, ValidationError } from './errors.js';
 import type { LeadEvent, RawBody } from './event.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import * as z from 'zod/mini';
-import { issuesToFieldErrors } from './schema.js';
+import { isoParam, limitParam, param, parseOrThrow } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent, type MaskOptions } from './masking.js';
 import type { ErasureStore, EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
-import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset, utcDays } from './time.js';
+import { DAY_MS, MAX_FUTURE_SKEW_MS, utcDays } from './time.js';
 import { eventKeysFor } from './keys.js';
 import { identityKey, leadFamily, liveLead, mergedSubtree, personKeys, presentIdentities, type LeadIdentity } from './identity.js';
 
@@ -28,23 +28,6 @@ export interface ListResponse {
 }
 
 type Params = Record<string, string | undefined>;
-
-/** A query-string value parsed by `parse`, which reports a problem by returning a message string. */
-function param<T>(parse: (value: string) => T | { problem: string }) {
-  return z.pipe(
-    z.string(),
-    z.transform((value: string, ctx) => {
-      const result = parse(value);
-      if (result !== null && typeof result === 'object' && 'problem' in result) {
-        ctx.issues.push({ code: 'custom', message: result.problem, input: value });
-        return z.NEVER;
-      }
-      return result as T;
-    }),
-  );
-}
-
-const isoParam = param((value): number | { problem: string } => parseIsoWithOffset(value) ?? { problem: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T00:00:00Z' });
 
 const KNOWN_TYPES = new Set<string>([...allCatalogueTypes, ...webhookOnlyTypes]);
 
@@ -69,11 +52,6 @@ const includeParam = param((value): RangeQuery['include'] | { problem: string } 
   return { leadSnapshot: parts.includes('lead_snapshot'), rawPayload: parts.includes('raw_payload') };
 });
 
-const limitParam = param((value): number | { problem: string } => {
-  const n = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
-  return n >= 1 && n <= 1000 ? n : { problem: 'must be a whole number from 1 to 1000' };
-});
-
 const common = {
   type: z.optional(typeParam),
   outcome: z.optional(z.enum(OUTCOMES)),
@@ -82,15 +60,15 @@ const common = {
   cursor: z.optional(z.string()),
 };
 
-const timelineParams = z.strictObject({ ...common, from: z.optional(isoParam), to: z.optional(isoParam), include: z.optional(includeParam) });
-const listParams = z.strictObject({
+export const timelineParams = z.strictObject({ ...common, from: z.optional(isoParam), to: z.optional(isoParam), include: z.optional(includeParam) });
+export const listParams = z.strictObject({
   ...common,
   from: z.optional(isoParam),
   to: z.optional(isoParam),
   source: z.optional(z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'))),
   flow_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
 });
-const flowParams = z.strictObject({
+export const flowParams = z.strictObject({
   ...common,
   lead_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
   start: z.optional(isoParam),
@@ -102,9 +80,7 @@ const flowParams = z.strictObject({
 function parseParams<T extends z.ZodMiniType>(schema: T, params: Params): z.infer<T> {
   const clean: Params = {};
   for (const [key, value] of Object.entries(params)) if (value !== undefined) clean[key] = value;
-  const parsed = schema.safeParse(clean);
-  if (!parsed.success) throw new ValidationError(issuesToFieldErrors(parsed.error.issues, clean, { unknownKeyMessage: 'is not a known query parameter' }));
-  return parsed.data;
+  return parseOrThrow(schema, clean, { unknownKeyMessage: 'is not a known query parameter' });
 }
 
 function checkRange(fromMs: number | undefined, toMs: number | undefined, names: [string, string]): void {
@@ -268,12 +244,19 @@ export async function getLead(store: EventStore, identities: IdentityStore, view
   };
 }
 
+/** GET /v1/leads: exactly one of email, phone (with an optional default country) or ref. */
+export const leadLookupParams = z.strictObject({
+  email: z.optional(z.string().check(z.maxLength(320))),
+  phone: z.optional(z.string().check(z.maxLength(40))),
+  country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code, e.g. BR'))),
+  ref: z.optional(z.string().check(z.maxLength(300))),
+});
+
 /** GET /v1/leads?email=|phone=[&country=]|ref=: the live lead an identity belongs to (none: an empty list). */
 export async function findLeads(store: EventStore, identities: IdentityStore, viewer: Viewer, params: Params, nowMs: number): Promise<{ items: LeadView[] }> {
   const given = (['email', 'phone', 'ref'] as const).filter((name) => params[name] !== undefined && params[name] !== '');
+  parseParams(leadLookupParams, params);
   if (given.length !== 1) throw new ValidationError([{ path: given.length === 0 ? 'email' : given[1]!, message: 'give exactly one of email, phone or ref' }]);
-  const extra = Object.keys(params).filter((name) => !['email', 'phone', 'ref', 'country'].includes(name));
-  if (extra.length > 0) throw new ValidationError(extra.map((path) => ({ path, message: 'is not a known parameter' })));
   const value = params[given[0]!]!;
   const key = personKeys({
     emails: given[0] === 'email' ? [value] : [],

@@ -42,7 +42,7 @@ describe('privacy settings (section 9)', () => {
     const { orgId, key } = await api.newOrg();
     const bad = await api.request('PUT', '/v1/settings/privacy', { key, body: { pii_keys: ['ok', '', 42, 'a/b'], other: 1 } });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['other', 'pii_keys.1', 'pii_keys.2', 'pii_keys.3']);
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['other', 'pii_keys[1]', 'pii_keys[2]', 'pii_keys[3]']);
     const writer = await api.keyFor(orgId, ['events:write', 'events:read', 'pii:read']);
     expect((await api.request('GET', '/v1/settings/privacy', { key: writer })).status).toBe(403);
   });

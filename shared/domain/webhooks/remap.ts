@@ -3,11 +3,13 @@ import { buildEvent, type LeadEvent } from '../event.js';
 import { storeOnce } from '../ingest.js';
 import { eventKeysFor } from '../keys.js';
 import type { EventStore } from '../ports.js';
-import { DAY_MS, parseIsoWithOffset, RETENTION_MS, utcDays } from '../time.js';
+import { DAY_MS, RETENTION_MS, utcDays } from '../time.js';
+import * as z from 'zod/mini';
+import { isoParam, parseOrThrow } from '../schema.js';
 import { normalizeClaims } from '../identity.js';
 import { UNMAPPED } from './mapping.js';
 import { MAPPERS, toInput } from './receive.js';
-import { isProvider, type Headers, type Provider } from './signatures.js';
+import { isProvider, PROVIDERS, type Headers, type Provider } from './signatures.js';
 
 /**
  * POST /v1/webhooks/remap (section 4): today's mappers over the org's stored webhook.unmapped events. One that
@@ -35,22 +37,19 @@ function headersOf(event: LeadEvent): Headers {
   };
 }
 
+/** The body of POST /v1/webhooks/remap: a window of receipt (default: the whole retention) and a provider. */
+export const remapBody = z.strictObject({
+  from: z.optional(isoParam),
+  to: z.optional(isoParam),
+  provider: z.optional(z.enum(PROVIDERS, 'must be stripe, shopify, typeform or hotmart')),
+});
+
 function parseRequest(body: unknown, nowMs: number): { fromMs: number; toMs: number; provider?: Provider } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError([{ path: '', message: 'must be a JSON object' }]);
-  const { from, to, provider, ...rest } = body as Record<string, unknown>;
-  const errors = Object.keys(rest).map((path) => ({ path, message: 'is not a known field' }));
-  const time = (value: unknown, path: string, fallback: number) => {
-    if (value === undefined) return fallback;
-    const ms = typeof value === 'string' ? parseIsoWithOffset(value) : undefined;
-    if (ms === undefined) errors.push({ path, message: 'must be an ISO 8601 date-time with offset' });
-    return ms ?? fallback;
-  };
-  const fromMs = time(from, 'from', nowMs - RETENTION_MS);
-  const toMs = time(to, 'to', nowMs + DAY_MS);
-  if (provider !== undefined && (typeof provider !== 'string' || !isProvider(provider))) errors.push({ path: 'provider', message: 'must be stripe, shopify, typeform or hotmart' });
-  if (fromMs >= toMs) errors.push({ path: 'from', message: 'must be before to' });
-  if (errors.length > 0) throw new ValidationError(errors);
-  return { fromMs, toMs, ...(provider ? { provider: provider as Provider } : {}) };
+  const { from, to, provider } = parseOrThrow(remapBody, body, { notObjectMessage: 'must be a JSON object' });
+  const fromMs = from ?? nowMs - RETENTION_MS;
+  const toMs = to ?? nowMs + DAY_MS;
+  if (fromMs >= toMs) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
+  return { fromMs, toMs, ...(provider ? { provider } : {}) };
 }
 
 export async function remapUnmapped(store: EventStore, orgId: string, body: unknown, nowMs: number): Promise<RemapResult> {
