@@ -23,6 +23,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   // Public and unauthenticated by API key: with reserveConcurrency, capped so a flood cannot take the account's concurrency.
   webhooks: { id: 'Webhooks', memorySize: 1024, reservedConcurrentExecutions: 50 },
   admin: { id: 'Admin', memorySize: 512 },
+  // Static files and the API description from memory: small and quick.
+  console: { id: 'Console', memorySize: 256 },
   authorizer: { id: 'Authorizer', memorySize: 512, timeout: Duration.seconds(5) },
   fanout: { id: 'Fanout', memorySize: 512, timeout: Duration.seconds(60) },
   // Athena queries of an erasure's archive phase run inside one step.

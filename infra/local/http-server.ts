@@ -219,6 +219,7 @@ const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handl
   health: () => import('../../functions/health.js'),
   webhooks: () => import('../../functions/webhooks.js'),
   admin: () => import('../../functions/admin.js'),
+  console: () => import('../../functions/console.js'),
   authorizer: () => import('../../functions/authorizer.js'),
 };
 

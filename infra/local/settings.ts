@@ -52,6 +52,7 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     CONTROL_TABLE_NAME: tableNames.control!,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     BLOB_DIR: resolve(dataDir, 's3'),
+    CONSOLE_DIR: resolve(dataDir, 'console'),
     AWS_REGION: localSettings.region,
     // Rotations apply at once locally (deployed functions keep secrets for 60 s).
     WEBHOOK_SECRET_CACHE_SECONDS: '0',

@@ -53,6 +53,10 @@ export const environmentVariables = {
   ARCHIVE_DATABASE: { type: 'string', field: 'archiveDatabase', setBy: 'aws', optional: true, description: "The archive's Glue database (table `events`)." },
   ATHENA_WORKGROUP: { type: 'string', field: 'athenaWorkGroup', setBy: 'aws', optional: true, description: 'The Athena workgroup an erasure runs its queries in.' },
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
+  CONSOLE_DIR: {
+    type: 'string', field: 'consoleDir', setBy: 'local', optional: true,
+    description: "The console's built files: locally <data folder>/console (built by npm start); in Lambda the console/ folder beside the handler.",
+  },
   DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
   AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
 } as const satisfies Record<string, EnvVariable>;
@@ -72,6 +76,7 @@ export const functionVariables = {
   query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
+  console: ['CONSOLE_DIR'],
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
   admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN'],

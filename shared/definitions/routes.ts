@@ -7,7 +7,7 @@ export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
-export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin'] as const;
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -55,6 +55,11 @@ const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', throttle: { rateLimit: 500, burstLimit: 1000 } },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },
   { method: 'GET', path: '/v1/health', handler: 'health', throttle: { rateLimit: 20, burstLimit: 40 } },
+  { method: 'GET', path: '/v1/openapi.json', handler: 'console', throttle: { rateLimit: 20, burstLimit: 40 } },
+  // The console's pages and assets: public (the browser asks for a key and sends it to the API routes only).
+  // API Gateway routes `/console/` to `/console` too; `{proxy+}` needs at least one character.
+  { method: 'GET', path: '/console', handler: 'console', throttle: { rateLimit: 50, burstLimit: 100 } },
+  { method: 'GET', path: '/console/{proxy+}', handler: 'console', throttle: { rateLimit: 50, burstLimit: 100 } },
   { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
   { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },

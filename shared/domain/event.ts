@@ -21,7 +21,8 @@ const jsonObject = z.record(z.string(), z.unknown());
 const epochMs = z.int().check(z.gte(0));
 const millis = z.number().check(z.gte(0));
 
-const envelopeSchema = z.strictObject({
+/** What a client may send as an event (POST /v1/events, each item of a batch); the OpenAPI document shows it. */
+export const eventInputSchema = z.strictObject({
   lead_id: z.optional(boundedString(255).check(z.regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'))),
   source_type: z.enum(SOURCE_TYPES),
   source: z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}')),
@@ -58,7 +59,7 @@ const envelopeSchema = z.strictObject({
   })),
 });
 
-export type Timing = NonNullable<z.infer<typeof envelopeSchema>['timing']>;
+export type Timing = NonNullable<z.infer<typeof eventInputSchema>['timing']>;
 
 /** What a client (or a webhook mapper) may say about an event, validated and normalized. */
 export interface EventInput {
@@ -118,7 +119,7 @@ export function validateEventInput(body: unknown, options: ValidateOptions): Val
   for (const field of SERVER_FIELDS) delete candidate[field];
 
   const errors: FieldError[] = [];
-  const envelope = envelopeSchema.safeParse(candidate);
+  const envelope = eventInputSchema.safeParse(candidate);
   if (!envelope.success) errors.push(...issuesToFieldErrors(envelope.error.issues, candidate));
 
   if (options.requireLeadId !== false && (candidate.lead_id === undefined || candidate.lead_id === null)) {

@@ -15,11 +15,13 @@ interface CompiledRoute {
 const compiled: CompiledRoute[] = routes
   .map((route) => {
     const names: string[] = [];
-    const source = route.path.replace(/\{([a-z_]+)\}/g, (_, name: string) => {
+    // `{name}` is one segment; a greedy `{name+}` (last only) the rest of the path, at least one character.
+    const source = route.path.replace(/\{([a-z_]+)(\+?)\}/g, (_, name: string, greedy: string) => {
       names.push(name);
-      return '([^/]+)';
+      return greedy ? '(.+)' : '([^/]+)';
     });
-    return { route, pattern: new RegExp(`^${source}$`), names };
+    // As in API Gateway's HTTP APIs, a trailing slash reaches the route without it (`/console/` → `/console`).
+    return { route, pattern: new RegExp(`^${source}/?$`), names };
   })
   .sort((a, b) => a.names.length - b.names.length);
 

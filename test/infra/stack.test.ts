@@ -46,7 +46,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(8); // ingest, query, health, webhooks, admin, authorizer, fanout, erasure
+    expect(ours.length).toBe(9); // ingest, query, health, webhooks, admin, console, authorizer, fanout, erasure
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);

@@ -1,0 +1,415 @@
+import * as z from 'zod/mini';
+import { auditParams } from '../domain/audit.js';
+import { ERASURE_PHASES } from '../domain/erasure.js';
+import { eventInputSchema, OUTCOMES, SCHEMA_VERSION } from '../domain/event.js';
+import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
+import { privacySettingsBody } from '../domain/privacy.js';
+import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
+import { remapBody } from '../domain/webhooks/remap.js';
+import { PROVIDERS } from '../domain/webhooks/signatures.js';
+import { routeKey, routes, type RouteDefinition, type RouteKey } from '../definitions/routes.js';
+import { PROBLEM_BASE } from './problem.js';
+
+/**
+ * The API description (contract section 11): OpenAPI 3.1 built from the route table and the very zod schemas
+ * that validate requests (event input, query parameters, bodies). Responses are described by the schemas below;
+ * the integration tests validate every response they receive against this document, so neither can drift.
+ * The console's own pages (`/console…`) are routes but not API operations.
+ */
+
+// ── Response shapes ─────────────────────────────────────────────────────────────────────────────────────
+
+const isoDateTime = z.string().check(z.iso.datetime({ offset: true }));
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const fieldErrorSchema = z.strictObject({ path: z.string(), message: z.string() });
+
+export const problemSchema = z.strictObject({
+  type: z.string().check(z.regex(new RegExp(`^${PROBLEM_BASE.replace(/[.\/]/g, '\\$&')}[a-z-]+$`))),
+  title: z.string(),
+  status: z.int().check(z.gte(400), z.lte(599)),
+  detail: z.string(),
+  instance: z.optional(z.string()),
+  request_id: z.optional(z.string()),
+  errors: z.optional(z.array(fieldErrorSchema)),
+});
+
+/** A stored event as reads answer it (section 1): the input plus the server's fields. */
+export const eventSchema = z.extend(eventInputSchema, {
+  id: z.string(),
+  org_id: z.string(),
+  lead_id: z.string(),
+  outcome: z.optional(z.enum(OUTCOMES)),
+  payload: jsonObject,
+  occurred_at: isoDateTime,
+  received_at: isoDateTime,
+  expires_at: isoDateTime,
+  schema_version: z.literal(SCHEMA_VERSION),
+});
+
+const eventPage = z.strictObject({ items: z.array(eventSchema), next_cursor: z.nullable(z.string()) });
+
+export const leadSchema = z.strictObject({
+  lead_id: z.string(),
+  identities: z.array(z.strictObject({ kind: z.enum(['email', 'phone', 'ref']), value: z.string() })),
+  merged_into: z.optional(z.string()),
+  merged_from: z.array(z.string()),
+  first_seen_at: z.nullable(isoDateTime),
+  last_seen_at: z.nullable(isoDateTime),
+});
+
+const batchResult = z.strictObject({
+  index: z.int().check(z.gte(0)),
+  status: z.enum(['created', 'duplicate', 'conflict', 'invalid']),
+  id: z.optional(z.string()),
+  problem: z.optional(problemSchema),
+});
+
+const count = z.int().check(z.gte(0));
+const erasureSchema = z.strictObject({
+  erasure_id: z.string(),
+  lead_id: z.string(),
+  status: z.enum(['running', 'completed']),
+  phase: z.enum(ERASURE_PHASES),
+  leads: z.array(z.string()),
+  counts: z.strictObject({ leads: count, events: count, raw_blobs: count, identities: count, profiles: count, archive_rows: count, archive_files: count }),
+  requested_at: isoDateTime,
+  completed_at: z.optional(isoDateTime),
+});
+
+const auditEntrySchema = z.strictObject({
+  at: isoDateTime,
+  key_id: z.string(),
+  action: z.string(),
+  resource: z.string(),
+  request_id: z.string(),
+  detail: z.optional(z.record(z.string(), z.number())),
+});
+
+const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
+
+/** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
+const COMPONENTS = {
+  EventInput: eventInputSchema,
+  Event: eventSchema,
+  EventPage: eventPage,
+  Lead: leadSchema,
+  Problem: problemSchema,
+  FieldError: fieldErrorSchema,
+};
+
+// ── Operations ──────────────────────────────────────────────────────────────────────────────────────────
+
+type Schema = z.ZodMiniType;
+interface Success {
+  status: number;
+  description: string;
+  /** A zod schema, a component name, or 'bytes' (any content type: the raw route). */
+  body?: Schema | keyof typeof COMPONENTS | 'bytes';
+  headers?: Record<string, string>;
+  example?: unknown;
+}
+interface Operation {
+  /** The operationId. */
+  id: string;
+  summary: string;
+  description: string;
+  tag: 'Events' | 'Leads' | 'Webhooks' | 'Settings' | 'Privacy' | 'Service';
+  query?: z.ZodMiniObject;
+  body?: { schema: Schema | keyof typeof COMPONENTS; example?: unknown; raw?: boolean };
+  success: Success[];
+  /** Problem statuses this operation answers, besides the ones every keyed route has (400, 401, 403, 503). */
+  problems?: number[];
+}
+
+/** The console's pages are served by the API but are not API operations. */
+type ConsoleRouteKey = 'GET /console' | 'GET /console/{proxy+}';
+
+const exampleEvent = {
+  id: '3f0c7d0e-7a4f-5c53-9f61-8f3f2a0d1b7e', org_id: 'org_dev', lead_id: 'lead_42', source_type: 'direct', source: 'web',
+  event_type: 'purchase_completed', outcome: 'success', external_event_id: 'order_1001',
+  payload: { order_id: 'order_1001', amount: 197, currency: 'BRL', product_id: 'course_1' },
+  occurred_at: '2026-11-23T12:00:00.000Z', received_at: '2026-11-23T12:00:01.000Z', expires_at: '2027-02-21T12:00:01.000Z', schema_version: '1',
+};
+const exampleInput = {
+  lead_id: 'lead_42', source_type: 'direct', source: 'web', event_type: 'purchase_completed', external_event_id: 'order_1001',
+  occurred_at: '2026-11-23T12:00:00Z', payload: { order_id: 'order_1001', amount: 197, currency: 'BRL', product_id: 'course_1' },
+};
+const exampleLead = {
+  lead_id: 'lead_42', identities: [{ kind: 'email', value: 'ana@example.com' }, { kind: 'phone', value: '+5511987654321' }],
+  merged_from: [], first_seen_at: '2026-11-20T09:00:00.000Z', last_seen_at: '2026-11-23T12:00:01.000Z',
+};
+
+const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
+  'POST /v1/events': {
+    id: 'createEvent',
+    tag: 'Events', summary: 'Store one event',
+    description: 'Idempotent by (org, source, external_event_id) or the Idempotency-Key header: a repeat with the same content answers 200 with `idempotent-replayed: true`, different content 409.',
+    body: { schema: 'EventInput', example: exampleInput },
+    success: [
+      { status: 201, description: 'Stored', body: z.strictObject({ event: eventSchema }), headers: { location: 'The event\'s URL' }, example: { event: exampleEvent } },
+      { status: 200, description: 'A repeat of a stored event (same content): the stored event', body: z.strictObject({ event: eventSchema }), headers: { location: 'The event\'s URL', 'idempotent-replayed': 'true' } },
+    ],
+    problems: [409, 413, 415],
+  },
+  'POST /v1/events/batch': {
+    id: 'createEvents',
+    tag: 'Events', summary: `Store up to ${MAX_BATCH_EVENTS} events`,
+    description: 'Each item is judged on its own, in input order; one bad item never fails the others.',
+    body: { schema: z.strictObject({ events: z.array(eventInputSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_EVENTS)) }), example: { events: [exampleInput] } },
+    success: [{ status: 200, description: 'One result per item, in input order', body: z.strictObject({ results: z.array(batchResult) }), example: { results: [{ index: 0, status: 'created', id: exampleEvent.id }] } }],
+    problems: [413, 415],
+  },
+  'GET /v1/events': {
+    id: 'listEvents',
+    tag: 'Events', summary: 'The org\'s events', description: 'Newest first by default; a time range of at most 31 days (default the last 31).',
+    query: listParams, success: [{ status: 200, description: 'A page of events', body: 'EventPage', example: { items: [exampleEvent], next_cursor: null } }],
+  },
+  'GET /v1/events/{id}': {
+    id: 'getEvent',
+    description: "Any event of the caller's org by id; masked without pii:read. Another org's id answers 404.",
+    tag: 'Events', summary: 'One event, raw_payload included',
+    success: [{ status: 200, description: 'The event', body: 'Event', example: exampleEvent }], problems: [404],
+  },
+  'GET /v1/events/{id}/raw': {
+    id: 'getEventRaw',
+    tag: 'Events', summary: 'The exact bytes received, with their original content type',
+    description: 'For a webhook, the HTTP body as delivered (its signature verifies); for an API event, its raw_payload as sent. Needs pii:read.',
+    success: [{ status: 200, description: 'The bytes', body: 'bytes' }], problems: [404],
+  },
+  'GET /v1/leads/{lead_id}/events': {
+    id: 'getLeadTimeline',
+    tag: 'Leads', summary: 'A lead\'s timeline', description: 'Every event of the lead and the leads merged into it, ordered by (occurred_at, id).',
+    query: timelineParams, success: [{ status: 200, description: 'A page of the timeline', body: 'EventPage' }], problems: [404],
+  },
+  'GET /v1/flows/{flow_id}/events': {
+    id: 'listFlowEvents',
+    description: 'Events that carry this flow_id, optionally of one lead, in a time range (start/end or from/to).',
+    tag: 'Events', summary: 'A flow\'s events (LeadConduit style)', query: flowParams,
+    success: [{ status: 200, description: 'A page of the flow\'s events', body: 'EventPage' }],
+  },
+  'GET /v1/leads/{lead_id}': {
+    id: 'getLead',
+    description: 'Answers for a merged lead too, with merged_into naming the live one.',
+    tag: 'Leads', summary: 'A lead: identities, merges, first and last seen',
+    success: [{ status: 200, description: 'The lead', body: 'Lead', example: exampleLead }], problems: [404],
+  },
+  'GET /v1/leads': {
+    id: 'findLeads',
+    tag: 'Leads', summary: 'Find the lead of an e-mail, phone or provider ref', description: 'Exactly one of email, phone (E.164, or national with country) or ref (`<provider>:<object id>`).',
+    query: leadLookupParams, success: [{ status: 200, description: 'The live lead, or none', body: z.strictObject({ items: z.array(leadSchema) }), example: { items: [exampleLead] } }],
+  },
+  'POST /v1/webhooks/{provider}/{org_id}': {
+    id: 'receiveWebhook',
+    tag: 'Webhooks', summary: 'A provider\'s webhook delivery',
+    description: `Authenticated by the provider's signature over the raw bytes (${PROVIDERS.join(', ')}); no API key. Stored, duplicate and unmapped deliveries all answer 200.`,
+    body: { schema: jsonObject, raw: true },
+    success: [{
+      status: 200, description: 'Stored, a redelivery, or stored as webhook.unmapped',
+      body: z.strictObject({ status: z.enum(['stored', 'duplicate']), event_id: z.string(), event_type: z.string(), lead_id: z.string() }),
+    }],
+    problems: [404, 413, 415],
+  },
+  'POST /v1/webhooks/remap': {
+    id: 'remapWebhooks',
+    description: 'A mapping that now exists becomes its catalogue event under an id derived from the unmapped one, so a second run changes nothing.',
+    tag: 'Webhooks', summary: 'Run today\'s mappers over stored webhook.unmapped events',
+    body: { schema: remapBody, example: { provider: 'shopify' } },
+    success: [{ status: 200, description: 'How many were examined and remapped', body: z.strictObject({ examined: count, remapped: count }), example: { examined: 12, remapped: 3 } }],
+    problems: [413, 415],
+  },
+  'GET /v1/health': {
+    id: 'getHealth',
+    description: 'Touches no dependency; no key.',
+    tag: 'Service', summary: 'Liveness',
+    success: [{ status: 200, description: 'Up', body: z.strictObject({ status: z.literal('ok'), service: z.literal('leadlog'), version: z.string() }) }],
+  },
+  'GET /v1/openapi.json': {
+    id: 'getOpenApi',
+    description: 'OpenAPI 3.1, generated from the schemas that validate requests; no key.',
+    tag: 'Service', summary: 'This document', success: [{ status: 200, description: 'OpenAPI 3.1', body: jsonObject }],
+  },
+  'GET /v1/settings/privacy': {
+    id: 'getPrivacySettings',
+    description: 'Key names masked as names in reads without pii:read, on the bus, in the archive and exports.',
+    tag: 'Settings', summary: 'The org\'s extra PII key names', success: [{ status: 200, description: 'The settings', body: privacySettingsSchema, example: { pii_keys: ['nickname'] } }],
+  },
+  'PUT /v1/settings/privacy': {
+    id: 'putPrivacySettings',
+    description: 'Replaces the list; matched ignoring case and separators. Recorded in the audit trail.',
+    tag: 'Settings', summary: 'Set the org\'s extra PII key names (masked as names from then on)',
+    body: { schema: privacySettingsBody, example: { pii_keys: ['nickname'] } },
+    success: [{ status: 200, description: 'The settings as stored (key names normalized)', body: privacySettingsSchema }], problems: [413, 415],
+  },
+  'GET /v1/audit': {
+    id: 'listAudit',
+    description: 'Unmasked PII reads, raw reads, key changes, settings changes, remaps and erasures; kept 400 days.',
+    tag: 'Privacy', summary: 'The audit trail, newest first', query: auditParams,
+    success: [{ status: 200, description: 'A page of audit entries', body: z.strictObject({ items: z.array(auditEntrySchema), next_cursor: z.nullable(z.string()) }) }],
+  },
+  'DELETE /v1/leads/{lead_id}': {
+    id: 'eraseLead',
+    description: "Removes the lead family's events, raw bytes, identities and archive rows; asking again returns the same erasure.",
+    tag: 'Privacy', summary: 'Erase a lead and every lead merged with it',
+    success: [{ status: 202, description: 'The erasure (the same one when asked again)', body: z.strictObject({ erasure_id: z.string(), status: z.enum(['running', 'completed']) }), headers: { location: 'The erasure\'s URL' } }],
+    problems: [404],
+  },
+  'GET /v1/erasures/{id}': {
+    id: 'getErasure',
+    description: 'running until every store is swept, then completed with exact counts.',
+    tag: 'Privacy', summary: 'An erasure\'s progress and counts', success: [{ status: 200, description: 'The erasure', body: erasureSchema }], problems: [404],
+  },
+};
+
+// ── The document ────────────────────────────────────────────────────────────────────────────────────────
+
+const REF = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * Every schema the document shows by name: the components above, and each operation's body and responses (named
+ * after the operation). One registry, converted whole, so schemas refer to each other by `$ref`.
+ */
+const registry = z.registry<{ id: string }>();
+for (const [name, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id: name });
+registry.add(privacySettingsSchema, { id: 'PrivacySettings' });
+
+function named(schema: Schema | string, id: string): Record<string, unknown> {
+  if (typeof schema === 'string') return REF(schema);
+  const existing = registry.get(schema);
+  if (existing) return REF(existing.id);
+  registry.add(schema, { id });
+  return REF(id);
+}
+
+/** A query parameter's own schema (strings, enums, patterns: nothing to refer to). */
+function parameterSchema(schema: Schema): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+const PARAM_DOCS: Record<string, string> = {
+  type: 'Event types, comma-separated: catalogue types, custom.<name>, or a family prefix such as source.*',
+  outcome: 'success, failure or error', order: 'asc or desc by (occurred_at, id)', limit: 'Page size, 1 to 1000 (default 100)',
+  cursor: 'The next_cursor of the previous page (opaque; bound to the org and the query)',
+  from: 'Start of the range (inclusive), ISO 8601 with offset', to: 'End of the range (exclusive), ISO 8601 with offset',
+  start: 'Alias of from (LeadConduit)', end: 'Alias of to (LeadConduit)', include: 'lead_snapshot, raw_payload (comma-separated)',
+  source: 'The source name', flow_id: 'A flow id', lead_id: 'A lead id', email: 'An e-mail address (matched lower-cased)',
+  phone: 'A phone number (E.164, or national with country)', country: 'ISO 3166 alpha-2 country of a national phone number',
+  ref: 'A provider object: <provider>:<object id>, e.g. stripe:cus_123',
+};
+
+function queryParameters(schema: z.ZodMiniObject) {
+  return Object.entries(schema.def.shape).map(([name, field]) => {
+    const optional = (field as Schema)._zod.def.type === 'optional';
+    return { name, in: 'query', required: !optional, description: PARAM_DOCS[name] ?? name, schema: parameterSchema(field as Schema) };
+  });
+}
+
+function pathParameters(path: string) {
+  return [...path.matchAll(/\{([a-z_]+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+function security(route: RouteDefinition) {
+  if (!route.scope) return [];
+  return [{ apiKey: [route.scope, ...(route.alsoRequires ? [route.alsoRequires] : [])] }];
+}
+
+const PROBLEM_TITLES: Record<number, string> = {
+  400: 'Invalid request: every bad field is listed in `errors`', 401: 'Missing or invalid API key (or webhook signature)',
+  403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Same idempotency key, different content',
+  413: 'Body too large', 415: 'Not JSON', 503: 'A dependency is briefly unavailable; retry (Retry-After)',
+};
+
+function operationOf(route: RouteDefinition, op: Operation) {
+  const { id } = op;
+  const responses: Record<string, unknown> = {};
+  for (const success of op.success) {
+    const headers = success.headers ? Object.fromEntries(Object.entries(success.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) : undefined;
+    const content = success.body === 'bytes'
+      ? { '*/*': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+      : success.body ? { 'application/json': { schema: named(success.body, `${pascal(id)}${success.status}`), ...(success.example !== undefined ? { example: success.example } : {}) } } : undefined;
+    responses[String(success.status)] = { description: success.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
+  }
+  const keyed = route.scope !== undefined;
+  const problems = new Set([400, ...(keyed ? [401, 403] : []), ...(route.handler === 'webhooks' && !keyed ? [401] : []), 503, ...(op.problems ?? [])]);
+  for (const status of [...problems].sort()) responses[String(status)] = { $ref: `#/components/responses/Problem${status}` };
+  responses.default = { $ref: '#/components/responses/ProblemDefault' };
+  const parameters = [...pathParameters(route.path), ...(op.query ? queryParameters(op.query) : [])];
+  if (route.method === 'POST' && route.path.startsWith('/v1/events')) {
+    parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'Plays the role of external_event_id for a client without one', schema: { type: 'string' } } as never);
+  }
+  return {
+    operationId: id,
+    summary: op.summary,
+    description: op.description,
+    tags: [op.tag],
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.body ? {
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: named(op.body.schema, `${pascal(id)}Request`), ...(op.body.example !== undefined ? { example: op.body.example } : {}) } },
+      },
+    } : {}),
+    responses,
+    security: security(route),
+  };
+}
+
+const pascal = (id: string) => id.charAt(0).toUpperCase() + id.slice(1);
+
+function problemResponse(description: string) {
+  return { description, content: { 'application/problem+json': { schema: REF('Problem') } } };
+}
+
+let built: Record<string, unknown> | undefined;
+
+/** The OpenAPI 3.1 document (built once per process). */
+export function openApiDocument(): Record<string, unknown> {
+  if (built) return built;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const op = (OPERATIONS as Record<string, Operation | undefined>)[routeKey(route)];
+    if (!op) continue; // the console's pages
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operationOf(route, op);
+  }
+  // Requests are shown as clients send them (the input side of each zod schema), responses as the API answers.
+  const convert = (io: 'input' | 'output') => (z.toJSONSchema(registry, { io, target: 'draft-2020-12', unrepresentable: 'any', uri: (id: string) => `#/components/schemas/${id}` }) as { schemas: Record<string, Record<string, unknown>> }).schemas;
+  const inputs = convert('input');
+  const schemas = convert('output');
+  for (const id of Object.keys(schemas)) if (id === 'EventInput' || id.endsWith('Request')) schemas[id] = inputs[id]!;
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id; // zod names each by its URI; a component is named by its key
+  }
+  built = {
+    openapi: '3.1.0',
+    info: {
+      title: 'leadlog API',
+      version: '1.1.0',
+      description: 'The flight recorder of a lead operation: every purchase, form, conversation signal and lead-processing step as one immutable event on the lead\'s timeline. Errors are RFC 9457 problem+json; every response carries x-request-id.',
+      contact: { name: 'leadlog', url: 'https://leadlog.dev' },
+      license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+    },
+    servers: [{ url: '/', description: 'This deployment (the same origin as the console)' }],
+    tags: [
+      { name: 'Events', description: 'Storing and reading events' }, { name: 'Leads', description: 'Leads, identities and timelines' },
+      { name: 'Webhooks', description: 'Provider deliveries' }, { name: 'Settings', description: 'Per-org settings' },
+      { name: 'Privacy', description: 'Audit trail and erasure' }, { name: 'Service', description: 'Liveness and this description' },
+    ],
+    paths,
+    components: {
+      schemas,
+      responses: {
+        ...Object.fromEntries(Object.entries(PROBLEM_TITLES).map(([status, title]) => [`Problem${status}`, problemResponse(title)])),
+        ProblemDefault: problemResponse('Any other problem (405 with Allow, 429 throttled, …), as problem+json'),
+      },
+      securitySchemes: {
+        apiKey: {
+          type: 'http', scheme: 'bearer',
+          description: 'An API key of one org: `Authorization: Bearer <key>`. A key holds scopes; an operation\'s security requirement lists the ones it needs (admin holds every scope).',
+        },
+      },
+    },
+  };
+  return built;
+}
