@@ -1,6 +1,7 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { findLeads, flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
-import { builtOnFirstCall, createHttpHandler, readerOf } from '../shared/http/handler.js';
+import { listAlerts } from '../shared/domain/alerts.js';
+import { builtOnFirstCall, createHttpHandler, readerOf, viewerOf } from '../shared/http/handler.js';
 import { bytes, json, type HttpEvent, type RequestState } from '../shared/http/middleware.js';
 
 const params = (event: HttpEvent) => event.queryStringParameters ?? {};
@@ -30,6 +31,7 @@ export function createQueryHandler(deps: Dependencies) {
       json(200, await findLeads(deps.events, deps.identities, await viewer(state), params(event), deps.clock.now())),
     'GET /v1/events': async (event, state) =>
       json(200, await listEvents(deps.events, await viewer(state), params(event), deps.clock.now())),
+    'GET /v1/alerts': async (event, state) => json(200, await listAlerts(deps.alerts, viewerOf(state).orgId, params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
       json(200, await flowEvents(deps.events, await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
   }, { audit: () => deps.audit, clock: deps.clock });

@@ -39,6 +39,8 @@ export interface Dependencies {
   settings: SettingsStore;
   audit: AuditLog;
   erasures: ErasureStore;
+  /** Raised alerts (the history GET /v1/alerts lists). */
+  alerts: AlertStore;
   /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
@@ -94,6 +96,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     settings: () => new DynamoSettingsStore(clients.documents(), config.controlTableName),
     audit: () => new DynamoAuditLog(clients.documents(), config.controlTableName),
     erasures: () => new DynamoErasureStore(clients.documents(), config.controlTableName),
+    alerts: () => new DynamoAlertStore(clients.documents(), config.controlTableName),
     scheduler: () => (config.erasureStateMachineArn
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
       : polledErasureScheduler),

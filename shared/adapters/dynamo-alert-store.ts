@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { WINDOW_MS, type AlertRuleId } from '../definitions/alert-rules.js';
-import { sumContributions, type AlertRaised, type CounterDelta, type CounterTotals, type RuleSettings } from '../domain/alerts.js';
+import { ALERT_HISTORY_DAYS, sumContributions, type AlertRaised, type CounterDelta, type CounterTotals, type RuleSettings } from '../domain/alerts.js';
 import { controlKeys } from '../domain/keys.js';
 import type { AlertStore } from '../domain/ports.js';
 import { queryPartition } from './control-table.js';
@@ -9,7 +9,7 @@ import { queryPartition } from './control-table.js';
 /**
  * In the control table (TTL expires_at clears counters and marks): counter items (controlKeys.alertCounter,
  * one per batch and counter), per-org overrides (controlKeys.alertSettings: {rules: {...}}) and "raised"
- * marks (controlKeys.alertRaised). Counter writes spread over items (never one hot item per org); a window's
+ * marks (controlKeys.alertRaised), one partition per org: the org's alert history, kept ALERT_HISTORY_DAYS. Counter writes spread over items (never one hot item per org); a window's
  * totals are a Query per bucket.
  */
 
@@ -71,7 +71,7 @@ export class DynamoAlertStore implements AlertStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...this.markKey(alert), alert, expires_at: Math.floor(Date.parse(alert.window_end) / 1000) + 86_400 },
+          Item: { ...this.markKey(alert), alert, expires_at: Math.floor(Date.parse(alert.window_end) / 1000) + ALERT_HISTORY_DAYS * 86_400 },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -84,5 +84,25 @@ export class DynamoAlertStore implements AlertStore {
 
   async unmarkRaised(alert: AlertRaised): Promise<void> {
     await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.markKey(alert) }));
+  }
+
+  async recent(orgId: string, query: { fromIso: string; toIso: string; limit: number; after?: string }): Promise<{ items: AlertRaised[]; next?: string }> {
+    const found: { sk: string; alert: AlertRaised }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({
+        TableName: this.tableName, ScanIndexForward: false, ExclusiveStartKey: start, Limit: query.limit + 1,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+        // '#' sorts before every digit: `<to>#…` is the first key of the window starting at `to`, excluded below.
+        ExpressionAttributeValues: { ':pk': controlKeys.alertsOfOrg(orgId), ':lo': query.fromIso, ':hi': query.after ?? `${query.toIso}#` },
+      }));
+      for (const item of page.Items ?? []) {
+        if (item.sk === query.after || (item.sk as string) >= `${query.toIso}#`) continue;
+        found.push({ sk: item.sk as string, alert: item.alert as AlertRaised });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && found.length <= query.limit);
+    const items = found.slice(0, query.limit);
+    return { items: items.map((f) => f.alert), ...(found.length > query.limit ? { next: items[items.length - 1]!.sk } : {}) };
   }
 }

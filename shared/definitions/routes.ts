@@ -52,6 +52,7 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', throttle: { rateLimit: 500, burstLimit: 1000 } },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },
   { method: 'GET', path: '/v1/health', handler: 'health', throttle: { rateLimit: 20, burstLimit: 40 } },

@@ -1,4 +1,7 @@
+import { v5 as uuidv5 } from 'uuid';
 import { sha256Hex } from './canonical.js';
+
+const ALERT_ID_NAMESPACE = '0b3f9c52-7d1e-5a4b-8c6d-2e9f1a3b5c7d';
 
 /**
  * The key layout of both tables (shared/definitions/tables.ts), in one place. Org ids never contain '#'
@@ -45,7 +48,8 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ERASURE#<org>                                  / LEAD#<lead id>   {erasure_id}: the erasure of a lead (idempotent DELETE)
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
- *   ALERT#<org>#<rule>#<dimension digest>#<start>  / ALERT            "raised" mark, once per window (TTL)
+ *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
+ *                                                                      the org's alert history, newest last (TTL 30 days)
  */
 export const controlKeys = {
   apiKeyByHash: (keyHash: string): ControlKey => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
@@ -69,6 +73,8 @@ export const controlKeys = {
     pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: firstSequence,
   }),
   alertRaised: (orgId: string, rule: string, dimension: string, windowStart: string): ControlKey => ({
-    pk: `ALERT#${orgId}#${rule}#${digest(dimension, 16)}#${windowStart}`, sk: 'ALERT',
+    // The sort key is a page position like any other (<ISO time>#<uuid>): the uuid names the rule and dimension.
+    pk: controlKeys.alertsOfOrg(orgId), sk: `${windowStart}#${uuidv5(`${rule}\u0000${dimension}`, ALERT_ID_NAMESPACE)}`,
   }),
+  alertsOfOrg: (orgId: string): string => `ALERTS#${orgId}`,
 };

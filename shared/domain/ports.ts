@@ -260,9 +260,11 @@ export interface AlertStore {
   totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
   overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined>;
   setOverrides(orgId: string, rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>>): Promise<void>;
-  /** True the first time for this (org, rule, dimension, window); false after. */
+  /** True the first time for this (org, rule, dimension, window); false after. The mark is also the alert history. */
   markRaised(alert: AlertRaised): Promise<boolean>;
   unmarkRaised(alert: AlertRaised): Promise<void>;
+  /** The org's raised alerts whose window starts in [fromIso, toIso), newest first, after `after` (a sort key). */
+  recent(orgId: string, query: { fromIso: string; toIso: string; limit: number; after?: string }): Promise<{ items: AlertRaised[]; next?: string }>;
 }
 
 // ── Time and logs ────────────────────────────────────────────────────────────────────────────────────

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { alertParams } from '../domain/alerts.js';
 import { auditParams } from '../domain/audit.js';
 import { ERASURE_PHASES } from '../domain/erasure.js';
 import { eventInputSchema, OUTCOMES, SCHEMA_VERSION } from '../domain/event.js';
@@ -84,6 +85,18 @@ const auditEntrySchema = z.strictObject({
   resource: z.string(),
   request_id: z.string(),
   detail: z.optional(z.record(z.string(), z.number())),
+});
+
+const alertSchema = z.strictObject({
+  rule_id: z.string(),
+  org_id: z.string(),
+  dimension: z.string(),
+  window_start: isoDateTime,
+  window_end: isoDateTime,
+  value: z.number(),
+  threshold: z.number(),
+  sample_size: count,
+  top_reasons: z.array(z.strictObject({ reason: z.string(), count })),
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
@@ -198,6 +211,12 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     id: 'findLeads',
     tag: 'Leads', summary: 'Find the lead of an e-mail, phone or provider ref', description: 'Exactly one of email, phone (E.164, or national with country) or ref (`<provider>:<object id>`).',
     query: leadLookupParams, success: [{ status: 200, description: 'The live lead, or none', body: z.strictObject({ items: z.array(leadSchema) }), example: { items: [exampleLead] } }],
+  },
+  'GET /v1/alerts': {
+    id: 'listAlerts',
+    description: 'Each Alert Raised the org\'s windowed rules put on the bus, by window start (default the last 7 days); kept 30 days.',
+    tag: 'Events', summary: 'Recent alerts, newest first', query: alertParams,
+    success: [{ status: 200, description: 'A page of alerts', body: z.strictObject({ items: z.array(alertSchema), next_cursor: z.nullable(z.string()) }) }],
   },
   'POST /v1/webhooks/{provider}/{org_id}': {
     id: 'receiveWebhook',

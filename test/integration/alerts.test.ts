@@ -114,5 +114,32 @@ describe('windowed alert rules', () => {
     await poller.drain();
     expect(alerts.map((a) => a.event.detail.rule_id)).toEqual(['rejection_rate']);
     expect(alerts[0]!.event.detail).toMatchObject({ value: 0.5, sample_size: 100 });
+
+    // The alert history: GET /v1/alerts lists what went on the bus, to this org only, paged by cursor.
+    const listed = await api.request('GET', '/v1/alerts', { key });
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({ items: [alerts[0]!.event.detail], next_cursor: null });
+    const other = await api.newOrg();
+    expect((await api.request('GET', '/v1/alerts', { key: other.key })).body).toEqual({ items: [], next_cursor: null });
+    const earlier = await api.request('GET', `/v1/alerts?to=${encodeURIComponent(alerts[0]!.event.detail.window_start as string)}`, { key });
+    expect(earlier.body.items).toEqual([]);
+    expect((await api.request('GET', '/v1/alerts?limit=0&since=1', { key })).body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['limit', 'since']);
+  });
+
+  it('list newest first across pages (GET /v1/alerts)', async () => {
+    const orgId = `org_alert_history_${Date.now()}`;
+    const hour = 3_600_000;
+    const base = Math.floor(Date.now() / hour) * hour;
+    const raised = Array.from({ length: 5 }, (_, i) => ({
+      rule_id: 'rejection_rate' as const, org_id: orgId, dimension: 'all', window_start: new Date(base - i * hour).toISOString(), window_end: new Date(base - (i - 1) * hour).toISOString(),
+      value: 0.5, threshold: 0.3, sample_size: 100, top_reasons: [],
+    }));
+    for (const alert of raised) expect(await store.markRaised(alert)).toBe(true);
+    const key = await api.keyFor(orgId, ['events:read']);
+    const first = await api.request('GET', '/v1/alerts?limit=2', { key });
+    const second = await api.request('GET', `/v1/alerts?limit=2&cursor=${first.body.next_cursor}`, { key });
+    const third = await api.request('GET', `/v1/alerts?limit=2&cursor=${second.body.next_cursor}`, { key });
+    expect([...first.body.items, ...second.body.items, ...third.body.items]).toEqual(raised);
+    expect(third.body.next_cursor).toBeNull();
   });
 });
