@@ -1,4 +1,8 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildConsoleSync } from './console-bundle.js';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -75,7 +79,9 @@ export class LeadlogStack extends Stack {
     const fn = (name: FunctionName) => {
       const { id, reservedConcurrentExecutions, ...sizing } = FUNCTIONS[name];
       if (props.reserveConcurrency && reservedConcurrentExecutions !== undefined) Object.assign(sizing, { reservedConcurrentExecutions });
-      return new LeadlogFunction(this, id, { handlerModule: name, environment: functionEnvironment(name, deployed), logKey, ...sizing }).fn;
+      // The console function ships the console's built files beside its handler (built here, at synth).
+      const extraFiles = name === 'console' ? { from: buildConsoleSync(mkdtempSync(join(tmpdir(), 'leadlog-console-'))).dir, as: 'console' } : undefined;
+      return new LeadlogFunction(this, id, { handlerModule: name, environment: functionEnvironment(name, deployed), logKey, ...sizing, ...(extraFiles ? { extraFiles } : {}) }).fn;
     };
 
     // One function per handler module of the route table, plus the authorizer and the stream fan-out.
@@ -199,6 +205,9 @@ export class LeadlogStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: fanout.bus.eventBusName });
     new CfnOutput(this, 'AlertsTopicArn', { value: fanout.alerts.topicArn });
     new CfnOutput(this, 'ApiUrl', { value: api.api.apiEndpoint });
+    // Served by the HTTP API itself (same origin as the API, so the key never crosses origins): docs/decisions.md.
+    new CfnOutput(this, 'ConsoleUrl', { value: `${api.api.apiEndpoint}/console/` });
+    new CfnOutput(this, 'OpenApiUrl', { value: `${api.api.apiEndpoint}/v1/openapi.json` });
     new CfnOutput(this, 'EventsTableName', { value: tables.events.tableName });
     new CfnOutput(this, 'ControlTableName', { value: tables.control.tableName, description: 'npm run keys -- … --aws --table <this>' });
     new CfnOutput(this, 'RawPayloadBucketName', { value: storage.bucket.bucketName });

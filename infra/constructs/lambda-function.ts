@@ -22,6 +22,8 @@ export interface LeadlogFunctionProps {
   timeout?: Duration;
   logKey: IKey;
   reservedConcurrentExecutions?: number;
+  /** A folder copied into the bundle beside the handler (the console's built files: `console/`). */
+  extraFiles?: { from: string; as: string };
 }
 
 /**
@@ -71,6 +73,13 @@ export class LeadlogFunction extends Construct {
         externalModules: [...BUNDLE.externalModules],
         metafile: false,
         logLevel: LogLevel.WARNING,
+        ...(props.extraFiles ? {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_input: string, output: string) => [`cp -R "${props.extraFiles!.from}" "${join(output, props.extraFiles!.as)}"`],
+          },
+        } : {}),
       },
     };
     this.fn = new NodejsFunction(this, 'Function', options);

@@ -22,6 +22,7 @@ import { DATA_DIR, clearRuntimeInfo, runningRuntime, startLocalDynamo, writeRunt
 import { acquireInstanceLock, checkJava, checkPortFree, PreflightError } from './preflight.js';
 import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
+import { buildConsole } from '../console-bundle.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
   const deps = createDependencies(config);
   const { orgId, apiKey } = await ensureDevOrg(deps);
   const secrets = await ensureDevWebhookSecrets(deps, orgId);
+  // The console's files, built fresh from console/src into the data folder the console function serves (CONSOLE_DIR).
+  await buildConsole(config.consoleDir!);
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
@@ -143,7 +146,8 @@ async function main(): Promise<void> {
     [
       '',
       `leadlog is running (started in ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-      `  API:       ${url}   (health: ${url}/v1/health)`,
+      `  console:   ${url}/console/   (sign in with the API key below)`,
+      `  API:       ${url}   (health: ${url}/v1/health; description: ${url}/v1/openapi.json)`,
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
       `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from ${localSettings.rulesFile} → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,

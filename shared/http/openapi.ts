@@ -175,7 +175,7 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   },
   'GET /v1/events': {
     id: 'listEvents',
-    tag: 'Events', summary: 'The org\'s events', description: 'Newest first by default; a time range of at most 31 days (default the last 31).',
+    tag: 'Events', summary: 'The org\'s events', description: 'Ordered by (occurred_at, id), oldest first unless order=desc; a time range of at most 31 days (default the last 31).',
     query: listParams, success: [{ status: 200, description: 'A page of events', body: 'EventPage', example: { items: [exampleEvent], next_cursor: null } }],
   },
   'GET /v1/events/{id}': {

@@ -222,5 +222,23 @@ describe('the synthesized stack', () => {
     // The bus archive is encrypted with the stack's key (aws-cdk-lib alone leaves KmsKeyIdentifier empty).
     template.hasResourceProperties('AWS::Events::Archive', { KmsKeyIdentifier: { 'Fn::GetAtt': [dataKey[0], 'Arn'] }, RetentionDays: 30 });
   });
+
+  it('serves the console and the API description from the HTTP API, the built console shipped with its function', () => {
+    const outputs = template.findOutputs('*');
+    expect(JSON.stringify(outputs.ConsoleUrl!.Value)).toContain('/console/');
+    expect(JSON.stringify(outputs.OpenApiUrl!.Value)).toContain('/v1/openapi.json');
+    for (const key of ['GET /console', 'GET /console/{proxy+}', 'GET /v1/openapi.json']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'NONE' });
+    }
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'leadlog' }) } } });
+    const console = Object.entries(functions).find(([id]) => id.startsWith('Console'));
+    expect(console, 'the console function').toBeDefined();
+    // Its code asset holds the handler and the built console: index.html and hashed assets under /console/assets/.
+    const assetHash = (console![1].Properties.Code.S3Key as string).replace(/\.zip$/, '');
+    const assetDir = `${process.env.TMPDIR ?? '/tmp'}/leadlog-cdk-test-${process.pid}/asset.${assetHash}`;
+    const index = readFileSync(`${assetDir}/console/index.html`, 'utf8');
+    expect(index).toMatch(/<script type="module" src="\/console\/assets\/app-[A-Z0-9]+\.js">/);
+    expect(index).not.toMatch(/https?:\/\//); // nothing from another origin
+  });
 });
 

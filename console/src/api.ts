@@ -1,0 +1,134 @@
+import { parseJson } from './json.js';
+
+/**
+ * The console's only way to the API: same origin, the key from sessionStorage in the Authorization header (never
+ * in a URL), problem+json answers turned into ApiErrors. A 401 forgets the key and asks for it again.
+ */
+const KEY = 'leadlog.apiKey';
+const listeners = new Set<() => void>();
+
+export const session = {
+  key: (): string | null => sessionStorage.getItem(KEY),
+  signIn(key: string): void {
+    sessionStorage.setItem(KEY, key);
+    listeners.forEach((l) => l());
+  },
+  signOut(): void {
+    sessionStorage.removeItem(KEY);
+    listeners.forEach((l) => l());
+  },
+  onChange(listener: () => void): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+};
+
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  errors?: { path: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly problem: Problem) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+  }
+}
+
+/** Whether `key` may read this org's events: checked before it is kept, so a wrong key is never stored. */
+export async function verifyKey(key: string): Promise<void> {
+  await send('/v1/events?limit=1', {}, key);
+}
+
+async function send(path: string, init: { method?: string; body?: unknown } = {}, candidate?: string): Promise<Response> {
+  const key = candidate ?? session.key();
+  if (!key) throw new ApiError(401, { title: 'Signed out', detail: 'Enter an API key to continue.' });
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: init.method ?? 'GET',
+      cache: 'no-store',
+      headers: { authorization: `Bearer ${key}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, { title: 'Network error', detail: 'The API did not answer. Is the server running?' });
+  }
+  if (response.ok) return response;
+  let problem: Problem = { title: response.statusText };
+  try {
+    problem = (parseJson(await response.text()) as Problem) ?? problem;
+  } catch {
+    // not problem+json: keep the status text
+  }
+  if (response.status === 401 && candidate === undefined) session.signOut();
+  throw new ApiError(response.status, problem);
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const response = await send(path, init);
+  const text = await response.text();
+  return (text ? parseJson(text) : undefined) as T;
+}
+
+/** The exact bytes of a raw read, with their content type. */
+export async function apiBytes(path: string): Promise<{ contentType: string; bytes: Uint8Array }> {
+  const response = await send(path);
+  return { contentType: response.headers.get('content-type') ?? 'application/octet-stream', bytes: new Uint8Array(await response.arrayBuffer()) };
+}
+
+/** Query string from defined values only. */
+export function qs(params: Record<string, string | number | undefined | null>): string {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string | number][];
+  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
+}
+
+// ── The API's shapes, as the console reads them ─────────────────────────────────────────────────────────
+
+export interface LeadEvent {
+  id: string;
+  org_id: string;
+  lead_id: string;
+  source_type: string;
+  source: string;
+  event_type: string;
+  outcome?: 'success' | 'failure' | 'error';
+  reason?: string;
+  flow_id?: string;
+  step_id?: string;
+  external_event_id?: string;
+  payload: Record<string, unknown>;
+  raw_payload?: unknown;
+  lead_snapshot?: Record<string, unknown>;
+  appended?: Record<string, unknown>;
+  timing?: { start_timestamp?: number; end_timestamp?: number; duration_ms?: number; wait_ms?: number; overhead_ms?: number; lag_ms?: number; total_ms?: number };
+  occurred_at: string;
+  received_at: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Lead {
+  lead_id: string;
+  identities: { kind: 'email' | 'phone' | 'ref'; value: string }[];
+  merged_into?: string;
+  merged_from: string[];
+  first_seen_at: string | null;
+  last_seen_at: string | null;
+}
+
+export interface Alert {
+  rule_id: string;
+  dimension: string;
+  window_start: string;
+  window_end: string;
+  value: number;
+  threshold: number;
+  sample_size: number;
+  top_reasons: { reason: string; count: number }[];
+}

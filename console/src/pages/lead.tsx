@@ -1,0 +1,144 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useLocation, useRoute } from 'preact-iso';
+import { api, qs, type Lead, type LeadEvent, type Page } from '../api.js';
+import { Inspector, type Tab } from '../components/inspector.js';
+import { Empty, ErrorState, Loading } from '../components/states.js';
+import { VirtualList } from '../components/virtual-list.js';
+import { familyOf, formatMs, formatTime, isRange, RANGES } from '../format.js';
+import { isMasked } from '../json.js';
+import { waterfall } from '../waterfall.js';
+
+const MAX_EVENTS = 10_000;
+const ROW_HEIGHT = 34;
+
+/**
+ * A lead's whole story: identities and merges, the timeline (every event of the lead and the leads merged into it,
+ * in order, virtualized), filters by family, outcome and time, step durations as a waterfall, and the inspector
+ * with each step's snapshot diff. Filters and the open event live in the URL, so a link reopens this exact view.
+ */
+export function LeadPage() {
+  const { params } = useRoute();
+  const { query, route, path } = useLocation();
+  const leadId = params.id ?? '';
+  const [lead, setLead] = useState<{ lead: Lead } | { error: unknown } | undefined>();
+  const [timeline, setTimeline] = useState<{ events: LeadEvent[]; done: boolean; error?: unknown }>({ events: [], done: false });
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    setLead(undefined);
+    setTimeline({ events: [], done: false });
+    api<Lead>(`/v1/leads/${encodeURIComponent(leadId)}`).then((l) => live && setLead({ lead: l }), (error: unknown) => live && setLead({ error }));
+    (async () => {
+      let events: LeadEvent[] = [];
+      let cursor: string | null = null;
+      try {
+        do {
+          const page: Page<LeadEvent> = await api(`/v1/leads/${encodeURIComponent(leadId)}/events${qs({ order: 'asc', limit: 1000, include: 'lead_snapshot', cursor })}`);
+          if (!live) return;
+          events = events.concat(page.items);
+          cursor = page.next_cursor;
+          setTimeline({ events, done: cursor === null || events.length >= MAX_EVENTS });
+        } while (cursor && events.length < MAX_EVENTS);
+        document.body.dataset.timelineReady = String(performance.now());
+      } catch (error) {
+        if (live) setTimeline({ events, done: true, error });
+      }
+    })();
+    return () => void (live = false);
+  }, [leadId, attempt]);
+
+  const setQuery = (changes: Record<string, string | undefined>) => route(`${path}${qs({ ...query, ...changes })}`, true);
+  const family = query.family;
+  const outcome = query.outcome;
+  const range = isRange(query.range) ? query.range : undefined;
+  const tab = (['payload', 'diff', 'snapshot', 'raw', 'details'].includes(query.tab ?? '') ? query.tab : 'diff') as Tab;
+
+  const families = useMemo(() => [...new Set(timeline.events.map((e) => familyOf(e.event_type)))].sort(), [timeline.events]);
+  const shown = useMemo(() => {
+    const since = range ? Date.now() - RANGES[range].ms : undefined;
+    return timeline.events.filter((e) => (!family || familyOf(e.event_type) === family) && (!outcome || e.outcome === outcome) && (since === undefined || Date.parse(e.occurred_at) >= since));
+  }, [timeline.events, family, outcome, range]);
+  const fall = useMemo(() => waterfall(shown), [shown]);
+  const selectedIndex = shown.findIndex((e) => e.id === query.event);
+  const selected = selectedIndex >= 0 ? shown[selectedIndex] : undefined;
+  // The step before, in the whole timeline (not the filtered view), that carried a snapshot.
+  const previous = useMemo(() => {
+    if (!selected) return undefined;
+    const at = timeline.events.indexOf(selected);
+    for (let i = at - 1; i >= 0; i--) if (timeline.events[i]!.lead_snapshot) return timeline.events[i];
+    return undefined;
+  }, [selected, timeline.events]);
+
+  if (lead && 'error' in lead) return <main id="main"><h1>Lead {leadId}</h1><ErrorState error={lead.error} retry={() => setAttempt((a) => a + 1)} /></main>;
+  const l = lead?.lead;
+  return (
+    <main id="main" class="lead-page">
+      <header class="lead-head">
+        <h1>Lead <code data-testid="lead-id">{leadId}</code></h1>
+        {!l ? <Loading what="lead" /> : (
+          <div class="lead-facts">
+            {l.merged_into ? <p class="banner">Merged into <a href={`/console/leads/${encodeURIComponent(l.merged_into)}`}>{l.merged_into}</a>: that lead's page has the whole story.</p> : null}
+            <ul class="identities" aria-label="Identities" data-testid="identities">
+              {l.identities.length === 0 ? <li class="muted">No identities linked.</li> : l.identities.map((i) => (
+                <li key={`${i.kind}:${i.value}`}><span class="tag">{i.kind}</span> <span class={isMasked(i.value) ? 'masked' : ''} title={isMasked(i.value) ? 'masked: this key lacks pii:read' : undefined}>{i.value}</span></li>
+              ))}
+            </ul>
+            {l.merged_from.length ? <p>Merged from: {l.merged_from.map((m) => <a key={m} class="chip" href={`/console/leads/${encodeURIComponent(m)}`}>{m}</a>)}</p> : null}
+            <p class="muted">First seen {l.first_seen_at ? formatTime(l.first_seen_at) : '—'} · last seen {l.last_seen_at ? formatTime(l.last_seen_at) : '—'}</p>
+          </div>
+        )}
+      </header>
+
+      <section class="filters" aria-label="Timeline filters">
+        <label>Family <select value={family ?? ''} onChange={(e) => setQuery({ family: (e.target as HTMLSelectElement).value || undefined })}>
+          <option value="">all</option>{families.map((f) => <option key={f} value={f}>{f}</option>)}
+        </select></label>
+        <label>Outcome <select value={outcome ?? ''} onChange={(e) => setQuery({ outcome: (e.target as HTMLSelectElement).value || undefined })}>
+          <option value="">all</option><option value="success">success</option><option value="failure">failure</option><option value="error">error</option>
+        </select></label>
+        <label>Time <select value={range ?? ''} onChange={(e) => setQuery({ range: (e.target as HTMLSelectElement).value || undefined })}>
+          <option value="">all time</option>{Object.entries(RANGES).map(([k, r]) => <option key={k} value={k}>{r.label}</option>)}
+        </select></label>
+        <span class="muted" data-testid="timeline-count" aria-live="polite">
+          {shown.length.toLocaleString()} of {timeline.events.length.toLocaleString()} events{timeline.done ? '' : ' (loading…)'}{timeline.events.length >= MAX_EVENTS ? ` (first ${MAX_EVENTS.toLocaleString()})` : ''}
+        </span>
+      </section>
+
+      <div class="split">
+        <section class="timeline" aria-label="Timeline">
+          {timeline.error ? <ErrorState error={timeline.error} retry={() => setAttempt((a) => a + 1)} /> : null}
+          {!timeline.done && timeline.events.length === 0 ? <Loading what="timeline" /> : null}
+          {timeline.done && !timeline.error && shown.length === 0 ? <Empty title={timeline.events.length ? 'No event matches these filters' : 'No events on this lead'}>{timeline.events.length ? 'Clear a filter to see more.' : 'Events posted with this lead_id show up here.'}</Empty> : null}
+          {shown.length > 0 ? (
+            <>
+              <div class="vrow head" aria-hidden="true"><span>occurred at (UTC)</span><span>type</span><span>outcome</span><span>source / step</span><span>duration</span><span class="wf" title="steps end to end, each as long as its timing">waterfall</span></div>
+              <VirtualList
+                items={shown} rowHeight={ROW_HEIGHT} height={Math.min(560, Math.max(ROW_HEIGHT * 4, shown.length * ROW_HEIGHT))} label="Timeline events"
+                keyOf={(e) => e.id} selected={selectedIndex >= 0 ? selectedIndex : undefined}
+                onSelect={(i) => setQuery({ event: shown[i]!.id })}
+                render={(e) => {
+                  const [start, end] = fall.spans.get(e.id)!;
+                  const left = (start / fall.total) * 100;
+                  const width = ((end - start) / fall.total) * 100;
+                  return [
+                    <span key="t" class="time">{formatTime(e.occurred_at)}</span>,
+                    <span key="y" class="type">{e.event_type}</span>,
+                    <span key="o"><span class={`badge ${e.outcome ?? 'none'}`}>{e.outcome ?? '—'}</span></span>,
+                    <span key="s" class="muted">{e.source}{e.step_id ? ` / ${e.step_id}` : ''}</span>,
+                    <span key="d">{e.timing?.duration_ms !== undefined ? formatMs(e.timing.duration_ms) : ''}</span>,
+                    <span key="w" class="wf" aria-hidden="true"><i class={width > 0 ? 'bar' : 'dot'} style={{ left: `${Math.min(99, left)}%`, width: width > 0 ? `max(2px, ${width}%)` : undefined }} /></span>,
+                  ];
+                }}
+              />
+            </>
+          ) : null}
+        </section>
+        <aside class="side">
+          {selected ? <Inspector event={selected} previous={previous} tab={tab} onTab={(t) => setQuery({ tab: t })} />
+            : <Empty title="Select an event">Click a row, or focus the list and use the arrow keys, to inspect a step and see what changed in the lead.</Empty>}
+        </aside>
+      </div>
+    </main>
+  );
+}

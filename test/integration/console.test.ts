@@ -1,0 +1,261 @@
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/local/dynamo.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
+import { createApiKey } from '../../shared/domain/api-keys.js';
+import { launchBrowser, watch } from '../support/browser.js';
+import { seedLongTimeline, seedStory } from '../support/console-seed.js';
+import { startRuntime, stopRuntime } from '../support/runtime.js';
+
+/**
+ * The console (section 11) in a real Chromium against the real `npm start`: sign in, search, the lead page,
+ * the timeline, the snapshot diff, the inspector, deep links, masking, the explorer, keyboard use, a phone-sized
+ * screen, and no page errors or requests elsewhere. CONSOLE_SCREENSHOTS=<folder> saves each page there
+ * (`npm run console:screenshots` writes docs/console/).
+ */
+const SHOTS = process.env.CONSOLE_SCREENSHOTS;
+// The callbacks below run in the page: its globals, typed loosely here (this project's TypeScript has no DOM lib).
+declare const document: any;
+declare const location: any;
+declare const sessionStorage: any;
+declare const localStorage: any;
+let browser: Browser;
+let runtime: ReturnType<typeof startRuntime>;
+let url: string;
+let key: string;
+let readOnlyKey: string;
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png` });
+}
+
+async function open(path: string, options: { key?: string; width?: number } = {}): Promise<Page> {
+  const page = await browser.newPage();
+  const watched = watch(page, url);
+  pages.push(watched);
+  if (options.width) await page.setViewport({ width: options.width, height: 844 });
+  await page.goto(`${url}${path}`);
+  if (options.key) {
+    await page.waitForSelector('#api-key');
+    await page.type('#api-key', options.key);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('header.top');
+  }
+  return page;
+}
+const pages: { problems: string[] }[] = [];
+
+async function textOf(page: Page, selector: string): Promise<string> {
+  await page.waitForSelector(selector);
+  return page.$eval(selector, (el: any) => el.innerText);
+}
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-console-'));
+  runtime = startRuntime(dataDir, await freePort(), { DEV_ORG_ID: 'org_console' });
+  await runtime.ready;
+  const info = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string; dynamoEndpoint: string };
+  url = info.url;
+  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  const keys = new DynamoApiKeyStore(createDocumentClient({ endpoint: info.dynamoEndpoint }), 'leadlog-local-control');
+  readOnlyKey = (await createApiKey(keys, { orgId: 'org_console', scopes: ['events:read'], now: Date.now() })).key;
+  await seedStory({ url, key });
+  await seedLongTimeline({ url, key }, 'lead_long', 1000);
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (runtime) await stopRuntime(runtime.child);
+  expect(pages.flatMap((p) => p.problems)).toEqual([]);
+});
+
+describe('the console in a real browser', () => {
+  it('asks for a key, keeps it in sessionStorage only, and never puts it in a URL', async () => {
+    const page = await open('/console/');
+    await page.waitForSelector('#api-key');
+    await shot(page, '1-sign-in');
+    expect(await page.$eval('#api-key', (el: any) => el.type)).toBe('password');
+    await page.type('#api-key', key);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#q');
+    const storage = await page.evaluate(() => ({ session: sessionStorage.getItem('leadlog.apiKey'), local: JSON.stringify(localStorage), href: location.href, cookie: document.cookie }));
+    expect(storage.session).toBe(key);
+    expect(storage.local).toBe('{}');
+    expect(storage.href).not.toContain(key.slice(4, 16));
+    expect(storage.cookie).toBe('');
+    // A wrong key is refused and forgotten.
+    const other = await open('/console/');
+    await other.waitForSelector('#api-key');
+    await other.type('#api-key', 'llk_nope_nope');
+    await other.click('button[type=submit]');
+    expect(await textOf(other, '[role=alert]')).toContain('not accepted');
+    expect(await other.evaluate(() => sessionStorage.getItem('leadlog.apiKey'))).toBeNull();
+  });
+
+  it('finds a lead by e-mail (any case) and opens its page: identities, timeline in order, durations', async () => {
+    const page = await open('/console/', { key });
+    await page.type('#q', 'ANA.Souza@Example.com');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=search-results] a');
+    await shot(page, '2-search');
+    expect(await textOf(page, '[data-testid=search-results]')).toContain('lead_ana');
+    await page.click('[data-testid=search-results] a');
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('8 of 8'));
+    expect(await textOf(page, '[data-testid=identities]')).toContain('ana.souza@example.com');
+    expect(await textOf(page, '[data-testid=identities]')).toContain('+5511987654321');
+    const rows = await page.$$eval('.vlist .vrow', (els: any[]) => els.map((el) => [...el.querySelectorAll('span')].map((x: any) => x.innerText)));
+    const types = rows.map((r) => r[1]);
+    expect(types).toEqual(['product_viewed', 'source.submitted', 'filter.passed', 'enhancement.success', 'recipient.failed', 'retry.attempted', 'recipient.delivered', 'purchase_completed']);
+    const times = rows.map((r) => r[0]!);
+    expect([...times].sort()).toEqual(times);
+    expect(rows[4]).toContain('2.40 s');
+    // Filters live in the URL: family=recipient keeps the two deliveries.
+    await page.select('.filters select', 'recipient');
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('2 of 8'));
+    expect(new URL(page.url()).searchParams.get('family')).toBe('recipient');
+  });
+
+  it("shows each step's snapshot diff against the step before, and the inspector's payload, raw bytes and curl line", async () => {
+    const page = await open('/console/leads/lead_ana', { key });
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('8 of 8'));
+    const rows = await page.$$('.vlist .vrow');
+    await rows[3]!.click(); // enhancement.success: score 40 → 72, company added, state removed
+    await page.waitForSelector('[data-testid=snapshot-diff]');
+    await shot(page, '3-lead-diff');
+    const diff = await page.$$eval('[data-testid=snapshot-diff] tbody tr', (trs: any[]) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td: any) => td.innerText)));
+    expect(diff).toEqual([['added', 'company', '', '"Acme Ltda"'], ['changed', 'score', '40', '72'], ['removed', 'state', '"SP"', '']]);
+    await page.click('[role=tab]:nth-child(1)');
+    expect(await textOf(page, '.panel .json')).toContain('"integration": "clearbit"');
+    await page.click('[role=tab]:nth-child(4)');
+    const raw = await textOf(page, '[data-testid=raw-bytes]');
+    expect(JSON.parse(raw)).toEqual({ company: { name: 'Acme Ltda', domain: 'acme.com.br' }, person: { email: 'ana.souza@example.com' }, score: 72 });
+    await page.click('[data-testid=copy-curl]');
+    const curl = await textOf(page, '.note code');
+    expect(curl).toMatch(/Copied|curl -si ".*\/v1\/events\/[0-9a-f-]{36}" -H "Authorization: Bearer \$LEADLOG_KEY"/);
+    expect(curl).not.toContain(key);
+    // The purchase keeps all 18 digits of its order id.
+    await (await page.$$('.vlist .vrow'))[7]!.click();
+    await page.click('[role=tab]:nth-child(1)');
+    expect(await textOf(page, '.panel .json')).toContain('"order_id": 828758318460506337');
+  });
+
+  it('reopens the same view from its URL, after a reload and in a new tab once signed in', async () => {
+    const page = await open('/console/leads/lead_ana', { key });
+    await page.waitForSelector('.vlist .vrow');
+    await (await page.$$('.vlist .vrow'))[4]!.click();
+    await page.click('[role=tab]:nth-child(5)');
+    const link = page.url();
+    expect(link).toMatch(/event=[0-9a-f-]{36}/);
+    expect(link).toContain('tab=details');
+    await page.reload();
+    expect(await textOf(page, '.inspector h3')).toBe('recipient.failed');
+    expect(await textOf(page, '.details')).toContain('CRM answered 503');
+    const fresh = await browser.newPage();
+    pages.push(watch(fresh, url));
+    await fresh.goto(link);
+    await fresh.waitForSelector('#api-key');
+    await fresh.type('#api-key', key);
+    await fresh.click('button[type=submit]');
+    expect(await textOf(fresh, '.inspector h3')).toBe('recipient.failed');
+    expect(fresh.url()).toBe(link);
+  });
+
+  it('moves through the timeline with the keyboard', async () => {
+    const page = await open('/console/leads/lead_ana', { key });
+    await page.waitForSelector('.vlist');
+    await page.focus('.vlist');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await textOf(page, '.inspector h3')).toBe('source.submitted');
+    await page.keyboard.press('End');
+    expect(await textOf(page, '.inspector h3')).toBe('purchase_completed');
+  });
+
+  it('shows what a key without pii:read may not see as masked, and refuses it the raw bytes', async () => {
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    pages.push(watch(page, url));
+    await page.goto(`${url}/console/leads/lead_ana`);
+    await page.type('#api-key', readOnlyKey);
+    await page.click('button[type=submit]');
+    const identities = await textOf(page, '[data-testid=identities]');
+    expect(identities).toContain('a***@example.com');
+    expect(identities).not.toContain('ana.souza');
+    expect(await page.$$eval('[data-testid=identities] .masked', (els: any[]) => els.length)).toBe(2);
+    await page.waitForSelector('.vlist .vrow');
+    await (await page.$$('.vlist .vrow'))[1]!.click();
+    await page.click('[role=tab]:nth-child(3)');
+    const snapshot = await textOf(page, '.panel .json');
+    expect(snapshot).toContain('"first_name": "A***"');
+    expect(snapshot).not.toContain('Ana"');
+    await shot(page, '4-masked');
+    await page.click('[role=tab]:nth-child(4)');
+    await page.waitForSelector('[data-testid=raw-forbidden]');
+    await context.close();
+  });
+
+  it('explores the org\'s events with filters, paging and a live tail that keeps the reading position', async () => {
+    const page = await open('/console/events?range=24h&type=source.*', { key });
+    await page.waitForSelector('[data-testid=explorer-count]');
+    expect(await textOf(page, '[data-testid=explorer-count]')).toMatch(/^100 events/);
+    expect(await page.$eval('.vlist', (el: any) => [...el.querySelectorAll('.type')].every((t: any) => t.innerText.startsWith('source.')))).toBe(true);
+    await page.click('main > .split button:not([role])');
+    await page.waitForFunction(() => /^(1\d\d|2\d\d) events/.test(document.querySelector('[data-testid=explorer-count]')?.textContent ?? ''));
+    await shot(page, '5-explorer');
+    // Live: scroll down a little, post an event, and the rows under the eye stay where they were.
+    await page.goto(`${url}/console/events?range=24h&live=1`);
+    await page.waitForSelector('.vlist .vrow');
+    const before = await page.$eval('[data-testid=explorer-count]', (el: any) => el.innerText);
+    await page.$eval('.vlist', (el: any) => (el.scrollTop = 68));
+    const anchor = await page.$eval('.vlist', (el: any) => document.elementFromPoint(el.getBoundingClientRect().left + 200, el.getBoundingClientRect().top + 10)!.closest('.vrow')!.id);
+    await fetch(`${url}/v1/events`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lead_id: 'lead_live', source_type: 'direct', source: 'web', event_type: 'custom.ping', payload: {} }),
+    });
+    await page.waitForFunction((b) => document.querySelector('[data-testid=explorer-count]')?.textContent !== b, { timeout: 15_000 }, before);
+    const after = await page.$eval('.vlist', (el: any) => document.elementFromPoint(el.getBoundingClientRect().left + 200, el.getBoundingClientRect().top + 10)!.closest('.vrow')!.id);
+    expect(after).toBe(anchor);
+  });
+
+  it('lists alerts and unmapped deliveries with designed empty states, and re-maps', async () => {
+    const page = await open('/console/alerts', { key });
+    expect(await textOf(page, '.state.empty')).toContain('No alert');
+    await page.goto(`${url}/console/unmapped`);
+    expect(await textOf(page, '.state.empty')).toContain('Every delivery was mapped');
+    await page.click('[data-testid=remap]');
+    expect(await textOf(page, '[role=status]')).toMatch(/Examined \d+, re-mapped 0/);
+    await shot(page, '6-unmapped');
+  });
+
+  it('is readable on a 390 px phone: nothing wider than the screen', async () => {
+    const page = await open('/console/leads/lead_ana', { key, width: 390 });
+    await page.waitForSelector('.vlist .vrow');
+    await (await page.$$('.vlist .vrow'))[3]!.click();
+    await page.waitForSelector('[data-testid=snapshot-diff]');
+    await shot(page, '7-phone');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  });
+
+  it('opens a lead with 1,000 events and scrolls its virtualized timeline (time to interactive printed)', async () => {
+    const page = await open('/console/', { key });
+    await page.goto(`${url}/console/leads/lead_long`);
+    await page.waitForFunction(() => document.body.dataset.timelineReady !== undefined, { timeout: 60_000 });
+    const ready = Number(await page.evaluate(() => document.body.dataset.timelineReady));
+    const nav = await page.evaluate(() => JSON.stringify((globalThis as any).performance.getEntriesByType('navigation')[0]));
+    console.log(`console: lead with 1,000 events interactive ${ready.toFixed(0)} ms after navigation start (DOMContentLoaded ${JSON.parse(nav).domContentLoadedEventEnd.toFixed(0)} ms)`);
+    expect(await textOf(page, '[data-testid=timeline-count]')).toContain('1,000 of 1,000');
+    // Only the rows in view are in the DOM, and the last one is reachable.
+    expect(await page.$$eval('.vlist .vrow', (els: any[]) => els.length)).toBeLessThan(60);
+    await page.focus('.vlist');
+    await page.keyboard.press('End');
+    expect(await textOf(page, '.inspector h3')).toBeTruthy();
+    expect(await page.$eval('.vrow.selected', (el: any) => el.innerText)).toContain('feedback.received');
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { diffSnapshots } from '../../console/src/diff.js';
+import { parseJson, RawNumber, stringifyJson } from '../../console/src/json.js';
+import { classify } from '../../console/src/search-terms.js';
+import { waterfall } from '../../console/src/waterfall.js';
+
+describe("the console's pure parts", () => {
+  it('diffs lead snapshots leaf by leaf: added, removed, changed, nested, arrays by value', () => {
+    const before = { email: 'a@x.com', score: 40, address: { city: 'SP', zip: '01000' }, tags: ['a', 'b'], state: 'SP' };
+    const after = { email: 'a@x.com', score: 72, address: { city: 'RJ', zip: '01000' }, tags: ['a', 'b'], company: 'Acme' };
+    expect(diffSnapshots(before, after)).toEqual([
+      { kind: 'changed', path: 'address.city', before: 'SP', after: 'RJ' },
+      { kind: 'added', path: 'company', after: 'Acme' },
+      { kind: 'changed', path: 'score', before: 40, after: 72 },
+      { kind: 'removed', path: 'state', before: 'SP' },
+    ]);
+    expect(diffSnapshots({ tags: ['a'] }, { tags: ['a', 'b'] })).toEqual([{ kind: 'changed', path: 'tags', before: ['a'], after: ['a', 'b'] }]);
+    expect(diffSnapshots({}, { a: { b: 1 } })).toEqual([{ kind: 'added', path: 'a', after: { b: 1 } }]);
+    expect(diffSnapshots({ n: new RawNumber('828758318460506337') }, { n: new RawNumber('828758318460506337') })).toEqual([]);
+    expect(diffSnapshots({ n: new RawNumber('828758318460506337') }, { n: new RawNumber('828758318460506338') })).toHaveLength(1);
+  });
+
+  it('keeps every digit of an id past 2^53 from the API to the screen', () => {
+    const parsed = parseJson('{"order_id":828758318460506337,"amount":19.9,"small":42}') as Record<string, unknown>;
+    expect(parsed.order_id).toEqual(new RawNumber('828758318460506337'));
+    expect(parsed.amount).toBe(19.9);
+    expect(stringifyJson(parsed)).toBe('{\n  "order_id": 828758318460506337,\n  "amount": 19.9,\n  "small": 42\n}');
+  });
+
+  it('tells an e-mail, a phone, a provider ref and a lead id apart', () => {
+    expect(classify(' Ana@Example.com ')).toEqual({ by: 'email', value: 'Ana@Example.com' });
+    expect(classify('+55 (11) 98765-4321')).toEqual({ by: 'phone', value: '+5511987654321' });
+    expect(classify('stripe:cus_123')).toEqual({ by: 'ref', value: 'stripe:cus_123' });
+    expect(classify('lead_42')).toEqual({ by: 'lead', value: 'lead_42' });
+  });
+
+  it('lays steps end to end on the waterfall, waits before durations, untimed steps as points', () => {
+    const { spans, total } = waterfall([{ id: 'a', timing: { duration_ms: 100 } }, { id: 'b' }, { id: 'c', timing: { wait_ms: 50, duration_ms: 200 } }]);
+    expect(Object.fromEntries(spans)).toEqual({ a: [0, 100], b: [100, 100], c: [150, 350] });
+    expect(total).toBe(350);
+  });
+});
