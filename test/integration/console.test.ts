@@ -110,7 +110,7 @@ describe('the console in a real browser', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('8 of 8'));
     expect(await textOf(page, '[data-testid=identities]')).toContain('ana.souza@example.com');
     expect(await textOf(page, '[data-testid=identities]')).toContain('+5511987654321');
-    const rows = await page.$$eval('.vlist .vrow', (els: any[]) => els.map((el) => [...el.querySelectorAll('span')].map((x: any) => x.innerText)));
+    const rows = await page.$$eval('.vlist .vrow', (els: any[]) => els.map((el) => [...el.querySelectorAll(':scope > span')].map((x: any) => x.innerText)));
     const types = rows.map((r) => r[1]);
     expect(types).toEqual(['product_viewed', 'source.submitted', 'filter.passed', 'enhancement.success', 'recipient.failed', 'retry.attempted', 'recipient.delivered', 'purchase_completed']);
     const times = rows.map((r) => r[0]!);

@@ -3,8 +3,9 @@ import { useLocation } from 'preact-iso';
 import { api, qs, type LeadEvent, type Page } from '../api.js';
 import { Inspector, type Tab } from '../components/inspector.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
+import { TimeCell } from '../components/time.js';
 import { VirtualList } from '../components/virtual-list.js';
-import { formatTime, isRange, RANGES } from '../format.js';
+import { isRange, RANGES } from '../format.js';
 
 const ROW_HEIGHT = 34;
 const TAIL_EVERY_MS = 3000;
@@ -115,7 +116,7 @@ export function Explorer() {
         <label class="live"><input type="checkbox" checked={live} onChange={(e) => setQuery({ live: (e.target as HTMLInputElement).checked ? '1' : undefined })} /> Live tail</label>
       </form>
       <div class="split">
-        <section aria-label="Events">
+        <section aria-label="Events" class="explorer">
           {state === 'loading' ? <Loading what="events" /> : null}
           {typeof state === 'object' ? <ErrorState error={state.error} retry={() => setQuery({})} /> : null}
           {state !== 'loading' && typeof state !== 'object' && items.length === 0 ? <Empty title="No events match">The default range is the last 31 days; widen it or clear a filter.</Empty> : null}
@@ -128,7 +129,7 @@ export function Explorer() {
                 keyOf={(e) => e.id} selected={selectedIndex >= 0 ? selectedIndex : undefined} prepended={prepended}
                 onSelect={(i) => setQuery({ event: items[i]!.id })}
                 render={(e) => [
-                  <span key="t" class="time">{formatTime(e.occurred_at)}</span>,
+                  <TimeCell key="t" iso={e.occurred_at} />,
                   <span key="y" class="type">{e.event_type}</span>,
                   <span key="o"><span class={`badge ${e.outcome ?? 'none'}`}>{e.outcome ?? '—'}</span></span>,
                   <span key="s" class="muted">{e.source}</span>,

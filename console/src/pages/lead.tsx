@@ -3,6 +3,7 @@ import { useLocation, useRoute } from 'preact-iso';
 import { api, qs, type Lead, type LeadEvent, type Page } from '../api.js';
 import { Inspector, type Tab } from '../components/inspector.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
+import { TimeCell } from '../components/time.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { familyOf, formatMs, formatTime, isRange, RANGES } from '../format.js';
 import { isMasked } from '../json.js';
@@ -122,7 +123,7 @@ export function LeadPage() {
                   const left = (start / fall.total) * 100;
                   const width = ((end - start) / fall.total) * 100;
                   return [
-                    <span key="t" class="time">{formatTime(e.occurred_at)}</span>,
+                    <TimeCell key="t" iso={e.occurred_at} />,
                     <span key="y" class="type">{e.event_type}</span>,
                     <span key="o"><span class={`badge ${e.outcome ?? 'none'}`}>{e.outcome ?? '—'}</span></span>,
                     <span key="s" class="muted">{e.source}{e.step_id ? ` / ${e.step_id}` : ''}</span>,
