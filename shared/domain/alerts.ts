@@ -2,10 +2,7 @@ import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertR
 import type { LeadEvent } from './event.js';
 import { maskFreeText } from './masking.js';
 import type { AlertStore } from './ports.js';
-import * as z from 'zod/mini';
-import { decodeCursor, encodeCursor, peekCursorDefaults } from './cursor.js';
-import { ValidationError } from './errors.js';
-import { isoParam, limitParam, parseOrThrow } from './schema.js';
+import { decodeCursor, encodeCursor, parseRangePage, rangePageParams } from './cursor.js';
 import { DAY_MS, toIso } from './time.js';
 
 /**
@@ -194,20 +191,15 @@ export async function processAlerts(context: AlertContext, records: { event: Lea
 export const ALERT_HISTORY_DAYS = 30;
 
 /** GET /v1/alerts' query parameters: a window-start range (default the last 7 days), a page size, a cursor. */
-export const alertParams = z.strictObject({ from: z.optional(isoParam), to: z.optional(isoParam), limit: z.optional(limitParam), cursor: z.optional(z.string()) });
+export const alertParams = rangePageParams;
 
 /** GET /v1/alerts (scope events:read): the org's raised alerts, newest first (section 5; the console's alerts page). */
 export async function listAlerts(
   store: AlertStore, orgId: string, params: Record<string, string | undefined>, nowMs: number,
 ): Promise<{ items: AlertRaised[]; next_cursor: string | null }> {
-  const clean = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
-  const p = parseOrThrow(alertParams, clean, { unknownKeyMessage: 'is not a known query parameter' });
-  const carried = p.cursor !== undefined ? peekCursorDefaults(p.cursor) : undefined;
-  const toMs = p.to ?? carried?.to ?? nowMs + 1;
-  const fromMs = p.from ?? carried?.from ?? toMs - 7 * DAY_MS;
-  if (fromMs >= toMs) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
-  const binding = { route: 'alerts', from: p.from, to: p.to };
-  const after = p.cursor === undefined ? undefined : decodeCursor(p.cursor, orgId, binding).timeKey;
-  const page = await store.recent(orgId, { fromIso: toIso(fromMs), toIso: toIso(toMs), limit: p.limit ?? 50, ...(after ? { after } : {}) });
+  const { fromMs, toMs, limit, cursor } = parseRangePage(params, nowMs, 7 * DAY_MS);
+  const binding = { route: 'alerts', from: params.from, to: params.to };
+  const after = cursor === undefined ? undefined : decodeCursor(cursor, orgId, binding).timeKey;
+  const page = await store.recent(orgId, { fromIso: toIso(fromMs), toIso: toIso(toMs), limit: limit ?? 50, ...(after ? { after } : {}) });
   return { items: page.items, next_cursor: page.next ? encodeCursor({ partition: 0, timeKey: page.next }, orgId, binding, { from: fromMs, to: toMs }) : null };
 }

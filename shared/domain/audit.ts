@@ -1,9 +1,7 @@
-import { decodeCursor, encodeCursor, peekCursorDefaults } from './cursor.js';
+import { decodeCursor, encodeCursor, parseRangePage, rangePageParams } from './cursor.js';
 import { ValidationError } from './errors.js';
 import type { AuditEntry, AuditLog } from './ports.js';
 import { DAY_MS, utcDays } from './time.js';
-import * as z from 'zod/mini';
-import { isoParam, limitParam, parseOrThrow } from './schema.js';
 
 /**
  * GET /v1/audit (scope admin, section 9): the org's audit records, newest first, in a range of at most 400 days
@@ -13,21 +11,13 @@ export const AUDIT_MAX_RANGE_DAYS = 400;
 const DEFAULT_RANGE_MS = 30 * DAY_MS;
 
 /** GET /v1/audit's query parameters. */
-export const auditParams = z.strictObject({ from: z.optional(isoParam), to: z.optional(isoParam), limit: z.optional(limitParam), cursor: z.optional(z.string()) });
+export const auditParams = rangePageParams;
 
 export async function listAudit(
   log: AuditLog, orgId: string, params: Record<string, string | undefined>, nowMs: number,
 ): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
-  const clean = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
-  const p = parseOrThrow(auditParams, clean, { unknownKeyMessage: 'is not a known query parameter' });
-  const limit = p.limit ?? 100;
-  const carried = p.cursor !== undefined ? peekCursorDefaults(p.cursor) : undefined;
-  const toMs = p.to ?? carried?.to ?? nowMs + 1;
-  const fromMs = p.from ?? carried?.from ?? toMs - DEFAULT_RANGE_MS;
-  const errors: { path: string; message: string }[] = [];
-  if (fromMs >= toMs) errors.push({ path: 'from', message: 'must be before to' });
-  if (toMs - fromMs > AUDIT_MAX_RANGE_DAYS * DAY_MS) errors.push({ path: 'from', message: `the range from..to must be at most ${AUDIT_MAX_RANGE_DAYS} days` });
-  if (errors.length > 0) throw new ValidationError(errors);
+  const { fromMs, toMs, limit = 100 } = parseRangePage(params, nowMs, DEFAULT_RANGE_MS);
+  if (toMs - fromMs > AUDIT_MAX_RANGE_DAYS * DAY_MS) throw new ValidationError([{ path: 'from', message: `the range from..to must be at most ${AUDIT_MAX_RANGE_DAYS} days` }]);
 
   const days = utcDays(fromMs, toMs).reverse(); // newest first
   const binding = { route: 'audit', from: params.from, to: params.to };

@@ -1,5 +1,7 @@
 import { canonicalJson, sha256Hex } from './canonical.js';
+import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
+import { isoParam, limitParam, parseOrThrow } from './schema.js';
 import type { PagePosition } from './ports.js';
 
 /**
@@ -52,4 +54,21 @@ export function decodeCursor(cursor: string, orgId: string, query: Record<string
     throw invalid();
   }
   return { partition: body.p as number, timeKey: body.t };
+}
+
+/** The query parameters of a time-ranged, cursor-paged listing (the audit trail, the alert history). */
+export const rangePageParams = z.strictObject({ from: z.optional(isoParam), to: z.optional(isoParam), limit: z.optional(limitParam), cursor: z.optional(z.string()) });
+
+/**
+ * Parses them: the window is from/to as given, else the one the cursor carries, else the `defaultRangeMs` up to now;
+ * from must be before to. Every bad parameter is named at once.
+ */
+export function parseRangePage(params: Record<string, string | undefined>, nowMs: number, defaultRangeMs: number): { fromMs: number; toMs: number; limit?: number; cursor?: string } {
+  const clean = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+  const p = parseOrThrow(rangePageParams, clean, { unknownKeyMessage: 'is not a known query parameter' });
+  const carried = p.cursor !== undefined ? peekCursorDefaults(p.cursor) : undefined;
+  const toMs = p.to ?? carried?.to ?? nowMs + 1;
+  const fromMs = p.from ?? carried?.from ?? toMs - defaultRangeMs;
+  if (fromMs >= toMs) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
+  return { fromMs, toMs, ...(p.limit !== undefined ? { limit: p.limit } : {}), ...(p.cursor !== undefined ? { cursor: p.cursor } : {}) };
 }

@@ -1,29 +1,22 @@
-import { useEffect, useState } from 'preact/hooks';
 import { api, type Alert, type Page } from '../api.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { formatTime } from '../format.js';
+import { useLoad } from '../use-load.js';
 
 /** Recent `Alert Raised` (GET /v1/alerts), newest first: what crossed its threshold, when, and the top reasons. */
 export function Alerts() {
-  const [state, setState] = useState<{ loading: true } | { error: unknown } | { page: Page<Alert> }>({ loading: true });
-  const [attempt, setAttempt] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setState({ loading: true });
-    api<Page<Alert>>('/v1/alerts?limit=100').then((page) => live && setState({ page }), (error: unknown) => live && setState({ error }));
-    return () => void (live = false);
-  }, [attempt]);
+  const { state, retry } = useLoad(() => api<Page<Alert>>('/v1/alerts?limit=100'), []);
   return (
     <main id="main">
       <h1>Alerts</h1>
       <p class="muted">Windowed rules over the last hour (rejection rate, step duration, source rejection, buyer acceptance); each raised at most once per window. The same alerts go to your EventBridge subscriptions.</p>
-      {'loading' in state ? <Loading what="alerts" /> : null}
-      {'error' in state ? <ErrorState error={state.error} retry={() => setAttempt((a) => a + 1)} /> : null}
-      {'page' in state ? (state.page.items.length === 0 ? <Empty title="No alert in the last 7 days">When a rule crosses its threshold, it shows up here.</Empty> : (
+      {!state || 'loading' in state ? <Loading what="alerts" /> : null}
+      {state && 'error' in state ? <ErrorState error={state.error} retry={retry} /> : null}
+      {state && 'value' in state ? (state.value.items.length === 0 ? <Empty title="No alert in the last 7 days">When a rule crosses its threshold, it shows up here.</Empty> : (
         <table class="grid" data-testid="alerts">
           <thead><tr><th>window</th><th>rule</th><th>dimension</th><th>value</th><th>threshold</th><th>samples</th><th>top reasons</th></tr></thead>
           <tbody>
-            {state.page.items.map((a) => (
+            {state.value.items.map((a) => (
               <tr key={`${a.rule_id}${a.dimension}${a.window_start}`}>
                 <td>{formatTime(a.window_start)}</td><td>{a.rule_id}</td><td><code>{a.dimension}</code></td>
                 <td class={a.value > a.threshold ? 'bad' : ''}>{a.value}</td><td>{a.threshold}</td><td>{a.sample_size}</td>

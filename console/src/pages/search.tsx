@@ -5,25 +5,20 @@ import { formatTime } from '../format.js';
 import { isMasked } from '../json.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { classify } from '../search-terms.js';
+import { useLoad } from '../use-load.js';
 
 /** Lead search (the home page): by lead id, e-mail, phone or provider ref; `?q=` reopens it. */
 export function Search() {
   const { query, route } = useLocation();
   const q = query.q ?? '';
   const [term, setTerm] = useState(q);
-  const [state, setState] = useState<{ loading: true } | { error: unknown } | { leads: Lead[] } | undefined>();
   useEffect(() => setTerm(q), [q]);
-  useEffect(() => {
-    if (!q) return setState(undefined);
+  const { state } = useLoad(q ? () => {
     const { by, value } = classify(q);
-    let live = true;
-    setState({ loading: true });
-    const request = by === 'lead'
+    return by === 'lead'
       ? api<Lead>(`/v1/leads/${encodeURIComponent(value)}`).then((lead) => [lead])
       : api<{ items: Lead[] }>(`/v1/leads${qs({ [by]: value })}`).then((r) => r.items);
-    request.then((leads) => live && setState({ leads }), (error: unknown) => live && setState({ error }));
-    return () => void (live = false);
-  }, [q]);
+  } : undefined, [q]);
   const submit = (e: Event) => {
     e.preventDefault();
     route(`/console/${qs({ q: term.trim() })}`);
@@ -41,10 +36,10 @@ export function Search() {
       {state === undefined ? <Empty title="Search by lead id, e-mail, phone number or provider ref">Phone numbers match in E.164 (+5511…); e-mails ignore case.</Empty> : null}
       {state && 'loading' in state ? <Loading what="leads" /> : null}
       {state && 'error' in state ? <ErrorState error={state.error} /> : null}
-      {state && 'leads' in state ? (
-        state.leads.length === 0 ? <Empty title="No lead has that identity">Nothing in this org claims it (or it was erased).</Empty> : (
+      {state && 'value' in state ? (
+        state.value.length === 0 ? <Empty title="No lead has that identity">Nothing in this org claims it (or it was erased).</Empty> : (
           <ul class="cards" data-testid="search-results">
-            {state.leads.map((lead) => (
+            {state.value.map((lead) => (
               <li key={lead.lead_id}>
                 <a href={`/console/leads/${encodeURIComponent(lead.lead_id)}`}><strong>{lead.lead_id}</strong></a>
                 <span class="muted"> first seen {lead.first_seen_at ? formatTime(lead.first_seen_at) : '—'}</span>
