@@ -28,9 +28,9 @@ describe("the README's examples", () => {
         env: { ...process.env, LEADLOG_URL: `http://127.0.0.1:${port}`, LEADLOG_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 60_000,
       });
       const statuses = (output: string) => [...output.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
-      expect(statuses(run(tryIt!))).toEqual([201, 200, 200, 200, 200, 201, 200, 200]);
+      expect(statuses(run(tryIt!))).toEqual([201, 200, 200, 200, 200, 201, 200, 200, 200]);
       const again = run(tryIt!);
-      expect(statuses(again)).toEqual([200, 200, 200, 200, 200, 200, 200, 200]);
+      expect(statuses(again)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200]);
       expect(again).toContain('idempotent-replayed: true');
       expect(again).not.toContain('"status":"created"'); // the batch's items are duplicates the second time
       // One shell session, as a reader pastes them: the blocks in order, marked to read each one's statuses.
