@@ -47,6 +47,7 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
  *   ERASURE#<org>                                  / LEAD#<lead id>   {erasure_id}: the erasure of a lead (idempotent DELETE)
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
+ *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
@@ -67,6 +68,7 @@ export const controlKeys = {
   erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${leadId}` }),
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),
   runningErasures: (): ControlPrefix => ({ pk: 'ERASURES', skPrefix: '' }),
+  exportJob: (orgId: string, exportId: string): ControlKey => ({ pk: `EXPORT#${orgId}`, sk: `JOB#${exportId}` }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({

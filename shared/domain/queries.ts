@@ -31,8 +31,8 @@ type Params = Record<string, string | undefined>;
 
 const KNOWN_TYPES = new Set<string>([...allCatalogueTypes, ...webhookOnlyTypes]);
 
-/** `type=a,b.*`: exact catalogue/custom types, or a family by prefix (`source.*`). */
-const typeParam = param((value): TypeMatch[] | { problem: string } => {
+/** `type=a,b.*`: exact catalogue/custom types, or a family by prefix (`source.*`); exports take the same. */
+export const typeParam = param((value): TypeMatch[] | { problem: string } => {
   const matches: TypeMatch[] = [];
   const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
   if (parts.length === 0) return { problem: 'must not be empty' };

@@ -1,0 +1,110 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
+import { EXPORT_COLUMNS, EXPORT_EXTENSIONS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
+import { toIso } from '../../shared/domain/time.js';
+import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
+
+/**
+ * The local stand-in for an export's Athena queries: DuckDB over the archive (the `events` view, so each event
+ * once; rows the archive accepted but has not flushed yet included). Each day is written as a part file under
+ * `<exports>/<org>/<id>.parts/`, then the parts are joined into `<exports>/<org>/<id>.<ext>` (temp + rename).
+ */
+export class LocalExporter implements ExportEngine {
+  constructor(private readonly options: { archiveDir: string; exportDir: string }) {}
+
+  /** Where the finished file of a job is. */
+  fileOf(job: Pick<ExportJob, 'orgId' | 'id' | 'format'>): string {
+    return join(this.options.exportDir, job.orgId, `${job.id}.${EXPORT_EXTENSIONS[job.format]}`);
+  }
+
+  private partsOf(job: ExportJob): string {
+    return join(this.options.exportDir, job.orgId, `${job.id}.parts`);
+  }
+
+  private async query<T>(run: (connection: Awaited<ReturnType<typeof openDuckDb>>) => Promise<T>): Promise<T> {
+    const connection = await openDuckDb();
+    try {
+      await attachArchive(connection, this.options.archiveDir, { includeBuffered: true });
+      return await run(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async days(job: ExportJob): Promise<string[]> {
+    const range = { from: toIso(job.filter.fromMs).slice(0, 10), to: toIso(job.filter.toMs - 1).slice(0, 10) };
+    const where = exportWhere(job.orgId, job.filter, range);
+    return this.query(async (connection) => {
+      const reader = await connection.runAndReadAll(`SELECT DISTINCT dt ${where.sql} ORDER BY dt`, where.params);
+      return reader.getRowObjectsJson().map((row) => String(row.dt));
+    });
+  }
+
+  async writeDay(job: ExportJob, day: string): Promise<{ rows: number }> {
+    const parts = this.partsOf(job);
+    await mkdir(parts, { recursive: true });
+    const where = exportWhere(job.orgId, job.filter, { from: day, to: day });
+    const part = join(parts, `${day}.${job.format === 'parquet' ? 'parquet' : job.format === 'csv' ? 'csv' : 'jsonl'}`);
+    const temp = `${part}.tmp`;
+    const rows = await this.query(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `COPY (SELECT ${selectList(job.format)} ${where.sql} ORDER BY occurred_at, id) TO ${sqlString(temp)} (${copyOptions(job.format)})`,
+        where.params,
+      );
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    });
+    await rename(temp, part);
+    return { rows };
+  }
+
+  async finish(job: ExportJob): Promise<{ bytes: number }> {
+    const parts = this.partsOf(job);
+    const file = this.fileOf(job);
+    const temp = `${file}.tmp`;
+    await mkdir(join(this.options.exportDir, job.orgId), { recursive: true });
+    const names = existsSync(parts) ? (await readdir(parts)).filter((n) => !n.endsWith('.tmp')).sort() : [];
+    const files = names.map((n) => join(parts, n));
+    if (job.format === 'parquet') {
+      await this.query(async (connection) => {
+        // Days in order, each part already in (occurred_at, id) order: the file is in that order too.
+        const source = files.length === 0 ? emptySelect() : `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}])`;
+        await connection.run(`COPY (${source}) TO ${sqlString(temp)} (${copyOptions(job.format)})`);
+      });
+    } else {
+      // CSV and JSONL parts are joined byte for byte (CSV under one header row), so no value is read back and retyped.
+      const out = await open(temp, 'w');
+      try {
+        if (job.format === 'csv') await out.write(`${EXPORT_COLUMNS.join(',')}\n`);
+        for (const part of files) await pipeline(createReadStream(part), out.createWriteStream({ autoClose: false }) as unknown as NodeJS.WritableStream, { end: false });
+        await out.sync();
+      } finally {
+        await out.close();
+      }
+    }
+    await rename(temp, file);
+    await rm(parts, { recursive: true, force: true });
+    return { bytes: (await stat(file)).size };
+  }
+}
+
+/** Timestamps as ISO 8601 UTC text in CSV and JSONL (`2026-11-23T14:30:45.123Z`), TIMESTAMP in Parquet; JSON columns nested in JSONL. */
+function selectList(format: ExportJob['format']): string {
+  return EXPORT_COLUMNS.map((name) => {
+    if (TIMESTAMP_COLUMNS.has(name) && format !== 'parquet') return `strftime(${name}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${name}`;
+    if (JSON_COLUMNS.has(name) && format === 'jsonl') return `CAST(${name} AS JSON) AS ${name}`;
+    return name;
+  }).join(', ');
+}
+
+/** A part and the final file; CSV parts have no header (the joined file has one). */
+function copyOptions(format: ExportJob['format']): string {
+  if (format === 'parquet') return 'FORMAT parquet, COMPRESSION zstd';
+  if (format === 'csv') return `FORMAT csv, HEADER false, QUOTE '"', ESCAPE '"'`;
+  return 'FORMAT json';
+}
+
+function emptySelect(): string {
+  return `SELECT ${EXPORT_COLUMNS.map((name) => `CAST(NULL AS VARCHAR) AS ${name}`).join(', ')} WHERE false`;
+}

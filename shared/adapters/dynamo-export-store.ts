@@ -1,0 +1,23 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ExportJob, ExportJobStore } from '../domain/exports.js';
+import { controlKeys } from '../domain/keys.js';
+
+/** How long a job's record stays (its file lives a day: the export bucket's lifecycle, or the local folder). */
+const JOB_TTL_SECONDS = 7 * 86_400;
+
+/** Export jobs in the control table (controlKeys.exportJob): the filter, status and rows so far; no PII. */
+export class DynamoExportStore implements ExportJobStore {
+  constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
+
+  async save(job: ExportJob): Promise<void> {
+    await this.client.send(new PutCommand({
+      TableName: this.tableName,
+      Item: { ...controlKeys.exportJob(job.orgId, job.id), job, expires_at: Math.floor(Date.parse(job.requestedAt) / 1000) + JOB_TTL_SECONDS },
+    }));
+  }
+
+  async get(orgId: string, id: string): Promise<ExportJob | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.exportJob(orgId, id), ConsistentRead: true }));
+    return result.Item?.job as ExportJob | undefined;
+  }
+}

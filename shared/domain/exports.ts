@@ -1,0 +1,164 @@
+import * as z from 'zod/mini';
+import { archiveColumns, EVENTS_VIEW } from '../definitions/archive.js';
+import { OUTCOMES, SOURCE_PATTERN } from './event.js';
+import { ValidationError } from './errors.js';
+import type { TypeMatch } from './ports.js';
+import { typeParam } from './queries.js';
+import { isoParam, parseOrThrow } from './schema.js';
+import { toIso } from './time.js';
+
+/**
+ * Exports (contract section 10): exactly the org's events that match a filter, each once, masked, as CSV, JSONL or
+ * Parquet. Their one source is the archive's `events` view (every event, deduplicated, masked as it left
+ * DynamoDB), read once the archive has settled past the moment the export was asked for, so a recent event is
+ * in it too. A job runs partition by partition (one `dt` day at a time), recording the rows written so far: a
+ * run interrupted by a crash resumes at the next day.
+ */
+export const EXPORT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export const EXPORT_EXTENSIONS: Record<ExportFormat, string> = { csv: 'csv', jsonl: 'jsonl', parquet: 'parquet' };
+
+const id255 = z.string().check(z.minLength(1), z.maxLength(255));
+
+/** What may be filtered on: a time range of occurred_at (required), and the API's filters. */
+export const exportFilterSchema = z.strictObject({
+  from: isoParam,
+  to: isoParam,
+  type: z.optional(typeParam),
+  source: z.optional(z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'))),
+  outcome: z.optional(z.enum(OUTCOMES)),
+  lead_id: z.optional(id255),
+  flow_id: z.optional(id255),
+});
+
+export const exportRequestSchema = z.strictObject({ format: z.enum(EXPORT_FORMATS), filter: exportFilterSchema });
+
+/** A filter, parsed: the half-open range [fromMs, toMs) of occurred_at, and the rest. */
+export interface ExportFilter {
+  fromMs: number;
+  toMs: number;
+  types?: TypeMatch[];
+  source?: string;
+  outcome?: (typeof OUTCOMES)[number];
+  leadId?: string;
+  flowId?: string;
+}
+
+export function parseExportRequest(body: unknown): { format: ExportFormat; filter: ExportFilter } {
+  const { format, filter } = parseOrThrow(exportRequestSchema, body, { notObjectMessage: 'must be a JSON object: {"format": "csv", "filter": {"from": …, "to": …}}' });
+  if (filter.from >= filter.to) throw new ValidationError([{ path: 'filter.from', message: 'must be before filter.to' }]);
+  return {
+    format,
+    filter: {
+      fromMs: filter.from, toMs: filter.to,
+      ...(filter.type ? { types: filter.type } : {}), ...(filter.source ? { source: filter.source } : {}),
+      ...(filter.outcome ? { outcome: filter.outcome } : {}), ...(filter.lead_id ? { leadId: filter.lead_id } : {}),
+      ...(filter.flow_id ? { flowId: filter.flow_id } : {}),
+    },
+  };
+}
+
+/** The columns of every export, in order: the archive's flat columns, then its JSON columns (as the contract says). */
+export const EXPORT_COLUMNS = archiveColumns.map((c) => c.name);
+export const JSON_COLUMNS = new Set(archiveColumns.filter((c) => c.comment === 'JSON').map((c) => c.name));
+export const TIMESTAMP_COLUMNS = new Set(archiveColumns.filter((c) => c.type === 'timestamp').map((c) => c.name));
+
+/**
+ * The WHERE clause of an export over the `events` view, with `?` parameters in order: the org, a range of
+ * `dt` partitions (so the engine reads only those), the exact occurred_at range, then the filters. Shared by
+ * DuckDB and Athena (both take `?` parameters and ISO timestamp literals through CAST).
+ */
+export function exportWhere(orgId: string, filter: ExportFilter, days: { from: string; to: string }): { sql: string; params: (string | number)[] } {
+  const clauses = ['org_id = ?', 'dt BETWEEN ? AND ?', 'occurred_at >= CAST(? AS TIMESTAMP)', 'occurred_at < CAST(? AS TIMESTAMP)'];
+  const params: (string | number)[] = [orgId, days.from, days.to, sqlTimestamp(filter.fromMs), sqlTimestamp(filter.toMs)];
+  if (filter.types?.length) {
+    const alternatives = filter.types.map((t) => ('equals' in t ? 'event_type = ?' : 'starts_with(event_type, ?)'));
+    clauses.push(`(${alternatives.join(' OR ')})`);
+    params.push(...filter.types.map((t) => ('equals' in t ? t.equals : t.prefix)));
+  }
+  for (const [column, value] of [['source', filter.source], ['outcome', filter.outcome], ['lead_id', filter.leadId], ['flow_id', filter.flowId]] as const) {
+    if (value !== undefined) {
+      clauses.push(`${column} = ?`);
+      params.push(value);
+    }
+  }
+  return { sql: `FROM ${EVENTS_VIEW} WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/** `2026-11-23 14:30:45.123`: a timestamp literal both engines read as UTC. */
+function sqlTimestamp(ms: number): string {
+  return toIso(ms).replace('T', ' ').replace('Z', '');
+}
+
+export type ExportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One export job (no PII: the filter holds ids and types, the counts are numbers). */
+export interface ExportJob {
+  orgId: string;
+  id: string;
+  format: ExportFormat;
+  filter: ExportFilter;
+  status: ExportStatus;
+  requestedAt: string;
+  /** The archive is read once it has settled past this moment (the archive's buffer and the stream's lag). */
+  settleUntil: string;
+  /** The `dt` days holding matching rows, found at the start of the run, in order; and how many are written. */
+  days?: string[];
+  daysDone: number;
+  rows: number;
+  bytes: number;
+  completedAt?: string;
+  error?: string;
+  /** A schedule's run: the schedule (section 10's Export Ready names it). */
+  scheduleId?: string;
+}
+
+/** The archive side of an export: DuckDB over the local files, Athena in AWS. */
+export interface ExportEngine {
+  /** The days (`dt`) within the filter's range that hold any of the org's rows. */
+  days(job: ExportJob): Promise<string[]>;
+  /** Writes one day's matching rows as a part of the job's file; idempotent (a rerun rewrites the part). */
+  writeDay(job: ExportJob, day: string): Promise<{ rows: number }>;
+  /** Joins the parts into the one file the job's URL serves; returns its size. */
+  finish(job: ExportJob): Promise<{ bytes: number }>;
+}
+
+export interface ExportJobStore {
+  save(job: ExportJob): Promise<void>;
+  get(orgId: string, id: string): Promise<ExportJob | undefined>;
+}
+
+/** One step of a job, as far as it goes now: wait for the archive to settle, or write days until done. */
+export async function runExport(
+  ports: { store: ExportJobStore; engine: ExportEngine; nowMs: () => number; onProgress?: (job: ExportJob) => void },
+  orgId: string, id: string,
+): Promise<{ waitMs: number } | { done: ExportJob }> {
+  const job = await ports.store.get(orgId, id);
+  if (!job) throw new Error(`export ${id} of ${orgId} not found`);
+  if (job.status === 'succeeded' || job.status === 'failed') return { done: job };
+  const wait = Date.parse(job.settleUntil) - ports.nowMs();
+  if (wait > 0) return { waitMs: wait };
+  try {
+    if (job.status === 'queued' || job.days === undefined) {
+      job.status = 'running';
+      job.days = await ports.engine.days(job);
+      await ports.store.save(job);
+    }
+    while (job.daysDone < job.days.length) {
+      const { rows } = await ports.engine.writeDay(job, job.days[job.daysDone]!);
+      job.rows += rows;
+      job.daysDone += 1;
+      await ports.store.save(job);
+      ports.onProgress?.(job);
+    }
+    job.bytes = (await ports.engine.finish(job)).bytes;
+    job.status = 'succeeded';
+    job.completedAt = toIso(ports.nowMs());
+  } catch (error) {
+    job.status = 'failed';
+    job.error = `the export could not be written: ${(error as Error).message.slice(0, 300)}`;
+    job.completedAt = toIso(ports.nowMs());
+  }
+  await ports.store.save(job);
+  return { done: job };
+}
