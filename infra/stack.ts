@@ -16,7 +16,8 @@ import { LeadlogTables } from './constructs/tables.js';
 import { Fanout } from './constructs/fanout.js';
 import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
-import { ErasureWorkflow } from './constructs/erasure.js';
+import { JobWorkflow } from './constructs/job-workflow.js';
+import { ExportStorage } from './constructs/exports.js';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 /** Each function's construct id (kept: it names the deployed resources) and sizing. */
@@ -33,6 +34,9 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   fanout: { id: 'Fanout', memorySize: 512, timeout: Duration.seconds(60) },
   // Athena queries of an erasure's archive phase run inside one step.
   erasure: { id: 'Erasure', memorySize: 512, timeout: Duration.minutes(15) },
+  exports: { id: 'Exports', memorySize: 512 },
+  // An export step starts no new day after 10 minutes (functions/exporter.ts); files stream through it.
+  exporter: { id: 'Exporter', memorySize: 1024, timeout: Duration.minutes(15) },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -63,6 +67,8 @@ export class LeadlogStack extends Stack {
     const storage = new PayloadStorage(this, 'Storage', { key: dataKey });
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
     const erasureWorkflowName = `${prefix}-erasure`;
+    const exportWorkflowName = `${prefix}-export`;
+    const exportStorage = new ExportStorage(this, 'ExportStorage', { key: dataKey, accessLogs: storage.accessLogs });
     const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
     // Every variable of the environment contract (shared/definitions/environment.ts); each function gets its own.
     const deployed: Record<DeployedVariable, string> = {
@@ -71,7 +77,9 @@ export class LeadlogStack extends Stack {
       RAW_PAYLOAD_BUCKET: storage.bucket.bucketName,
       EVENT_BUS_NAME: busName,
       ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref,
-      ERASURE_STATE_MACHINE_ARN: ErasureWorkflow.arnFor(this, erasureWorkflowName),
+      ERASURE_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, erasureWorkflowName),
+      EXPORT_BUCKET: exportStorage.bucket.bucketName,
+      EXPORT_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, exportWorkflowName),
       ARCHIVE_BUCKET: analytics.bucket.bucketName,
       ARCHIVE_DATABASE: analytics.database,
       ATHENA_WORKGROUP: analytics.workGroup.ref,
@@ -149,7 +157,7 @@ export class LeadlogStack extends Stack {
 
     // Erasure (section 9): the admin function records the job and starts its workflow; the erasure function deletes.
     const erasureFn = fn('erasure');
-    const erasure = new ErasureWorkflow(this, 'ErasureWorkflow', { name: erasureWorkflowName, step: erasureFn, logKey });
+    const erasure = new JobWorkflow(this, 'ErasureWorkflow', { name: erasureWorkflowName, step: erasureFn, what: 'erasure', logKey });
     erasure.stateMachine.grantStartExecution(handlers.admin);
     tables.events.grantReadData(handlers.admin); // is there anything of the lead to erase
     tables.events.grantReadWriteData(erasureFn);
@@ -183,6 +191,57 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Rewriting archive files and job records with the stack's own data key only.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Rewriting archive files and job records with the stack's own data key only.",
     });
+    // Exports (section 10): the exports function records the job and starts its workflow; the exporter runs Athena
+    // over the archive and writes the file into the export bucket; the exports function presigns its download.
+    const exporterFn = fn('exporter');
+    const exportWorkflow = new JobWorkflow(this, 'ExportWorkflow', { name: exportWorkflowName, step: exporterFn, what: 'export', logKey });
+    exportWorkflow.stateMachine.grantStartExecution(handlers.exports);
+    tables.control.grantReadWriteData(handlers.exports);
+    exportStorage.bucket.grantRead(handlers.exports); // a presigned URL carries the presigner's rights
+    tables.control.grantReadWriteData(exporterFn);
+    exportStorage.bucket.grantReadWrite(exporterFn);
+    exportStorage.bucket.grantDelete(exporterFn);
+    analytics.bucket.grantRead(exporterFn);
+    analytics.results.grantReadWrite(exporterFn);
+    exporterFn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
+    exporterFn.addToRolePolicy(new PolicyStatement({
+      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+      resources: [
+        this.formatArn({ service: 'glue', resource: 'catalog' }),
+        this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
+        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
+        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events_raw` }),
+      ],
+    }));
+    // A Parquet export is one CREATE TABLE AS with a single bucket: its scratch tables only (export_<id>).
+    exporterFn.addToRolePolicy(new PolicyStatement({
+      actions: ['glue:CreateTable', 'glue:DeleteTable', 'glue:GetTable'],
+      resources: [
+        this.formatArn({ service: 'glue', resource: 'catalog' }),
+        this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
+        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/export_ex_*` }),
+      ],
+    }));
+    const exportObjects = `Resource::<${logicalId(exportStorage.bucket)}.Arn>/*`;
+    acknowledge(handlers.exports, {
+      [`AwsSolutions-IAM5[${exportObjects}]`]: 'Presigning downloads of export files: objects of the export bucket only.',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the export bucket: presigned downloads of its files.',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the export bucket: presigned downloads of its files.',
+      'AwsSolutions-IAM5[Action::s3:List*]': 'grantRead of the export bucket: presigned downloads of its files.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Job records in the control table with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Job records in the control table with the stack's own data key only.",
+    });
+    acknowledge(exporterFn, {
+      ...readGrant,
+      [`AwsSolutions-IAM5[${exportObjects}]`]: 'Objects of the export bucket only: the export writes its parts and its file.',
+      [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.bucket)}.Arn>/*]`]: 'Reading the archive files Athena scans for the export.',
+      [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the export's own query results.",
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': "Deleting the export's parts once joined, in the export bucket only.",
+      'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: multipart uploads of export files into the export bucket only.',
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing export files and job records with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing export files and job records with the stack's own data key only.",
+      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:${this.region}:<AWS::AccountId>:table/${analytics.database}/export_ex_*]`]: "The export's own scratch tables (export_<id>) for a Parquet CREATE TABLE AS.",
+    });
     acknowledge(fanoutFn, {
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
       'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
@@ -212,5 +271,6 @@ export class LeadlogStack extends Stack {
     new CfnOutput(this, 'ControlTableName', { value: tables.control.tableName, description: 'npm run keys -- … --aws --table <this>' });
     new CfnOutput(this, 'RawPayloadBucketName', { value: storage.bucket.bucketName });
     new CfnOutput(this, 'ErasureStateMachineArn', { value: erasure.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ExportBucketName', { value: exportStorage.bucket.bucketName });
   }
 }

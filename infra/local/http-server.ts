@@ -6,6 +6,10 @@ import type { AuthorizerContext, HttpEvent, HttpResult } from '../../shared/http
 import { toProblem } from '../../shared/http/problem.js';
 import { matchRoute } from '../../shared/http/routing.js';
 import { PayloadTooLargeError } from '../../shared/domain/errors.js';
+import { LOCAL_FILES_PREFIX, verifyFileLink } from '../../shared/adapters/export-links.js';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 
 /**
  * The local stand-in for API Gateway (HTTP API, payload format 2.0): matches a request against the same
@@ -25,6 +29,11 @@ export interface LocalApiOptions {
   authorizerCacheSeconds?: number;
   /** Called after each request, for the console log. */
   onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
+  /**
+   * The stand-in for S3's presigned GETs of export files: `/_files/<key>?expires=&signature=` streams
+   * `<dir>/<key>` when the signature is the secret's and it has not expired (shared/adapters/export-links.ts).
+   */
+  files?: { dir: string; secret: string };
 }
 
 /** API Gateway's own request size limit; the handlers enforce the contract's smaller per-route limits. */
@@ -182,6 +191,22 @@ export async function invokeRoute(
   return (await options.handlers[name](event, lambdaContext(`leadlog-${name}`, event.requestContext.requestId))) as HttpResult;
 }
 
+/** A signed file URL, as S3 answers a presigned GET: 200 with the bytes, 403 for a bad or expired signature, 404. */
+async function serveFile(files: { dir: string; secret: string }, url: URL, response: ServerResponse): Promise<number> {
+  const key = decodeURIComponent(url.pathname.slice(LOCAL_FILES_PREFIX.length));
+  const path = resolve(files.dir, key);
+  const answer = (status: number, text: string) => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+    return status;
+  };
+  if (!verifyFileLink(files.secret, key, url.searchParams.get('expires'), url.searchParams.get('signature'), Date.now())) return answer(403, 'Request has expired or the signature does not match.\n');
+  if (!path.startsWith(resolve(files.dir) + sep) || !existsSync(path)) return answer(404, 'The specified key does not exist.\n');
+  const type = path.endsWith('.csv') ? 'text/csv; charset=utf-8' : path.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/vnd.apache.parquet';
+  response.writeHead(200, { 'content-type': type, 'content-length': String(statSync(path).size), 'content-disposition': `attachment; filename="${basename(path)}"` });
+  await pipeline(createReadStream(path), response);
+  return 200;
+}
+
 export function createLocalApi(options: LocalApiOptions): Server {
   return createServer(async (request, response) => {
     const started = performance.now();
@@ -195,6 +220,10 @@ export function createLocalApi(options: LocalApiOptions): Server {
       url = new URL('http://localhost/');
     }
     try {
+      if (options.files && method === 'GET' && url.pathname.startsWith(LOCAL_FILES_PREFIX)) {
+        status = await serveFile(options.files, url, response);
+        return;
+      }
       const matched = matchRoute(method, url.pathname);
       const body = await readBody(request);
       const event = toApiGatewayEvent({
@@ -220,6 +249,7 @@ const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handl
   webhooks: () => import('../../functions/webhooks.js'),
   admin: () => import('../../functions/admin.js'),
   console: () => import('../../functions/console.js'),
+  exports: () => import('../../functions/exports.js'),
   authorizer: () => import('../../functions/authorizer.js'),
 };
 

@@ -1,26 +1,28 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
-import { EXPORT_COLUMNS, EXPORT_EXTENSIONS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
+import { dirname, join } from 'node:path';
+import { exportKey } from '../../shared/adapters/export-links.js';
+import { EXPORT_COLUMNS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
 import { toIso } from '../../shared/domain/time.js';
 import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
 
 /**
  * The local stand-in for an export's Athena queries: DuckDB over the archive (the `events` view, so each event
  * once; rows the archive accepted but has not flushed yet included). Each day is written as a part file under
- * `<exports>/<org>/<id>.parts/`, then the parts are joined into `<exports>/<org>/<id>.<ext>` (temp + rename).
+ * `<files>/_parts/<org>/<id>/`, then the parts are joined into `<files>/exports/<org>/<id>.<ext>` (temp + rename), the key
+ * the export bucket has in AWS.
  */
 export class LocalExporter implements ExportEngine {
   constructor(private readonly options: { archiveDir: string; exportDir: string }) {}
 
   /** Where the finished file of a job is. */
   fileOf(job: Pick<ExportJob, 'orgId' | 'id' | 'format'>): string {
-    return join(this.options.exportDir, job.orgId, `${job.id}.${EXPORT_EXTENSIONS[job.format]}`);
+    return join(this.options.exportDir, exportKey(job));
   }
 
   private partsOf(job: ExportJob): string {
-    return join(this.options.exportDir, job.orgId, `${job.id}.parts`);
+    return join(this.options.exportDir, '_parts', job.orgId, job.id);
   }
 
   private async query<T>(run: (connection: Awaited<ReturnType<typeof openDuckDb>>) => Promise<T>): Promise<T> {
@@ -63,7 +65,7 @@ export class LocalExporter implements ExportEngine {
     const parts = this.partsOf(job);
     const file = this.fileOf(job);
     const temp = `${file}.tmp`;
-    await mkdir(join(this.options.exportDir, job.orgId), { recursive: true });
+    await mkdir(dirname(file), { recursive: true });
     const names = existsSync(parts) ? (await readdir(parts)).filter((n) => !n.endsWith('.tmp')).sort() : [];
     const files = names.map((n) => join(parts, n));
     if (job.format === 'parquet') {

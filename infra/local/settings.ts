@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DEFAULT_REGION, libraryVariables, type EnvName } from '../../shared/definitions/environment.js';
 import type { Provider } from '../../shared/domain/webhooks/signatures.js';
 
@@ -40,12 +42,22 @@ export const localSettings = {
 /** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
 type ReplacedLocally =
   | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME'
-  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP';
+  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
  * stand-in replaces (the compiler checks none is forgotten), plus what the SDK and Powertools read.
  */
+/** A random secret kept in the data folder (made on first use): stable across restarts, never in the repository. */
+function localSecret(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 export function localEnvironment(dynamoEndpoint: string, tableNames: Record<string, string>, dataDir = localSettings.dataDir): Record<string, string> {
   const contract: Record<Exclude<EnvName, ReplacedLocally>, string> = {
     EVENTS_TABLE_NAME: tableNames.events!,
@@ -53,6 +65,10 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     BLOB_DIR: resolve(dataDir, 's3'),
     CONSOLE_DIR: resolve(dataDir, 'console'),
+    EXPORT_DIR: resolve(dataDir, 'files'),
+    EXPORT_URL_SECRET: localSecret(dataDir, 'export-url-secret'),
+    // The stream poller reads every second and the archive's buffer is read with each export: 2 s covers both.
+    EXPORT_SETTLE_SECONDS: '2',
     AWS_REGION: localSettings.region,
     // Rotations apply at once locally (deployed functions keep secrets for 60 s).
     WEBHOOK_SECRET_CACHE_SECONDS: '0',

@@ -15,7 +15,7 @@ import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
 import { LocalArchive } from './local-archive.js';
-import { ErasureRunner } from './erasure-runner.js';
+import { ErasureRunner, ExportRunner } from './job-runner.js';
 import { StreamPoller } from './stream-poller.js';
 import { loadSubscriberRules, SubscriberRulesError, type SubscriberRule } from './subscriber-rules.js';
 import { DATA_DIR, clearRuntimeInfo, runningRuntime, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
@@ -23,6 +23,7 @@ import { acquireInstanceLock, checkJava, checkPortFree, PreflightError } from '.
 import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 import { buildConsole } from '../console-bundle.js';
+import { LocalExporter } from './local-exporter.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   let poller: StreamPoller | undefined;
   let archive: LocalArchive | undefined;
   let erasures: ErasureRunner | undefined;
+  let exports: ExportRunner | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
       await closing;
     }
     await erasures?.stop(); // a job mid-way resumes on the next start
+    await exports?.stop();
     if (poller) {
       await poller.stop();
       await poller.drain().catch(() => undefined); // what was accepted reaches the bus and the archive before we stop
@@ -123,10 +126,17 @@ async function main(): Promise<void> {
     onError: (error) => console.error(`leadlog: erasure step failed (retried): ${error.message}`),
   });
   erasures.start();
+  // Exports (POST /v1/exports): the export workflow's job, run here over the local archive into .data/files.
+  const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
+  exports = new ExportRunner({ store: deps.exports.store, engine: exportsEngine }, {
+    onError: (error) => console.error(`leadlog: export step failed (retried): ${error.message}`),
+  });
+  exports.start();
   const quiet = localSettings.quiet;
   server = createLocalApi({
     handlers,
     authorizer,
+    files: { dir: config.exportDir!, secret: config.exportUrlSecret! },
     onRequest: quiet ? undefined : ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)}ms`),
   });
   try {

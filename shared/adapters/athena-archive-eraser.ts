@@ -1,4 +1,5 @@
-import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
+import type { AthenaClient } from '@aws-sdk/client-athena';
+import { runAthena } from './athena-queries.js';
 import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_PREFIX, RAW_TABLE, archiveColumns, erasedRowsPredicate, partitionColumns, sqlLiteral } from '../definitions/archive.js';
@@ -90,25 +91,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
 
   /** Runs a statement in the workgroup and waits for it; the rows of a SELECT (header row dropped). */
   private async query(sql: string): Promise<(string | undefined)[][]> {
-    const { QueryExecutionId } = await this.athena.send(new StartQueryExecutionCommand({
-      QueryString: sql, WorkGroup: this.options.workGroup, QueryExecutionContext: { Database: this.options.database },
-    }));
-    for (;;) {
-      const { QueryExecution } = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId }));
-      const state = QueryExecution?.Status?.State;
-      if (state === 'SUCCEEDED') break;
-      if (state === 'FAILED' || state === 'CANCELLED') throw new Error(`Athena query ${QueryExecutionId} ${state}: ${QueryExecution?.Status?.StateChangeReason ?? ''}`);
-      await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 1000));
-    }
-    if (!/^\s*SELECT/i.test(sql)) return [];
-    const rows: (string | undefined)[][] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId, NextToken: token }));
-      rows.push(...(page.ResultSet?.Rows ?? []).map((row) => (row.Data ?? []).map((datum) => datum.VarCharValue)));
-      token = page.NextToken;
-    } while (token);
-    return rows.slice(1);
+    return (await runAthena(this.athena, this.options, sql)).rows;
   }
 }
 

@@ -11,7 +11,11 @@ import {
   createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createStepFunctionsClient,
 } from './aws-clients.js';
 import { DynamoErasureStore } from './dynamo-erasure-store.js';
-import { polledErasureScheduler, StepFunctionsErasureScheduler } from './erasure-scheduler.js';
+import { polledErasureScheduler, polledExportScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler } from './erasure-scheduler.js';
+import { DynamoExportStore } from './dynamo-export-store.js';
+import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
+import { AthenaExportEngine } from './athena-export-engine.js';
+import type { ExportJobStore, ExportLinks, ExportScheduler } from '../domain/exports.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
 import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
@@ -41,6 +45,8 @@ export interface Dependencies {
   erasures: ErasureStore;
   /** Raised alerts (the history GET /v1/alerts lists). */
   alerts: AlertStore;
+  /** Export jobs, how they start (Step Functions in AWS, the local runner) and where their files download from. */
+  exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks };
   /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
@@ -97,6 +103,13 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     audit: () => new DynamoAuditLog(clients.documents(), config.controlTableName),
     erasures: () => new DynamoErasureStore(clients.documents(), config.controlTableName),
     alerts: () => new DynamoAlertStore(clients.documents(), config.controlTableName),
+    exports: () => ({
+      store: new DynamoExportStore(clients.documents(), config.controlTableName),
+      scheduler: config.exportStateMachineArn
+        ? new StepFunctionsExportScheduler(createStepFunctionsClient({ region: config.region }), config.exportStateMachineArn)
+        : polledExportScheduler,
+      links: config.exportBucket ? new S3PresignedLinks(createS3Client({ region: config.region }), config.exportBucket) : new SignedFileLinks(config.exportUrlSecret!),
+    }),
     scheduler: () => (config.erasureStateMachineArn
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
       : polledErasureScheduler),
@@ -154,7 +167,19 @@ export function createErasureDependencies(config: Config = loadConfig(), standIn
 const perFunction = new Map<FunctionName, unknown>();
 
 /** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */
-export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure'>): Dependencies {
+/** An export's worker in AWS (functions/exporter.ts): the job store and the Athena engine. */
+export function defaultExportWorkerDependencies() {
+  const config = loadConfig('exporter');
+  return {
+    store: new DynamoExportStore(createDocumentClient({ region: config.region }), config.controlTableName),
+    engine: new AthenaExportEngine(createAthenaClient({ region: config.region }), createS3Client({ region: config.region }), {
+      bucket: config.exportBucket!, database: config.archiveDatabase!, workGroup: config.athenaWorkGroup!,
+    }),
+    nowMs: () => Date.now(),
+  };
+}
+
+export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter'>): Dependencies {
   if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
   return perFunction.get(fn) as Dependencies;
 }

@@ -6,7 +6,7 @@ import type { ControlPrefix } from '../domain/keys.js';
  * itself is shared/domain/keys.ts (`controlKeys`).
  */
 export async function queryPartition(
-  client: DynamoDBDocumentClient, tableName: string, key: string | ControlPrefix, projection?: string[],
+  client: DynamoDBDocumentClient, tableName: string, key: string | ControlPrefix, projection?: string[], options: { consistent?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
   const prefixed = typeof key !== 'string';
   const names = projection ? Object.fromEntries(projection.map((attribute, i) => [`#p${i}`, attribute])) : undefined;
@@ -20,6 +20,7 @@ export async function queryPartition(
         ExpressionAttributeValues: prefixed ? { ':pk': key.pk, ':sk': key.skPrefix } : { ':pk': key },
         ...(names ? { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } : {}),
         ExclusiveStartKey: start,
+        ...(options.consistent ? { ConsistentRead: true } : {}),
       }),
     );
     items.push(...(page.Items ?? []));

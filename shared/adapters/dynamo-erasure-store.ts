@@ -1,8 +1,9 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys } from '../domain/keys.js';
 import type { ErasureJob, ErasureStore } from '../domain/ports.js';
 import { batchWriteAll } from './dynamo-batch.js';
+import { queryPartition } from './control-table.js';
 
 /**
  * Erasure jobs in the control table (controlKeys.erasureJob / erasureOfLead / runningErasure): the job with its
@@ -61,17 +62,8 @@ export class DynamoErasureStore implements ErasureStore {
   }
 
   async running(): Promise<{ orgId: string; id: string }[]> {
-    const { pk } = controlKeys.runningErasures();
-    const found: { orgId: string; id: string }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: start, ConsistentRead: true,
-      }));
-      for (const item of page.Items ?? []) found.push({ orgId: item.org_id as string, id: item.erasure_id as string });
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const items = await queryPartition(this.client, this.tableName, controlKeys.runningErasures().pk, ['org_id', 'erasure_id'], { consistent: true });
+    return items.map((item) => ({ orgId: item.org_id as string, id: item.erasure_id as string }));
   }
 }
 

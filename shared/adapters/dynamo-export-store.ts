@@ -1,6 +1,7 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ExportJob, ExportJobStore } from '../domain/exports.js';
 import { controlKeys } from '../domain/keys.js';
+import { queryPartition } from './control-table.js';
 
 /** How long a job's record stays (its file lives a day: the export bucket's lifecycle, or the local folder). */
 const JOB_TTL_SECONDS = 7 * 86_400;
@@ -14,6 +15,17 @@ export class DynamoExportStore implements ExportJobStore {
       TableName: this.tableName,
       Item: { ...controlKeys.exportJob(job.orgId, job.id), job, expires_at: Math.floor(Date.parse(job.requestedAt) / 1000) + JOB_TTL_SECONDS },
     }));
+    const mark = controlKeys.runningExport(job.orgId, job.id);
+    if (job.status === 'queued' || job.status === 'running') {
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...mark, org_id: job.orgId, export_id: job.id } }));
+    } else {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: mark }));
+    }
+  }
+
+  async running(): Promise<{ orgId: string; id: string }[]> {
+    const items = await queryPartition(this.client, this.tableName, controlKeys.runningExports().pk, ['org_id', 'export_id'], { consistent: true });
+    return items.map((item) => ({ orgId: item.org_id as string, id: item.export_id as string }));
   }
 
   async get(orgId: string, id: string): Promise<ExportJob | undefined> {

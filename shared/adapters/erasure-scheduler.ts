@@ -1,4 +1,5 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { ExportJob, ExportScheduler } from '../domain/exports.js';
 import type { ErasureScheduler } from '../domain/ports.js';
 
 /**
@@ -24,3 +25,19 @@ export class StepFunctionsErasureScheduler implements ErasureScheduler {
  * by itself, after a restart too: starting one needs nothing more than the job's running mark.
  */
 export const polledErasureScheduler: ErasureScheduler = { start: async () => undefined };
+
+/** Starts an export's execution (infra/constructs/job-workflow.ts), named after the job: a second start is a no-op. */
+export class StepFunctionsExportScheduler implements ExportScheduler {
+  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
+
+  async start(job: ExportJob): Promise<void> {
+    try {
+      await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: job.id, input: JSON.stringify({ org_id: job.orgId, export_id: job.id }) }));
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+}
+
+/** Locally the runtime's runner finds queued exports by their running marks: nothing to start. */
+export const polledExportScheduler: ExportScheduler = { start: async () => undefined };

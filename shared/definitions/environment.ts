@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -53,6 +53,14 @@ export const environmentVariables = {
   ARCHIVE_DATABASE: { type: 'string', field: 'archiveDatabase', setBy: 'aws', optional: true, description: "The archive's Glue database (table `events`)." },
   ATHENA_WORKGROUP: { type: 'string', field: 'athenaWorkGroup', setBy: 'aws', optional: true, description: 'The Athena workgroup an erasure runs its queries in.' },
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
+  EXPORT_BUCKET: { type: 'string', field: 'exportBucket', setBy: 'aws', optional: true, description: 'The KMS-encrypted bucket export files are written to (kept a day).' },
+  EXPORT_STATE_MACHINE_ARN: { type: 'string', field: 'exportStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs exports (locally: the runtime runs them).' },
+  EXPORT_DIR: { type: 'string', field: 'exportDir', setBy: 'local', optional: true, description: 'Local stand-in for EXPORT_BUCKET: a folder of export files.' },
+  EXPORT_URL_SECRET: { type: 'string', field: 'exportUrlSecret', setBy: 'local', optional: true, description: 'Signs local download URLs (what a presigned S3 URL is in AWS).' },
+  EXPORT_SETTLE_SECONDS: {
+    type: 'seconds', field: 'exportSettleSeconds', setBy: 'local', default: '1200',
+    description: "How long an export waits before reading the archive: Firehose's buffer (900 s) + 300 s (locally 2 s: the stream poller and the archive's buffer).",
+  },
   CONSOLE_DIR: {
     type: 'string', field: 'consoleDir', setBy: 'local', optional: true,
     description: "The console's built files: locally <data folder>/console (built by npm start); in Lambda the console/ folder beside the handler.",
@@ -77,6 +85,8 @@ export const functionVariables = {
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
   console: ['CONSOLE_DIR'],
+  exports: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_DIR', 'EXPORT_URL_SECRET', 'EXPORT_SETTLE_SECONDS'],
+  exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP'],
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
   admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN'],

@@ -7,7 +7,7 @@ export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
-export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console'] as const;
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console', 'exports'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -66,6 +66,8 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
   { method: 'DELETE', path: '/v1/leads/{lead_id}', handler: 'admin', scope: 'admin', audit: 'lead.erase' },
   { method: 'GET', path: '/v1/erasures/{id}', handler: 'admin', scope: 'admin' },
+  { method: 'POST', path: '/v1/exports', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
+  { method: 'GET', path: '/v1/exports/{id}', handler: 'exports', scope: 'events:read' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

@@ -5,6 +5,7 @@ import { ValidationError } from './errors.js';
 import type { TypeMatch } from './ports.js';
 import { typeParam } from './queries.js';
 import { isoParam, parseOrThrow } from './schema.js';
+import { randomUUID } from 'node:crypto';
 import { toIso } from './time.js';
 
 /**
@@ -124,14 +125,66 @@ export interface ExportEngine {
 }
 
 export interface ExportJobStore {
+  /** Saves the job; one that is queued or running is also marked running (the local runner finds it after a restart). */
   save(job: ExportJob): Promise<void>;
   get(orgId: string, id: string): Promise<ExportJob | undefined>;
+  /** Every job still queued or running, in every org. */
+  running(): Promise<{ orgId: string; id: string }[]>;
+}
+
+/** Starts running a job (Step Functions in AWS; locally the runner finds it by its running mark); idempotent. */
+export interface ExportScheduler {
+  start(job: ExportJob): Promise<void>;
+}
+
+/** Where a finished export is downloaded: a presigned S3 URL in AWS, a signed local URL on a laptop; valid an hour. */
+export interface ExportLinks {
+  /** `origin`: the API's own origin as the caller reached it (the local file server is on it). */
+  urlFor(job: ExportJob, nowMs: number, origin: string): Promise<{ url: string; expiresAt: string }>;
+}
+
+/** How long a download URL is valid. */
+export const EXPORT_URL_SECONDS = 3600;
+
+/** POST /v1/exports: validates, stores the job (queued until the archive has settled) and starts it. */
+export async function requestExport(
+  ports: { store: ExportJobStore; scheduler: ExportScheduler },
+  request: { orgId: string; body: unknown; nowMs: number; settleMs: number; scheduleId?: string },
+): Promise<ExportJob> {
+  const { format, filter } = parseExportRequest(request.body);
+  const job: ExportJob = {
+    orgId: request.orgId, id: `ex_${randomUUID().replace(/-/g, '')}`, format, filter, status: 'queued',
+    requestedAt: toIso(request.nowMs), settleUntil: toIso(request.nowMs + request.settleMs), daysDone: 0, rows: 0, bytes: 0,
+    ...(request.scheduleId ? { scheduleId: request.scheduleId } : {}),
+  };
+  await ports.store.save(job);
+  await ports.scheduler.start(job);
+  return job;
+}
+
+/** GET /v1/exports/{id}: the job as the API shows it, with its download URL once it succeeded. */
+export async function presentExport(job: ExportJob, links: ExportLinks, nowMs: number, origin: string) {
+  const link = job.status === 'succeeded' ? await links.urlFor(job, nowMs, origin) : undefined;
+  return {
+    id: job.id,
+    status: job.status,
+    format: job.format,
+    rows: job.rows,
+    bytes: job.bytes,
+    requested_at: job.requestedAt,
+    ...(job.completedAt ? { completed_at: job.completedAt } : {}),
+    ...(link ? { url: link.url, url_expires_at: link.expiresAt } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    ...(job.scheduleId ? { schedule_id: job.scheduleId } : {}),
+  };
 }
 
 /** One step of a job, as far as it goes now: wait for the archive to settle, or write days until done. */
 export async function runExport(
-  ports: { store: ExportJobStore; engine: ExportEngine; nowMs: () => number; onProgress?: (job: ExportJob) => void },
+  ports: { store: ExportJobStore; engine: ExportEngine; nowMs: () => number; onProgress?: (job: ExportJob) => void; onDone?: (job: ExportJob) => Promise<void> },
   orgId: string, id: string,
+  /** Past this moment no new day is started: the step returns `waitMs: 0` to be called again (a Lambda's time limit). */
+  deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<{ waitMs: number } | { done: ExportJob }> {
   const job = await ports.store.get(orgId, id);
   if (!job) throw new Error(`export ${id} of ${orgId} not found`);
@@ -145,6 +198,7 @@ export async function runExport(
       await ports.store.save(job);
     }
     while (job.daysDone < job.days.length) {
+      if (ports.nowMs() > deadlineMs) return { waitMs: 0 };
       const { rows } = await ports.engine.writeDay(job, job.days[job.daysDone]!);
       job.rows += rows;
       job.daysDone += 1;
@@ -160,5 +214,6 @@ export async function runExport(
     job.completedAt = toIso(ports.nowMs());
   }
   await ports.store.save(job);
+  await ports.onDone?.(job);
   return { done: job };
 }

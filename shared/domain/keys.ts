@@ -48,6 +48,7 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ERASURE#<org>                                  / LEAD#<lead id>   {erasure_id}: the erasure of a lead (idempotent DELETE)
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
  *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
+ *   EXPORTS                                        / <org>#<id>       an export still queued or running (the local runner resumes these)
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
@@ -69,6 +70,8 @@ export const controlKeys = {
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),
   runningErasures: (): ControlPrefix => ({ pk: 'ERASURES', skPrefix: '' }),
   exportJob: (orgId: string, exportId: string): ControlKey => ({ pk: `EXPORT#${orgId}`, sk: `JOB#${exportId}` }),
+  runningExport: (orgId: string, exportId: string): ControlKey => ({ pk: 'EXPORTS', sk: `${orgId}#${exportId}` }),
+  runningExports: (): ControlPrefix => ({ pk: 'EXPORTS', skPrefix: '' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({

@@ -3,6 +3,7 @@ import { alertParams } from '../domain/alerts.js';
 import { auditParams } from '../domain/audit.js';
 import { ERASURE_PHASES } from '../domain/erasure.js';
 import { eventInputSchema, OUTCOMES, SCHEMA_VERSION } from '../domain/event.js';
+import { EXPORT_FORMATS, exportRequestSchema } from '../domain/exports.js';
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
 import { privacySettingsBody } from '../domain/privacy.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
@@ -97,6 +98,20 @@ const alertSchema = z.strictObject({
   threshold: z.number(),
   sample_size: count,
   top_reasons: z.array(z.strictObject({ reason: z.string(), count })),
+});
+
+const exportSchema = z.strictObject({
+  id: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  format: z.enum(EXPORT_FORMATS),
+  rows: count,
+  bytes: count,
+  requested_at: isoDateTime,
+  completed_at: z.optional(isoDateTime),
+  url: z.optional(z.string()),
+  url_expires_at: z.optional(isoDateTime),
+  error: z.optional(z.string()),
+  schedule_id: z.optional(z.string()),
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
@@ -272,6 +287,19 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     tag: 'Privacy', summary: 'Erase a lead and every lead merged with it',
     success: [{ status: 202, description: 'The erasure (the same one when asked again)', body: z.strictObject({ erasure_id: z.string(), status: z.enum(['running', 'completed']) }), headers: { location: 'The erasure\'s URL' } }],
     problems: [404],
+  },
+  'POST /v1/exports': {
+    id: 'createExport',
+    description: 'Exactly the matching events, each once, masked as reads without pii:read, from the archive (any range, hot or archived), as CSV (a header of the archive\'s flat columns, then its JSON columns), JSONL or Parquet. Runs asynchronously: it first waits out the archive\'s buffer (20 minutes in AWS, 2 s locally).',
+    tag: 'Events', summary: 'Start an export',
+    body: { schema: exportRequestSchema, example: { format: 'csv', filter: { from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z', type: 'purchase_completed' } } },
+    success: [{ status: 202, description: 'The job, queued', body: exportSchema, headers: { location: 'The job\'s URL' } }],
+    problems: [413, 415],
+  },
+  'GET /v1/exports/{id}': {
+    id: 'getExport',
+    description: 'Rows written so far while running; once succeeded, a download URL valid one hour (a presigned S3 URL in AWS).',
+    tag: 'Events', summary: 'An export\'s progress and its file', success: [{ status: 200, description: 'The job', body: exportSchema }], problems: [404],
   },
   'GET /v1/erasures/{id}': {
     id: 'getErasure',

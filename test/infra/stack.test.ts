@@ -46,7 +46,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(9); // ingest, query, health, webhooks, admin, console, authorizer, fanout, erasure
+    expect(ours.length).toBe(11); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -188,8 +188,8 @@ describe('the synthesized stack', () => {
 
   it('runs erasures as a logged, traced Step Functions workflow the admin function starts, with a least-privilege step', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
-    expect(Object.keys(machines)).toHaveLength(1);
-    const [machineId, machine] = Object.entries(machines)[0]!;
+    expect(Object.keys(machines)).toHaveLength(2); // erasures and exports
+    const [machineId, machine] = Object.entries(machines).find(([, m]) => m.Properties.StateMachineName === 'leadlog-dev-erasure')!;
     expect(machine.Properties).toMatchObject({
       StateMachineName: 'leadlog-dev-erasure',
       TracingConfiguration: { Enabled: true },
@@ -204,9 +204,14 @@ describe('the synthesized stack', () => {
     expect(athena).toHaveLength(1);
     expect(JSON.stringify(athena[0]!.Resource)).toContain(':workgroup/');
     expect(allows('ErasureFunction', 'events:PutEvents')).toHaveLength(1);
-    // No function but the erasure step may delete archive files or raw payloads.
-    const deleters = policies.filter((p) => p.statements.some((s) => [s.Action].flat().some((a) => a.startsWith('s3:DeleteObject'))));
-    expect(deleters.map((p) => p.name).every((name) => name.includes('ErasureFunction') || name.includes('Firehose') || name.includes('Delivery'))).toBe(true);
+    // No function but the erasure step may delete archive files or raw payloads; the exporter deletes only in the
+    // export bucket (its parts) and Athena's results bucket (its query results, as the erasure step does).
+    const deleting = (p: { statements: { Action: string | string[]; Resource: unknown }[] }) => p.statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:DeleteObject')));
+    const deleters = policies.filter((p) => deleting(p).length > 0);
+    expect(deleters.map((p) => p.name).every((name) => /ErasureFunction|ExporterFunction|Firehose|Delivery/.test(name))).toBe(true);
+    for (const exporter of deleters.filter((p) => p.name.includes('ExporterFunction'))) {
+      expect(deleting(exporter).every((s) => /ExportStorageExports|AnalyticsQueryResults/.test(JSON.stringify(s.Resource)))).toBe(true);
+    }
   });
 
   it("lets every service that writes with the data key use it: alarms to the ops topic, EventBridge to topics, queues and its archive", () => {
@@ -239,6 +244,24 @@ describe('the synthesized stack', () => {
     const index = readFileSync(`${assetDir}/console/index.html`, 'utf8');
     expect(index).toMatch(/<script type="module" src="\/console\/assets\/app-[A-Z0-9]+\.js">/);
     expect(index).not.toMatch(/https?:\/\//); // nothing from another origin
+  });
+
+  it('exports: a KMS bucket whose files expire in a day, a workflow per export, and an exporter that may do only that', () => {
+    const buckets = template.findResources('AWS::S3::Bucket', { Properties: { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 1 })] } } });
+    const [exportBucket] = Object.entries(buckets);
+    expect(exportBucket, 'the export bucket').toBeDefined();
+    expect(exportBucket![1].Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
+    expect(exportBucket![1].Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'leadlog-dev-export' });
+    for (const key of ['POST /v1/exports', 'GET /v1/exports/{id}']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'CUSTOM' });
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('ExporterFunction'));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const glueWrites = statements.filter((st) => [st.Action].flat().includes('glue:CreateTable'));
+    expect(JSON.stringify(glueWrites.map((st) => st.Resource))).toContain('export_ex_*');
+    expect(JSON.stringify(glueWrites.map((st) => st.Resource))).not.toMatch(/table\/[^"]*\/\*"/);
+    const athena = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('athena:')));
+    expect(athena.every((st) => JSON.stringify(st.Resource).includes('workgroup'))).toBe(true);
+    expect(statements.some((st) => [st.Action].flat().includes('dynamodb:DeleteTable') || [st.Action].flat().includes('s3:PutBucketPolicy'))).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runArchiveSql } from '../../infra/local/athena.js';
-import { ErasureRunner } from '../../infra/local/erasure-runner.js';
+import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';

@@ -6,6 +6,7 @@ import { runArchiveSql } from '../../infra/local/athena.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
+import { ExportRunner } from '../../infra/local/job-runner.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoExportStore } from '../../shared/adapters/dynamo-export-store.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   api = await startTestApi();
   ({ orgId, key } = await api.newOrg());
   archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-exports-archive-'));
-  exporter = new LocalExporter({ archiveDir, exportDir: mkdtempSync(join(tmpdir(), 'leadlog-exports-')) });
+  exporter = new LocalExporter({ archiveDir, exportDir: api.deps.config.exportDir! });
   // 40 purchases over two days, 10 views; one purchase's order id is 18 digits (written into the JSON text).
   const purchases = Array.from({ length: 40 }, (_, i) => sampleEvent({
     lead_id: `lead_${i % 7}`, event_type: 'purchase_completed', external_event_id: `order_${i}`, occurred_at: new Date(today - 2 * DAY + i * 3_600_000 + 1000).toISOString(),
@@ -155,4 +156,33 @@ describe('exports', () => {
       ]),
     }));
   });
+
+  it('through the API: 202, progress, then a download URL valid an hour that a tampered or foreign request cannot use', async () => {
+    const started = await api.request('POST', '/v1/exports', { key, body: { format: 'jsonl', filter: { ...range, type: 'product_viewed' } } });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toBe(`/v1/exports/${started.body.id}`);
+    expect(started.body).toMatchObject({ status: 'queued', format: 'jsonl', rows: 0, bytes: 0 });
+    const runner = new ExportRunner({ store, engine: exporter });
+    let job = started.body;
+    for (let i = 0; i < 50 && job.status !== 'succeeded'; i++) {
+      await runner.tick();
+      await new Promise((r) => setTimeout(r, 200));
+      job = (await api.request('GET', `/v1/exports/${started.body.id}`, { key })).body;
+    }
+    expect(job).toMatchObject({ status: 'succeeded', rows: 10 });
+    expect(Date.parse(job.url_expires_at) - Date.now()).toBeGreaterThan(3_500_000);
+    const file = await fetch(job.url);
+    expect(file.status).toBe(200);
+    const lines = (await file.text()).trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { event_type: string }).event_type)).toEqual(Array(10).fill('product_viewed'));
+    expect((await fetch(job.url.replace(/signature=.{4}/, 'signature=AAAA'))).status).toBe(403);
+    expect((await fetch(job.url.replace(/expires=\d+/, 'expires=1'))).status).toBe(403);
+    // Another org's key does not see the job; a bad request names every bad field.
+    const other = await api.newOrg();
+    expect((await api.request('GET', `/v1/exports/${started.body.id}`, { key: other.key })).status).toBe(404);
+    const bad = await api.request('POST', '/v1/exports', { key, body: { format: 'pdf', filter: { from: range.to, to: range.from } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['format']);
+  });
 });
+

@@ -30,7 +30,10 @@ export async function startTestApi(
 ): Promise<TestApi> {
   const deps = createDependencies();
   const loaded = await loadLambdaHandlers();
-  const server = createLocalApi({ handlers: { ...loaded.handlers, ...override?.handlers }, authorizer: override?.authorizer ?? loaded.authorizer });
+  const server = createLocalApi({
+    handlers: { ...loaded.handlers, ...override?.handlers }, authorizer: override?.authorizer ?? loaded.authorizer,
+    files: { dir: deps.config.exportDir!, secret: deps.config.exportUrlSecret! },
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keyFor = async (orgId: string, scopes: Scope[]) => (await createApiKey(deps.apiKeys, { orgId, scopes, now: Date.now() })).key;

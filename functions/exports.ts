@@ -1,0 +1,28 @@
+import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { NotFoundError } from '../shared/domain/errors.js';
+import { presentExport, requestExport } from '../shared/domain/exports.js';
+import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
+import { json, type HttpEvent } from '../shared/http/middleware.js';
+
+const EXPORT_ID = /^ex_[0-9a-f]{32}$/;
+
+/** The API's origin as the caller reached it (API Gateway sets x-forwarded-proto; the local stand-in is plain HTTP). */
+const originOf = (event: HttpEvent) => `${event.headers?.['x-forwarded-proto'] ?? 'http'}://${event.headers?.host ?? event.requestContext.domainName}`;
+
+/** Exports (section 10): POST /v1/exports starts a job; GET /v1/exports/{id} reports it, with a download URL once done. */
+export function createExportsHandler(deps: Dependencies) {
+  return createHttpHandler('exports', {
+    'POST /v1/exports': async (event, state) => {
+      const job = await requestExport(deps.exports, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now(), settleMs: deps.config.exportSettleSeconds * 1000 });
+      return json(202, await presentExport(job, deps.exports.links, deps.clock.now(), originOf(event)), { location: `/v1/exports/${job.id}` });
+    },
+    'GET /v1/exports/{id}': async (event, state) => {
+      const id = event.pathParameters?.id ?? '';
+      const job = EXPORT_ID.test(id) ? await deps.exports.store.get(callerOf(state).orgId, id) : undefined;
+      if (!job) throw new NotFoundError(`No export '${id.slice(0, 100)}'.`);
+      return json(200, await presentExport(job, deps.exports.links, deps.clock.now(), originOf(event)));
+    },
+  });
+}
+
+export const handler = builtOnFirstCall(() => createExportsHandler(defaultDependencies('exports')));
