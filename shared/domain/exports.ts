@@ -171,6 +171,7 @@ export async function presentExport(job: ExportJob, links: ExportLinks, nowMs: n
     format: job.format,
     rows: job.rows,
     bytes: job.bytes,
+    ...(job.days ? { progress: { parts_done: job.daysDone, parts: job.days.length } } : {}),
     requested_at: job.requestedAt,
     ...(job.completedAt ? { completed_at: job.completedAt } : {}),
     ...(link ? { url: link.url, url_expires_at: link.expiresAt } : {}),

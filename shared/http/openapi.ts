@@ -106,6 +106,7 @@ const exportSchema = z.strictObject({
   format: z.enum(EXPORT_FORMATS),
   rows: count,
   bytes: count,
+  progress: z.optional(z.strictObject({ parts_done: count, parts: count })),
   requested_at: isoDateTime,
   completed_at: z.optional(isoDateTime),
   url: z.optional(z.string()),
