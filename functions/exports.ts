@@ -1,6 +1,7 @@
 import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { NotFoundError } from '../shared/domain/errors.js';
 import { presentExport, requestExport } from '../shared/domain/exports.js';
+import { deleteSchedule, parseSchedule, presentSchedule } from '../shared/domain/export-schedules.js';
 import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
 import { json, type HttpEvent } from '../shared/http/middleware.js';
 
@@ -15,6 +16,17 @@ export function createExportsHandler(deps: Dependencies) {
     'POST /v1/exports': async (event, state) => {
       const job = await requestExport(deps.exports, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now(), settleMs: deps.config.exportSettleSeconds * 1000 });
       return json(202, await presentExport(job, deps.exports.links, deps.clock.now(), originOf(event)), { location: `/v1/exports/${job.id}` });
+    },
+    'POST /v1/exports/schedules': async (_event, state) => {
+      const schedule = parseSchedule(state.body, callerOf(state).orgId, deps.clock.now());
+      await deps.exports.schedules.create(schedule);
+      return json(201, presentSchedule(schedule), { location: `/v1/exports/schedules/${schedule.id}` });
+    },
+    'GET /v1/exports/schedules': async (_event, state) =>
+      json(200, { items: (await deps.exports.schedules.list(callerOf(state).orgId)).map(presentSchedule) }),
+    'DELETE /v1/exports/schedules/{id}': async (event, state) => {
+      await deleteSchedule(deps.exports.schedules, callerOf(state).orgId, event.pathParameters?.id ?? '');
+      return { statusCode: 204, headers: {}, body: '' };
     },
     'GET /v1/exports/{id}': async (event, state) => {
       const id = event.pathParameters?.id ?? '';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConsoleSync } from './console-bundle.js';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -18,6 +18,8 @@ import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { JobWorkflow } from './constructs/job-workflow.js';
 import { ExportStorage } from './constructs/exports.js';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke as SchedulerLambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
 
 /** Each function's construct id (kept: it names the deployed resources) and sizing. */
@@ -37,6 +39,7 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   exports: { id: 'Exports', memorySize: 512 },
   // An export step starts no new day after 10 minutes (functions/exporter.ts); files stream through it.
   exporter: { id: 'Exporter', memorySize: 1024, timeout: Duration.minutes(15) },
+  exportSchedules: { id: 'ExportSchedules', memorySize: 256, timeout: Duration.minutes(1) },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -201,6 +204,7 @@ export class LeadlogStack extends Stack {
     tables.control.grantReadWriteData(exporterFn);
     exportStorage.bucket.grantReadWrite(exporterFn);
     exportStorage.bucket.grantDelete(exporterFn);
+    fanout.bus.grantPutEventsTo(exporterFn); // Export Ready
     analytics.bucket.grantRead(exporterFn);
     analytics.results.grantReadWrite(exporterFn);
     exporterFn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
@@ -222,6 +226,21 @@ export class LeadlogStack extends Stack {
         this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/export_ex_*` }),
       ],
     }));
+    // Scheduled exports: EventBridge Scheduler invokes the clock every 15 minutes; it starts each due run's workflow.
+    const scheduleClockFn = fn('exportSchedules');
+    tables.control.grantReadWriteData(scheduleClockFn);
+    exportWorkflow.stateMachine.grantStartExecution(scheduleClockFn);
+    const clockRole = new Role(this, 'ExportScheduleClockRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
+    new Schedule(this, 'ExportScheduleClock', {
+      schedule: ScheduleExpression.rate(Duration.minutes(15)),
+      target: new SchedulerLambdaInvoke(scheduleClockFn, { retryAttempts: 3, role: clockRole }),
+      description: 'Starts the scheduled exports that are due (shared/domain/export-schedules.ts)',
+    });
+    acknowledge(clockRole, { [`AwsSolutions-IAM5[Resource::<${logicalId(scheduleClockFn)}.Arn>:*]`]: 'EventBridge Scheduler invokes the one schedule-clock function (and its versions).' });
+    acknowledge(scheduleClockFn, {
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Schedules and job records in the control table with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Schedules and job records in the control table with the stack's own data key only.",
+    });
     const exportObjects = `Resource::<${logicalId(exportStorage.bucket)}.Arn>/*`;
     acknowledge(handlers.exports, {
       [`AwsSolutions-IAM5[${exportObjects}]`]: 'Presigning downloads of export files: objects of the export bucket only.',

@@ -66,7 +66,7 @@ export class ErasureRunner extends JobRunner {
 
 /** Exports (POST /v1/exports): the export workflow's job, run here over the local archive. */
 export class ExportRunner extends JobRunner {
-  constructor(ports: { store: ExportJobStore; engine: ExportEngine; onProgress?: (job: ExportJob) => void }, options: { pollMs?: number; onError?: (error: Error) => void } = {}) {
+  constructor(ports: { store: ExportJobStore; engine: ExportEngine; onProgress?: (job: ExportJob) => void; announce?: (job: ExportJob) => Promise<void> }, options: { pollMs?: number; onError?: (error: Error) => void } = {}) {
     super({ running: () => ports.store.running(), step: (orgId, id) => runExport({ ...ports, nowMs: Date.now }, orgId, id) }, options);
   }
 }

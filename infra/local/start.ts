@@ -24,6 +24,8 @@ import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 import { buildConsole } from '../console-bundle.js';
 import { LocalExporter } from './local-exporter.js';
+import { announceExportReady } from '../../shared/domain/exports.js';
+import { runDueSchedules } from '../../shared/domain/export-schedules.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
   let archive: LocalArchive | undefined;
   let erasures: ErasureRunner | undefined;
   let exports: ExportRunner | undefined;
+  let scheduleClock: NodeJS.Timeout | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
       await closing;
     }
     await erasures?.stop(); // a job mid-way resumes on the next start
+    if (scheduleClock) clearInterval(scheduleClock);
     await exports?.stop();
     if (poller) {
       await poller.stop();
@@ -128,10 +132,16 @@ async function main(): Promise<void> {
   erasures.start();
   // Exports (POST /v1/exports): the export workflow's job, run here over the local archive into .data/files.
   const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
-  exports = new ExportRunner({ store: deps.exports.store, engine: exportsEngine }, {
+  exports = new ExportRunner({ store: deps.exports.store, engine: exportsEngine, announce: announceExportReady(bus) }, {
     onError: (error) => console.error(`leadlog: export step failed (retried): ${error.message}`),
   });
   exports.start();
+  // Scheduled exports: EventBridge Scheduler's tick in AWS, this clock here (every 30 s; a run is claimed once).
+  scheduleClock = setInterval(() => {
+    runDueSchedules({ schedules: deps.exports.schedules, exports: deps.exports }, Date.now(), config.exportSettleSeconds * 1000)
+      .catch((error: Error) => console.error(`leadlog: scheduled exports: ${error.message}`));
+  }, 30_000);
+  scheduleClock.unref();
   const quiet = localSettings.quiet;
   server = createLocalApi({
     handlers,

@@ -15,7 +15,9 @@ import { polledErasureScheduler, polledExportScheduler, StepFunctionsErasureSche
 import { DynamoExportStore } from './dynamo-export-store.js';
 import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
 import { AthenaExportEngine } from './athena-export-engine.js';
-import type { ExportJobStore, ExportLinks, ExportScheduler } from '../domain/exports.js';
+import { announceExportReady, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
+import type { ExportScheduleStore } from '../domain/export-schedules.js';
+import { DynamoExportScheduleStore } from './dynamo-export-schedule-store.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
 import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
@@ -46,7 +48,7 @@ export interface Dependencies {
   /** Raised alerts (the history GET /v1/alerts lists). */
   alerts: AlertStore;
   /** Export jobs, how they start (Step Functions in AWS, the local runner) and where their files download from. */
-  exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks };
+  exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks; schedules: ExportScheduleStore };
   /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
@@ -109,6 +111,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
         ? new StepFunctionsExportScheduler(createStepFunctionsClient({ region: config.region }), config.exportStateMachineArn)
         : polledExportScheduler,
       links: config.exportBucket ? new S3PresignedLinks(createS3Client({ region: config.region }), config.exportBucket) : new SignedFileLinks(config.exportUrlSecret!),
+      schedules: new DynamoExportScheduleStore(clients.documents(), config.controlTableName),
     }),
     scheduler: () => (config.erasureStateMachineArn
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
@@ -176,10 +179,22 @@ export function defaultExportWorkerDependencies() {
       bucket: config.exportBucket!, database: config.archiveDatabase!, workGroup: config.athenaWorkGroup!,
     }),
     nowMs: () => Date.now(),
+    announce: announceExportReady(new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName)),
   };
 }
 
-export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter'>): Dependencies {
+/** The clock of scheduled exports in AWS (functions/export-schedules.ts, invoked by EventBridge Scheduler). */
+export function defaultScheduleClockDependencies() {
+  const config = loadConfig('exportSchedules');
+  const documents = createDocumentClient({ region: config.region });
+  return {
+    schedules: new DynamoExportScheduleStore(documents, config.controlTableName),
+    exports: { store: new DynamoExportStore(documents, config.controlTableName), scheduler: new StepFunctionsExportScheduler(createStepFunctionsClient({ region: config.region }), config.exportStateMachineArn!) },
+    settleMs: config.exportSettleSeconds * 1000,
+  };
+}
+
+export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter' | 'exportSchedules'>): Dependencies {
   if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
   return perFunction.get(fn) as Dependencies;
 }

@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -86,7 +86,8 @@ export const functionVariables = {
   health: [],
   console: ['CONSOLE_DIR'],
   exports: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_DIR', 'EXPORT_URL_SECRET', 'EXPORT_SETTLE_SECONDS'],
-  exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP'],
+  exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME'],
+  exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
   admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN'],

@@ -68,6 +68,9 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/erasures/{id}', handler: 'admin', scope: 'admin' },
   { method: 'POST', path: '/v1/exports', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/exports/{id}', handler: 'exports', scope: 'events:read' },
+  { method: 'POST', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
+  { method: 'GET', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read' },
+  { method: 'DELETE', path: '/v1/exports/schedules/{id}', handler: 'exports', scope: 'events:read' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

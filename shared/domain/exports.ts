@@ -2,7 +2,8 @@ import * as z from 'zod/mini';
 import { archiveColumns, EVENTS_VIEW } from '../definitions/archive.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import { ValidationError } from './errors.js';
-import type { TypeMatch } from './ports.js';
+import type { EventBus, TypeMatch } from './ports.js';
+import { BUS_SOURCE } from '../definitions/event-rules.js';
 import { typeParam } from './queries.js';
 import { isoParam, parseOrThrow } from './schema.js';
 import { randomUUID } from 'node:crypto';
@@ -112,7 +113,12 @@ export interface ExportJob {
   error?: string;
   /** A schedule's run: the schedule (section 10's Export Ready names it). */
   scheduleId?: string;
+  /** The file is whole (set before the job is announced and called succeeded: a rerun does not join the parts again). */
+  fileReady?: boolean;
 }
+
+/** `Export Ready` on the bus, for a schedule's run: at least once (a retried announcement may repeat). */
+export const EXPORT_READY_DETAIL_TYPE = 'Export Ready';
 
 /** The archive side of an export: DuckDB over the local files, Athena in AWS. */
 export interface ExportEngine {
@@ -182,7 +188,7 @@ export async function presentExport(job: ExportJob, links: ExportLinks, nowMs: n
 
 /** One step of a job, as far as it goes now: wait for the archive to settle, or write days until done. */
 export async function runExport(
-  ports: { store: ExportJobStore; engine: ExportEngine; nowMs: () => number; onProgress?: (job: ExportJob) => void; onDone?: (job: ExportJob) => Promise<void> },
+  ports: { store: ExportJobStore; engine: ExportEngine; nowMs: () => number; onProgress?: (job: ExportJob) => void; announce?: (job: ExportJob) => Promise<void> },
   orgId: string, id: string,
   /** Past this moment no new day is started: the step returns `waitMs: 0` to be called again (a Lambda's time limit). */
   deadlineMs = Number.POSITIVE_INFINITY,
@@ -206,15 +212,35 @@ export async function runExport(
       await ports.store.save(job);
       ports.onProgress?.(job);
     }
-    job.bytes = (await ports.engine.finish(job)).bytes;
-    job.status = 'succeeded';
-    job.completedAt = toIso(ports.nowMs());
+    if (!job.fileReady) {
+      job.bytes = (await ports.engine.finish(job)).bytes;
+      job.fileReady = true;
+      await ports.store.save(job);
+    }
   } catch (error) {
     job.status = 'failed';
     job.error = `the export could not be written: ${(error as Error).message.slice(0, 300)}`;
     job.completedAt = toIso(ports.nowMs());
+    await ports.store.save(job);
+    return { done: job };
   }
+  // A schedule's run is announced before it is called succeeded: a failed announcement is retried with the step.
+  if (job.scheduleId) await ports.announce?.(job);
+  job.status = 'succeeded';
+  job.completedAt = toIso(ports.nowMs());
   await ports.store.save(job);
-  await ports.onDone?.(job);
   return { done: job };
+}
+
+/** The bus entry of `Export Ready` {org_id, export_id, schedule_id, rows}. */
+export function exportReadyDetail(job: ExportJob) {
+  return { org_id: job.orgId, export_id: job.id, schedule_id: job.scheduleId!, rows: job.rows, format: job.format };
+}
+
+/** Puts `Export Ready` for a schedule's run on the bus; throws when the bus refuses it (the step is retried). */
+export function announceExportReady(bus: EventBus): (job: ExportJob) => Promise<void> {
+  return async (job) => {
+    const failed = await bus.putEvents([{ Source: BUS_SOURCE, DetailType: EXPORT_READY_DETAIL_TYPE, Detail: JSON.stringify(exportReadyDetail(job)), Time: new Date() }]);
+    if (failed.length > 0) throw new Error('the bus refused Export Ready; the step runs again');
+  };
 }

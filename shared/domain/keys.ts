@@ -49,6 +49,7 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
  *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
  *   EXPORTS                                        / <org>#<id>       an export still queued or running (the local runner resumes these)
+ *   EXPORT_SCHEDULES                               / <org>#<id>       a scheduled export: name, period, format, filter, next run
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
@@ -72,6 +73,8 @@ export const controlKeys = {
   exportJob: (orgId: string, exportId: string): ControlKey => ({ pk: `EXPORT#${orgId}`, sk: `JOB#${exportId}` }),
   runningExport: (orgId: string, exportId: string): ControlKey => ({ pk: 'EXPORTS', sk: `${orgId}#${exportId}` }),
   runningExports: (): ControlPrefix => ({ pk: 'EXPORTS', skPrefix: '' }),
+  exportSchedule: (orgId: string, id: string): ControlKey => ({ pk: 'EXPORT_SCHEDULES', sk: `${orgId}#${id}` }),
+  exportSchedulesOf: (orgId?: string): ControlPrefix => ({ pk: 'EXPORT_SCHEDULES', skPrefix: orgId ? `${orgId}#` : '' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({

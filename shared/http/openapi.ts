@@ -4,6 +4,7 @@ import { auditParams } from '../domain/audit.js';
 import { ERASURE_PHASES } from '../domain/erasure.js';
 import { eventInputSchema, OUTCOMES, SCHEMA_VERSION } from '../domain/event.js';
 import { EXPORT_FORMATS, exportRequestSchema } from '../domain/exports.js';
+import { exportScheduleSchema, SCHEDULE_EVERY } from '../domain/export-schedules.js';
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
 import { privacySettingsBody } from '../domain/privacy.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
@@ -113,6 +114,16 @@ const exportSchema = z.strictObject({
   url_expires_at: z.optional(isoDateTime),
   error: z.optional(z.string()),
   schedule_id: z.optional(z.string()),
+});
+
+const scheduleSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  every: z.enum(SCHEDULE_EVERY),
+  format: z.enum(EXPORT_FORMATS),
+  filter: jsonObject,
+  created_at: isoDateTime,
+  next_run_at: isoDateTime,
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
@@ -301,6 +312,22 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     id: 'getExport',
     description: 'Rows written so far while running; once succeeded, a download URL valid one hour (a presigned S3 URL in AWS).',
     tag: 'Events', summary: 'An export\'s progress and its file', success: [{ status: 200, description: 'The job', body: exportSchema }], problems: [404],
+  },
+  'POST /v1/exports/schedules': {
+    id: 'createExportSchedule',
+    description: 'Each run exports the period just ended (the UTC day, or the ISO week from Monday) with this format and filter, and puts `Export Ready` {org_id, export_id, schedule_id, rows} on the bus when its file is ready.',
+    tag: 'Events', summary: 'Schedule a daily or weekly export',
+    body: { schema: exportScheduleSchema, example: { name: 'daily purchases', every: 'day', format: 'csv', filter: { type: 'purchase_completed' } } },
+    success: [{ status: 201, description: 'The schedule', body: scheduleSchema, headers: { location: 'The schedule\'s URL' } }],
+    problems: [413, 415],
+  },
+  'GET /v1/exports/schedules': {
+    id: 'listExportSchedules', description: 'Every export schedule of the org, with its next run.',
+    tag: 'Events', summary: 'The org\'s export schedules', success: [{ status: 200, description: 'The schedules', body: z.strictObject({ items: z.array(scheduleSchema) }) }],
+  },
+  'DELETE /v1/exports/schedules/{id}': {
+    id: 'deleteExportSchedule', description: 'No run starts after this; exports already started finish.',
+    tag: 'Events', summary: 'Delete an export schedule', success: [{ status: 204, description: 'Deleted' }], problems: [404],
   },
   'GET /v1/erasures/{id}': {
     id: 'getErasure',

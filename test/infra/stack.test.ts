@@ -46,7 +46,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(11); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter
+    expect(ours.length).toBe(12); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter, exportSchedules
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -262,6 +262,14 @@ describe('the synthesized stack', () => {
     const athena = statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('athena:')));
     expect(athena.every((st) => JSON.stringify(st.Resource).includes('workgroup'))).toBe(true);
     expect(statements.some((st) => [st.Action].flat().includes('dynamodb:DeleteTable') || [st.Action].flat().includes('s3:PutBucketPolicy'))).toBe(false);
+    // Scheduled exports: EventBridge Scheduler ticks the clock function every 15 minutes, through a role that may
+    // invoke only that function.
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]!.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(JSON.stringify(schedules[0]!.Properties.Target.Arn)).toContain('ExportSchedulesFunction');
+    const clockPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('ExportScheduleClockRole'));
+    expect(clockPolicies.flatMap((p) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => st.Action)).flat()).toEqual(['lambda:InvokeFunction']);
   });
 });
 

@@ -10,7 +10,8 @@ import { ExportRunner } from '../../infra/local/job-runner.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoExportStore } from '../../shared/adapters/dynamo-export-store.js';
-import { EXPORT_COLUMNS, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
+import { announceExportReady, EXPORT_COLUMNS, EXPORT_READY_DETAIL_TYPE, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
+import { runDueSchedules } from '../../shared/domain/export-schedules.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
@@ -183,6 +184,42 @@ describe('exports', () => {
     const bad = await api.request('POST', '/v1/exports', { key, body: { format: 'pdf', filter: { from: range.to, to: range.from } } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['format']);
+  });
+
+  it('schedules: created, listed and deleted through the API; a fake clock starts each due run once, for the period just ended, and Export Ready follows', async () => {
+    const created = await api.request('POST', '/v1/exports/schedules', { key, body: { name: 'daily views', every: 'day', format: 'csv', filter: { type: 'product_viewed' } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'daily views', every: 'day', format: 'csv', next_run_at: new Date(today + DAY).toISOString() });
+    expect((await api.request('GET', '/v1/exports/schedules', { key })).body.items.map((s: { id: string }) => s.id)).toContain(created.body.id);
+    const other = await api.newOrg();
+    expect((await api.request('GET', '/v1/exports/schedules', { key: other.key })).body.items).toEqual([]);
+    const bad = await api.request('POST', '/v1/exports/schedules', { key, body: { every: 'hour', format: 'csv', filter: { from: range.from } } });
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['every', 'filter.from', 'name']);
+
+    // The clock, a minute after midnight: yesterday's run starts once, however many clocks tick.
+    const ports = { schedules: api.deps.exports.schedules, exports: { store, scheduler: api.deps.exports.scheduler } };
+    const clock = today + DAY + 60_000;
+    const mine = (jobs: ExportJob[]) => jobs.filter((j) => j.scheduleId === created.body.id);
+    const [run] = mine(await runDueSchedules(ports, clock, 0));
+    expect(mine(await runDueSchedules(ports, clock + 1000, 0))).toEqual([]);
+    expect(run!.filter).toMatchObject({ fromMs: today, toMs: today + DAY, types: [{ equals: 'product_viewed' }] });
+    expect((await api.request('GET', '/v1/exports/schedules', { key })).body.items.find((s: { id: string }) => s.id === created.body.id).next_run_at).toBe(new Date(today + 2 * DAY).toISOString());
+
+    // A subscriber's rule for it, as a user would add one.
+    const bus = new LocalBus({ rules: [{ id: 'exports', description: 'Export Ready', pattern: { source: ['leadlog'], 'detail-type': [EXPORT_READY_DETAIL_TYPE] } }] });
+    const ready: unknown[] = [];
+    bus.onDelivery((d) => d.event['detail-type'] === EXPORT_READY_DETAIL_TYPE && d.event.detail.schedule_id === created.body.id && ready.push(d.event.detail));
+    // The run as the runner would take it, on the fake clock (its archive has settled by then).
+    let step;
+    do step = await runExport({ store, engine: exporter, nowMs: () => clock + 5000, announce: announceExportReady(bus) }, orgId, run!.id);
+    while (!('done' in step));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ready).toEqual([{ org_id: orgId, export_id: run!.id, schedule_id: created.body.id, rows: 0, format: 'csv' }]);
+    expect((await api.request('GET', `/v1/exports/${run!.id}`, { key })).body).toMatchObject({ status: 'succeeded', schedule_id: created.body.id });
+
+    expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(204);
+    expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(404);
+    expect(mine(await runDueSchedules(ports, clock + 2 * DAY, 0))).toEqual([]);
   });
 });
 
