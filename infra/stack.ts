@@ -40,6 +40,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   // An export step starts no new day after 10 minutes (functions/exporter.ts); files stream through it.
   exporter: { id: 'Exporter', memorySize: 1024, timeout: Duration.minutes(15) },
   exportSchedules: { id: 'ExportSchedules', memorySize: 256, timeout: Duration.minutes(1) },
+  // A replay step starts no new page after 12 minutes (functions/replayer.ts).
+  replayer: { id: 'Replayer', memorySize: 512, timeout: Duration.minutes(15) },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -71,6 +73,7 @@ export class LeadlogStack extends Stack {
     const busName = props.stage === 'dev' ? DEFAULT_BUS_NAME : `${DEFAULT_BUS_NAME}-${props.stage}`;
     const erasureWorkflowName = `${prefix}-erasure`;
     const exportWorkflowName = `${prefix}-export`;
+    const replayWorkflowName = `${prefix}-replay`;
     const exportStorage = new ExportStorage(this, 'ExportStorage', { key: dataKey, accessLogs: storage.accessLogs });
     const analytics = new Analytics(this, 'Analytics', { prefix, key: dataKey, logKey, accessLogs: storage.accessLogs });
     // Every variable of the environment contract (shared/definitions/environment.ts); each function gets its own.
@@ -83,6 +86,7 @@ export class LeadlogStack extends Stack {
       ERASURE_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, erasureWorkflowName),
       EXPORT_BUCKET: exportStorage.bucket.bucketName,
       EXPORT_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, exportWorkflowName),
+      REPLAY_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, replayWorkflowName),
       ARCHIVE_BUCKET: analytics.bucket.bucketName,
       ARCHIVE_DATABASE: analytics.database,
       ATHENA_WORKGROUP: analytics.workGroup.ref,
@@ -226,6 +230,22 @@ export class LeadlogStack extends Stack {
         this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/export_ex_*` }),
       ],
     }));
+    // Replays (section 10): the exports function counts matches and starts the workflow; the replayer reads the
+    // events table and puts each event on the bus again, at its pace.
+    const replayerFn = fn('replayer');
+    const replayWorkflow = new JobWorkflow(this, 'ReplayWorkflow', { name: replayWorkflowName, step: replayerFn, what: 'replay', logKey });
+    replayWorkflow.stateMachine.grantStartExecution(handlers.exports);
+    tables.events.grantReadData(handlers.exports); // a dry run counts the matching events
+    tables.events.grantReadData(replayerFn);
+    tables.control.grantReadWriteData(replayerFn);
+    storage.bucket.grantRead(replayerFn); // events whose body is claim-checked
+    fanout.bus.grantPutEventsTo(replayerFn);
+    acknowledge(replayerFn, {
+      ...readGrant,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Job records in the control table with the stack's own data key only.",
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Job records in the control table with the stack's own data key only.",
+    });
+
     // Scheduled exports: EventBridge Scheduler invokes the clock every 15 minutes; it starts each due run's workflow.
     const scheduleClockFn = fn('exportSchedules');
     tables.control.grantReadWriteData(scheduleClockFn);
@@ -243,6 +263,7 @@ export class LeadlogStack extends Stack {
     });
     const exportObjects = `Resource::<${logicalId(exportStorage.bucket)}.Arn>/*`;
     acknowledge(handlers.exports, {
+      [`AwsSolutions-IAM5[Resource::<${logicalId(tables.events)}.Arn>/index/*]`]: "A replay's dry run counts on the events table's own by_day index only.",
       [`AwsSolutions-IAM5[${exportObjects}]`]: 'Presigning downloads of export files: objects of the export bucket only.',
       'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the export bucket: presigned downloads of its files.',
       'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the export bucket: presigned downloads of its files.',

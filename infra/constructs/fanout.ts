@@ -36,8 +36,9 @@ export class Fanout extends Construct {
     this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName, kmsKey: props.key });
     const archive = this.bus.archive('Archive', {
       archiveName: `${props.busName}-archive`,
-      description: 'Every leadlog event, for replay',
-      eventPattern: { source: ['leadlog'] },
+      description: 'Every leadlog event, for replay (not the replayed ones again)',
+      // A replayed event (detail.replay_id, POST /v1/replays) is already here from its first publish.
+      eventPattern: { source: ['leadlog'], detail: { replay_id: [{ exists: false }] } },
       // It cannot delete single events: an erased lead's (masked) events live here at most this long (GDPR: one month).
       retention: Duration.days(30),
       kmsKey: props.key,

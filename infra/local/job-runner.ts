@@ -1,5 +1,6 @@
 import { runErasure, type ErasurePorts } from '../../shared/domain/erasure.js';
 import { runExport, type ExportEngine, type ExportJob, type ExportJobStore } from '../../shared/domain/exports.js';
+import { runReplay } from '../../shared/domain/replays.js';
 
 /** What a runner drives: the jobs still running, and one step of a job (which may ask to be called again later). */
 export interface Jobs {
@@ -68,5 +69,12 @@ export class ErasureRunner extends JobRunner {
 export class ExportRunner extends JobRunner {
   constructor(ports: { store: ExportJobStore; engine: ExportEngine; onProgress?: (job: ExportJob) => void; announce?: (job: ExportJob) => Promise<void> }, options: { pollMs?: number; onError?: (error: Error) => void } = {}) {
     super({ running: () => ports.store.running(), step: (orgId, id) => runExport({ ...ports, nowMs: Date.now }, orgId, id) }, options);
+  }
+}
+
+/** Replays (POST /v1/replays): the replay workflow's job, run here onto the local bus. */
+export class ReplayRunner extends JobRunner {
+  constructor(ports: Parameters<typeof runReplay>[0], options: { pollMs?: number; onError?: (error: Error) => void } = {}) {
+    super({ running: () => ports.replays.running(), step: (orgId, id) => runReplay(ports, orgId, id) }, options);
   }
 }

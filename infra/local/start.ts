@@ -15,7 +15,7 @@ import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { createLocalApi, loadLambdaHandlers } from './http-server.js';
 import { LocalBus } from './local-bus.js';
 import { LocalArchive } from './local-archive.js';
-import { ErasureRunner, ExportRunner } from './job-runner.js';
+import { ErasureRunner, ExportRunner, ReplayRunner } from './job-runner.js';
 import { StreamPoller } from './stream-poller.js';
 import { loadSubscriberRules, SubscriberRulesError, type SubscriberRule } from './subscriber-rules.js';
 import { DATA_DIR, clearRuntimeInfo, runningRuntime, startLocalDynamo, writeRuntimeInfo } from './runtime.js';
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   let erasures: ErasureRunner | undefined;
   let exports: ExportRunner | undefined;
   let scheduleClock: NodeJS.Timeout | undefined;
+  let replays: ReplayRunner | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
     await erasures?.stop(); // a job mid-way resumes on the next start
     if (scheduleClock) clearInterval(scheduleClock);
     await exports?.stop();
+    await replays?.stop();
     if (poller) {
       await poller.stop();
       await poller.drain().catch(() => undefined); // what was accepted reaches the bus and the archive before we stop
@@ -136,6 +138,11 @@ async function main(): Promise<void> {
     onError: (error) => console.error(`leadlog: export step failed (retried): ${error.message}`),
   });
   exports.start();
+  // Replays (POST /v1/replays): the replay workflow's job, run here onto the local bus.
+  replays = new ReplayRunner({ events: deps.events, replays: deps.replays.store, bus, maskOptions: deps.maskOptions, nowMs: Date.now }, {
+    onError: (error) => console.error(`leadlog: replay step failed (retried): ${error.message}`),
+  });
+  replays.start();
   // Scheduled exports: EventBridge Scheduler's tick in AWS, this clock here (every 30 s; a run is claimed once).
   scheduleClock = setInterval(() => {
     runDueSchedules({ schedules: deps.exports.schedules, exports: deps.exports }, Date.now(), config.exportSettleSeconds * 1000)

@@ -11,8 +11,11 @@ import {
   createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createStepFunctionsClient,
 } from './aws-clients.js';
 import { DynamoErasureStore } from './dynamo-erasure-store.js';
-import { polledErasureScheduler, polledExportScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler } from './erasure-scheduler.js';
-import { DynamoExportStore } from './dynamo-export-store.js';
+import {
+  polledErasureScheduler, polledExportScheduler, polledReplayScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler, StepFunctionsReplayScheduler,
+} from './erasure-scheduler.js';
+import { DynamoExportStore, DynamoReplayStore } from './dynamo-export-store.js';
+import type { ReplayScheduler, ReplayStore } from '../domain/replays.js';
 import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
 import { AthenaExportEngine } from './athena-export-engine.js';
 import { announceExportReady, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
@@ -49,6 +52,8 @@ export interface Dependencies {
   alerts: AlertStore;
   /** Export jobs, how they start (Step Functions in AWS, the local runner) and where their files download from. */
   exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks; schedules: ExportScheduleStore };
+  /** Replay jobs and how they start (Step Functions in AWS, the local runner). */
+  replays: { store: ReplayStore; scheduler: ReplayScheduler };
   /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
@@ -112,6 +117,12 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
         : polledExportScheduler,
       links: config.exportBucket ? new S3PresignedLinks(createS3Client({ region: config.region }), config.exportBucket) : new SignedFileLinks(config.exportUrlSecret!),
       schedules: new DynamoExportScheduleStore(clients.documents(), config.controlTableName),
+    }),
+    replays: () => ({
+      store: new DynamoReplayStore(clients.documents(), config.controlTableName),
+      scheduler: config.replayStateMachineArn
+        ? new StepFunctionsReplayScheduler(createStepFunctionsClient({ region: config.region }), config.replayStateMachineArn)
+        : polledReplayScheduler,
     }),
     scheduler: () => (config.erasureStateMachineArn
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
@@ -183,6 +194,16 @@ export function defaultExportWorkerDependencies() {
   };
 }
 
+/** A replay's worker in AWS (functions/replayer.ts): the events, the job store, the bus and the org's masking. */
+export function defaultReplayWorkerDependencies() {
+  const config = loadConfig('replayer');
+  const deps = createDependencies(config);
+  return {
+    events: deps.events, replays: deps.replays.store, maskOptions: deps.maskOptions, nowMs: () => Date.now(),
+    bus: new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
+  };
+}
+
 /** The clock of scheduled exports in AWS (functions/export-schedules.ts, invoked by EventBridge Scheduler). */
 export function defaultScheduleClockDependencies() {
   const config = loadConfig('exportSchedules');
@@ -194,7 +215,7 @@ export function defaultScheduleClockDependencies() {
   };
 }
 
-export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter' | 'exportSchedules'>): Dependencies {
+export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer'>): Dependencies {
   if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
   return perFunction.get(fn) as Dependencies;
 }

@@ -1,5 +1,6 @@
 import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { ExportJob, ExportScheduler } from '../domain/exports.js';
+import type { ReplayJob, ReplayScheduler } from '../domain/replays.js';
 import type { ErasureScheduler } from '../domain/ports.js';
 
 /**
@@ -41,3 +42,19 @@ export class StepFunctionsExportScheduler implements ExportScheduler {
 
 /** Locally the runtime's runner finds queued exports by their running marks: nothing to start. */
 export const polledExportScheduler: ExportScheduler = { start: async () => undefined };
+
+/** Starts a replay's execution (infra/constructs/job-workflow.ts), named after the replay. */
+export class StepFunctionsReplayScheduler implements ReplayScheduler {
+  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
+
+  async start(job: ReplayJob): Promise<void> {
+    try {
+      await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: job.id, input: JSON.stringify({ org_id: job.orgId, replay_id: job.id }) }));
+    } catch (error) {
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    }
+  }
+}
+
+/** Locally the runtime's runner finds running replays by their marks: nothing to start. */
+export const polledReplayScheduler: ReplayScheduler = { start: async () => undefined };

@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -55,6 +55,7 @@ export const environmentVariables = {
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
   EXPORT_BUCKET: { type: 'string', field: 'exportBucket', setBy: 'aws', optional: true, description: 'The KMS-encrypted bucket export files are written to (kept a day).' },
   EXPORT_STATE_MACHINE_ARN: { type: 'string', field: 'exportStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs exports (locally: the runtime runs them).' },
+  REPLAY_STATE_MACHINE_ARN: { type: 'string', field: 'replayStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs replays (locally: the runtime runs them).' },
   EXPORT_DIR: { type: 'string', field: 'exportDir', setBy: 'local', optional: true, description: 'Local stand-in for EXPORT_BUCKET: a folder of export files.' },
   EXPORT_URL_SECRET: { type: 'string', field: 'exportUrlSecret', setBy: 'local', optional: true, description: 'Signs local download URLs (what a presigned S3 URL is in AWS).' },
   EXPORT_SETTLE_SECONDS: {
@@ -85,7 +86,11 @@ export const functionVariables = {
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
   console: ['CONSOLE_DIR'],
-  exports: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_DIR', 'EXPORT_URL_SECRET', 'EXPORT_SETTLE_SECONDS'],
+  exports: [
+    'CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EXPORT_BUCKET', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_DIR', 'EXPORT_URL_SECRET',
+    'EXPORT_SETTLE_SECONDS', 'REPLAY_STATE_MACHINE_ARN',
+  ],
+  replayer: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'SETTINGS_CACHE_SECONDS'],
   exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME'],
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],

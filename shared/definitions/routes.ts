@@ -71,6 +71,8 @@ const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read' },
   { method: 'DELETE', path: '/v1/exports/schedules/{id}', handler: 'exports', scope: 'events:read' },
+  { method: 'POST', path: '/v1/replays', handler: 'exports', scope: 'admin', maxBodyBytes: 16 * KB },
+  { method: 'GET', path: '/v1/replays/{id}', handler: 'exports', scope: 'admin' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;

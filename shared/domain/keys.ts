@@ -50,6 +50,8 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
  *   EXPORTS                                        / <org>#<id>       an export still queued or running (the local runner resumes these)
  *   EXPORT_SCHEDULES                               / <org>#<id>       a scheduled export: name, period, format, filter, next run
+ *   REPLAY#<org>                                   / JOB#<replay id>  one replay: filter, position, counts (TTL 7 days)
+ *   REPLAYS                                        / <org>#<id>       a replay still running (the local runner resumes these)
  *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
@@ -73,6 +75,9 @@ export const controlKeys = {
   exportJob: (orgId: string, exportId: string): ControlKey => ({ pk: `EXPORT#${orgId}`, sk: `JOB#${exportId}` }),
   runningExport: (orgId: string, exportId: string): ControlKey => ({ pk: 'EXPORTS', sk: `${orgId}#${exportId}` }),
   runningExports: (): ControlPrefix => ({ pk: 'EXPORTS', skPrefix: '' }),
+  replayJob: (orgId: string, replayId: string): ControlKey => ({ pk: `REPLAY#${orgId}`, sk: `JOB#${replayId}` }),
+  runningReplay: (orgId: string, replayId: string): ControlKey => ({ pk: 'REPLAYS', sk: `${orgId}#${replayId}` }),
+  runningReplays: (): ControlPrefix => ({ pk: 'REPLAYS', skPrefix: '' }),
   exportSchedule: (orgId: string, id: string): ControlKey => ({ pk: 'EXPORT_SCHEDULES', sk: `${orgId}#${id}` }),
   exportSchedulesOf: (orgId?: string): ControlPrefix => ({ pk: 'EXPORT_SCHEDULES', skPrefix: orgId ? `${orgId}#` : '' }),
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>

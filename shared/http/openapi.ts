@@ -5,6 +5,7 @@ import { ERASURE_PHASES } from '../domain/erasure.js';
 import { eventInputSchema, OUTCOMES, SCHEMA_VERSION } from '../domain/event.js';
 import { EXPORT_FORMATS, exportRequestSchema } from '../domain/exports.js';
 import { exportScheduleSchema, SCHEDULE_EVERY } from '../domain/export-schedules.js';
+import { REPLAY_EVENTS_PER_SECOND, replayRequestSchema } from '../domain/replays.js';
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
 import { privacySettingsBody } from '../domain/privacy.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
@@ -124,6 +125,16 @@ const scheduleSchema = z.strictObject({
   filter: jsonObject,
   created_at: isoDateTime,
   next_run_at: isoDateTime,
+});
+
+const replaySchema = z.strictObject({
+  id: z.string(),
+  status: z.enum(['running', 'completed']),
+  matched: count,
+  emitted: count,
+  skipped: count,
+  requested_at: isoDateTime,
+  completed_at: z.optional(isoDateTime),
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
@@ -328,6 +339,21 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   'DELETE /v1/exports/schedules/{id}': {
     id: 'deleteExportSchedule', description: 'No run starts after this; exports already started finish.',
     tag: 'Events', summary: 'Delete an export schedule', success: [{ status: 204, description: 'Deleted' }], problems: [404],
+  },
+  'POST /v1/replays': {
+    id: 'createReplay',
+    description: `Puts the matching stored events (90 days) on the bus again, as first published plus detail.replay_id, at most ${REPLAY_EVENTS_PER_SECOND} events/s; windowed alert rules and the archive never see them. With dry_run, only the count. No event is emitted twice within a replay (a chunk interrupted by a crash is counted as skipped).`,
+    tag: 'Events', summary: 'Replay events on the bus (or count them)',
+    body: { schema: replayRequestSchema, example: { from: '2026-11-20T00:00:00Z', to: '2026-11-21T00:00:00Z', type: 'purchase_completed', dry_run: true } },
+    success: [
+      { status: 200, description: 'A dry run: how many events match', body: z.strictObject({ matched: count }), example: { matched: 1250 } },
+      { status: 202, description: 'The replay, started', body: replaySchema, headers: { location: 'The replay\'s URL' } },
+    ],
+    problems: [413, 415],
+  },
+  'GET /v1/replays/{id}': {
+    id: 'getReplay', description: 'matched = emitted + skipped once completed.',
+    tag: 'Events', summary: 'A replay\'s progress', success: [{ status: 200, description: 'The replay', body: replaySchema }], problems: [404],
   },
   'GET /v1/erasures/{id}': {
     id: 'getErasure',

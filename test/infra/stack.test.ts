@@ -46,7 +46,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(12); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter, exportSchedules
+    expect(ours.length).toBe(13); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter, exportSchedules, replayer
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -188,7 +188,7 @@ describe('the synthesized stack', () => {
 
   it('runs erasures as a logged, traced Step Functions workflow the admin function starts, with a least-privilege step', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
-    expect(Object.keys(machines)).toHaveLength(2); // erasures and exports
+    expect(Object.keys(machines)).toHaveLength(3); // erasures, exports, replays
     const [machineId, machine] = Object.entries(machines).find(([, m]) => m.Properties.StateMachineName === 'leadlog-dev-erasure')!;
     expect(machine.Properties).toMatchObject({
       StateMachineName: 'leadlog-dev-erasure',
@@ -270,6 +270,12 @@ describe('the synthesized stack', () => {
     expect(JSON.stringify(schedules[0]!.Properties.Target.Arn)).toContain('ExportSchedulesFunction');
     const clockPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('ExportScheduleClockRole'));
     expect(clockPolicies.flatMap((p) => p.Properties.PolicyDocument.Statement.map((st: { Action: unknown }) => st.Action)).flat()).toEqual(['lambda:InvokeFunction']);
+  });
+
+  it('replays: a workflow per replay, and the bus archive does not store replayed events again', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'leadlog-dev-replay' });
+    template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['leadlog'], detail: { replay_id: [{ exists: false }] } } });
+    for (const key of ['POST /v1/replays', 'GET /v1/replays/{id}']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'CUSTOM' });
   });
 });
 

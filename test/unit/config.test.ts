@@ -29,7 +29,7 @@ describe('the environment contract', () => {
     const deployed = {
       EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh',
       ERASURE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x', ARCHIVE_BUCKET: 'a', ARCHIVE_DATABASE: 'd', ATHENA_WORKGROUP: 'w',
-      EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e',
+      EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e', REPLAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:r',
     };
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const block = functionEnvironment(fn, deployed);

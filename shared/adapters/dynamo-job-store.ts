@@ -1,0 +1,45 @@
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ControlKey } from '../domain/keys.js';
+import { queryPartition } from './control-table.js';
+
+/** What a stored job has: its org, id, status, and when it was asked for (its record's TTL counts from then). */
+interface Job {
+  orgId: string;
+  id: string;
+  status: string;
+  requestedAt: string;
+}
+
+/**
+ * Asynchronous jobs (exports, replays) in the control table: the job item, and a running mark while it is not
+ * finished (one partition for all orgs, read by the local runner after a restart). Ids, filters and counts; no PII.
+ */
+export class DynamoJobStore<T extends Job> {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly keys: { job: (orgId: string, id: string) => ControlKey; running: (orgId: string, id: string) => ControlKey; runningPartition: string },
+    private readonly isRunning: (job: T) => boolean,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async save(job: T): Promise<void> {
+    await this.client.send(new PutCommand({
+      TableName: this.tableName,
+      Item: { ...this.keys.job(job.orgId, job.id), job, expires_at: Math.floor(Date.parse(job.requestedAt) / 1000) + this.ttlSeconds },
+    }));
+    const mark = this.keys.running(job.orgId, job.id);
+    if (this.isRunning(job)) await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...mark, org_id: job.orgId, job_id: job.id } }));
+    else await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: mark }));
+  }
+
+  async get(orgId: string, id: string): Promise<T | undefined> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.keys.job(orgId, id), ConsistentRead: true }));
+    return result.Item?.job as T | undefined;
+  }
+
+  async running(): Promise<{ orgId: string; id: string }[]> {
+    const items = await queryPartition(this.client, this.tableName, this.keys.runningPartition, ['org_id', 'job_id'], { consistent: true });
+    return items.map((item) => ({ orgId: item.org_id as string, id: item.job_id as string }));
+  }
+}
