@@ -7,8 +7,9 @@ import { LeadPage } from './pages/lead.js';
 import { Search } from './pages/search.js';
 import { SignIn } from './pages/signin.js';
 import { Unmapped } from './pages/unmapped.js';
+import { Exports } from './pages/exports.js';
 
-const NAV: [string, string][] = [['/console/', 'Leads'], ['/console/events', 'Events'], ['/console/alerts', 'Alerts'], ['/console/unmapped', 'Unmapped']];
+const NAV: [string, string][] = [['/console/', 'Leads'], ['/console/events', 'Events'], ['/console/alerts', 'Alerts'], ['/console/unmapped', 'Unmapped'], ['/console/exports', 'Exports']];
 
 function Shell() {
   const { path } = useLocation();
@@ -32,6 +33,7 @@ function Shell() {
         <Route path="/console/events" component={Explorer} />
         <Route path="/console/alerts" component={Alerts} />
         <Route path="/console/unmapped" component={Unmapped} />
+        <Route path="/console/exports" component={Exports} />
         <Route default component={NotFound} />
       </Router>
     </>

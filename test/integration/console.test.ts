@@ -234,6 +234,26 @@ describe('the console in a real browser', () => {
     await shot(page, '6-unmapped');
   });
 
+  it('exports: starts one, follows it to its download, and keeps daily schedules', async () => {
+    const page = await open('/console/exports', { key });
+    await page.waitForSelector('form[aria-label="New export"]');
+    await page.type('form[aria-label="New export"] input[placeholder^="purchase"]', 'purchase_completed');
+    await page.click('form[aria-label="New export"] button[type=submit]');
+    await page.waitForSelector('[data-testid=export-download]', { timeout: 30_000 });
+    expect(new URL(page.url()).searchParams.get('id')).toMatch(/^ex_[0-9a-f]{32}$/);
+    expect(await textOf(page, '[data-testid=export-status] [role=status]')).toMatch(/^1 rows/);
+    const csv = await page.$eval('[data-testid=export-download]', async (a: any) => (await fetch(a.href)).text());
+    expect(csv.split('\n')[0]).toMatch(/^id,lead_id,/);
+    expect(csv).toContain('828758318460506337');
+    await page.type('form[aria-label="New schedule"] input[required]', 'daily purchases');
+    await page.click('form[aria-label="New schedule"] button[type=submit]');
+    await page.waitForSelector('[data-testid=schedules]');
+    expect(await textOf(page, '[data-testid=schedules]')).toContain('daily purchases');
+    await shot(page, '8-exports');
+    await page.click('[data-testid=schedules] button');
+    await page.waitForFunction(() => document.querySelector('[data-testid=schedules]') === null);
+  });
+
   it('is readable on a 390 px phone: nothing wider than the screen', async () => {
     const page = await open('/console/leads/lead_ana', { key, width: 390 });
     await page.waitForSelector('.vlist .vrow');
