@@ -1,6 +1,6 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { exportKey } from '../../shared/adapters/export-links.js';
 import { EXPORT_COLUMNS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
@@ -13,6 +13,9 @@ import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
  * `<files>/_parts/<org>/<id>/`, then the parts are joined into `<files>/exports/<org>/<id>.<ext>` (temp + rename), the key
  * the export bucket has in AWS.
  */
+/** DuckDB's memory for one export query (it spills past it). */
+const EXPORT_MEMORY_LIMIT = '512MB';
+
 export class LocalExporter implements ExportEngine {
   constructor(private readonly options: { archiveDir: string; exportDir: string }) {}
 
@@ -28,6 +31,8 @@ export class LocalExporter implements ExportEngine {
   private async query<T>(run: (connection: Awaited<ReturnType<typeof openDuckDb>>) => Promise<T>): Promise<T> {
     const connection = await openDuckDb();
     try {
+      // Bounded: past it DuckDB spills to disk, so a large export does not take the laptop's memory.
+      await connection.run(`SET memory_limit = '${EXPORT_MEMORY_LIMIT}'`);
       await attachArchive(connection, this.options.archiveDir, { includeBuffered: true });
       return await run(connection);
     } finally {
@@ -76,14 +81,12 @@ export class LocalExporter implements ExportEngine {
       });
     } else {
       // CSV and JSONL parts are joined byte for byte (CSV under one header row), so no value is read back and retyped.
-      const out = await open(temp, 'w');
-      try {
-        if (job.format === 'csv') await out.write(`${EXPORT_COLUMNS.join(',')}\n`);
-        for (const part of files) await pipeline(createReadStream(part), out.createWriteStream({ autoClose: false }) as unknown as NodeJS.WritableStream, { end: false });
-        await out.sync();
-      } finally {
-        await out.close();
+      const sink = createWriteStream(temp);
+      if (job.format === 'csv') sink.write(`${EXPORT_COLUMNS.join(',')}\n`);
+      for (const part of files) {
+        for await (const chunk of createReadStream(part)) if (!sink.write(chunk)) await once(sink, 'drain');
       }
+      await new Promise<void>((resolve, reject) => sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
     }
     await rename(temp, file);
     await rm(parts, { recursive: true, force: true });

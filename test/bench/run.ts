@@ -21,6 +21,7 @@ import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-s
 import { archiveBenchmarks } from './archive-bench.js';
 import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
+import { exportsBenchmarks } from './exports-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
@@ -67,11 +68,13 @@ const percentile = (values: number[], p: number) => [...values].sort((a, b) => a
 
 async function main(): Promise<void> {
   exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
-                        BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1)
+                        BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
+                        BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
-  cost per million events, bundle sizes, and (unless BENCH_SKIP_ARCHIVE=1) the archive. Prints as it goes;
+  cost per million events, bundle sizes, (unless BENCH_SKIP_ARCHIVE=1) the archive, and (unless
+  BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000. Prints as it goes;
   records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
@@ -375,6 +378,7 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
+  if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
 
   bare.destroy();
   await dynamo.stop();

@@ -241,7 +241,7 @@ describe('the console in a real browser', () => {
     await page.click('form[aria-label="New export"] button[type=submit]');
     await page.waitForSelector('[data-testid=export-download]', { timeout: 30_000 });
     expect(new URL(page.url()).searchParams.get('id')).toMatch(/^ex_[0-9a-f]{32}$/);
-    expect(await textOf(page, '[data-testid=export-status] [role=status]')).toMatch(/^1 rows/);
+    expect(await textOf(page, '[data-testid=export-status] [role=status]')).toMatch(/^1 row,/);
     const csv = await page.$eval('[data-testid=export-download]', async (a: any) => (await fetch(a.href)).text());
     expect(csv.split('\n')[0]).toMatch(/^id,lead_id,/);
     expect(csv).toContain('828758318460506337');

@@ -39,6 +39,13 @@ describe("the README's examples", () => {
       expect(statuses(sessionErrors!)).toEqual([400]);
       expect(statuses(sessionPrivacy!)).toEqual([200, 200, 200]);
       expect(sessionPrivacy).toMatch(/"erasure_id":"er_[0-9a-f]{32}"/);
+      // Exports and replays, in the same session (KEY and LEADLOG_URL set as above).
+      const [exportsBlock] = shellBlocks(readFileSync('README.md', 'utf8'), '## Exports and replays', '## Hardening tools');
+      const exported = run(`KEY=$(cat "${dataDir}/dev-api-key")\n${exportsBlock!.replace('--out purchases.parquet', `--out ${join(dataDir, 'purchases.parquet')}`)}`);
+      expect(statuses(exported)).toEqual([200, 201, 200]);
+      expect(exported).toMatch(/"status":"succeeded".*"url":"http/);
+      expect(exported).toMatch(/export: \d+ rows, [\d,]+ bytes → .*purchases\.parquet/);
+      expect(exported).toMatch(/\{"matched":\d+\}/);
     } finally {
       expect(await stopRuntime(runtime.child)).toBe(0);
     }

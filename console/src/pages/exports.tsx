@@ -81,7 +81,7 @@ function ExportStatus({ id }: { id: string }) {
     <section class="inspector" aria-label="Export" data-testid="export-status">
       <header><h3>Export <code>{job.id}</code></h3><span class={`badge ${job.status === 'succeeded' ? 'success' : job.status === 'failed' ? 'error' : 'none'}`}>{job.status}</span></header>
       <p role="status">
-        {job.rows.toLocaleString()} rows{job.progress ? `, ${job.progress.parts_done} of ${job.progress.parts} days written` : ''}
+        {job.rows.toLocaleString()} row{job.rows === 1 ? "" : "s"}{job.progress ? `, ${job.progress.parts_done} of ${job.progress.parts} days written` : ''}
         {job.status === 'succeeded' ? `, ${job.bytes.toLocaleString()} bytes` : ''}
       </p>
       {job.url ? <p><a href={job.url} download data-testid="export-download">Download {job.format.toUpperCase()}</a> <span class="muted">(link valid until {formatTime(job.url_expires_at!)} UTC)</span></p> : null}

@@ -1,0 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTables, startDynamoLocal } from '../../infra/local/dynamo.js';
+import { localEnvironment } from '../../infra/local/settings.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+const dynamo = await startDynamoLocal();
+const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
+Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames, mkdtempSync(join(tmpdir(), 'leadlog-bench-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+const { createDependencies } = await import('../../shared/adapters/container.js');
+const { exportsBenchmarks } = await import('./exports-bench.js');
+await exportsBenchmarks(console.log, createDependencies(), createDocumentClient({ endpoint: dynamo.endpoint }), 'org_bench_x');
+await dynamo.stop();
+process.exit(0);
