@@ -289,7 +289,10 @@ export class LeadlogStack extends Stack {
 
     const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
-      functions: { Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn },
+      functions: {
+        Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn,
+        Exports: handlers.exports, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn,
+      },
       streamConsumer: fanoutFn,
       tables: [tables.events, tables.control],
       deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters },
