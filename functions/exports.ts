@@ -33,7 +33,7 @@ export function createExportsHandler(deps: Dependencies) {
       return { statusCode: 204, headers: {}, body: '' };
     },
     'POST /v1/replays': async (_event, state) => {
-      const outcome = await requestReplay({ events: deps.events, replays: deps.replays.store, scheduler: deps.replays.scheduler }, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now() });
+      const outcome = await requestReplay({ events: deps.events, archive: deps.replays.archive, replays: deps.replays.store, scheduler: deps.replays.scheduler }, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now() });
       if (outcome.dryRun) return json(200, { matched: outcome.matched });
       return json(202, presentReplay(outcome.job), { location: `/v1/replays/${outcome.job.id}` });
     },

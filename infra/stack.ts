@@ -240,6 +240,30 @@ export class LeadlogStack extends Stack {
     tables.control.grantReadWriteData(replayerFn);
     storage.bucket.grantRead(replayerFn); // events whose body is claim-checked
     fanout.bus.grantPutEventsTo(replayerFn);
+    // The part of a replay older than the hot store is read back from the archive with Athena (the dry run counts it).
+    for (const reader of [replayerFn, handlers.exports]) {
+      analytics.bucket.grantRead(reader);
+      analytics.results.grantRead(reader);
+      analytics.results.grantPut(reader); // Athena writes the query's result as the caller
+      reader.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
+      reader.addToRolePolicy(new PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [
+          this.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
+          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
+          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events_raw` }),
+        ],
+      }));
+      acknowledge(reader, {
+        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.bucket)}.Arn>/*]`]: 'Reading the archive files Athena scans for a replay older than the hot store.',
+        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the replay's own query results.",
+        'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut of the Athena results bucket: its own query results only.',
+        'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the archive and results buckets: Athena reads as the caller.',
+        'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the archive and results buckets: Athena reads as the caller.',
+        'AwsSolutions-IAM5[Action::s3:List*]': 'grantRead of the archive and results buckets: Athena reads as the caller.',
+      });
+    }
     acknowledge(replayerFn, {
       ...readGrant,
       'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Job records in the control table with the stack's own data key only.",

@@ -24,6 +24,8 @@ import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 import { buildConsole } from '../console-bundle.js';
 import { LocalExporter } from './local-exporter.js';
+import { LocalArchivedEvents } from './local-archived-events.js';
+import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
 
@@ -114,6 +116,8 @@ async function main(): Promise<void> {
   const secrets = await ensureDevWebhookSecrets(deps, orgId);
   // The console's files, built fresh from console/src into the data folder the console function serves (CONSOLE_DIR).
   await buildConsole(config.consoleDir!);
+  // A replay older than the hot store reads the local archive back (DuckDB): the functions find it here.
+  localStandIns.archivedEvents = new LocalArchivedEvents(join(DATA_DIR, 'archive'));
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
   });
   exports.start();
   // Replays (POST /v1/replays): the replay workflow's job, run here onto the local bus.
-  replays = new ReplayRunner({ events: deps.events, replays: deps.replays.store, bus, maskOptions: deps.maskOptions, nowMs: Date.now }, {
+  replays = new ReplayRunner({ events: deps.events, archive: localStandIns.archivedEvents, replays: deps.replays.store, bus, maskOptions: deps.maskOptions, nowMs: Date.now }, {
     onError: (error) => console.error(`leadlog: replay step failed (retried): ${error.message}`),
   });
   replays.start();

@@ -15,7 +15,9 @@ import {
   polledErasureScheduler, polledExportScheduler, polledReplayScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler, StepFunctionsReplayScheduler,
 } from './erasure-scheduler.js';
 import { DynamoExportStore, DynamoReplayStore } from './dynamo-export-store.js';
-import type { ReplayScheduler, ReplayStore } from '../domain/replays.js';
+import type { ArchivedEvents, ReplayScheduler, ReplayStore } from '../domain/replays.js';
+import { AthenaArchivedEvents } from './athena-archived-events.js';
+import { localStandIns } from './local-stand-ins.js';
 import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
 import { AthenaExportEngine } from './athena-export-engine.js';
 import { announceExportReady, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
@@ -53,7 +55,7 @@ export interface Dependencies {
   /** Export jobs, how they start (Step Functions in AWS, the local runner) and where their files download from. */
   exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks; schedules: ExportScheduleStore };
   /** Replay jobs and how they start (Step Functions in AWS, the local runner). */
-  replays: { store: ReplayStore; scheduler: ReplayScheduler };
+  replays: { store: ReplayStore; scheduler: ReplayScheduler; archive: ArchivedEvents | undefined };
   /** Step Functions in AWS; locally the runtime's runner finds running jobs itself. */
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
@@ -123,6 +125,10 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
       scheduler: config.replayStateMachineArn
         ? new StepFunctionsReplayScheduler(createStepFunctionsClient({ region: config.region }), config.replayStateMachineArn)
         : polledReplayScheduler,
+      // The part of a replay older than the hot store: Athena in AWS, the runtime's DuckDB locally.
+      archive: config.athenaWorkGroup && config.archiveDatabase
+        ? new AthenaArchivedEvents(createAthenaClient({ region: config.region }), { workGroup: config.athenaWorkGroup, database: config.archiveDatabase })
+        : localStandIns.archivedEvents,
     }),
     scheduler: () => (config.erasureStateMachineArn
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
@@ -199,7 +205,7 @@ export function defaultReplayWorkerDependencies() {
   const config = loadConfig('replayer');
   const deps = createDependencies(config);
   return {
-    events: deps.events, replays: deps.replays.store, maskOptions: deps.maskOptions, nowMs: () => Date.now(),
+    events: deps.events, archive: deps.replays.archive, replays: deps.replays.store, maskOptions: deps.maskOptions, nowMs: () => Date.now(),
     bus: new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
   };
 }

@@ -1,9 +1,10 @@
 import { archiveColumns } from '../definitions/archive.js';
-import type { LeadEvent } from './event.js';
+import { SCHEMA_VERSION, type LeadEvent } from './event.js';
+import { parseJsonLossless } from './json.js';
 import type { Archive, ArchiveRow } from './ports.js';
 import { chunkBy, type Sink } from './sink.js';
 import { maskEvent, type MaskOptions } from './masking.js';
-import { utcDay } from './time.js';
+import { RETENTION_MS, toIso, utcDay } from './time.js';
 
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const str = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? null : String(value));
@@ -37,4 +38,30 @@ export function chunkRows(rows: ArchiveRow[]): ArchiveRow[][] {
 
 export function archiveSink(archive: Archive): Sink<ArchiveRow> {
   return { name: 'archive', toEntry: toArchiveRow, chunk: chunkRows, put: (rows) => archive.putRows(rows) };
+}
+
+/**
+ * An archived row as the event it was (already masked): what a replay of a range older than the hot store puts on
+ * the bus. JSON columns are parsed losslessly (no digit changes); the fields the archive does not keep are derived
+ * (`expires_at` from `received_at`, `schema_version`).
+ */
+export function fromArchiveRow(row: Record<string, unknown>): LeadEvent {
+  const text = (name: string) => (row[name] === null || row[name] === undefined || row[name] === '' ? undefined : String(row[name]));
+  const parsed = (name: string) => {
+    const value = text(name);
+    return value === undefined ? undefined : parseJsonLossless(value);
+  };
+  const iso = (name: string) => new Date(Date.parse(/Z$|[+-]\d\d:?\d\d$/.test(text(name)!) ? text(name)! : `${text(name)!.replace(' ', 'T')}Z`)).toISOString();
+  const receivedAt = iso('received_at');
+  const optional: Record<string, unknown> = {
+    outcome: text('outcome'), reason: text('reason'), flow_id: text('flow_id'), step_id: text('step_id'), entity_id: text('entity_id'),
+    object_id: text('object_id'), object_id_ref: text('object_id_ref'), external_event_id: text('external_event_id'),
+    timing: parsed('timing'), appended: parsed('appended'), lead_snapshot: parsed('lead_snapshot'), raw_payload: parsed('raw_payload'),
+  };
+  return {
+    id: text('id')!, org_id: text('org_id')!, lead_id: text('lead_id')!, source_type: text('source_type') as LeadEvent['source_type'],
+    source: text('source')!, event_type: text('event_type')!, payload: (parsed('payload') ?? {}) as Record<string, unknown>,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    occurred_at: iso('occurred_at'), received_at: receivedAt, expires_at: toIso(Date.parse(receivedAt) + RETENTION_MS), schema_version: SCHEMA_VERSION,
+  } as LeadEvent;
 }

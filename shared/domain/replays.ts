@@ -5,6 +5,7 @@ import { chunkEntries, toBusEntry } from './fanout.js';
 import { eventKeysFor } from './keys.js';
 import type { MaskOptions } from './masking.js';
 import type { EventBus, EventStore, PagePosition, TypeMatch } from './ports.js';
+import type { LeadEvent } from './event.js';
 import { typeParam } from './queries.js';
 import { isoParam, parseOrThrow } from './schema.js';
 import { SOURCE_PATTERN } from './event.js';
@@ -14,7 +15,9 @@ import { DAY_MS, RETENTION_MS, toIso, utcDays } from './time.js';
  * Replays (contract section 10): the org's stored events in a range, filtered, put on the bus again exactly as
  * first published (the same masked detail) plus `detail.replay_id`. They reach EventBridge only, never the table's
  * stream: the windowed alert rules (counted from the stream) and the archive (fed by the stream) never see them,
- * and the bus archive's pattern excludes them. The range is read from DynamoDB (the 90-day hot store).
+ * and the bus archive's pattern excludes them. The part of the range older than the hot store (90 days, less a
+ * day of margin for the TTL) is read from the archive (each event once, as archived: masked), the rest from
+ * DynamoDB.
  *
  * Pace: at most REPLAY_EVENTS_PER_SECOND a replay (EventBridge's PutEvents quota is shared with live traffic:
  * 10,000 entries/s in the largest regions, 2,400 in others; a replay takes at most a few percent of it).
@@ -52,8 +55,11 @@ export interface ReplayJob {
   matched: number;
   emitted: number;
   skipped: number;
-  /** Where the next page starts (after the last event taken). */
+  /** The part of the range being read: the archive first (what is older than the hot store), then DynamoDB. */
+  phase?: 'archive' | 'hot';
+  /** Where the next page starts (after the last event taken): in DynamoDB, or in the archive. */
   position?: PagePosition;
+  archivePosition?: ArchivePosition;
   /** Events of the page being published that are already emitted or skipped (a page is published chunk by chunk). */
   done: number;
   /** A chunk recorded before its publish: found on a resume, it is skipped. */
@@ -68,6 +74,32 @@ export interface ReplayStore {
   running(): Promise<{ orgId: string; id: string }[]>;
 }
 
+/** Archived events, for the part of a replay older than the hot store (DuckDB locally, Athena in AWS). */
+export interface ArchivedEvents {
+  /** Events of the org matching the filter in [fromMs, toMs), in (occurred_at, id) order, after `after`. */
+  page(orgId: string, filter: ReplayFilter, after: ArchivePosition | undefined, limit: number): Promise<{ events: LeadEvent[]; next?: ArchivePosition }>;
+  count(orgId: string, filter: ReplayFilter): Promise<number>;
+}
+
+export interface ArchivePosition {
+  occurredAt: string;
+  id: string;
+}
+
+/** Where the hot store starts for a replay: a day inside its 90 days, so no event is read while its TTL removes it. */
+export function hotFrom(nowMs: number): number {
+  return nowMs - RETENTION_MS + DAY_MS;
+}
+
+/** The part of a filter's range in the archive, and the part in DynamoDB (either may be empty). */
+export function splitRange(filter: ReplayFilter, nowMs: number): { archived?: ReplayFilter; hot?: ReplayFilter } {
+  const boundary = hotFrom(nowMs);
+  return {
+    ...(filter.fromMs < boundary ? { archived: { ...filter, toMs: Math.min(filter.toMs, boundary) } } : {}),
+    ...(filter.toMs > boundary ? { hot: { ...filter, fromMs: Math.max(filter.fromMs, boundary) } } : {}),
+  };
+}
+
 export interface ReplayScheduler {
   start(job: ReplayJob): Promise<void>;
 }
@@ -75,7 +107,6 @@ export interface ReplayScheduler {
 export function parseReplayRequest(body: unknown, nowMs: number): { filter: ReplayFilter; dryRun: boolean } {
   const input = parseOrThrow(replayRequestSchema, body, { notObjectMessage: 'must be a JSON object: {"from": …, "to": …}' });
   if (input.from >= input.to) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
-  if (input.from < nowMs - RETENTION_MS - DAY_MS) throw new ValidationError([{ path: 'from', message: 'must be within the 90 days leadlog keeps events' }]);
   return {
     dryRun: input.dry_run ?? false,
     filter: {
@@ -94,8 +125,13 @@ function page(store: EventStore, orgId: string, filter: ReplayFilter, after: Pag
   });
 }
 
-/** How many stored events match (a dry run; and a replay's `matched`). */
-export async function countMatches(store: EventStore, orgId: string, filter: ReplayFilter, nowMs: number): Promise<number> {
+/** How many events match: in the archive for the part older than the hot store, in DynamoDB for the rest. */
+export async function countMatches(store: EventStore, archive: ArchivedEvents | undefined, orgId: string, filter: ReplayFilter, nowMs: number): Promise<number> {
+  const { archived, hot } = splitRange(filter, nowMs);
+  return (archived && archive ? await archive.count(orgId, archived) : 0) + (hot ? await countHot(store, orgId, hot, nowMs) : 0);
+}
+
+async function countHot(store: EventStore, orgId: string, filter: ReplayFilter, nowMs: number): Promise<number> {
   let matched = 0;
   let after: PagePosition | undefined;
   do {
@@ -108,11 +144,11 @@ export async function countMatches(store: EventStore, orgId: string, filter: Rep
 
 /** POST /v1/replays: a dry run answers the count; a run is stored and started. */
 export async function requestReplay(
-  ports: { events: EventStore; replays: ReplayStore; scheduler: ReplayScheduler },
+  ports: { events: EventStore; archive?: ArchivedEvents | undefined; replays: ReplayStore; scheduler: ReplayScheduler },
   request: { orgId: string; body: unknown; nowMs: number },
 ): Promise<{ dryRun: true; matched: number } | { dryRun: false; job: ReplayJob }> {
   const { filter, dryRun } = parseReplayRequest(request.body, request.nowMs);
-  const matched = await countMatches(ports.events, request.orgId, filter, request.nowMs);
+  const matched = await countMatches(ports.events, ports.archive, request.orgId, filter, request.nowMs);
   if (dryRun) return { dryRun: true, matched };
   const job: ReplayJob = {
     orgId: request.orgId, id: `rp_${randomUUID().replace(/-/g, '')}`, filter, status: 'running', matched, emitted: 0, skipped: 0, done: 0,
@@ -135,7 +171,10 @@ export function presentReplay(job: ReplayJob) {
  * every chunk. Stops (to be called again) past `deadlineMs`.
  */
 export async function runReplay(
-  ports: { events: EventStore; replays: ReplayStore; bus: EventBus; maskOptions: (orgId: string) => Promise<MaskOptions>; nowMs: () => number; sleep?: (ms: number) => Promise<void> },
+  ports: {
+    events: EventStore; archive?: ArchivedEvents | undefined; replays: ReplayStore; bus: EventBus; maskOptions: (orgId: string) => Promise<MaskOptions>;
+    nowMs: () => number; sleep?: (ms: number) => Promise<void>;
+  },
   orgId: string, id: string, deadlineMs = Number.POSITIVE_INFINITY,
 ): Promise<{ waitMs: number } | { done: ReplayJob }> {
   const job = await ports.replays.get(orgId, id);
@@ -143,16 +182,31 @@ export async function runReplay(
   if (job.status === 'completed') return { done: job };
   const sleep = ports.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const mask = await ports.maskOptions(orgId);
+  // The split is fixed by the job's request time, so a resumed job reads the same parts.
+  const parts = splitRange(job.filter, Date.parse(job.requestedAt));
+  job.phase ??= parts.archived && ports.archive ? 'archive' : 'hot';
   for (;;) {
     if (ports.nowMs() > deadlineMs) return { waitMs: 0 };
-    const result = await page(ports.events, orgId, job.filter, job.position, ports.nowMs());
-    const entries = result.items.map((event) => {
+    let events: LeadEvent[];
+    let advance: () => boolean; // moves the job past this page; false when its part is done
+    if (job.phase === 'archive') {
+      const result = await ports.archive!.page(orgId, parts.archived!, job.archivePosition, PAGE);
+      events = result.events;
+      advance = () => (result.next ? ((job.archivePosition = result.next), true) : false);
+    } else if (parts.hot) {
+      const result = await page(ports.events, orgId, parts.hot, job.position, ports.nowMs());
+      events = result.items;
+      advance = () => (result.next ? ((job.position = result.next), true) : false);
+    } else {
+      events = [];
+      advance = () => false;
+    }
+    const entries = events.map((event) => {
       const entry = toBusEntry(event, mask);
       return { ...entry, Detail: `${entry.Detail.slice(0, -1)},"replay_id":${JSON.stringify(job.id)}}` };
     });
-    const chunks = chunkEntries(entries);
     let offset = 0;
-    for (const chunk of chunks) {
+    for (const chunk of chunkEntries(entries)) {
       const start = offset;
       offset += chunk.length;
       if (start < job.done) continue; // published (or skipped) before a restart
@@ -178,13 +232,16 @@ export async function runReplay(
       await ports.replays.save(job);
     }
     job.done = 0;
-    if (!result.next) {
-      job.status = 'completed';
-      job.completedAt = toIso(ports.nowMs());
-      await ports.replays.save(job);
-      return { done: job };
+    if (!advance()) {
+      if (job.phase === 'archive' && parts.hot) {
+        job.phase = 'hot';
+      } else {
+        job.status = 'completed';
+        job.completedAt = toIso(ports.nowMs());
+        await ports.replays.save(job);
+        return { done: job };
+      }
     }
-    job.position = result.next;
     await ports.replays.save(job);
   }
 }

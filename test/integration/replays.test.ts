@@ -3,6 +3,15 @@ import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import type { BusEntry, EventBus } from '../../shared/domain/ports.js';
 import { runReplay } from '../../shared/domain/replays.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalArchive } from '../../infra/local/local-archive.js';
+import { LocalArchivedEvents } from '../../infra/local/local-archived-events.js';
+import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
+import { toArchiveRow } from '../../shared/domain/archive.js';
+import { buildEvent, validateEventInput, type EventInput } from '../../shared/domain/event.js';
+import { DAY_MS } from '../../shared/domain/time.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
 /**
@@ -16,7 +25,12 @@ let key: string;
 const from = new Date(Date.now() - 3 * 3_600_000).toISOString();
 const to = new Date(Date.now() + 60_000).toISOString();
 
+const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-replay-archive-'));
+const OLD = Date.now() - 120 * DAY_MS; // older than the 90-day hot store: only the archive has these
+
 beforeAll(async () => {
+  // The runtime's stand-in for reading the archive back, as npm start sets it before its functions load.
+  localStandIns.archivedEvents = new LocalArchivedEvents(archiveDir);
   api = await startTestApi();
   ({ orgId, key } = await api.newOrg());
   const events = [
@@ -28,6 +42,18 @@ beforeAll(async () => {
   ];
   const stored = await api.request('POST', '/v1/events/batch', { key, body: { events } });
   expect(stored.body.results.every((r: { status: string }) => r.status === 'created')).toBe(true);
+  // Twelve purchases from four months ago, in the archive only (each twice: the archive is at least once).
+  const archive = new LocalArchive({ dir: archiveDir });
+  await archive.start();
+  const old = Array.from({ length: 12 }, (_, i) => {
+    const input = validateEventInput(sampleEvent({
+      lead_id: `old_${i}`, event_type: 'purchase_completed', external_event_id: `old_order_${i}`, occurred_at: new Date(OLD + i * 60_000).toISOString(),
+      payload: { product_id: 'p1', product_name: 'Course', category: 'education', amount: 10, currency: 'BRL', payment_method: 'pix' },
+    }), { now: OLD + DAY_MS, requireLeadId: true }) as { ok: true; value: EventInput };
+    return toArchiveRow(buildEvent(input.value, { orgId, now: OLD + i * 60_000 + 1000 }).event);
+  });
+  await archive.putRows([...old, ...old]);
+  await archive.stop();
 });
 afterAll(() => api.close());
 
@@ -99,6 +125,21 @@ describe('replays', () => {
     const ids = replayed.filter((d) => d.event.detail.replay_id === started.body.id).map((d) => d.event.detail.id);
     expect(ids).toHaveLength(30); // the skipped chunk did reach the bus, once
     expect(new Set(ids).size).toBe(30);
+  });
+
+  it('reads a range older than the hot store from the archive (each event once), then the rest from DynamoDB', async () => {
+    const range = { from: new Date(OLD - DAY_MS).toISOString(), to, type: 'purchase_completed' };
+    expect((await api.request('POST', '/v1/replays', { key, body: { ...range, dry_run: true } })).body).toEqual({ matched: 12 + 25 });
+    const started = await api.request('POST', '/v1/replays', { key, body: range });
+    const { bus, replayed } = capturingBus();
+    const outcome = await runReplay({ ...ports(bus), archive: localStandIns.archivedEvents }, orgId, started.body.id);
+    expect('done' in outcome && outcome.done).toMatchObject({ status: 'completed', matched: 37, emitted: 37, skipped: 0 });
+    const mine = replayed.filter((d) => d.event.detail.replay_id === started.body.id);
+    expect(mine.map((d) => d.event.detail.lead_id as string).slice(0, 12)).toEqual(Array.from({ length: 12 }, (_, i) => `old_${i}`));
+    expect(new Set(mine.map((d) => d.event.detail.id)).size).toBe(37);
+    // As first published: the archived event's detail, masked, with its JSON columns back as JSON.
+    expect(mine[0]!.event.detail).toMatchObject({ event_type: 'purchase_completed', source: 'web', payload: { amount: 10, currency: 'BRL' } });
+    expect(mine[0]!.event.time).toBe(new Date(OLD).toISOString().replace(/\.\d{3}Z$/, 'Z'));
   });
 
   it('is for admin keys, and refuses a bad request naming every bad field', async () => {
