@@ -175,15 +175,19 @@ export class LeadlogStack extends Stack {
     analytics.bucket.grantDelete(erasureFn);
     analytics.results.grantReadWrite(erasureFn); // Athena writes the job's query results as the job
     const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: analytics.workGroup.ref });
-    erasureFn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
-    erasureFn.addToRolePolicy(new PolicyStatement({
-      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
-      resources: [
-        this.formatArn({ service: 'glue', resource: 'catalog' }),
-        this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
-        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
-      ],
-    }));
+    /** Running Athena queries over the archive: the workgroup, and reading the Glue catalog's archive tables. */
+    const grantArchiveQueries = (fn: NodejsFunction, tablesRead: string[]) => {
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
+      fn.addToRolePolicy(new PolicyStatement({
+        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+        resources: [
+          this.formatArn({ service: 'glue', resource: 'catalog' }),
+          this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
+          ...tablesRead.map((table) => this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/${table}` })),
+        ],
+      }));
+    };
+    grantArchiveQueries(erasureFn, ['events']);
 
     const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
     fanout.bus.grantPutEventsTo(erasureFn); // Lead Erased
@@ -211,16 +215,7 @@ export class LeadlogStack extends Stack {
     fanout.bus.grantPutEventsTo(exporterFn); // Export Ready
     analytics.bucket.grantRead(exporterFn);
     analytics.results.grantReadWrite(exporterFn);
-    exporterFn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
-    exporterFn.addToRolePolicy(new PolicyStatement({
-      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
-      resources: [
-        this.formatArn({ service: 'glue', resource: 'catalog' }),
-        this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
-        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
-        this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events_raw` }),
-      ],
-    }));
+    grantArchiveQueries(exporterFn, ['events', 'events_raw']);
     // A Parquet export is one CREATE TABLE AS with a single bucket: its scratch tables only (export_<id>).
     exporterFn.addToRolePolicy(new PolicyStatement({
       actions: ['glue:CreateTable', 'glue:DeleteTable', 'glue:GetTable'],
@@ -245,16 +240,7 @@ export class LeadlogStack extends Stack {
       analytics.bucket.grantRead(reader);
       analytics.results.grantRead(reader);
       analytics.results.grantPut(reader); // Athena writes the query's result as the caller
-      reader.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
-      reader.addToRolePolicy(new PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
-        resources: [
-          this.formatArn({ service: 'glue', resource: 'catalog' }),
-          this.formatArn({ service: 'glue', resource: 'database', resourceName: analytics.database }),
-          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events` }),
-          this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/events_raw` }),
-        ],
-      }));
+      grantArchiveQueries(reader, ['events', 'events_raw']);
       acknowledge(reader, {
         [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.bucket)}.Arn>/*]`]: 'Reading the archive files Athena scans for a replay older than the hot store.',
         [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the replay's own query results.",

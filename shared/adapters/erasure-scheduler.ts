@@ -4,39 +4,34 @@ import type { ReplayJob, ReplayScheduler } from '../domain/replays.js';
 import type { ErasureScheduler } from '../domain/ports.js';
 
 /**
- * In AWS an erasure runs as a Step Functions execution named after the erasure (infra/constructs/erasure.ts):
- * starting it again is a no-op (the name is unique per state machine), so a retried DELETE never runs it twice.
+ * In AWS each job (an erasure, an export, a replay) runs as a Step Functions execution named after it
+ * (infra/constructs/job-workflow.ts): starting it again is a no-op (the name is unique per state machine), so a
+ * retried request never runs a job twice. Locally the runtime's runners find jobs by their running marks.
  */
-export class StepFunctionsErasureScheduler implements ErasureScheduler {
-  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
-
-  async start(orgId: string, erasureId: string): Promise<void> {
-    try {
-      await this.client.send(new StartExecutionCommand({
-        stateMachineArn: this.stateMachineArn, name: erasureId, input: JSON.stringify({ org_id: orgId, erasure_id: erasureId }),
-      }));
-    } catch (error) {
-      if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    }
+async function startNamed(client: SFNClient, stateMachineArn: string, name: string, input: Record<string, string>): Promise<void> {
+  try {
+    await client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+  } catch (error) {
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
   }
 }
 
-/**
- * Locally the runtime's erasure runner (infra/local/erasure-runner.ts) finds running jobs in the control table
- * by itself, after a restart too: starting one needs nothing more than the job's running mark.
- */
+export class StepFunctionsErasureScheduler implements ErasureScheduler {
+  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
+
+  start(orgId: string, erasureId: string): Promise<void> {
+    return startNamed(this.client, this.stateMachineArn, erasureId, { org_id: orgId, erasure_id: erasureId });
+  }
+}
+
 export const polledErasureScheduler: ErasureScheduler = { start: async () => undefined };
 
 /** Starts an export's execution (infra/constructs/job-workflow.ts), named after the job: a second start is a no-op. */
 export class StepFunctionsExportScheduler implements ExportScheduler {
   constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
 
-  async start(job: ExportJob): Promise<void> {
-    try {
-      await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: job.id, input: JSON.stringify({ org_id: job.orgId, export_id: job.id }) }));
-    } catch (error) {
-      if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    }
+  start(job: ExportJob): Promise<void> {
+    return startNamed(this.client, this.stateMachineArn, job.id, { org_id: job.orgId, export_id: job.id });
   }
 }
 
@@ -47,12 +42,8 @@ export const polledExportScheduler: ExportScheduler = { start: async () => undef
 export class StepFunctionsReplayScheduler implements ReplayScheduler {
   constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
 
-  async start(job: ReplayJob): Promise<void> {
-    try {
-      await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: job.id, input: JSON.stringify({ org_id: job.orgId, replay_id: job.id }) }));
-    } catch (error) {
-      if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    }
+  start(job: ReplayJob): Promise<void> {
+    return startNamed(this.client, this.stateMachineArn, job.id, { org_id: job.orgId, replay_id: job.id });
   }
 }
 
