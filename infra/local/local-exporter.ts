@@ -3,8 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { exportKey } from '../../shared/adapters/export-links.js';
-import { EXPORT_COLUMNS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
-import { toIso } from '../../shared/domain/time.js';
+import { EXPORT_COLUMNS, EXPORT_EXTENSIONS, isoTimestamp, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
 import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
 
 /**
@@ -41,8 +40,7 @@ export class LocalExporter implements ExportEngine {
   }
 
   async days(job: ExportJob): Promise<string[]> {
-    const range = { from: toIso(job.filter.fromMs).slice(0, 10), to: toIso(job.filter.toMs - 1).slice(0, 10) };
-    const where = exportWhere(job.orgId, job.filter, range);
+    const where = exportWhere(job.orgId, job.filter);
     return this.query(async (connection) => {
       const reader = await connection.runAndReadAll(`SELECT DISTINCT dt ${where.sql} ORDER BY dt`, where.params);
       return reader.getRowObjectsJson().map((row) => String(row.dt));
@@ -53,7 +51,7 @@ export class LocalExporter implements ExportEngine {
     const parts = this.partsOf(job);
     await mkdir(parts, { recursive: true });
     const where = exportWhere(job.orgId, job.filter, { from: day, to: day });
-    const part = join(parts, `${day}.${job.format === 'parquet' ? 'parquet' : job.format === 'csv' ? 'csv' : 'jsonl'}`);
+    const part = join(parts, `${day}.${EXPORT_EXTENSIONS[job.format]}`);
     const temp = `${part}.tmp`;
     const rows = await this.query(async (connection) => {
       const reader = await connection.runAndReadAll(
@@ -97,7 +95,7 @@ export class LocalExporter implements ExportEngine {
 /** Timestamps as ISO 8601 UTC text in CSV and JSONL (`2026-11-23T14:30:45.123Z`), TIMESTAMP in Parquet; JSON columns nested in JSONL. */
 function selectList(format: ExportJob['format']): string {
   return EXPORT_COLUMNS.map((name) => {
-    if (TIMESTAMP_COLUMNS.has(name) && format !== 'parquet') return `strftime(${name}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${name}`;
+    if (TIMESTAMP_COLUMNS.has(name) && format !== 'parquet') return `${isoTimestamp(name, 'duckdb')} AS ${name}`;
     if (JSON_COLUMNS.has(name) && format === 'jsonl') return `CAST(${name} AS JSON) AS ${name}`;
     return name;
   }).join(', ');

@@ -5,8 +5,7 @@ import { parse } from 'csv-parse';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { sqlLiteral } from '../definitions/archive.js';
-import { EXPORT_COLUMNS, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../domain/exports.js';
-import { toIso } from '../domain/time.js';
+import { EXPORT_COLUMNS, JSON_COLUMNS, exportWhere, inlineParameters, selectWithIsoTimestamps, type ExportEngine, type ExportJob } from '../domain/exports.js';
 import { runAthena, type AthenaTarget } from './athena-queries.js';
 import { exportKey } from './export-links.js';
 import { deleteKeys, listKeys } from './s3-keys.js';
@@ -29,27 +28,18 @@ export class AthenaExportEngine implements ExportEngine {
   }
 
   private where(job: ExportJob, days: { from: string; to: string }): string {
-    const { sql, params } = exportWhere(job.orgId, job.filter, days);
-    let i = 0;
-    return sql.replace(/\?/g, () => {
-      const value = params[i++]!;
-      return typeof value === 'number' ? String(value) : sqlLiteral(value);
-    });
-  }
-
-  private wholeRange(job: ExportJob) {
-    return { from: toIso(job.filter.fromMs).slice(0, 10), to: toIso(job.filter.toMs - 1).slice(0, 10) };
+    return inlineParameters(exportWhere(job.orgId, job.filter, days));
   }
 
   async days(job: ExportJob): Promise<string[]> {
     if (job.format === 'parquet') return ['all'];
-    const { rows } = await runAthena(this.athena, this.options, `SELECT DISTINCT dt ${this.where(job, this.wholeRange(job))} ORDER BY dt`);
+    const { rows } = await runAthena(this.athena, this.options, `SELECT DISTINCT dt ${inlineParameters(exportWhere(job.orgId, job.filter))} ORDER BY dt`);
     return rows.map(([dt]) => dt!);
   }
 
   async writeDay(job: ExportJob, day: string): Promise<{ rows: number }> {
     if (job.format === 'parquet') return this.writeParquet(job);
-    const select = EXPORT_COLUMNS.map((name) => (TIMESTAMP_COLUMNS.has(name) ? `format_datetime(${name}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS ${name}` : name)).join(', ');
+    const select = selectWithIsoTimestamps(EXPORT_COLUMNS, 'athena');
     const { outputLocation } = await runAthena(this.athena, this.options, `SELECT ${select} ${this.where(job, { from: day, to: day })} ORDER BY occurred_at, id`, { readRows: false });
     const { bucket, key } = s3Location(outputLocation!);
     const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -67,15 +57,15 @@ export class AthenaExportEngine implements ExportEngine {
   }
 
   private async writeParquet(job: ExportJob): Promise<{ rows: number }> {
-    const range = this.wholeRange(job);
-    const [[count]] = (await runAthena(this.athena, this.options, `SELECT count(*) ${this.where(job, range)}`)).rows as [[string]];
+    const where = inlineParameters(exportWhere(job.orgId, job.filter));
+    const [[count]] = (await runAthena(this.athena, this.options, `SELECT count(*) ${where}`)).rows as [[string]];
     const table = `"${this.options.database}"."export_${job.id}"`;
     const prefix = this.partsPrefix(job);
     await runAthena(this.athena, this.options, `DROP TABLE IF EXISTS ${table}`);
     await deleteKeys(this.s3, this.options.bucket, await listKeys(this.s3, this.options.bucket, prefix)); // a rerun's leftovers
     await runAthena(this.athena, this.options,
       `CREATE TABLE ${table} WITH (format = 'PARQUET', write_compression = 'ZSTD', external_location = ${sqlLiteral(`s3://${this.options.bucket}/${prefix}`)}, ` +
-        `bucketed_by = ARRAY['id'], bucket_count = 1) AS SELECT ${EXPORT_COLUMNS.join(', ')} ${this.where(job, range)}`);
+        `bucketed_by = ARRAY['id'], bucket_count = 1) AS SELECT ${EXPORT_COLUMNS.join(', ')} ${where}`);
     await runAthena(this.athena, this.options, `DROP TABLE IF EXISTS ${table}`);
     return { rows: Number(count) };
   }

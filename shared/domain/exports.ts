@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { archiveColumns, EVENTS_VIEW } from '../definitions/archive.js';
+import { archiveColumns, EVENTS_VIEW, sqlLiteral } from '../definitions/archive.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import { ValidationError } from './errors.js';
 import type { EventBus, TypeMatch } from './ports.js';
@@ -70,7 +70,11 @@ export const TIMESTAMP_COLUMNS = new Set(archiveColumns.filter((c) => c.type ===
  * `dt` partitions (so the engine reads only those), the exact occurred_at range, then the filters. Shared by
  * DuckDB and Athena (both take `?` parameters and ISO timestamp literals through CAST).
  */
-export function exportWhere(orgId: string, filter: ExportFilter, days: { from: string; to: string }): { sql: string; params: (string | number)[] } {
+export function exportWhere(
+  orgId: string, filter: ExportFilter, days = dayRange(filter.fromMs, filter.toMs),
+  /** Only rows after this (occurred_at, id): a keyset page (a replay reading the archive back). */
+  after?: { occurredAt: string; id: string },
+): { sql: string; params: (string | number)[] } {
   const clauses = ['org_id = ?', 'dt BETWEEN ? AND ?', 'occurred_at >= CAST(? AS TIMESTAMP)', 'occurred_at < CAST(? AS TIMESTAMP)'];
   const params: (string | number)[] = [orgId, days.from, days.to, sqlTimestamp(filter.fromMs), sqlTimestamp(filter.toMs)];
   if (filter.types?.length) {
@@ -84,7 +88,36 @@ export function exportWhere(orgId: string, filter: ExportFilter, days: { from: s
       params.push(value);
     }
   }
+  if (after) {
+    const at = sqlTimestamp(Date.parse(after.occurredAt));
+    clauses.push('(occurred_at > CAST(? AS TIMESTAMP) OR (occurred_at = CAST(? AS TIMESTAMP) AND id > ?))');
+    params.push(at, at, after.id);
+  }
   return { sql: `FROM ${EVENTS_VIEW} WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/** The `dt` days (UTC dates, inclusive) that hold occurred_at in [fromMs, toMs). */
+export function dayRange(fromMs: number, toMs: number): { from: string; to: string } {
+  return { from: toIso(fromMs).slice(0, 10), to: toIso(toMs - 1).slice(0, 10) };
+}
+
+/** The same clause with each `?` written as its literal (Athena statements here carry no parameters). */
+export function inlineParameters({ sql, params }: { sql: string; params: (string | number)[] }): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => {
+    const value = params[i++]!;
+    return typeof value === 'number' ? String(value) : sqlLiteral(value);
+  });
+}
+
+/** A timestamp column as ISO 8601 UTC text (`2026-11-23T14:30:45.123Z`), in each engine's dialect. */
+export function isoTimestamp(column: string, engine: 'duckdb' | 'athena'): string {
+  return engine === 'duckdb' ? `strftime(${column}, '%Y-%m-%dT%H:%M:%S.%gZ')` : `format_datetime(${column}, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''')`;
+}
+
+/** A select list of these columns with the timestamp columns as ISO 8601 UTC text. */
+export function selectWithIsoTimestamps(columns: readonly string[], engine: 'duckdb' | 'athena'): string {
+  return columns.map((name) => (TIMESTAMP_COLUMNS.has(name) ? `${isoTimestamp(name, engine)} AS ${name}` : name)).join(', ');
 }
 
 /** `2026-11-23 14:30:45.123`: a timestamp literal both engines read as UTC. */
