@@ -1,3 +1,4 @@
+import { stepAnswer } from '../shared/adapters/step-functions-jobs.js';
 import { defaultExportWorkerDependencies } from '../shared/adapters/container.js';
 import { runExport } from '../shared/domain/exports.js';
 
@@ -12,5 +13,5 @@ const STEP_BUDGET_MS = 10 * 60_000;
 
 export const handler = async (step: ExportStep) => {
   const outcome = await runExport(defaultExportWorkerDependencies(), step.org_id, step.export_id, Date.now() + STEP_BUDGET_MS);
-  return { org_id: step.org_id, export_id: step.export_id, ...('waitMs' in outcome ? { status: 'waiting', wait_seconds: Math.ceil(outcome.waitMs / 1000) } : { status: 'completed' }) };
+  return stepAnswer({ org_id: step.org_id, export_id: step.export_id }, outcome);
 };

@@ -1,3 +1,4 @@
+import { stepAnswer } from '../shared/adapters/step-functions-jobs.js';
 import { defaultReplayWorkerDependencies } from '../shared/adapters/container.js';
 import { runReplay } from '../shared/domain/replays.js';
 
@@ -12,5 +13,5 @@ const STEP_BUDGET_MS = 12 * 60_000;
 
 export const handler = async (step: ReplayStep) => {
   const outcome = await runReplay(defaultReplayWorkerDependencies(), step.org_id, step.replay_id, Date.now() + STEP_BUDGET_MS);
-  return { org_id: step.org_id, replay_id: step.replay_id, ...('waitMs' in outcome ? { status: 'waiting', wait_seconds: Math.ceil(outcome.waitMs / 1000) } : { status: 'completed' }) };
+  return stepAnswer({ org_id: step.org_id, replay_id: step.replay_id }, outcome);
 };

@@ -13,7 +13,7 @@ import {
 import { DynamoErasureStore } from './dynamo-erasure-store.js';
 import {
   polledErasureScheduler, polledExportScheduler, polledReplayScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler, StepFunctionsReplayScheduler,
-} from './erasure-scheduler.js';
+} from './step-functions-jobs.js';
 import { DynamoExportStore, DynamoReplayStore } from './dynamo-export-store.js';
 import type { ArchivedEvents, ReplayScheduler, ReplayStore } from '../domain/replays.js';
 import { AthenaArchivedEvents } from './athena-archived-events.js';

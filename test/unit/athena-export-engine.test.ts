@@ -138,3 +138,12 @@ describe('the AWS export engine', () => {
     expect(JSON.parse(jsonLine(EXPORT_COLUMNS.map((c) => (c === 'id' ? 'x' : c === 'duration_ms' ? '7' : ''))))).toMatchObject({ id: 'x', duration_ms: 7, payload: null });
   });
 });
+
+describe("a job step's answer to its workflow", async () => {
+  const { stepAnswer } = await import('../../shared/adapters/step-functions-jobs.js');
+  it('says waiting with whole seconds, or completed, with the ids it was given', () => {
+    expect(stepAnswer({ org_id: 'o', export_id: 'e' }, { waitMs: 1500 })).toEqual({ org_id: 'o', export_id: 'e', status: 'waiting', wait_seconds: 2 });
+    expect(stepAnswer({ org_id: 'o', export_id: 'e' }, { waitMs: 0 })).toEqual({ org_id: 'o', export_id: 'e', status: 'waiting', wait_seconds: 0 });
+    expect(stepAnswer({ org_id: 'o', replay_id: 'r' }, { done: {} })).toEqual({ org_id: 'o', replay_id: 'r', status: 'completed' });
+  });
+});

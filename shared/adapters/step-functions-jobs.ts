@@ -49,3 +49,11 @@ export class StepFunctionsReplayScheduler implements ReplayScheduler {
 
 /** Locally the runtime's runner finds running replays by their marks: nothing to start. */
 export const polledReplayScheduler: ReplayScheduler = { start: async () => undefined };
+
+/**
+ * What a job's step answers its workflow (infra/constructs/job-workflow.ts reads `status`, and waits `wait_seconds`
+ * before invoking the step again), with the ids it was given.
+ */
+export function stepAnswer<T extends Record<string, string>>(step: T, outcome: { waitMs: number } | object) {
+  return { ...step, ...('waitMs' in outcome ? { status: 'waiting' as const, wait_seconds: Math.ceil(outcome.waitMs / 1000) } : { status: 'completed' as const }) };
+}
