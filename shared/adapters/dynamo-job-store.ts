@@ -15,6 +15,9 @@ interface Job {
  * finished (one partition for all orgs, read by the local runner after a restart). Ids, filters and counts; no PII.
  */
 export class DynamoJobStore<T extends Job> {
+  /** Jobs whose running mark this store has written: a job saved after every chunk writes its mark once, not each time. */
+  private readonly marked = new Set<string>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -29,8 +32,15 @@ export class DynamoJobStore<T extends Job> {
       Item: { ...this.keys.job(job.orgId, job.id), job, expires_at: Math.floor(Date.parse(job.requestedAt) / 1000) + this.ttlSeconds },
     }));
     const mark = this.keys.running(job.orgId, job.id);
-    if (this.isRunning(job)) await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...mark, org_id: job.orgId, job_id: job.id } }));
-    else await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: mark }));
+    const key = `${job.orgId}/${job.id}`;
+    if (this.isRunning(job)) {
+      if (this.marked.has(key)) return;
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...mark, org_id: job.orgId, job_id: job.id } }));
+      this.marked.add(key);
+    } else {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: mark }));
+      this.marked.delete(key);
+    }
   }
 
   async get(orgId: string, id: string): Promise<T | undefined> {
