@@ -128,6 +128,8 @@ export class LeadlogStack extends Stack {
     storage.bucket.grantRead(webhooks);
 
     const logicalId = (construct: Construct) => this.getLogicalId(construct.node.defaultChild as never);
+    /** A grant on the data key carries GenerateDataKey* and ReEncrypt* wildcards: one reason for both. */
+    const dataKeyUse = (reason: string) => ({ 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': reason, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': reason });
     const bucketObjects = `Resource::<${logicalId(storage.bucket)}.Arn>/*`;
     const eventIndexes = `Resource::<${logicalId(tables.events)}.Arn>/index/*`;
     const readGrant = {
@@ -140,24 +142,20 @@ export class LeadlogStack extends Stack {
     acknowledge(ingest, {
       ...readGrant,
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut: abort its own multipart uploads to the raw-payload bucket.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Encrypting raw payloads with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting raw payloads with the stack's own data key only.",
+      ...dataKeyUse("Encrypting raw payloads with the stack's own data key only."),
     });
     acknowledge(query, {
       ...readGrant,
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing audit records to the control table with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing audit records to the control table with the stack's own data key only.",
+      ...dataKeyUse("Writing audit records to the control table with the stack's own data key only."),
     });
     acknowledge(handlers.admin, {
       [`AwsSolutions-IAM5[${eventIndexes}]`]: "Reading the events table's own indexes (by_lead: is there anything of a lead to erase).",
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing the org's settings to the control table, encrypted with the stack's own data key only.",
+      ...dataKeyUse("Writing the org's settings to the control table, encrypted with the stack's own data key only."),
     });
     acknowledge(webhooks, {
       ...readGrant,
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut: abort its own multipart uploads to the raw-payload bucket.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Encrypting items and raw payloads with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Encrypting items and raw payloads with the stack's own data key only.",
+      ...dataKeyUse("Encrypting items and raw payloads with the stack's own data key only."),
     });
 
     const api = new LeadlogApi(this, 'Api', { handlers, authorizer, logKey });
@@ -199,8 +197,7 @@ export class LeadlogStack extends Stack {
       [`AwsSolutions-IAM5[${resultObjects}]`]: "Objects of the Athena results bucket only: the erasure's own query results.",
       'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'Deleting the erased raw payloads and replaced archive files, in those two buckets only.',
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: Athena UNLOAD multipart uploads into the archive bucket only.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Rewriting archive files and job records with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Rewriting archive files and job records with the stack's own data key only.",
+      ...dataKeyUse("Rewriting archive files and job records with the stack's own data key only."),
     });
     // Exports (section 10): the exports function records the job and starts its workflow; the exporter runs Athena
     // over the archive and writes the file into the export bucket; the exports function presigns its download.
@@ -252,8 +249,7 @@ export class LeadlogStack extends Stack {
     }
     acknowledge(replayerFn, {
       ...readGrant,
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Job records in the control table with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Job records in the control table with the stack's own data key only.",
+      ...dataKeyUse("Job records in the control table with the stack's own data key only."),
     });
 
     // Scheduled exports: EventBridge Scheduler invokes the clock every 15 minutes; it starts each due run's workflow.
@@ -268,8 +264,7 @@ export class LeadlogStack extends Stack {
     });
     acknowledge(clockRole, { [`AwsSolutions-IAM5[Resource::<${logicalId(scheduleClockFn)}.Arn>:*]`]: 'EventBridge Scheduler invokes the one schedule-clock function (and its versions).' });
     acknowledge(scheduleClockFn, {
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Schedules and job records in the control table with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Schedules and job records in the control table with the stack's own data key only.",
+      ...dataKeyUse("Schedules and job records in the control table with the stack's own data key only."),
     });
     const exportObjects = `Resource::<${logicalId(exportStorage.bucket)}.Arn>/*`;
     acknowledge(handlers.exports, {
@@ -278,8 +273,7 @@ export class LeadlogStack extends Stack {
       'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the export bucket: presigned downloads of its files.',
       'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the export bucket: presigned downloads of its files.',
       'AwsSolutions-IAM5[Action::s3:List*]': 'grantRead of the export bucket: presigned downloads of its files.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Job records in the control table with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Job records in the control table with the stack's own data key only.",
+      ...dataKeyUse("Job records in the control table with the stack's own data key only."),
     });
     acknowledge(exporterFn, {
       ...readGrant,
@@ -288,13 +282,11 @@ export class LeadlogStack extends Stack {
       [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the export's own query results.",
       'AwsSolutions-IAM5[Action::s3:DeleteObject*]': "Deleting the export's parts once joined, in the export bucket only.",
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: multipart uploads of export files into the export bucket only.',
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Writing export files and job records with the stack's own data key only.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Writing export files and job records with the stack's own data key only.",
+      ...dataKeyUse("Writing export files and job records with the stack's own data key only."),
       [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:${this.region}:<AWS::AccountId>:table/${analytics.database}/export_ex_*]`]: "The export's own scratch tables (export_<id>) for a Parquet CREATE TABLE AS.",
     });
     acknowledge(fanoutFn, {
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
-      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': "Sending to the KMS-encrypted dead-letter queue with the stack's own data key.",
+      ...dataKeyUse("Sending to the KMS-encrypted dead-letter queue with the stack's own data key."),
     });
 
     const monitoring = new Monitoring(this, 'Monitoring', {
