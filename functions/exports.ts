@@ -2,7 +2,6 @@ import { defaultDependencies, type Dependencies } from '../shared/adapters/conta
 import { NotFoundError } from '../shared/domain/errors.js';
 import { presentExport, requestExport } from '../shared/domain/exports.js';
 import { deleteSchedule, parseSchedule, presentSchedule } from '../shared/domain/export-schedules.js';
-import { presentReplay, requestReplay } from '../shared/domain/replays.js';
 import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
 import { json, type HttpEvent } from '../shared/http/middleware.js';
 
@@ -11,10 +10,7 @@ const EXPORT_ID = /^ex_[0-9a-f]{32}$/;
 /** The API's origin as the caller reached it (API Gateway sets x-forwarded-proto; the local stand-in is plain HTTP). */
 const originOf = (event: HttpEvent) => `${event.headers?.['x-forwarded-proto'] ?? 'http'}://${event.headers?.host ?? event.requestContext.domainName}`;
 
-/**
- * Taking the record out and sending it again (section 10): exports (a job, then a download URL), their schedules, and
- * replays (a dry-run count, or a job that puts the events on the bus again).
- */
+/** Taking the record out (section 10): exports (a job, then a download URL) and their schedules. Replays: functions/replays.ts. */
 export function createExportsHandler(deps: Dependencies) {
   return createHttpHandler('exports', {
     'POST /v1/exports': async (event, state) => {
@@ -26,22 +22,10 @@ export function createExportsHandler(deps: Dependencies) {
       await deps.exports.schedules.create(schedule);
       return json(201, presentSchedule(schedule), { location: `/v1/exports/schedules/${schedule.id}` });
     },
-    'GET /v1/exports/schedules': async (_event, state) =>
-      json(200, { items: (await deps.exports.schedules.list(callerOf(state).orgId)).map(presentSchedule) }),
+    'GET /v1/exports/schedules': async (_event, state) => json(200, { items: (await deps.exports.schedules.list(callerOf(state).orgId)).map(presentSchedule) }),
     'DELETE /v1/exports/schedules/{id}': async (event, state) => {
       await deleteSchedule(deps.exports.schedules, callerOf(state).orgId, event.pathParameters?.id ?? '');
       return { statusCode: 204, headers: {}, body: '' };
-    },
-    'POST /v1/replays': async (_event, state) => {
-      const outcome = await requestReplay({ events: deps.events, archive: deps.replays.archive, replays: deps.replays.store, scheduler: deps.replays.scheduler }, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now() });
-      if (outcome.dryRun) return json(200, { matched: outcome.matched });
-      return json(202, presentReplay(outcome.job), { location: `/v1/replays/${outcome.job.id}` });
-    },
-    'GET /v1/replays/{id}': async (event, state) => {
-      const id = event.pathParameters?.id ?? '';
-      const job = /^rp_[0-9a-f]{32}$/.test(id) ? await deps.replays.store.get(callerOf(state).orgId, id) : undefined;
-      if (!job) throw new NotFoundError(`No replay '${id.slice(0, 100)}'.`);
-      return json(200, presentReplay(job));
     },
     'GET /v1/exports/{id}': async (event, state) => {
       const id = event.pathParameters?.id ?? '';

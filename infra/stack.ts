@@ -37,6 +37,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   // Athena queries of an erasure's archive phase run inside one step.
   erasure: { id: 'Erasure', memorySize: 512, timeout: Duration.minutes(15) },
   exports: { id: 'Exports', memorySize: 512 },
+  // A replay's dry run counts matches in the events table and, for older ranges, the archive (Athena).
+  replays: { id: 'Replays', memorySize: 512 },
   // An export step starts no new day after 10 minutes (functions/exporter.ts); files stream through it.
   exporter: { id: 'Exporter', memorySize: 1024, timeout: Duration.minutes(15) },
   exportSchedules: { id: 'ExportSchedules', memorySize: 256, timeout: Duration.minutes(1) },
@@ -222,18 +224,19 @@ export class LeadlogStack extends Stack {
         this.formatArn({ service: 'glue', resource: 'table', resourceName: `${analytics.database}/export_ex_*` }),
       ],
     }));
-    // Replays (section 10): the exports function counts matches and starts the workflow; the replayer reads the
+    // Replays (section 10): the replays function counts matches and starts the workflow; the replayer reads the
     // events table and puts each event on the bus again, at its pace.
     const replayerFn = fn('replayer');
     const replayWorkflow = new JobWorkflow(this, 'ReplayWorkflow', { name: replayWorkflowName, step: replayerFn, what: 'replay', logKey });
-    replayWorkflow.stateMachine.grantStartExecution(handlers.exports);
-    tables.events.grantReadData(handlers.exports); // a dry run counts the matching events
+    replayWorkflow.stateMachine.grantStartExecution(handlers.replays);
+    tables.events.grantReadData(handlers.replays); // a dry run counts the matching events
+    tables.control.grantReadWriteData(handlers.replays); // the job records
     tables.events.grantReadData(replayerFn);
     tables.control.grantReadWriteData(replayerFn);
     storage.bucket.grantRead(replayerFn); // events whose body is claim-checked
     fanout.bus.grantPutEventsTo(replayerFn);
     // The part of a replay older than the hot store is read back from the archive with Athena (the dry run counts it).
-    for (const reader of [replayerFn, handlers.exports]) {
+    for (const reader of [replayerFn, handlers.replays]) {
       analytics.bucket.grantRead(reader);
       analytics.results.grantRead(reader);
       analytics.results.grantPut(reader); // Athena writes the query's result as the caller
@@ -267,8 +270,11 @@ export class LeadlogStack extends Stack {
       ...dataKeyUse("Schedules and job records in the control table with the stack's own data key only."),
     });
     const exportObjects = `Resource::<${logicalId(exportStorage.bucket)}.Arn>/*`;
-    acknowledge(handlers.exports, {
+    acknowledge(handlers.replays, {
       [`AwsSolutions-IAM5[Resource::<${logicalId(tables.events)}.Arn>/index/*]`]: "A replay's dry run counts on the events table's own by_day index only.",
+      ...dataKeyUse("Job records in the control table with the stack's own data key only."),
+    });
+    acknowledge(handlers.exports, {
       [`AwsSolutions-IAM5[${exportObjects}]`]: 'Presigning downloads of export files: objects of the export bucket only.',
       'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the export bucket: presigned downloads of its files.',
       'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the export bucket: presigned downloads of its files.',
@@ -293,11 +299,11 @@ export class LeadlogStack extends Stack {
       api: api.api,
       functions: {
         Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn,
-        Exports: handlers.exports, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn,
+        Exports: handlers.exports, Replays: handlers.replays, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn,
       },
       streamConsumer: fanoutFn,
       tables: [tables.events, tables.control],
-      deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters },
+      deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters, Bus: fanout.busDeadLetters },
       deliveryStreamName: analytics.deliveryStream.ref,
       key: dataKey,
     });

@@ -250,6 +250,7 @@ const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handl
   admin: () => import('../../functions/admin.js'),
   console: () => import('../../functions/console.js'),
   exports: () => import('../../functions/exports.js'),
+  replays: () => import('../../functions/replays.js'),
   authorizer: () => import('../../functions/authorizer.js'),
 };
 

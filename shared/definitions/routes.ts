@@ -7,7 +7,7 @@ export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
-export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console', 'exports'] as const;
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console', 'exports', 'replays'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -71,8 +71,8 @@ const ROUTE_TABLE = [
   { method: 'POST', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/exports/schedules', handler: 'exports', scope: 'events:read' },
   { method: 'DELETE', path: '/v1/exports/schedules/{id}', handler: 'exports', scope: 'events:read' },
-  { method: 'POST', path: '/v1/replays', handler: 'exports', scope: 'admin', maxBodyBytes: 16 * KB },
-  { method: 'GET', path: '/v1/replays/{id}', handler: 'exports', scope: 'admin' },
+  { method: 'POST', path: '/v1/replays', handler: 'replays', scope: 'admin', maxBodyBytes: 16 * KB },
+  { method: 'GET', path: '/v1/replays/{id}', handler: 'replays', scope: 'admin' },
 ] as const satisfies readonly RouteDefinition[];
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;
