@@ -30,10 +30,25 @@ export class Fanout extends Construct {
   readonly alerts: Topic;
   readonly deadLetters: Queue;
   readonly ruleDeadLetters: Queue;
+  readonly busDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
-    this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName, kmsKey: props.key });
+    // The bus ARN from its name: a reference to the bus itself would make key ↔ bus (and queue ↔ bus) a dependency cycle.
+    const busArn = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: props.busName });
+    // The bus's own dead-letter queue (DeadLetterConfig), which AWS recommends for a bus under a customer managed key:
+    // an event the bus cannot encrypt or decrypt (the key disabled, its policy changed) lands here instead of being
+    // dropped. Encrypted with SQS's own key, not the data key: a queue under the failing key would refuse it too.
+    this.busDeadLetters = new Queue(this, 'BusDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(this.busDeadLetters, { 'AwsSolutions-SQS3': 'This queue is itself the dead-letter queue of the event bus.' });
+    // EventBridge sends as its service principal: only for this bus (the EventBridge guide's dead-letter queue policy).
+    this.busDeadLetters.addToResourcePolicy(new PolicyStatement({
+      sid: 'EventBridgeBusDeadLetters', principals: [new ServicePrincipal('events.amazonaws.com')], actions: ['sqs:SendMessage'],
+      resources: [this.busDeadLetters.queueArn], conditions: { ArnEquals: { 'aws:SourceArn': busArn } },
+    }));
+    this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName, kmsKey: props.key, deadLetterQueue: this.busDeadLetters });
     const archive = this.bus.archive('Archive', {
       archiveName: `${props.busName}-archive`,
       description: 'Every leadlog event, for replay (not the replayed ones again)',
@@ -46,8 +61,6 @@ export class Fanout extends Construct {
     // aws-cdk-lib does not forward `kmsKey` to the archive (the template had KmsKeyIdentifier ""): set it, and give
     // EventBridge the key permissions an archive needs (EventBridge user guide, "Encrypting archives").
     (archive.node.defaultChild as CfnArchive).kmsKeyIdentifier = props.key.keyArn;
-    // The bus ARN from its name: a reference to the bus itself would make key ↔ bus a dependency cycle.
-    const busArn = Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: props.busName });
     const busContext = { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn };
     props.key.addToResourcePolicy(new PolicyStatement({
       sid: 'EventBridgeArchiveDescribeKey', principals: [new ServicePrincipal('events.amazonaws.com')], actions: ['kms:DescribeKey'], resources: ['*'],

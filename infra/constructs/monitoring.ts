@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -35,6 +35,17 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     this.topic = new Topic(this, 'Ops', { displayName: 'leadlog operations', masterKey: props.key, enforceSSL: true });
+    // A topic policy replaces SNS's default one, and enforceSSL's policy holds only its Deny: without this Allow no
+    // alarm may publish. CloudWatch publishes as its service principal, so only this account's alarms may (the SNS
+    // guide's "CloudWatch alarms" statement: aws:SourceAccount, and aws:SourceArn of an alarm of this account).
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(new PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish', principals: [new ServicePrincipal('cloudwatch.amazonaws.com')], actions: ['sns:Publish'], resources: [this.topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
     // Alarm actions publish as CloudWatch: without this the encrypted topic refuses every alarm notification.
     props.key.addToResourcePolicy(new PolicyStatement({
       sid: 'CloudWatchAlarmsPublishToEncryptedTopics', principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],

@@ -46,7 +46,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(13); // ingest, query, health, webhooks, admin, console, exports, authorizer, fanout, erasure, exporter, exportSchedules, replayer
+    expect(ours.length).toBe(14); // ingest, query, health, webhooks, admin, console, exports, replays, authorizer, fanout, erasure, exporter, exportSchedules, replayer
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -214,6 +214,40 @@ describe('the synthesized stack', () => {
     }
   });
 
+  it('lets alarms notify: the ops topic policy allows CloudWatch of this account to publish, beside the TLS-only Deny', () => {
+    const opsTopic = Object.keys(template.findResources('AWS::SNS::Topic', { Properties: { DisplayName: 'leadlog operations' } }))[0]!;
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy')).filter((p) => JSON.stringify(p.Properties.Topics).includes(opsTopic));
+    expect(policies).toHaveLength(1); // a topic policy replaces SNS's default: this one must hold the Allow itself
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as { Effect: string; Principal?: { Service?: string }; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> }[];
+    const allow = statements.find((s) => s.Effect === 'Allow' && s.Principal?.Service === 'cloudwatch.amazonaws.com');
+    expect(allow, 'an Allow for cloudwatch.amazonaws.com').toBeDefined();
+    expect([allow!.Action].flat()).toEqual(['sns:Publish']);
+    expect(allow!.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    expect(JSON.stringify(allow!.Condition?.ArnLike?.['aws:SourceArn'])).toContain(':alarm:*');
+    expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'))).toBe(true);
+    // Every alarm notifies this topic.
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: opsTopic }]);
+  });
+
+  it("gives the bus its own dead-letter queue: encrypted, TLS-only, EventBridge may send to it from this bus only, its depth alarmed", () => {
+    const bus = Object.values(template.findResources('AWS::Events::EventBus'))[0]!;
+    const queueRef = bus.Properties.DeadLetterConfig?.Arn as { 'Fn::GetAtt': [string, string] } | undefined;
+    expect(queueRef?.['Fn::GetAtt']?.[1]).toBe('Arn');
+    const queueId = queueRef!['Fn::GetAtt'][0];
+    const queue = template.findResources('AWS::SQS::Queue')[queueId]!;
+    // SQS's own key, not the bus's: what lands here failed with the bus's key.
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((p) => JSON.stringify(p.Properties.Queues).includes(queueId))!;
+    const statements = policy.Properties.PolicyDocument.Statement as { Effect: string; Principal?: { Service?: string }; Action: string | string[]; Condition?: Record<string, Record<string, unknown>> }[];
+    const send = statements.find((s) => s.Effect === 'Allow' && s.Principal?.Service === 'events.amazonaws.com');
+    expect([send!.Action].flat()).toEqual(['sqs:SendMessage']);
+    expect(JSON.stringify(send!.Condition?.ArnEquals?.['aws:SourceArn'])).toContain(':event-bus/leadlog');
+    expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'))).toBe(true);
+    const depth = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible'
+      && JSON.stringify(a.Properties.Dimensions).includes(queueId));
+    expect(depth).toHaveLength(1);
+  });
+
   it("lets every service that writes with the data key use it: alarms to the ops topic, EventBridge to topics, queues and its archive", () => {
     const keys = template.findResources('AWS::KMS::Key');
     const dataKey = Object.entries(keys).find(([id]) => id.startsWith('DataKey'))!;
@@ -276,6 +310,19 @@ describe('the synthesized stack', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'leadlog-dev-replay' });
     template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['leadlog'], detail: { replay_id: [{ exists: false }] } } });
     for (const key of ['POST /v1/replays', 'GET /v1/replays/{id}']) template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: key, AuthorizationType: 'CUSTOM' });
+    // Replays have their own function (functions/replays.ts), not the exports one: each route reaches its integration.
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const targetOf = (key: string) => {
+      const route = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: key } }))[0]!;
+      const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"([^"]+)"/)![1]!;
+      return JSON.stringify(integrations[integrationId]!.Properties.IntegrationUri);
+    };
+    for (const key of ['POST /v1/replays', 'GET /v1/replays/{id}']) expect(targetOf(key), key).toMatch(/ReplaysFunction/);
+    for (const key of ['POST /v1/exports', 'GET /v1/exports/{id}']) expect(targetOf(key), key).toMatch(/ExportsFunction/);
+    const replaysPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('ReplaysFunction'));
+    expect(JSON.stringify(replaysPolicies)).toContain('states:StartExecution');
+    const exportsStatements = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => /"ExportsFunction/.test(JSON.stringify(p.Properties.Roles)));
+    expect(JSON.stringify(exportsStatements)).not.toMatch(/ReplayWorkflow|EventsTable/);
   });
 });
 
