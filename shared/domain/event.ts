@@ -2,7 +2,7 @@ import { classifyType, defaultOutcomeFor, payloadSchemaFor, type Outcome } from 
 import { contentHash } from './canonical.js';
 import type { FieldError } from './errors.js';
 import * as z from 'zod/mini';
-import { issuesToFieldErrors } from './schema.js';
+import { idString, issuesToFieldErrors, malformedStringPaths, MALFORMED_MESSAGE } from './schema.js';
 import { eventIdFor } from './ids.js';
 import { identityDigest } from './keys.js';
 import { MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
@@ -16,14 +16,15 @@ export const SOURCE_PATTERN = /^[a-z0-9_]{1,100}$/;
 const SERVER_FIELDS = ['id', 'org_id', 'received_at', 'expires_at', 'schema_version'] as const;
 
 const boundedString = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
-const optionalId = z.optional(boundedString(255));
+/** The ids of section 3: well-formed, no control character, at most 255 characters (the one rule, shared/domain/schema.ts). */
+const optionalId = z.optional(idString());
 const jsonObject = z.record(z.string(), z.unknown());
 const epochMs = z.int().check(z.gte(0));
 const millis = z.number().check(z.gte(0));
 
 /** What a client may send as an event (POST /v1/events, each item of a batch); the OpenAPI document shows it. */
 export const eventInputSchema = z.strictObject({
-  lead_id: z.optional(boundedString(255).check(z.regex(/^[^\p{Cc}]+$/u, 'must not contain control characters'))),
+  lead_id: optionalId,
   source_type: z.enum(SOURCE_TYPES),
   source: z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}')),
   event_type: z.string().check(z.minLength(1), z.maxLength(100)),
@@ -49,13 +50,13 @@ export const eventInputSchema = z.strictObject({
       total_ms: z.optional(millis),
     }),
   ),
-  external_event_id: z.optional(boundedString(255)),
+  external_event_id: optionalId,
   occurred_at: z.optional(z.string()),
   /** Identities to link to the event's lead_id (section 8): a lead already owning one of them is merged. */
   identity: z.optional(z.strictObject({
-    email: z.optional(boundedString(254)),
-    phone: z.optional(boundedString(40)),
-    refs: z.optional(z.array(boundedString(200).check(z.regex(/^[a-z0-9_]{1,40}:\S+$/, 'must be <provider>:<object id>'))).check(z.maxLength(20))),
+    email: z.optional(idString(254)),
+    phone: z.optional(idString(40)),
+    refs: z.optional(z.array(idString(200).check(z.regex(/^[a-z0-9_]{1,40}:\S+$/, 'must be <provider>:<object id>'))).check(z.maxLength(20))),
   })),
 });
 
@@ -118,7 +119,8 @@ export function validateEventInput(body: unknown, options: ValidateOptions): Val
   const candidate: Record<string, unknown> = { ...body };
   for (const field of SERVER_FIELDS) delete candidate[field];
 
-  const errors: FieldError[] = [];
+  // Every string and key, however deep (payload, raw_payload, snapshots), is well-formed Unicode.
+  const errors: FieldError[] = malformedStringPaths(candidate).map((path) => ({ path, message: MALFORMED_MESSAGE }));
   const envelope = eventInputSchema.safeParse(candidate);
   if (!envelope.success) errors.push(...issuesToFieldErrors(envelope.error.issues, candidate));
 

@@ -10,6 +10,69 @@ import { parseIsoWithOffset } from './time.js';
  */
 z.config(en());
 
+// ES2024's String methods (Node 20+); the project's lib is ES2023.
+declare global {
+  interface String {
+    isWellFormed(): boolean;
+    toWellFormed(): string;
+  }
+}
+
+/**
+ * The boundary rule (contract section 3, "Input that cannot hurt"), in one place. Every string of a request, keys
+ * included, is well-formed Unicode (no lone UTF-16 surrogate): one would poison every store and encoder downstream
+ * (Parquet, UUIDv5, DynamoDB keys). Ids hold no control character and at most MAX_ID_LENGTH characters.
+ */
+export const MAX_ID_LENGTH = 255;
+const CONTROL = /\p{Cc}/u;
+
+/** Paths (as formatPath writes them) of every string or key in `value` that is not well-formed; iterative, linear. */
+export function malformedStringPaths(value: unknown, prefix: readonly PropertyKey[] = []): string[] {
+  const found: string[] = [];
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value, path: [...prefix] }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (typeof current === 'string') {
+      if (!current.isWellFormed()) found.push(formatPath(path));
+    } else if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: [...path, i] });
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        if (!key.isWellFormed()) found.push(formatPath([...path, key.toWellFormed()]));
+        stack.push({ value: child, path: [...path, key.isWellFormed() ? key : key.toWellFormed()] });
+      }
+    }
+  }
+  return found.sort();
+}
+
+export const MALFORMED_MESSAGE = 'must be well-formed Unicode (a lone UTF-16 surrogate is not a character)';
+
+/** Throws one ValidationError naming every string or key of `value` that is not well-formed. */
+export function assertWellFormed(value: unknown, prefix: readonly PropertyKey[] = []): void {
+  const paths = malformedStringPaths(value, prefix);
+  if (paths.length > 0) throw new ValidationError(paths.map((path) => ({ path, message: MALFORMED_MESSAGE })));
+}
+
+/** Why `value` is not an acceptable id (undefined: it is one): well-formed, no control character, 1 to 255 characters. */
+export function idProblem(value: string, max = MAX_ID_LENGTH): string | undefined {
+  if (!value.isWellFormed()) return MALFORMED_MESSAGE;
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > max) return `must be at most ${max} characters`;
+  if (CONTROL.test(value)) return 'must not contain control characters';
+  return undefined;
+}
+
+/** An id as the API accepts it (lead_id, flow_id, step_id, entity_id, object_id, object_id_ref, external_event_id, identity values). */
+export const idString = (max = MAX_ID_LENGTH) =>
+  z.string().check(
+    z.trim(),
+    z.superRefine((value, ctx) => {
+      const problem = value.trim() === '' ? 'must not be empty' : idProblem(value, max);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+    }),
+  );
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
@@ -81,6 +144,7 @@ export function parseOrThrow<T extends z.ZodMiniType>(schema: T, input: unknown,
   if (options.notObjectMessage && (input === null || typeof input !== 'object' || Array.isArray(input))) {
     throw new ValidationError([{ path: '', message: options.notObjectMessage }]);
   }
+  assertWellFormed(input);
   const parsed = schema.safeParse(input);
   if (!parsed.success) throw new ValidationError(issuesToFieldErrors(parsed.error.issues, input, options.unknownKeyMessage ? { unknownKeyMessage: options.unknownKeyMessage } : {}));
   return parsed.data;
