@@ -5,7 +5,7 @@ import { ValidationError } from './errors.js';
 import type { EventBus, TypeMatch } from './ports.js';
 import { BUS_SOURCE } from '../definitions/event-rules.js';
 import { typeParam } from './queries.js';
-import { isoParam, parseOrThrow } from './schema.js';
+import { idString, isoParam, parseOrThrow } from './schema.js';
 import { randomUUID } from 'node:crypto';
 import { toIso } from './time.js';
 
@@ -20,7 +20,7 @@ export const EXPORT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const EXPORT_EXTENSIONS: Record<ExportFormat, string> = { csv: 'csv', jsonl: 'jsonl', parquet: 'parquet' };
 
-const id255 = z.string().check(z.minLength(1), z.maxLength(255));
+const id255 = idString();
 
 /** What may be filtered on: a time range of occurred_at (required), and the API's filters. */
 export const exportFilterSchema = z.strictObject({

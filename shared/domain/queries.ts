@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from './errors.js';
 import type { LeadEvent, RawBody } from './event.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import * as z from 'zod/mini';
-import { isoParam, limitParam, param, parseOrThrow } from './schema.js';
+import { idString, isoParam, limitParam, param, parseOrThrow } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
 import { maskEvent, type MaskOptions } from './masking.js';
 import type { ErasureStore, EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
@@ -66,11 +66,11 @@ export const listParams = z.strictObject({
   from: z.optional(isoParam),
   to: z.optional(isoParam),
   source: z.optional(z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'))),
-  flow_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  flow_id: z.optional(idString()),
 });
 export const flowParams = z.strictObject({
   ...common,
-  lead_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  lead_id: z.optional(idString()),
   start: z.optional(isoParam),
   end: z.optional(isoParam),
   from: z.optional(isoParam),

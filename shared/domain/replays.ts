@@ -7,7 +7,7 @@ import type { MaskOptions } from './masking.js';
 import type { EventBus, EventStore, PagePosition, TypeMatch } from './ports.js';
 import type { LeadEvent } from './event.js';
 import { typeParam } from './queries.js';
-import { isoParam, parseOrThrow } from './schema.js';
+import { idString, isoParam, parseOrThrow } from './schema.js';
 import { SOURCE_PATTERN } from './event.js';
 import { DAY_MS, RETENTION_MS, toIso, utcDays } from './time.js';
 
@@ -35,7 +35,7 @@ export const replayRequestSchema = z.strictObject({
   to: isoParam,
   type: z.optional(typeParam),
   source: z.optional(z.string().check(z.regex(SOURCE_PATTERN, 'must match [a-z0-9_]{1,100}'))),
-  lead_id: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  lead_id: z.optional(idString()),
   dry_run: z.optional(z.boolean()),
 });
 
