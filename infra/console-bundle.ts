@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { CONSOLE_PREFIX } from '../shared/http/static-site.js';
+import { CONSOLE_MANIFEST, CONSOLE_PREFIX } from '../shared/http/static-site.js';
 
 /**
  * Builds the console (console/src, Preact) into a folder: `assets/app-<hash>.js` and `.css`, and an `index.html`
@@ -61,6 +61,8 @@ ${style ? `<link rel="stylesheet" href="${CONSOLE_PREFIX}/${style}">\n` : ''}<sc
 </html>
 `;
   writeFileSync(join(outDir, 'index.html'), html);
+  // The files the console function serves as files (shared/http/static-site.ts); every other path is a page of the app.
+  writeFileSync(join(outDir, CONSOLE_MANIFEST), `${JSON.stringify({ files: outputs })}\n`);
   const files = ['index.html', ...outputs];
   const contents = files.map((f) => readFileSync(join(outDir, f)));
   return {

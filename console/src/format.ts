@@ -7,7 +7,8 @@ export const RANGES = {
 export type RangeKey = keyof typeof RANGES;
 
 export function isRange(value: string | undefined): value is RangeKey {
-  return value !== undefined && value in RANGES;
+  // Its own keys only: `?range=toString` or `constructor` names no preset (`in` would find Object.prototype's).
+  return value !== undefined && Object.hasOwn(RANGES, value);
 }
 
 /** UTC, to the millisecond (the column header says UTC). */

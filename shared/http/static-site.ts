@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import { NotFoundError } from '../domain/errors.js';
 import type { HttpResult } from './middleware.js';
 
@@ -8,8 +8,16 @@ import type { HttpResult } from './middleware.js';
  * routes in the browser, so a deep link reopens its view), content-hashed files under `assets/` cached for a
  * year. Every answer carries a strict Content-Security-Policy: the page may load only its own files and call
  * only this origin, so a key typed into it cannot be sent anywhere else.
+ *
+ * Which paths are files is what the build says, not what a path looks like: the bundle's manifest lists its files,
+ * and only those are served as files. Every other path under /console/ is a page of the app, whatever it ends
+ * with (a lead id `ana.lead@example.com` or `lead.v2` is a page, not a file), except under `assets/`, where an
+ * unknown name is a stale or mistyped asset (404: a script tag must never receive the page's HTML).
  */
 export const CONSOLE_PREFIX = '/console';
+
+/** The bundle's list of its files (written by infra/console-bundle.ts beside index.html): `{"files": ["assets/app-….js", …]}`. */
+export const CONSOLE_MANIFEST = 'manifest.json';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -32,17 +40,14 @@ interface Asset {
 export class StaticSite {
   private readonly files = new Map<string, Asset>();
 
-  /** Reads every file under `dir` once (the console is ~100 KB); an absent folder serves nothing. */
+  /** Reads index.html and every file the manifest lists once (the console is ~100 KB); an absent folder serves nothing. */
   constructor(readonly dir: string) {
-    if (!existsSync(dir)) return;
-    const walk = (folder: string) => {
-      for (const name of readdirSync(folder)) {
-        const path = join(folder, name);
-        if (statSync(path).isDirectory()) walk(path);
-        else this.files.set(relative(dir, path).split(sep).join('/'), { body: readFileSync(path), contentType: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream' });
-      }
-    };
-    walk(dir);
+    const manifest = join(dir, CONSOLE_MANIFEST);
+    if (!existsSync(manifest)) return;
+    const { files } = JSON.parse(readFileSync(manifest, 'utf8')) as { files: string[] };
+    for (const name of new Set(['index.html', ...files])) {
+      this.files.set(name, { body: readFileSync(join(dir, name)), contentType: CONTENT_TYPES[extname(name)] ?? 'application/octet-stream' });
+    }
   }
 
   get built(): boolean {
@@ -58,7 +63,7 @@ export class StaticSite {
       const immutable = rest.startsWith('assets/');
       return this.answer(asset, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
     }
-    if (rest.startsWith('assets/') || /\.[a-z0-9]{1,5}$/i.test(rest)) throw new NotFoundError(`No file ${path.slice(0, 200)}.`);
+    if (rest.startsWith('assets/')) throw new NotFoundError(`No file ${path.slice(0, 200)}.`);
     const index = this.files.get('index.html');
     if (!index) throw new NotFoundError('The console is not built in this deployment.');
     return this.answer(index, 'no-cache');

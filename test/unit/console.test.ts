@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../console/src/diff.js';
 import { parseJson, RawNumber, stringifyJson } from '../../console/src/json.js';
+import { isRange } from '../../console/src/format.js';
 import { classify } from '../../console/src/search-terms.js';
 import { waterfall } from '../../console/src/waterfall.js';
 
@@ -18,6 +19,25 @@ describe("the console's pure parts", () => {
     expect(diffSnapshots({}, { a: { b: 1 } })).toEqual([{ kind: 'added', path: 'a', after: { b: 1 } }]);
     expect(diffSnapshots({ n: new RawNumber('828758318460506337') }, { n: new RawNumber('828758318460506337') })).toEqual([]);
     expect(diffSnapshots({ n: new RawNumber('828758318460506337') }, { n: new RawNumber('828758318460506338') })).toHaveLength(1);
+  });
+
+  it("diffs snapshots whose keys name Object.prototype's members (toString, constructor, __proto__, hasOwnProperty…) as plain fields", () => {
+    for (const key of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__']) {
+      // As the API sends them: parsed JSON, where `__proto__` is an own property like any other.
+      const parse = (text: string) => parseJson(text) as Record<string, unknown>;
+      const name = JSON.stringify(key);
+      expect(diffSnapshots(parse('{}'), parse(`{${name}: "x"}`)), `${key} added`).toEqual([{ kind: 'added', path: key, after: 'x' }]);
+      expect(diffSnapshots(parse(`{${name}: "x"}`), parse('{}')), `${key} removed`).toEqual([{ kind: 'removed', path: key, before: 'x' }]);
+      expect(diffSnapshots(parse(`{${name}: "x"}`), parse(`{${name}: "y"}`)), `${key} changed`).toEqual([{ kind: 'changed', path: key, before: 'x', after: 'y' }]);
+      expect(diffSnapshots(parse(`{"a": {${name}: 1}}`), parse(`{"a": {${name}: 1}}`)), `${key} nested, same`).toEqual([]);
+      expect(diffSnapshots(parse(`{"a": [{${name}: 1}]}`), parse(`{"a": [{}]}`)), `${key} in an array`)
+        .toEqual([{ kind: 'changed', path: 'a', before: [JSON.parse(`{${name}: 1}`)], after: [{}] }]);
+    }
+    // Neither side holds the key: nothing, whatever the prototype has.
+    expect(diffSnapshots({ a: 1 }, { a: 1 })).toEqual([]);
+    // The time presets answer only their own names: `?range=toString` is no preset.
+    for (const key of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) expect(isRange(key), key).toBe(false);
+    expect(isRange('24h')).toBe(true);
   });
 
   it('keeps every digit of an id past 2^53 from the API to the screen', () => {
