@@ -5,15 +5,8 @@ import { builtOnFirstCall, createHttpHandler, readerOf, viewerOf } from '../shar
 import { bytes, json, type HttpEvent, type RequestState } from '../shared/http/middleware.js';
 
 const params = (event: HttpEvent) => event.queryStringParameters ?? {};
-/** Path parameters arrive URL-encoded; a malformed escape is kept as sent (and then simply matches nothing). */
-const pathParam = (event: HttpEvent, name: string) => {
-  const raw = event.pathParameters?.[name] ?? '';
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-};
+/** Path parameters, decoded once by the middleware (shared/http/routing.ts `decodePathParameters`). */
+const pathParam = (event: HttpEvent, name: string) => event.pathParameters?.[name] ?? '';
 
 /** The read routes: one event, a lead (identities) and its timeline, the org's events, a flow's events. */
 export function createQueryHandler(deps: Dependencies) {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { FALLBACK_HANDLER, FALLBACK_ROUTE_KEY, HANDLER_NAMES, routeKey, type HandlerName, type RouteDefinition } from '../../shared/definitions/routes.js';
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../../shared/http/middleware.js';
 import { toProblem } from '../../shared/http/problem.js';
-import { matchRoute } from '../../shared/http/routing.js';
+import { decodePathSegment, matchRoute } from '../../shared/http/routing.js';
 import { PayloadTooLargeError } from '../../shared/domain/errors.js';
 import { LOCAL_FILES_PREFIX, verifyFileLink } from '../../shared/adapters/export-links.js';
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -193,12 +193,15 @@ export async function invokeRoute(
 
 /** A signed file URL, as S3 answers a presigned GET: 200 with the bytes, 403 for a bad or expired signature, 404. */
 async function serveFile(files: { dir: string; secret: string }, url: URL, response: ServerResponse): Promise<number> {
-  const key = decodeURIComponent(url.pathname.slice(LOCAL_FILES_PREFIX.length));
-  const path = resolve(files.dir, key);
   const answer = (status: number, text: string) => {
     response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
     return status;
   };
+  // Decoded once, as every path parameter is (shared/http/routing.ts); a malformed escape is S3's 400, not a 500.
+  const decoded = decodePathSegment(url.pathname.slice(LOCAL_FILES_PREFIX.length));
+  if ('problem' in decoded) return answer(400, `The key ${decoded.problem}.\n`);
+  const key = decoded.value;
+  const path = resolve(files.dir, key);
   if (!verifyFileLink(files.secret, key, url.searchParams.get('expires'), url.searchParams.get('signature'), Date.now())) return answer(403, 'Request has expired or the signature does not match.\n');
   if (!path.startsWith(resolve(files.dir) + sep) || !existsSync(path)) return answer(404, 'The specified key does not exist.\n');
   const type = path.endsWith('.csv') ? 'text/csv; charset=utf-8' : path.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/vnd.apache.parquet';

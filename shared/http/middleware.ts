@@ -10,7 +10,7 @@ import {
 import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
 import type { AuditLog } from '../domain/ports.js';
 import { toProblem } from './problem.js';
-import { noRouteError } from './routing.js';
+import { decodePathParameters, noRouteError } from './routing.js';
 
 /** What the Lambda authorizer puts in requestContext.authorizer.lambda (values must be scalars). */
 export interface AuthorizerContext {
@@ -68,6 +68,8 @@ export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResul
       const route = findRoute(request.event.routeKey);
       request.context.leadlog = { requestId, route: route! };
       if (!route) throw noRouteError(request.event.requestContext?.http?.method ?? '', request.event.rawPath ?? '');
+      // Every handler reads its path parameters decoded, once, here (shared/http/routing.ts).
+      if (request.event.pathParameters) request.event.pathParameters = decodePathParameters(request.event.pathParameters);
     },
     after: (request) => stamp(request as Request),
     onError: (request) => {

@@ -1,5 +1,7 @@
 import { routes, type HttpMethod, type RouteDefinition } from '../definitions/routes.js';
-import { MethodNotAllowedError, NotFoundError, type LeadlogError } from '../domain/errors.js';
+import { MethodNotAllowedError, NotFoundError, ValidationError, type LeadlogError } from '../domain/errors.js';
+import type { FieldError } from '../domain/errors.js';
+import { idProblem, MALFORMED_MESSAGE } from '../domain/schema.js';
 
 /**
  * Matching a request against the route table, as API Gateway does: the local server routes with it, and a
@@ -50,4 +52,43 @@ export function noRouteError(method: string, path: string): LeadlogError {
   const shown = `${method.slice(0, 16)} ${path.slice(0, 200)}`;
   if (allow.length > 0) return new MethodNotAllowedError(`${shown} is not served; this path allows ${allow.join(', ')}.`, allow);
   return new NotFoundError(`No route for ${shown}.`);
+}
+
+/** A decoded path parameter's limit (contract section 3): DynamoDB's sort key is at most 1,024 bytes. */
+export const MAX_PATH_PARAMETER_BYTES = 1024;
+/** Path parameters that name a lead or a flow obey the id rule of every request (shared/domain/schema.ts). */
+const ID_PARAMETERS = new Set(['lead_id', 'flow_id']);
+
+/** One path segment, percent-decoded once: the value, or why it is refused. */
+export function decodePathSegment(raw: string): { value: string } | { problem: string } {
+  let value: string;
+  try {
+    // decodeURIComponent refuses a bad escape (`%E0%A4%A`), invalid UTF-8 and an encoded lone surrogate (`%ED%A0%80`).
+    value = decodeURIComponent(raw);
+  } catch {
+    return { problem: 'is not valid percent-encoded UTF-8' };
+  }
+  if (!value.isWellFormed()) return { problem: MALFORMED_MESSAGE };
+  if (Buffer.byteLength(value, 'utf8') > MAX_PATH_PARAMETER_BYTES) return { problem: `must be at most ${MAX_PATH_PARAMETER_BYTES} bytes decoded` };
+  return { value };
+}
+
+/**
+ * The one decoding of path parameters, for every route and both runtimes: API Gateway's HTTP API hands them to the
+ * Lambda percent-encoded as they were in the URL (as the local stand-in does, matching `url.pathname`), and the
+ * middleware decodes them here, exactly once, before any handler reads them. A malformed escape, a value over 1,024
+ * bytes decoded, or a lead/flow id that breaks the id rule is a 400 naming the parameter.
+ */
+export function decodePathParameters(raw: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const decoded: Record<string, string> = {};
+  const errors: FieldError[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const result = decodePathSegment(value);
+    const problem = 'problem' in result ? result.problem : ID_PARAMETERS.has(name) ? idProblem(result.value) : undefined;
+    if (problem !== undefined) errors.push({ path: name, message: problem });
+    else if ('value' in result) decoded[name] = result.value;
+  }
+  if (errors.length > 0) throw new ValidationError(errors);
+  return decoded;
 }

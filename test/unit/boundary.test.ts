@@ -71,3 +71,20 @@ describe('the boundary rule: ids', () => {
     for (const bad of ['', ' ', 'x'.repeat(256), 'a\tb', LONE]) expect(idString().safeParse(bad).success, JSON.stringify(bad)).toBe(false);
   });
 });
+
+describe('path parameters: decoded once (shared/http/routing.ts)', () => {
+  it('decodes each parameter exactly once', async () => {
+    const { decodePathParameters } = await import('../../shared/http/routing.js');
+    expect(decodePathParameters({ lead_id: 'Jos%C3%A9%20Silva', id: '100%2525' })).toEqual({ lead_id: 'José Silva', id: '100%25' });
+  });
+
+  it('refuses malformed escapes, encoded lone surrogates, over 1,024 bytes and broken lead/flow ids, naming each', async () => {
+    const { decodePathParameters } = await import('../../shared/http/routing.js');
+    try {
+      decodePathParameters({ lead_id: '%E0%A4%A', flow_id: 'a%00b', id: encodeURIComponent('é'.repeat(513)), provider: '%ED%A0%80' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ValidationError).errors?.map((e) => e.path).sort()).toEqual(['flow_id', 'id', 'lead_id', 'provider']);
+    }
+  });
+});

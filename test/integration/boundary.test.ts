@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
+
+/** Contract section 3, "Input that cannot hurt", over the real local API: the request boundary. */
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.close());
+
+/** A JSON body whose text carries `\ud800` escapes: JSON.stringify would write them the same way. */
+const withLoneSurrogate = (body: Record<string, unknown>) => JSON.stringify(body).replaceAll('LONE', '\\ud800');
+
+describe('strings and ids at the boundary', () => {
+  it('a lone surrogate in external_event_id, lead_id, reason or a payload key is a 400 naming each field, never a 500', async () => {
+    const { key } = await api.newOrg();
+    const rawBody = withLoneSurrogate(sampleEvent({ external_event_id: 'evLONE', lead_id: 'leadLONE', outcome: 'failure', reason: 'LONE', payload: { product_id: 'p1', product_name: 'C', category: 'c', 'kLONE': 1 } }));
+    const res = await api.request('POST', '/v1/events', { key, rawBody, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['external_event_id', 'lead_id', 'payload.k\ufffd', 'reason']);
+  });
+
+  it('ids over 255 characters or with control characters are a 400 naming the field', async () => {
+    const { key } = await api.newOrg();
+    const res = await api.request('POST', '/v1/events', { key, body: sampleEvent({ lead_id: 'l'.repeat(3_000), flow_id: 'a\u0000b', step_id: 's'.repeat(256) }) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['flow_id', 'lead_id', 'step_id']);
+  });
+});
+
+describe('path parameters, decoded once on every route', () => {
+  for (const leadId of ['José Silva', 'a/b#c%d?e', 'lead 😀 emoji', '100%25 literal']) {
+    it(`the lead '${leadId}' is read, listed and erased by its percent-encoded id`, async () => {
+      const { key } = await api.newOrg();
+      expect((await api.request('POST', '/v1/events', { key, body: sampleEvent({ lead_id: leadId }) })).status).toBe(201);
+      const path = `/v1/leads/${encodeURIComponent(leadId)}`;
+      const lead = await api.request('GET', path, { key });
+      expect(lead.status).toBe(200);
+      const timeline = await api.request('GET', `${path}/events`, { key });
+      expect(timeline.status).toBe(200);
+      expect(timeline.body.items.map((e: { lead_id: string }) => e.lead_id)).toEqual([leadId]);
+      const erased = await api.request('DELETE', path, { key });
+      expect(erased.status, erased.text).toBe(202);
+    });
+  }
+
+  it('/v1/leads/Jos%C3%A9%20Silva is the lead José Silva', async () => {
+    const { key } = await api.newOrg();
+    await api.request('POST', '/v1/events', { key, body: sampleEvent({ lead_id: 'José Silva' }) });
+    const res = await api.request('GET', '/v1/leads/Jos%C3%A9%20Silva/events', { key });
+    expect(res.status).toBe(200);
+    expect(res.body.items).toHaveLength(1);
+  });
+
+  it('malformed encoding, an encoded lone surrogate, ids over 1,024 bytes or the id rule: 400 on every route, never a 500', async () => {
+    const { key } = await api.newOrg();
+    const long = encodeURIComponent('é'.repeat(600));
+    for (const segment of ['%E0%A4%A', '%ED%A0%80', '%FF', long, 'l'.repeat(3_000), '%00x']) {
+      for (const [method, path] of [['GET', `/v1/leads/${segment}`], ['GET', `/v1/leads/${segment}/events`], ['DELETE', `/v1/leads/${segment}`], ['GET', `/v1/flows/${segment}/events`]] as const) {
+        const res = await api.request(method, path, { key });
+        expect(res.status, `${method} ${path.slice(0, 60)}`).toBe(400);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect(res.body.errors[0].path).toMatch(/^(lead_id|flow_id)$/);
+      }
+      const event = await api.request('GET', `/v1/events/${segment}`, { key });
+      expect(event.status, `GET /v1/events/${segment.slice(0, 40)}`).toBeGreaterThanOrEqual(400);
+      expect(event.status).toBeLessThan(500);
+    }
+  });
+
+  it('the local file route answers a malformed key with a 4xx, not a 500', async () => {
+    for (const path of ['/_files/%E0%A4%A', '/_files/%ED%A0%80?expires=1&signature=x']) {
+      const res = await fetch(api.url + path);
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBeLessThan(500);
+    }
+  });
+});
