@@ -27,7 +27,7 @@ export class JsonDepthError extends Error {
 }
 
 /** A decimal written as digits and exponent, without leading or trailing zeros: equal values, equal text. */
-function canonicalDecimal(text: string): string {
+export function canonicalDecimal(text: string): string {
   const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!match) return text;
   const [, sign, whole, fraction = '', exponent = '0'] = match;

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { matchesPattern, validatePattern } from '../../shared/domain/event-pattern.js';
+import { MAX_EVENT_PATTERN_CHARACTERS, matchesPattern, validatePattern, wildcardMatches } from '../../shared/domain/event-pattern.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
+import { parseJsonLossless } from '../../shared/domain/json.js';
 
 // The example event and patterns of AWS's "Amazon EventBridge event patterns" and content-filtering pages.
 const ec2 = {
@@ -83,10 +85,14 @@ describe('EventBridge matching where AWS documents it (exists on leaves, missing
     expect(matchesPattern({ ip: '2001:db8::1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(true);
     expect(matchesPattern({ ip: '2001:db9::1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(false);
     expect(matchesPattern({ ip: '2001:0db8:0000:0000:0000:0000:0000:00ff' }, { ip: [{ cidr: '2001:db8::/120' }] })).toBe(true);
-    expect(matchesPattern({ ip: '::ffff:10.0.0.1' }, { ip: [{ cidr: '::ffff:10.0.0.0/120' }] })).toBe(true);
+    // event-ruler reads IPv6 as hex groups and colons only: a dotted tail is a plain string, never in a range.
+    expect(matchesPattern({ ip: '::ffff:10.0.0.1' }, { ip: [{ cidr: '::ffff:0:0/96' }] })).toBe(false);
     expect(matchesPattern({ ip: '10.0.0.1' }, { ip: [{ cidr: '2001:db8::/32' }] })).toBe(false);
     expect(matchesPattern({ ip: '10.0.0.255' }, { ip: [{ cidr: '10.0.0.0/24' }] })).toBe(true);
-    expect(matchesPattern({ ip: '10.0.0.5' }, { ip: [{ cidr: '10.0.0.5' }] })).toBe(true);
+    // A single address is an exact value (not a cidr): it matches the same address however written.
+    expect(matchesPattern({ ip: '10.0.0.5' }, { ip: ['10.0.0.5'] })).toBe(true);
+    expect(matchesPattern({ ip: '2001:0db8:0:0:0:0:0:1' }, { ip: ['2001:db8::1'] })).toBe(true);
+    expect(matchesPattern({ ip: '2001:db8::2' }, { ip: ['2001:db8::1'] })).toBe(false);
   });
 
   it('anything-but with prefix, suffix and wildcard lists', () => {
@@ -116,9 +122,10 @@ describe('patterns EventBridge refuses are refused, with the reason', () => {
     ['numeric with an unknown operator', { n: [{ numeric: ['!=', 5] }] }, /unrecognized numeric range operator/],
     ['$or with one branch', { $or: [{ source: ['a'] }] }, /at least 2/],
     ['$or that is not a list of objects', { $or: { source: ['a'] } }, /array of objects/],
-    ['a /32 IPv4 CIDR', { ip: [{ cidr: '10.0.0.1/32' }] }, /mask \/32/],
-    ['a /128 IPv6 CIDR', { ip: [{ cidr: '2001:db8::1/128' }] }, /mask \/128/],
-    ['a malformed CIDR', { ip: [{ cidr: '10.0.0/8' }] }, /invalid CIDR/],
+    ['a /32 IPv4 CIDR', { ip: [{ cidr: '10.0.0.1/32' }] }, /IPv4 mask bits must be < 32/],
+    ['a /128 IPv6 CIDR', { ip: [{ cidr: '2001:db8::1/128' }] }, /IPv6 mask bits must be < 128/],
+    ['a malformed CIDR', { ip: [{ cidr: '10.0.0/8' }] }, /invalid IP address in CIDR/],
+    ['a CIDR without a mask', { ip: [{ cidr: '10.0.0.5' }] }, /one '\/' required/],
     ['exists that is not a boolean', { a: [{ exists: 'yes' }] }, /true or false/],
     ['consecutive wildcards', { a: [{ wildcard: 'a**b' }] }, /consecutive wildcard/],
     ['anything-but mixing numbers and strings', { a: [{ 'anything-but': ['a', 1] }] }, /all values are numbers or all are strings/],
@@ -138,7 +145,7 @@ describe('patterns EventBridge refuses are refused, with the reason', () => {
     for (const pattern of [
       { source: ['aws.ec2'], detail: { state: ['running', null, 5, true] } },
       { n: [{ numeric: ['>', 0, '<=', 5] }, { numeric: ['=', 3] }, { numeric: ['<', 10] }] },
-      { ip: [{ cidr: '10.0.0.0/24' }, { cidr: '2001:db8::/32' }, { cidr: '10.0.0.5' }] },
+      { ip: [{ cidr: '10.0.0.0/24' }, { cidr: '2001:db8::/32' }, { cidr: '10.0.0.5/31' }, '10.0.0.5'] },
       { a: [{ prefix: { 'equals-ignore-case': 'ab' } }, { 'anything-but': { prefix: ['a', 'b'] } }, { 'anything-but': [1, 2] }] },
       { $or: [{ a: ['x'] }, { b: [{ exists: false }] }] },
     ]) expect(validatePattern(pattern), JSON.stringify(pattern)).toEqual([]);
@@ -146,3 +153,77 @@ describe('patterns EventBridge refuses are refused, with the reason', () => {
   });
 });
 
+
+describe('wildcards: event-ruler syntax, matched without backtracking', () => {
+  it('a pathological pattern against a 50-character lead id answers at once (it took 109 s as a RegExp)', () => {
+    const pattern = '*a*a*a*a*a*a*a*a*a*a*b';
+    expect(validatePattern({ lead_id: [{ wildcard: pattern }] })).toEqual([]);
+    expect(matchesPattern({ lead_id: 'a'.repeat(50) }, { lead_id: [{ wildcard: pattern }] })).toBe(false);
+    expect(matchesPattern({ lead_id: `${'a'.repeat(50)}b` }, { lead_id: [{ wildcard: pattern }] })).toBe(true);
+    expect(matchesPattern({ lead_id: 'a'.repeat(50) }, { lead_id: [{ 'anything-but': { wildcard: [pattern, '*x*y*z'] } }] })).toBe(true);
+  });
+
+  it('\\* is a literal star and \\\\ a literal backslash, as in event-ruler', () => {
+    expect(wildcardMatches('a*b', 'a\\*b')).toBe(true);
+    expect(wildcardMatches('axb', 'a\\*b')).toBe(false);
+    expect(wildcardMatches('a\\b', 'a\\\\b')).toBe(true);
+    expect(wildcardMatches('a\\xyzb', 'a\\\\*b')).toBe(true);
+    expect(matchesPattern({ f: 'x.y' }, { f: [{ wildcard: 'x.y' }] })).toBe(true);
+    expect(matchesPattern({ f: 'xzy' }, { f: [{ wildcard: 'x.y' }] })).toBe(false); // no RegExp meaning leaks in
+    expect(matchesPattern({ f: 'a\nb' }, { f: [{ wildcard: 'a*b' }] })).toBe(true); // * spans line breaks too
+  });
+
+  it('segments never overlap: the prefix and suffix need room of their own', () => {
+    expect(wildcardMatches('ab', 'ab*ab')).toBe(false);
+    expect(wildcardMatches('abab', 'ab*ab')).toBe(true);
+    expect(wildcardMatches('aXbXc', 'a*b*c')).toBe(true);
+    expect(wildcardMatches('acb', 'a*b*c')).toBe(false);
+  });
+});
+
+describe('the size of a pattern, as EventBridge limits it', () => {
+  it(`refuses a pattern over ${MAX_EVENT_PATTERN_CHARACTERS} characters with its size, and takes one at the limit`, () => {
+    const sized = (n: number) => {
+      const base = JSON.stringify({ a: [''] }).length;
+      return { a: ['x'.repeat(n - base)] };
+    };
+    expect(JSON.stringify(sized(MAX_EVENT_PATTERN_CHARACTERS)).length).toBe(MAX_EVENT_PATTERN_CHARACTERS);
+    expect(validatePattern(sized(MAX_EVENT_PATTERN_CHARACTERS))).toEqual([]);
+    expect(validatePattern(sized(MAX_EVENT_PATTERN_CHARACTERS + 1)).join('; ')).toMatch(/2049 characters, over EventBridge's event pattern size limit of 2048/);
+    expect(validatePattern({ a: [{ wildcard: '*a'.repeat(5_000) }] }).join('; ')).toMatch(/over EventBridge's event pattern size limit/);
+  });
+});
+
+describe('EventBridge where its documentation is stricter than event-ruler', () => {
+  it('refuses the undocumented `exactly` operator and numeric bounds outside ±1e9', () => {
+    expect(validatePattern({ a: [{ exactly: 'x' }] }).join('; ')).toMatch(/unrecognized match type exactly/);
+    expect(validatePattern({ n: [{ numeric: ['>', 5e9] }] }).join('; ')).toMatch(/outside EventBridge's numeric range/);
+    expect(validatePattern({ n: [{ numeric: ['>', 0, '<', 1.5e9] }] }).join('; ')).toMatch(/outside EventBridge's numeric range/);
+    expect(validatePattern({ n: [{ numeric: ['>=', -1e9, '<=', 1e9] }] })).toEqual([]);
+  });
+});
+
+describe("aws/event-ruler's published patterns (test/fixtures/event-ruler)", () => {
+  const cases = parseJsonLossless(readFileSync(new URL('../fixtures/event-ruler/cases.json', import.meta.url), 'utf8')) as {
+    invalid: { from: string; pattern: unknown }[];
+    valid: { from: string; pattern: unknown }[];
+    matches: { from: string; pattern: Record<string, unknown>; yes: unknown[]; no: unknown[] }[];
+  };
+
+  it(`refuses each of the ${cases.invalid.length} patterns event-ruler refuses`, () => {
+    for (const { from, pattern } of cases.invalid) expect(validatePattern(pattern), `${from}: ${JSON.stringify(pattern)}`).not.toEqual([]);
+  });
+
+  it(`accepts each of the ${cases.valid.length} patterns event-ruler accepts`, () => {
+    for (const { from, pattern } of cases.valid) expect(validatePattern(pattern), `${from}: ${JSON.stringify(pattern)}`).toEqual([]);
+  });
+
+  it('matches what event-ruler matches, and nothing else', () => {
+    for (const { from, pattern, yes, no } of cases.matches) {
+      expect(validatePattern(pattern), from).toEqual([]);
+      const [field] = Object.keys(pattern);
+      for (const value of yes) expect(matchesPattern({ [field!]: value }, pattern), `${from}: ${JSON.stringify(value)} should match`).toBe(true);
+      for (const value of no) expect(matchesPattern({ [field!]: value }, pattern), `${from}: ${JSON.stringify(value)} should not match`).toBe(false);
+    }
+  });
+});
