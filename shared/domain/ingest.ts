@@ -1,10 +1,12 @@
-import { ConflictError, ValidationError } from './errors.js';
+import { ConflictError, LeadlogError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
 import { normalizeClaims, parseIdentityKey, resolveLead, type LeadMerge } from './identity.js';
 import { claims } from './webhooks/mapping.js';
 import type { EventStore, IdentityStore } from './ports.js';
 
 export const MAX_BATCH_EVENTS = 100;
+/** A batch item is at most what POST /v1/events accepts as a body (contract section 3): 256 KB, JSON-encoded. */
+export const MAX_BATCH_ITEM_BYTES = 256 * 1024;
 /** Concurrent conditional puts per batch: BatchWriteItem takes no conditions, so a batch is bounded parallel PutItems. */
 export const BATCH_PUT_CONCURRENCY = 16;
 
@@ -100,6 +102,16 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
 }
 
 /**
+ * A client's mistake found while storing one item (a 4xx from deeper down) is that item's `invalid` result, never the
+ * batch's: the answer reports every item the batch stored. Only our own faults (5xx) propagate.
+ */
+function asItemResult(error: unknown): IngestResult {
+  if (error instanceof ValidationError) return { status: 'invalid', error };
+  if (error instanceof LeadlogError && error.status < 500) return { status: 'invalid', error: new ValidationError([{ path: '', message: error.message }]) };
+  throw error;
+}
+
+/**
  * A batch: every item is judged on its own, in input order. Items that share an id (the same idempotency
  * key twice in one batch) are chained so the first is the one created and the rest are duplicates or
  * conflicts of it; all others run in parallel, at most BATCH_PUT_CONCURRENCY at a time.
@@ -118,16 +130,26 @@ export async function ingestBatch(store: EventStore, body: unknown, context: Ing
 
   const items = events as unknown[];
   const results: IngestResult[] = new Array(items.length);
+  // Judged before anything is written: an oversized item is its own `invalid` result, whatever its neighbours.
+  const pending: number[] = [];
+  items.forEach((item, index) => {
+    const bytes = Buffer.byteLength(JSON.stringify(item) ?? '', 'utf8');
+    if (bytes > MAX_BATCH_ITEM_BYTES) {
+      results[index] = { status: 'invalid', error: new ValidationError([{ path: '', message: `is ${bytes} bytes encoded; an event is at most ${MAX_BATCH_ITEM_BYTES} bytes` }]) };
+    } else {
+      pending.push(index);
+    }
+  });
   const chains = new Map<string, Promise<unknown>>();
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
+    while (next < pending.length) {
+      const index = pending[next++]!;
       const item = items[index];
       const external = (item as { external_event_id?: unknown } | null)?.external_event_id;
       const perItemKey = context.idempotencyKey && external === undefined ? `${context.idempotencyKey}#${index}` : undefined;
       const chainKey = typeof external === 'string' ? `${(item as { source?: unknown }).source}:${external}` : undefined;
-      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey });
+      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey }).catch(asItemResult);
       if (chainKey === undefined) {
         results[index] = await run();
       } else {
@@ -138,6 +160,6 @@ export async function ingestBatch(store: EventStore, body: unknown, context: Ing
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(BATCH_PUT_CONCURRENCY, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(BATCH_PUT_CONCURRENCY, pending.length) }, worker));
   return results;
 }

@@ -77,3 +77,23 @@ describe('path parameters, decoded once on every route', () => {
     }
   });
 });
+
+describe('a batch tells exactly what it stored', () => {
+  it('an invalid or oversized item is its own `invalid` result, never a 5xx, and nothing unreported is stored', async () => {
+    const { key } = await api.newOrg();
+    const big = 'x'.repeat(300 * 1024);
+    const events = [
+      sampleEvent({ lead_id: 'batch_lead', external_event_id: 'ev_1' }),
+      sampleEvent({ lead_id: 'batch_lead', external_event_id: 'ev_LONE' }),
+      sampleEvent({ lead_id: 'batch_lead', external_event_id: 'ev_big', payload: { product_id: 'p', product_name: 'n', category: 'c', note: big } }),
+      sampleEvent({ lead_id: 'batch_lead', external_event_id: 'ev_4', step_id: 's'.repeat(3_000) }),
+      sampleEvent({ lead_id: 'batch_lead', external_event_id: 'ev_5' }),
+    ];
+    const res = await api.request('POST', '/v1/events/batch', { key, rawBody: withLoneSurrogate({ events }), headers: { 'content-type': 'application/json' } });
+    expect(res.status, res.text.slice(0, 300)).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['created', 'invalid', 'invalid', 'invalid', 'created']);
+    expect(res.body.results[2].problem.errors[0].message).toMatch(/at most 262144 bytes/);
+    const stored = await api.request('GET', '/v1/leads/batch_lead/events', { key });
+    expect(stored.body.items.map((e: { external_event_id: string }) => e.external_event_id).sort()).toEqual(['ev_1', 'ev_5']);
+  });
+});
