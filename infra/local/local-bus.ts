@@ -50,21 +50,39 @@ export class LocalBus implements EventBus {
     const deliveries: RuleDelivery[] = [];
     const subscribed: RuleDelivery[] = [];
     for (const entry of entries) {
+      let detail: Record<string, unknown>;
+      try {
+        detail = parseJsonLossless(entry.Detail) as Record<string, unknown>;
+      } catch (error) {
+        // One entry the bus cannot read (e.g. nested past the JSON depth limit) matches no rule; it is logged and
+        // never blocks the entries after it nor, by a refusal retried forever, the stream behind them.
+        console.error(`local bus: an entry of type '${entry.DetailType}' could not be read and matches no rule: ${(error as Error).message}`);
+        continue;
+      }
       const event: BusEvent = {
         version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: '000000000000',
         time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), region: this.options.region ?? DEFAULT_REGION, resources: [],
-        detail: parseJsonLossless(entry.Detail) as Record<string, unknown>,
+        detail,
       };
-      for (const rule of this.options.rules ?? eventRules) if (matchesPattern(event, rule.pattern)) deliveries.push({ rule: rule.id, event });
-      for (const rule of this.options.subscriberRules ?? []) if (matchesPattern(event, rule.pattern)) subscribed.push({ rule: rule.name, event });
+      for (const rule of this.options.rules ?? eventRules) if (this.matches(rule.id, event, rule.pattern)) deliveries.push({ rule: rule.id, event });
+      for (const rule of this.options.subscriberRules ?? []) if (this.matches(rule.name, event, rule.pattern)) subscribed.push({ rule: rule.name, event });
     }
     if (subscribed.length > 0 && this.options.subscriberDir) {
       await mkdir(this.options.subscriberDir, { recursive: true });
-      for (const { rule, event } of subscribed) await appendFile(join(this.options.subscriberDir, `${rule}.jsonl`), `${JSON.stringify(event)}\n`);
+      for (const { rule, event } of subscribed) {
+        await appendFile(join(this.options.subscriberDir, `${rule}.jsonl`), `${JSON.stringify(event)}\n`)
+          .catch((error: unknown) => this.ruleFailed(rule, 'could not record a match', error));
+      }
     }
     for (const delivery of deliveries) {
       if (this.options.print) console.log(`alert [${delivery.rule}] ${delivery.event['detail-type']} ${JSON.stringify(delivery.event.detail).slice(0, 300)}`);
-      for (const listener of this.listeners) listener(delivery);
+      for (const listener of this.listeners) {
+        try {
+          listener(delivery);
+        } catch (error) {
+          this.ruleFailed(delivery.rule, 'a listener failed', error);
+        }
+      }
     }
     if (deliveries.length > 0 && this.options.alertsFile) {
       await appendFile(this.options.alertsFile, deliveries.map((d) => JSON.stringify({ rule: d.rule, ...d.event })).join('\n') + '\n');
@@ -73,5 +91,23 @@ export class LocalBus implements EventBus {
       await Promise.all(deliveries.map((d) => fetch(this.options.postUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rule: d.rule, ...d.event }) }).catch(() => undefined)));
     }
     return [];
+  }
+
+  /**
+   * One rule against one event. Invariant: the bus is shared by every rule and every tenant, so a rule whose
+   * pattern throws on some event (a bug, or an input nobody foresaw) is logged by name and counts as no match;
+   * the other rules and the next events go on.
+   */
+  private matches(rule: string, event: BusEvent, pattern: EventRuleDefinition['pattern']): boolean {
+    try {
+      return matchesPattern(event, pattern);
+    } catch (error) {
+      this.ruleFailed(rule, `could not be matched against event ${event.id}`, error);
+      return false;
+    }
+  }
+
+  private ruleFailed(rule: string, what: string, error: unknown): void {
+    console.error(`local bus: rule '${rule}' ${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

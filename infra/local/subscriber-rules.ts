@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { validatePattern } from '../../shared/domain/event-pattern.js';
+import { parseJsonLossless } from '../../shared/domain/json.js';
 import type { EventPattern } from '../../shared/definitions/event-rules.js';
 
 /** A subscriber's own EventBridge rule, run on the local bus (contract section 5). */
@@ -17,13 +18,16 @@ export class SubscriberRulesError extends Error {
 
 /**
  * `leadlog.rules.json` (`{"<rule name>": <event pattern>}`), validated as EventBridge validates a rule: every
- * problem of every rule, each with the rule's name, in one error. No file: no rules.
+ * problem of every rule, each with the rule's name, in one error. No file: no rules. A pattern over EventBridge's
+ * size limit (MAX_EVENT_PATTERN_CHARACTERS) is one of those problems.
  */
 export function loadSubscriberRules(file: string): SubscriberRule[] {
   if (!existsSync(file)) return [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    // Lossless, as EventBridge reads a pattern: a number a double cannot hold keeps its digits, so the validator
+    // sees it (and refuses it where event-ruler cannot compare it) instead of a silently rounded double.
+    parsed = parseJsonLossless(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new SubscriberRulesError(`${file} is not valid JSON: ${(error as Error).message}`);
   }

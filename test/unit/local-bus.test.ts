@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { loadSubscriberRules, SubscriberRulesError } from '../../infra/local/subscriber-rules.js';
 
@@ -64,6 +64,39 @@ describe('the local bus', () => {
     }
     writeFileSync(file, '{ not json');
     expect(() => loadSubscriberRules(file)).toThrow(/not valid JSON/);
+  });
+
+  it("refuses at start a rule over EventBridge's pattern size limit, and a number a double cannot hold, naming each", () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'leadlog-rules-')), 'leadlog.rules.json');
+    const stars = '*a'.repeat(1_200);
+    writeFileSync(file, `{"fine": {"source": ["leadlog"]}, "huge": {"detail": {"lead_id": [{"wildcard": "${stars}"}]}}, "far": {"n": [{"numeric": [">", 1e400]}]}}`);
+    expect(() => loadSubscriberRules(file)).toThrow(/rule 'huge': pattern: \d+ characters, over EventBridge's event pattern size limit of 2048/);
+    expect(() => loadSubscriberRules(file)).toThrow(/rule 'far': n\[0\]: cannot compare number 1e400/);
+  });
+
+  it('one rule that throws on an event is logged by name and never stops the other rules or the next events', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-rules-'));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const bus = new LocalBus({
+        rules: [],
+        // A pattern the validator would refuse (an unknown operator) stands for any rule that throws while matching.
+        subscriberRules: [
+          { name: 'broken', pattern: { detail: { org_id: [{ 'no-such-operator': 'x' }] } } },
+          { name: 'every-org', pattern: { source: ['leadlog'] } },
+        ],
+        subscriberDir: join(dir, 'rules'),
+      });
+      const entry = (org: string) => ({ Source: 'leadlog', DetailType: 'custom.x', Detail: JSON.stringify({ org_id: org }) });
+      const unreadable = { Source: 'leadlog', DetailType: 'custom.deep', Detail: `${'['.repeat(300)}${']'.repeat(300)}` };
+      expect(await bus.putEvents([entry('org-a'), unreadable, entry('org-b')])).toEqual([]);
+      const lines = readFileSync(join(dir, 'rules', 'every-org.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.detail.org_id)).toEqual(['org-a', 'org-b']);
+      expect(errors.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/rule 'broken' could not be matched/);
+      expect(errors.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/'custom.deep' could not be read/);
+    } finally {
+      errors.mockRestore();
+    }
   });
 });
 
