@@ -120,7 +120,7 @@ function signFor(provider: Provider, body: Buffer, secret: string): Record<strin
   }
 }
 
-function problemOrSuccess(res: TestResponse): string | undefined {
+export function problemOrSuccess(res: TestResponse): string | undefined {
   if (res.status >= 500) return `answered ${res.status}: ${res.text.slice(0, 300)}`;
   if (res.status >= 400) {
     if (!(res.headers.get('content-type') ?? '').includes('application/problem+json')) return `4xx without problem+json: ${res.text.slice(0, 200)}`;
