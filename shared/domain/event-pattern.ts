@@ -71,11 +71,11 @@ function matchesOne(value: unknown, matcher: unknown): boolean {
   const [operator, operand] = Object.entries(matcher)[0] ?? [];
   switch (operator) {
     case 'prefix':
-      return typeof value === 'string' && stringTest(value, operand, (v, p) => v.startsWith(p));
+      return typeof value === 'string' && stringTest(value, operand, 'prefix');
     case 'suffix':
-      return typeof value === 'string' && stringTest(value, operand, (v, s) => v.endsWith(s));
+      return typeof value === 'string' && stringTest(value, operand, 'suffix');
     case 'equals-ignore-case':
-      return typeof value === 'string' && typeof operand === 'string' && value.toLowerCase() === operand.toLowerCase();
+      return typeof value === 'string' && typeof operand === 'string' && equalsIgnoreCase(value, operand);
     case 'wildcard':
       return typeof value === 'string' && typeof operand === 'string' && wildcardMatches(value, operand);
     case 'numeric':
@@ -104,11 +104,28 @@ function exactEquals(value: unknown, expected: unknown): boolean {
   return a !== undefined && b !== undefined && a.bits === b.bits && a.value === b.value;
 }
 
-/** prefix/suffix take a string, or {equals-ignore-case: string}. */
-function stringTest(value: string, operand: unknown, test: (value: string, operand: string) => boolean): boolean {
-  if (typeof operand === 'string') return test(value, operand);
-  if (isObject(operand) && typeof operand['equals-ignore-case'] === 'string') return test(value.toLowerCase(), (operand['equals-ignore-case'] as string).toLowerCase());
-  return false;
+/**
+ * Case-insensitive comparisons that never lower-case a whole large value (a 1 MB lead id would cost a 1 MB copy
+ * per rule): lower-casing never shortens a string (it keeps or lengthens each character), so a value longer than
+ * the lower-cased operand cannot equal it, and a prefix or suffix is decided on a window of the value as long as
+ * the operand plus a margin for the characters whose lower case depends on their neighbours (final sigma).
+ */
+const CASE_CONTEXT = 16;
+
+function equalsIgnoreCase(value: string, operand: string): boolean {
+  const lower = operand.toLowerCase();
+  return value.length <= lower.length && value.toLowerCase() === lower;
+}
+
+/** prefix/suffix take a string, or {equals-ignore-case: string}; `side` says which end of the value counts. */
+function stringTest(value: string, operand: unknown, side: 'prefix' | 'suffix'): boolean {
+  if (typeof operand === 'string') return side === 'prefix' ? value.startsWith(operand) : value.endsWith(operand);
+  if (!isObject(operand) || typeof operand['equals-ignore-case'] !== 'string') return false;
+  const lower = (operand['equals-ignore-case'] as string).toLowerCase();
+  const window = lower.length + CASE_CONTEXT;
+  // The window's lower case starts (prefix) or ends (suffix) the whole value's lower case.
+  if (side === 'prefix') return (value.length <= window ? value : value.slice(0, window)).toLowerCase().startsWith(lower);
+  return (value.length <= window ? value : value.slice(-window)).toLowerCase().endsWith(lower);
 }
 
 function anythingBut(value: unknown, operand: unknown): boolean {
@@ -118,10 +135,7 @@ function anythingBut(value: unknown, operand: unknown): boolean {
     const list = (operand: unknown) => (Array.isArray(operand) ? operand : [operand]).filter((v): v is string => typeof v === 'string');
     if ('prefix' in operand) return !list(operand.prefix).some((prefix) => value.startsWith(prefix));
     if ('suffix' in operand) return !list(operand.suffix).some((suffix) => value.endsWith(suffix));
-    if ('equals-ignore-case' in operand) {
-      const lower = value.toLowerCase();
-      return !list(operand['equals-ignore-case']).some((e) => e.toLowerCase() === lower);
-    }
+    if ('equals-ignore-case' in operand) return !list(operand['equals-ignore-case']).some((e) => equalsIgnoreCase(value, e));
     if ('wildcard' in operand) return !list(operand.wildcard).some((w) => wildcardMatches(value, w));
     throw new TypeError('event pattern: unsupported anything-but operand');
   }

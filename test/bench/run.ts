@@ -22,6 +22,7 @@ import { archiveBenchmarks } from './archive-bench.js';
 import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { exportsBenchmarks } from './exports-bench.js';
+import { patternBenchmarks } from './pattern-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
@@ -69,12 +70,14 @@ const percentile = (values: number[], p: number) => [...values].sort((a, b) => a
 async function main(): Promise<void> {
   exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
-                        BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1)
+                        BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
+                        BENCH_SKIP_PATTERNS=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
   cost per million events, bundle sizes, (unless BENCH_SKIP_ARCHIVE=1) the archive, and (unless
-  BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000. Prints as it goes;
+  BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000, (unless
+  BENCH_SKIP_PATTERNS=1) pattern matching over values of 10 KB to 1 MB. Prints as it goes;
   records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
@@ -377,6 +380,7 @@ async function main(): Promise<void> {
     report(`${name.padEnd(10)} ${(result.outputFiles[0]!.contents.length / 1024).toFixed(1)} KB`);
   }
 
+  if (process.env.BENCH_SKIP_PATTERNS !== '1') patternBenchmarks(report);
   if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
   if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
 

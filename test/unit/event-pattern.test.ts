@@ -181,6 +181,20 @@ describe('wildcards: event-ruler syntax, matched without backtracking', () => {
   });
 });
 
+describe('case-insensitive operators on long values decide on the right end of the value', () => {
+  it('prefix, suffix and equals-ignore-case over a 100 KB value', () => {
+    const value = `Ab${'x'.repeat(100_000)}Yz`;
+    expect(matchesPattern({ v: value }, { v: [{ prefix: { 'equals-ignore-case': 'aBX' } }] })).toBe(true);
+    expect(matchesPattern({ v: value }, { v: [{ prefix: { 'equals-ignore-case': 'aBy' } }] })).toBe(false);
+    expect(matchesPattern({ v: value }, { v: [{ suffix: { 'equals-ignore-case': 'XyZ' } }] })).toBe(true);
+    expect(matchesPattern({ v: value }, { v: [{ suffix: { 'equals-ignore-case': 'ayZ' } }] })).toBe(false);
+    expect(matchesPattern({ v: value }, { v: [{ 'equals-ignore-case': value.toUpperCase() }] })).toBe(true);
+    expect(matchesPattern({ v: `${value}!` }, { v: [{ 'equals-ignore-case': value }] })).toBe(false);
+    expect(matchesPattern({ v: value }, { v: [{ 'anything-but': { 'equals-ignore-case': [value.toLowerCase()] } }] })).toBe(false);
+    expect(matchesPattern({ v: 'İstanbul' }, { v: [{ 'equals-ignore-case': 'i̇stanbul' }] })).toBe(true); // İ lower-cases to two units
+  });
+});
+
 describe('the size of a pattern, as EventBridge limits it', () => {
   it(`refuses a pattern over ${MAX_EVENT_PATTERN_CHARACTERS} characters with its size, and takes one at the limit`, () => {
     const sized = (n: number) => {
