@@ -4,7 +4,8 @@
  * dotted segment, normalized (case, `-`, `_`, camelCase), against section 9's names and their synonyms, at any
  * depth; every other string has the e-mail addresses and international phone numbers inside it masked.
  */
-import { isRawNumber } from './json.js';
+import { sha256Hex } from './canonical.js';
+import { isRawNumber, parseJsonLossless } from './json.js';
 
 type Masker = (value: string) => string;
 
@@ -68,28 +69,59 @@ export function maskIp(value: string): string {
 
 /**
  * A key as masking compares it: its last dotted segment, camelCase split, case folded, separators as `_`:
- * `firstName`, `first-name`, `FIRST_NAME` and `lead.first_name` are all `first_name`.
+ * `firstName`, `first-name`, `FIRST_NAME` and `lead.first_name` are all `first_name`. One linear pass (a key is
+ * input like any other and may be megabytes long): `_` before an upper-case letter that follows a lower-case
+ * letter or digit, or that starts a word after an acronym (`IPAddress` → `ip_address`).
  */
 export function normalizeKey(key: string): string {
   const last = key.includes('.') ? key.slice(key.lastIndexOf('.') + 1) : key;
-  return last
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[\s\-]+/g, '_')
-    .toLowerCase()
-    .replace(/_+/g, '_')
-    .replace(/^_|_$/g, '');
+  let out = '';
+  for (let i = 0; i < last.length; i++) {
+    const c = last[i]!;
+    if (isUpper(c) && i > 0) {
+      const before = last[i - 1]!;
+      if (isLowerOrDigit(before) || (isUpper(before) && i + 1 < last.length && isLower(last[i + 1]!))) out += '_';
+    }
+    out += c === '-' || isSpace(c) ? '_' : c;
+  }
+  // Case folded, runs of `_` collapsed, none at either end.
+  // (The last character is tracked, not read back: reading a string being built flattens it, each time.)
+  let folded = '';
+  let previous = '_';
+  for (const c of out.toLowerCase()) {
+    if (c !== '_' || previous !== '_') folded += c;
+    previous = c;
+  }
+  return previous === '_' && folded !== '' ? folded.slice(0, -1) : folded;
 }
+
+const isUpper = (c: string) => c >= 'A' && c <= 'Z';
+const isLower = (c: string) => c >= 'a' && c <= 'z';
+const isLowerOrDigit = (c: string) => isLower(c) || (c >= '0' && c <= '9');
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+const isLetter = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+/** Exactly the characters of the regular expression class `\s`. */
+function isSpace(c: string): boolean {
+  const code = c.charCodeAt(0);
+  return (code >= 9 && code <= 13) || code === 32 || code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a)
+    || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/** Fully replaced: credentials are never shown in part. */
+export const maskSecret: Masker = () => '***';
 
 /** Section 9's key names, normalized, by what they hold. */
 const MASKERS_BY_KEY = new Map<string, Masker>([
   ...['email', 'email_address', 'e_mail'].map((k) => [k, maskEmail] as const),
-  ...['phone', 'phone_number', 'mobile', 'mobile_phone', 'cell', 'cell_phone', 'cellphone', 'whatsapp', 'telephone'].map((k) => [k, maskPhone] as const),
-  ...['ssn', 'cpf', 'cnpj', 'document', 'document_number', 'tax_id'].map((k) => [k, maskDocument] as const),
+  ...['phone', 'phone_number', 'mobile', 'mobile_phone', 'cell', 'cell_phone', 'cellphone', 'whatsapp', 'telephone',
+    'home_phone', 'work_phone', 'phone_1', 'phone_2', 'phone_3'].map((k) => [k, maskPhone] as const),
+  ...['ssn', 'social_security_number', 'cpf', 'cnpj', 'document', 'document_number', 'tax_id', 'card_number', 'pan'].map((k) => [k, maskDocument] as const),
   ...['date_of_birth', 'dob', 'birth_date', 'birthdate'].map((k) => [k, maskBirthDate] as const),
-  ...['address', 'street', 'address1', 'address2', 'street_address'].map((k) => [k, maskAllButFirst] as const),
+  ...['address', 'street', 'address1', 'address2', 'address_1', 'address_2', 'street_address'].map((k) => [k, maskAllButFirst] as const),
   ...['ip', 'ip_address', 'browser_ip'].map((k) => [k, maskIp] as const),
-  ...['first_name', 'last_name', 'name', 'full_name', 'firstname', 'lastname', 'fullname'].map((k) => [k, maskName] as const),
+  ...['first_name', 'last_name', 'name', 'full_name', 'firstname', 'lastname', 'fullname', 'surname', 'given_name', 'family_name', 'fname', 'lname']
+    .map((k) => [k, maskName] as const),
+  ...['password', 'pwd', 'secret', 'token', 'authorization', 'api_key', 'cookie'].map((k) => [k, maskSecret] as const),
 ]);
 
 function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | undefined {
@@ -103,25 +135,170 @@ function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | u
   return undefined;
 }
 
-const EMAIL_IN_TEXT = /[^\s@<>()[\]"',;:]+@[^\s@<>()[\]"',;:]+\.[A-Za-z]{2,}/g;
-const PHONE_IN_TEXT = /\+\d[\d\s().\-]{6,22}\d/g;
+/*
+ * Free text is scanned, never matched with a backtracking regular expression: every character is looked at a
+ * bounded number of times, so masking costs time linear in the input's size whatever the input (contract section
+ * 3: a 1 MB `aaaa…@` string is one pass, not a quadratic search). The scanners find what these patterns describe:
+ *   e-mail  [^\s@<>()[\]"',;:=&]+ @ [^\s@<>()[\]"',;:=&]+ \. [A-Za-z]{2,}   (`@` also written `%40`, form-encoded)
+ *   phone   \+ \d [\d\s().\-]{6,22} \d  with 8 to 15 digits                 (`+` also `%2B`, then `+`/`%20` as spaces)
+ * Each match is replaced by its masked form; scanning resumes after it, as a global replace would.
+ */
 
-/** Every e-mail address and international phone number inside a string, masked in place. */
-export function maskFreeText(text: string): string {
-  let out = text;
-  if (out.includes('@')) out = out.replace(EMAIL_IN_TEXT, (email) => maskEmail(email));
-  if (out.includes('+')) {
-    out = out.replace(PHONE_IN_TEXT, (phone) => {
-      const digits = phone.replace(/\D/g, '').length;
-      return digits >= 8 && digits <= 15 ? maskPhone(phone) : phone;
-    });
+/** Where a character ends the local part or the domain of an e-mail address. */
+function isEmailSeparator(c: string): boolean {
+  return c === '@' || c === '<' || c === '>' || c === '(' || c === ')' || c === '[' || c === ']' || c === '"' || c === "'"
+    || c === ',' || c === ';' || c === ':' || c === '=' || c === '&' || isSpace(c);
+}
+
+/** The length of the `@` at i: 1 for `@`, 3 for the form-encoded `%40`, else 0. */
+function atSignAt(text: string, i: number): number {
+  if (text[i] === '@') return 1;
+  return text[i] === '%' && text[i + 1] === '4' && text[i + 2] === '0' ? 3 : 0;
+}
+
+/** Every e-mail address in the text, masked (`ana@example.com` → `a***@example.com`); one linear pass. */
+function maskEmailsInText(text: string): string {
+  if (!text.includes('@') && !text.includes('%40')) return text;
+  let out = '';
+  let copiedTo = 0; // text[copiedTo…] is not yet in out; also where the next local part may start at the earliest
+  let runStart = 0; // the start of the current run of characters that can belong to a local part
+  for (let i = 0; i < text.length; i++) {
+    const at = atSignAt(text, i);
+    if (at === 0) {
+      if (isEmailSeparator(text[i]!)) runStart = i + 1;
+      continue;
+    }
+    const localStart = Math.max(runStart, copiedTo);
+    const end = localStart < i ? emailDomainEnd(text, i + at) : -1;
+    if (end < 0) {
+      runStart = i + at;
+      i += at - 1;
+      continue;
+    }
+    out += text.slice(copiedTo, localStart) + String.fromCodePoint(text.codePointAt(localStart)!) + '***' + text.slice(i, end);
+    copiedTo = end;
+    runStart = end;
+    i = end - 1;
   }
-  return out;
+  return copiedTo === 0 ? text : out + text.slice(copiedTo);
+}
+
+/**
+ * Where the address whose domain starts at `from` ends, or -1: the domain is the run of non-separators from
+ * there; it ends after the letters that follow its last `.` (at least one character after the `@` before it)
+ * that has two or more letters after it. Linear in the run's length.
+ */
+function emailDomainEnd(text: string, from: number): number {
+  let runEnd = from;
+  while (runEnd < text.length && !isEmailSeparator(text[runEnd]!) && atSignAt(text, runEnd) === 0) runEnd++;
+  let letters = 0; // the letters from k + 1 on
+  for (let k = runEnd - 1; k > from; k--) {
+    if (text[k] === '.' && letters >= 2) return k + 1 + letters;
+    letters = isLetter(text[k]) ? letters + 1 : 0;
+  }
+  return -1;
+}
+
+const PHONE_MIN_DIGITS = 8;
+const PHONE_MAX_DIGITS = 15;
+/** The characters after the first digit: up to 22 in between and the last digit (as written); more when form-encoded. */
+const PHONE_MAX_TAIL = 23;
+const PHONE_MAX_TAIL_ENCODED = 3 * 23;
+
+/** Every international phone number in the text (`+55 11 99999-8888` → `+5511*********`); one linear pass. */
+function maskPhonesInText(text: string): string {
+  if (!text.includes('+') && !text.includes('%2')) return text;
+  let out = '';
+  let copiedTo = 0;
+  for (let i = 0; i < text.length; i++) {
+    const plus = text[i] === '+' ? 1 : text[i] === '%' && text[i + 1] === '2' && (text[i + 2] === 'B' || text[i + 2] === 'b') ? 3 : 0;
+    if (plus === 0 || !isDigit(text[i + plus])) continue;
+    const encoded = plus === 3;
+    const first = i + plus;
+    const limit = Math.min(text.length, first + 1 + (encoded ? PHONE_MAX_TAIL_ENCODED : PHONE_MAX_TAIL));
+    let lastDigit = first;
+    let digits = 1;
+    let digitsToLast = 1;
+    for (let k = first + 1; k < limit; k++) {
+      const c = text[k]!;
+      if (isDigit(c)) {
+        lastDigit = k;
+        digitsToLast = ++digits;
+      } else if (encoded && c === '%' && text[k + 1] === '2' && text[k + 2] === '0') {
+        k += 2;
+      } else if (!(c === '(' || c === ')' || c === '.' || c === '-' || isSpace(c) || (encoded && c === '+'))) {
+        break;
+      }
+    }
+    if (lastDigit - first < 7) continue; // at least 6 characters between the first and the last digit
+    const end = lastDigit + 1;
+    if (digitsToLast >= PHONE_MIN_DIGITS && digitsToLast <= PHONE_MAX_DIGITS) {
+      const digitsOnly = text.slice(first, end).replace(/\D/g, '');
+      const masked = maskPhone(`+${digitsOnly}`);
+      out += text.slice(copiedTo, i) + (encoded ? text.slice(i, i + 3) + masked.slice(1) : masked);
+    } else {
+      out += text.slice(copiedTo, end);
+    }
+    copiedTo = end;
+    i = end - 1;
+  }
+  return copiedTo === 0 ? text : out + text.slice(copiedTo);
+}
+
+/** How deep JSON held in a string is opened to be masked key by key (a JSON string inside a JSON string…). */
+const MAX_EMBEDDED_JSON_DEPTH = 3;
+
+/**
+ * Every e-mail address and international phone number inside a string, masked in place; a string that holds a
+ * JSON object or array (a body kept as text) is masked key by key as any object is. Linear in the text's size.
+ */
+export function maskFreeText(text: string, options: MaskOptions = {}): string {
+  const embedded = maskEmbeddedJson(text, options);
+  if (embedded !== undefined) return embedded;
+  return maskPhonesInText(maskEmailsInText(text));
+}
+
+function maskEmbeddedJson(text: string, options: MaskOptions): string | undefined {
+  const depth = options.embeddedDepth ?? 0;
+  if (depth >= MAX_EMBEDDED_JSON_DEPTH || text.length < 2) return undefined;
+  const first = text.trimStart()[0];
+  const last = text.trimEnd().slice(-1);
+  if (!((first === '{' && last === '}') || (first === '[' && last === ']'))) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parseJsonLossless(text);
+  } catch {
+    return undefined; // not JSON after all (or too deep): free text
+  }
+  return JSON.stringify(maskValue(parsed, undefined, { ...options, embeddedDepth: depth + 1 }));
+}
+
+/** The length of the pseudonym's digest suffix (hex characters of SHA-256). */
+const ID_DIGEST_LENGTH = 12;
+
+/**
+ * An id (`lead_id`, `flow_id`, `step_id`, `entity_id`, an alert's dimension) as it leaves for a reader without
+ * pii:read, the bus and the archive: unchanged when nothing in it is PII, else its e-mails and phones masked plus
+ * `~` and a digest of the whole id, so two ids that mask alike (`ana@x.io`, `alex@x.io`) stay two ids: the
+ * archive's rows of one lead stay one lead's, findable for erasure and exports (maskId of the real id), and one
+ * buyer's alerts are never merged with another's. Idempotent: a masked id masks to itself.
+ */
+export function maskId(id: string): string {
+  const masked = maskPhonesInText(maskEmailsInText(id));
+  return masked === id ? id : `${masked}~${sha256Hex(id).slice(0, ID_DIGEST_LENGTH)}`;
+}
+
+/** An error as a log may hold it: its message and stack with e-mails and phones masked. */
+export function maskError(error: unknown): { name: string; message: string; stack?: string } {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: maskFreeText(e.message, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }), ...(e.stack ? { stack: maskFreeText(e.stack, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }) } : {}) };
 }
 
 export interface MaskOptions {
   /** An org's own key names to mask as names (PUT /v1/settings/privacy), normalized. */
   extraNameKeys?: ReadonlySet<string>;
+  /** Internal: how many JSON-in-a-string levels masking is inside (bounds the work on nested bodies). */
+  embeddedDepth?: number;
 }
 
 /** Returns a masked deep copy; the input is never modified. */
@@ -130,6 +307,14 @@ export function maskPii<T>(value: T, options: MaskOptions = {}): T {
 }
 
 const TYPED_AS: Record<string, Masker> = { email: maskEmail, phone_number: maskPhone, phone: maskPhone };
+/** The parts of a value object (`{value}`, LeadConduit's typed values `{normal, raw, …}`) that hold the value itself. */
+const VALUE_PARTS = new Set(['value', 'normal', 'raw']);
+/**
+ * The parts of a typed value under a PII key that describe it without identifying anyone (`{normal, raw, valid,
+ * type: "mobile", country_code, domain, …}`): kept. Every other part (`user`, `line`, `exchange`, `number`, …) is
+ * masked as the key's kind.
+ */
+const TYPED_VALUE_METADATA = new Set(['valid', 'type', 'country_code', 'domain', 'host', 'tld', 'area', 'reason', 'is_free', 'is_disposable', 'is_tollfree']);
 
 function maskValue(value: unknown, masker: Masker | undefined, options: MaskOptions): unknown {
   if (value === null || value === undefined) return value;
@@ -143,26 +328,45 @@ function maskValue(value: unknown, masker: Masker | undefined, options: MaskOpti
     const typed = (typeof record.type === 'string' ? TYPED_AS[normalizeKey(record.type)] : undefined) ?? (named ? maskerFor(named, options.extraNameKeys) : undefined);
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(record)) {
-      const own = maskerFor(key, options.extraNameKeys) ?? (typed && key === 'value' ? typed : undefined);
-      Object.defineProperty(out, key, { value: maskValue(child, own ?? masker, options), enumerable: true, writable: true, configurable: true });
+      const own = maskerFor(key, options.extraNameKeys) ?? (typed && VALUE_PARTS.has(key) ? typed : undefined);
+      // Under a PII key, a typed value's descriptive parts stay; everything else is masked as that key's kind.
+      const inherited = masker && !own && TYPED_VALUE_METADATA.has(normalizeKey(key)) && typeof child !== 'object' ? undefined : masker;
+      Object.defineProperty(out, maskKey(key, out), { value: maskValue(child, own ?? inherited, options), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
   if (masker && (typeof value === 'string' || typeof value === 'number')) return masker(String(value));
-  if (typeof value === 'string') return maskFreeText(value);
+  if (typeof value === 'string') return maskFreeText(value, options);
   return value;
+}
+
+/**
+ * An object key is a string like any other: an e-mail or phone in it is masked. Two keys that mask alike in one
+ * object (`ana@x.io`, `alex@x.io`) both stay: the second gets its id digest (maskId) rather than overwrite the first.
+ */
+function maskKey(key: string, siblings: Record<string, unknown>): string {
+  const masked = maskPhonesInText(maskEmailsInText(key));
+  if (masked === key) return key;
+  return Object.prototype.hasOwnProperty.call(siblings, masked) ? maskId(key) : masked;
 }
 
 /** The parts of an event that can hold PII by key; masked whole. */
 export const PII_FIELDS = ['payload', 'raw_payload', 'lead_snapshot', 'appended', 'identity'] as const;
-/** Free-text fields of the envelope: e-mail addresses and phone numbers inside them are masked. */
-export const FREE_TEXT_FIELDS = ['reason', 'entity_id', 'object_id', 'object_id_ref', 'external_event_id'] as const;
+/** The event's ids: masked as ids (maskId), so they stay distinct and findable by the masked form of the real id. */
+export const ID_FIELDS = ['lead_id', 'flow_id', 'step_id', 'entity_id', 'object_id', 'object_id_ref', 'external_event_id'] as const;
 
-type Maskable = Partial<Record<(typeof PII_FIELDS)[number], unknown> & Record<(typeof FREE_TEXT_FIELDS)[number], string>>;
-
-export function maskEvent<T extends Maskable>(event: T, options: MaskOptions = {}): T {
-  const out = { ...event };
-  for (const field of PII_FIELDS) if (out[field] !== undefined) out[field] = maskPii(out[field], options);
-  for (const field of FREE_TEXT_FIELDS) if (typeof out[field] === 'string') (out as Record<string, unknown>)[field] = maskFreeText(out[field]);
-  return out;
+/**
+ * A masked copy of an event: the PII fields key by key, the ids as ids, and every other field, whatever it is
+ * (`reason`, fields added later), as free text or, when it is an object, key by key. Nothing at the top level
+ * passes unexamined.
+ */
+export function maskEvent<T extends object>(event: T, options: MaskOptions = {}): T {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(event)) {
+    if ((PII_FIELDS as readonly string[]).includes(field)) out[field] = value === undefined ? value : maskPii(value, options);
+    else if ((ID_FIELDS as readonly string[]).includes(field) && typeof value === 'string') out[field] = maskId(value);
+    else if (typeof value === 'string') out[field] = maskFreeText(value, options);
+    else out[field] = maskPii(value, options);
+  }
+  return out as T;
 }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskEmail, maskEvent, maskFreeText, maskPhone, maskPii, maskSsn, normalizeKey } from '../../shared/domain/masking.js';
+import { maskEmail, maskError, maskEvent, maskFreeText, maskId, maskPhone, maskPii, maskSsn, normalizeKey } from '../../shared/domain/masking.js';
 
 describe('PII masking', () => {
   it('masks each kind as the contract says', () => {
@@ -65,5 +66,143 @@ describe('masking that cannot be dodged by spelling (section 9)', () => {
 
   it("masks an org's own key names as names", () => {
     expect(maskPii({ nickName: 'Aninha', product: 'x' }, { extraNameKeys: new Set(['nick_name']) })).toEqual({ nickName: 'A***', product: 'x' });
+  });
+});
+
+/** The patterns masking used to run as regular expressions: the reference on short, ordinary text (they backtrack on long text). */
+const EMAIL_REFERENCE = /[^\s@<>()[\]"',;:=&%]+@[^\s@<>()[\]"',;:=&%]+\.[A-Za-z]{2,}/g;
+const PHONE_REFERENCE = /\+\d[\d\s().\-]{6,22}\d/g;
+const reference = (text: string) => text
+  .replace(EMAIL_REFERENCE, (email) => maskEmail(email))
+  .replace(PHONE_REFERENCE, (phone) => {
+    const digits = phone.replace(/\D/g, '').length;
+    return digits >= 8 && digits <= 15 ? maskPhone(phone) : phone;
+  });
+
+describe('masking in linear time (contract section 3)', () => {
+  const MB = 1024 * 1024;
+  const adversarial: [string, string][] = [
+    ['a… then @', 'a'.repeat(MB) + '@'],
+    ['a… then @ and a domain without a dot', 'a'.repeat(200 * 1024) + '@' + 'b'.repeat(200 * 1024)],
+    ['many dots', 'a@' + 'b.'.repeat(MB / 2)],
+    ['many dots, one letter each', 'x@' + 'a.b'.repeat(MB / 3)],
+    ['many +', '+'.repeat(MB)],
+    ['+ and one digit, many times', '+1'.repeat(MB / 2)],
+    ['digits with separators', '+1' + ' 2-3.(4)'.repeat(MB / 8)],
+    ['@@@@', '@'.repeat(MB)],
+    ['%40 many times', '%40'.repeat(MB / 3)],
+    ['%2B1+ many times', '%2B1+'.repeat(MB / 5)],
+    ['mixed', 'a@b.c +1 2 '.repeat(MB / 11)],
+    ['a very long key', 'A'.repeat(MB)],
+  ];
+
+  it.each(adversarial)('masks a 1 MB adversarial string (%s) in one pass', (_name, text) => {
+    // No timing assertion (npm run bench measures the ratios); a backtracking pattern would not finish this test.
+    const masked = maskFreeText(text);
+    expect(typeof masked).toBe('string');
+    expect(maskPii({ [text.slice(0, 200 * 1024)]: text })).toBeTypeOf('object');
+    expect(typeof normalizeKey(text)).toBe('string');
+  });
+
+  it('finds the address at the end of a long run: the whole run is its local part', () => {
+    expect(maskFreeText('a'.repeat(200 * 1024) + '@example.com')).toBe('a***@example.com');
+    expect(maskFreeText(`${'x.'.repeat(1000)}y@example.com.br, next`)).toBe('x***@example.com.br, next');
+  });
+
+  it('gives the same answer as the old patterns on ordinary text (property, fixed seed)', () => {
+    const piece = fc.constantFrom('ana', 'Bo', '@', '.', 'com', 'br', 'x1', '+', '+55', '1', '23', '4567', ' ', '-', '(', ')', ',', ':', '"', '<', '>', 'é', '\n', '_');
+    fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+      const text = pieces.join('');
+      expect(maskFreeText(text)).toBe(reference(text));
+    }), { numRuns: 3000, seed: 20261201 });
+  });
+
+  it('normalizes keys as before: camelCase, acronyms, separators', () => {
+    expect(['ABCDef', 'ABCdEFg', 'aBCd', 'ABcDe', '__A-b  c__', 'IPAddress', 'userID', 'x9Y', 'ÉmailÁ'].map(normalizeKey))
+      .toEqual(['abc_def', 'ab_cd_e_fg', 'a_b_cd', 'a_bc_de', 'a_b_c', 'ip_address', 'user_id', 'x9_y', 'émailá']);
+  });
+});
+
+describe('masking gaps closed (contract section 9, v1.2)', () => {
+  it('masks government and card numbers, more name keys, and credentials fully', () => {
+    expect(maskPii({
+      social_security_number: '123-45-6789', SSN: '987654321', cardNumber: '4242 4242 4242 4242', pan: '5555555555554444',
+      surname: 'Silva', givenName: 'Ana', family_name: 'Souza', fname: 'Bob', LNAME: 'Stone',
+      password: 'hunter2', pwd: 'x', secret: 'whsec_1', token: 'tok', Authorization: 'Bearer abc', api_key: 'k', apiKey: 'k2', cookie: 's=1',
+    })).toEqual({
+      social_security_number: '***-**-6789', SSN: '***-**-4321', cardNumber: '***-**-4242', pan: '***-**-4444',
+      surname: 'S***', givenName: 'A***', family_name: 'S***', fname: 'B***', LNAME: 'S***',
+      password: '***', pwd: '***', secret: '***', token: '***', Authorization: '***', api_key: '***', apiKey: '***', cookie: '***',
+    });
+  });
+
+  it("masks LeadConduit's field ids and typed values part by part", () => {
+    const lead = {
+      email: { normal: 'ana@example.com', raw: 'Ana@Example.com', valid: true, user: 'ana', domain: 'example.com', is_free: false },
+      phone_1: { normal: '5551234567', raw: '(555) 123-4567', valid: true, type: 'mobile', area: '555', exchange: '123', line: '4567', country_code: 'US' },
+      phone_2: '+14155550100', phone_3: '4155550101', mobile_phone: '4155550102', home_phone: '4155550103', work_phone: '4155550104',
+      address_1: '100 Main St', address_2: 'Apt 4', first_name: { normal: 'Ana', raw: 'ana', valid: true }, city: 'Springfield',
+    };
+    expect(maskPii(lead)).toEqual({
+      email: { normal: 'a***@example.com', raw: 'A***@Example.com', valid: true, user: 'a***', domain: 'example.com', is_free: false },
+      phone_1: { normal: '555*******', raw: '555*******', valid: true, type: 'mobile', area: '555', exchange: '***', line: '****', country_code: 'US' },
+      phone_2: '+1415*******', phone_3: '415*******', mobile_phone: '415*******', home_phone: '415*******', work_phone: '415*******',
+      address_1: '1***', address_2: 'A***', first_name: { normal: 'A***', raw: 'a***', valid: true }, city: 'Springfield',
+    });
+    expect(maskPii({ answer: { type: 'email', normal: 'ana@example.com', raw: 'ana@example.com' } }))
+      .toEqual({ answer: { type: 'email', normal: 'a***@example.com', raw: 'a***@example.com' } });
+  });
+
+  it('masks e-mails and phones inside form-encoded text and JSON held in a string', () => {
+    expect(maskFreeText('email=joe%40example.com&phone=%2B1+415+555+0100&name=Joe')).toBe('email=j***%40example.com&phone=%2B1415*******&name=Joe');
+    expect(maskFreeText('to=ana%40example.com.br&x=1')).toBe('to=a***%40example.com.br&x=1');
+    expect(maskFreeText('phone=%2b5511999999999')).toBe('phone=%2b5511*********');
+    expect(maskFreeText('email=joe@example.com&next=1')).toBe('email=j***@example.com&next=1');
+    const body = JSON.stringify({ email: 'ana@example.com', first_name: 'Ana', phone: '+5511999999999', ssn: '123-45-6789', note: 'ok' });
+    expect(JSON.parse(maskFreeText(body))).toEqual({ email: 'a***@example.com', first_name: 'A***', phone: '+5511*********', ssn: '***-**-6789', note: 'ok' });
+    const nested = JSON.stringify({ body: JSON.stringify({ lead: { last_name: 'Silva', mail: 'bob@example.com' } }) });
+    expect(JSON.parse(JSON.parse(maskFreeText(nested)).body)).toEqual({ lead: { last_name: 'S***', mail: 'b***@example.com' } });
+    expect(maskFreeText('[not json, ana@example.com]')).toBe('[not json, a***@example.com]');
+    expect(maskPii({ raw: '{"amount": 12345678901234567890.10, "email": "a@b.co"}' })).toEqual({ raw: '{"amount":12345678901234567890.10,"email":"a***@b.co"}' });
+  });
+});
+
+describe('ids and object keys are strings like any other (contract section 9, v1.2)', () => {
+  it('masks e-mails and phones inside ids, keeping ids distinct and stable; ids without PII unchanged', () => {
+    const ana = maskId('ana@example.com');
+    expect(ana).toMatch(/^a\*\*\*@example\.com~[0-9a-f]{12}$/);
+    expect(maskId('alex@example.com')).not.toBe(ana);
+    expect(maskId('ana@example.com')).toBe(ana);
+    expect(maskId(ana)).toBe(ana);
+    expect(maskId('lead_42')).toBe('lead_42');
+    expect(maskId('buyer:+5511999999999')).toMatch(/^buyer:\+5511\*{9}~[0-9a-f]{12}$/);
+  });
+
+  it("masks the event's ids and every other top-level string, whatever the field", () => {
+    const masked = maskEvent({
+      id: '0190c0de-0000-7000-8000-000000000000', lead_id: 'ana@example.com', flow_id: 'flow ana@example.com', step_id: 'step-+14155550100',
+      entity_id: 'buyer bob@example.com', object_id: 'x@y.io', object_id_ref: 'cus_1', external_event_id: 'evt+5511999999999', reason: 'dup of c@d.io',
+      future_field: 'e@f.io', occurred_at: '2026-11-23T14:30:45.123Z', timing: { note: 'g@h.io', duration_ms: 5 },
+    });
+    expect(masked.id).toBe('0190c0de-0000-7000-8000-000000000000');
+    expect(masked.occurred_at).toBe('2026-11-23T14:30:45.123Z');
+    expect(masked.lead_id).toBe(maskId('ana@example.com'));
+    expect(masked.object_id_ref).toBe('cus_1');
+    expect(masked.reason).toBe('dup of c***@d.io');
+    expect(masked.future_field).toBe('e***@f.io');
+    expect(masked.timing).toEqual({ note: 'g***@h.io', duration_ms: 5 });
+    expect(JSON.stringify(masked)).not.toMatch(/ana@|bob@|x@y|14155550100|5511999999999/);
+  });
+
+  it('masks object keys, without merging two keys that mask alike', () => {
+    const masked = maskPii({ payload: { 'ana@example.com': 1, 'alex@example.com': 2, '+14155550100': 'x', plain: 3 } });
+    expect(Object.keys(masked.payload)).toEqual(['a***@example.com', maskId('alex@example.com'), '+1415*******', 'plain']);
+    expect(Object.values(masked.payload)).toEqual([1, 2, 'x', 3]);
+  });
+
+  it('masks errors for logs', () => {
+    const error = new Error('no lead ana@example.com');
+    expect(maskError(error).message).toBe('no lead a***@example.com');
+    expect(maskError(error).stack).not.toContain('ana@example.com');
   });
 });
