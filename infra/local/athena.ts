@@ -1,12 +1,17 @@
 import { DuckDBPendingResultState, type DuckDBValue } from '@duckdb/node-api';
 import type { NamedQueryName } from '../../shared/definitions/archive.js';
+import { csvCell, csvField } from '../../shared/domain/exports.js';
 import { namedQuerySql } from '../queries.js';
 import { attachArchive, openDuckDb } from './duckdb.js';
 
 export interface QueryResult {
   columns: string[];
   rows: Record<string, unknown>[];
+  /** Which columns are number-typed (DuckDB's JSON rows hold BIGINT and DECIMAL as text): exempt from CSV's formula rule. */
+  numeric?: boolean[];
 }
+
+const NUMBER_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL)/;
 
 export interface ScanProgress {
   percentage: number;
@@ -42,7 +47,8 @@ export async function runArchiveSql(
     } else {
       reader = params.length > 0 ? await connection.runAndReadAll(sql, params) : await connection.runAndReadAll(sql);
     }
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+    const numeric = reader.columnTypes().map((type) => NUMBER_TYPE.test(type.toString()));
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[], numeric };
   } finally {
     connection.closeSync();
   }
@@ -59,8 +65,9 @@ export function formatResult(result: QueryResult, format: 'table' | 'csv' | 'jso
   if (format === 'json') return JSON.stringify(result.rows, null, 2);
   const cell = (value: unknown) => (value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
   if (format === 'csv') {
-    const quote = (text: string) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
-    return [result.columns.map(quote).join(','), ...result.rows.map((row) => result.columns.map((c) => quote(cell(row[c]))).join(','))].join('\n');
+    // The same cells as an export's CSV: text that begins like a formula gets a leading `'` (csvCell), numbers as they are.
+    const text = (value: unknown, i: number) => (result.numeric?.[i] ? cell(value) : csvCell(cell(value)));
+    return [result.columns.map((c) => csvField(csvCell(c))).join(','), ...result.rows.map((row) => result.columns.map((c, i) => csvField(text(row[c], i))).join(','))].join('\n');
   }
   const widths = result.columns.map((c) => Math.max(c.length, ...result.rows.map((row) => cell(row[c]).length)));
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();

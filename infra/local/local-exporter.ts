@@ -3,7 +3,9 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { exportKey } from '../../shared/adapters/export-links.js';
-import { EXPORT_COLUMNS, EXPORT_EXTENSIONS, isoTimestamp, JSON_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob } from '../../shared/domain/exports.js';
+import {
+  csvCellSql, EXPORT_COLUMNS, EXPORT_EXTENSIONS, isoTimestamp, JSON_COLUMNS, NUMERIC_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob,
+} from '../../shared/domain/exports.js';
 import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
 
 /**
@@ -92,11 +94,15 @@ export class LocalExporter implements ExportEngine {
   }
 }
 
-/** Timestamps as ISO 8601 UTC text in CSV and JSONL (`2026-11-23T14:30:45.123Z`), TIMESTAMP in Parquet; JSON columns nested in JSONL. */
+/**
+ * Timestamps as ISO 8601 UTC text in CSV and JSONL (`2026-11-23T14:30:45.123Z`), TIMESTAMP in Parquet; JSON columns
+ * nested in JSONL; in CSV every text cell that begins like a formula prefixed with `'` (csvCellSql; numbers exempt).
+ */
 function selectList(format: ExportJob['format']): string {
   return EXPORT_COLUMNS.map((name) => {
     if (TIMESTAMP_COLUMNS.has(name) && format !== 'parquet') return `${isoTimestamp(name, 'duckdb')} AS ${name}`;
     if (JSON_COLUMNS.has(name) && format === 'jsonl') return `CAST(${name} AS JSON) AS ${name}`;
+    if (format === 'csv' && !NUMERIC_COLUMNS.has(name)) return `${csvCellSql(name)} AS ${name}`;
     return name;
   }).join(', ');
 }

@@ -5,12 +5,12 @@ import { parse } from 'csv-parse';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { sqlLiteral } from '../definitions/archive.js';
-import { EXPORT_COLUMNS, JSON_COLUMNS, exportWhere, inlineParameters, selectWithIsoTimestamps, type ExportEngine, type ExportJob } from '../domain/exports.js';
+import {
+  csvCell, csvField, EXPORT_COLUMNS, JSON_COLUMNS, NUMERIC_COLUMNS, exportWhere, inlineParameters, selectWithIsoTimestamps, type ExportEngine, type ExportJob,
+} from '../domain/exports.js';
 import { runAthena, type AthenaTarget } from './athena-queries.js';
 import { exportKey } from './export-links.js';
 import { deleteKeys, listKeys } from './s3-keys.js';
-
-const NUMERIC = new Set(['duration_ms', 'amount', 'price', 'cost']);
 
 /**
  * An export in AWS, with the services made for it. CSV and JSONL: one Athena SELECT per day, ordered by
@@ -49,7 +49,7 @@ export class AthenaExportEngine implements ExportEngine {
     const parser = (Body as Readable).pipe(parse({ from_line: 2, relax_column_count: false }));
     for await (const record of parser as AsyncIterable<string[]>) {
       rows += 1;
-      if (!lines.write(job.format === 'csv' ? `${record.map(csvField).join(',')}\n` : `${jsonLine(record)}\n`)) await once(lines, 'drain');
+      if (!lines.write(job.format === 'csv' ? `${csvLine(record)}\n` : `${jsonLine(record)}\n`)) await once(lines, 'drain');
     }
     lines.end();
     await upload;
@@ -101,9 +101,12 @@ function s3Location(url: string): { bucket: string; key: string } {
   return { bucket: match[1]!, key: match[2]! };
 }
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/** One export row as a CSV line: each text cell made safe for spreadsheets (csvCell; number columns exempt), then quoted. */
+export function csvLine(record: string[]): string {
+  return EXPORT_COLUMNS.map((name, i) => {
+    const value = record[i] ?? '';
+    return csvField(NUMERIC_COLUMNS.has(name) ? value : csvCell(value));
+  }).join(',');
 }
 
 /** One export row as a JSON line: JSON columns as their own text (nested, no digit reparsed), numbers as numbers, empty as null. */
@@ -112,7 +115,7 @@ export function jsonLine(record: string[]): string {
     const value = record[i] ?? '';
     if (value === '') return `${JSON.stringify(name)}:null`;
     if (JSON_COLUMNS.has(name)) return `${JSON.stringify(name)}:${value}`;
-    if (NUMERIC.has(name) && Number.isFinite(Number(value))) return `${JSON.stringify(name)}:${value}`;
+    if (NUMERIC_COLUMNS.has(name) && Number.isFinite(Number(value))) return `${JSON.stringify(name)}:${value}`;
     return `${JSON.stringify(name)}:${JSON.stringify(value)}`;
   });
   return `{${fields.join(',')}}`;

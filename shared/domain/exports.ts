@@ -64,6 +64,35 @@ export function parseExportRequest(body: unknown): { format: ExportFormat; filte
 export const EXPORT_COLUMNS = archiveColumns.map((c) => c.name);
 export const JSON_COLUMNS = new Set(archiveColumns.filter((c) => c.comment === 'JSON').map((c) => c.name));
 export const TIMESTAMP_COLUMNS = new Set(archiveColumns.filter((c) => c.type === 'timestamp').map((c) => c.name));
+/** The number-typed columns (duration_ms, amount, price, cost): the engines write a number there, never a sender's text. */
+export const NUMERIC_COLUMNS = new Set(archiveColumns.filter((c) => c.type === 'double').map((c) => c.name));
+
+/**
+ * CSV injection (contract section 10, OWASP): a spreadsheet runs a cell that begins with one of these as a formula
+ * (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`, `-2+3`), so such a cell is written with a leading `'`, which makes it text.
+ *
+ * The rule is for text cells: every string column, the JSON columns and any text a sender can shape. Number-typed
+ * columns are exempt: an engine writes a number there (`-5.0`), which a spreadsheet reads as the number, never as a
+ * formula, and a `'` would turn a real amount into text. Every CSV writer applies it with `csvCell` (TypeScript) or
+ * `csvCellSql` (DuckDB), in the export engines and `npm run athena -- --format csv`.
+ */
+export const FORMULA_LEADS = ['=', '+', '-', '@', '\t', '\r'] as const;
+
+/** A text cell as a spreadsheet must read it: prefixed with `'` when it begins like a formula. */
+export function csvCell(text: string): string {
+  return text.length > 0 && (FORMULA_LEADS as readonly string[]).includes(text[0]!) ? `'${text}` : text;
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** The same rule for DuckDB's own CSV writer: `expression` (a VARCHAR) as the cell. */
+export function csvCellSql(expression: string): string {
+  const leads = FORMULA_LEADS.map((c) => `chr(${c.charCodeAt(0)})`).join(', ');
+  return `CASE WHEN left(${expression}, 1) IN (${leads}) THEN '''' || ${expression} ELSE ${expression} END`;
+}
 
 /**
  * The WHERE clause of an export over the `events` view, with `?` parameters in order: the org, a range of

