@@ -8,13 +8,13 @@ import { DynamoAuditLog } from '../../shared/adapters/dynamo-audit-log.js';
 import { randomUUID } from 'node:crypto';
 import { physicalTableName, controlTable } from '../../shared/definitions/tables.js';
 import { DynamoWebhookSecretStore } from '../../shared/adapters/dynamo-webhook-secret-store.js';
-import { clearPreviousSecret, generateSecret, setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { clearPreviousSecret, generateSecret, setWebhookSecret, webhookSecretProblem } from '../../shared/domain/webhooks/secrets.js';
 import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 import { localSettings } from './settings.js';
 import { exitWithUsageOnHelp } from './cli.js';
 
-const USAGE = `npm run keys -- <command> [options]
+const USAGE = `usage: npm run keys -- <command> [options]
 
   create --org <id> --scopes <a,b> [--label <text>]   create a key; prints it on its own line (shown once)
   list   --org <id>                                   list an org's keys (ids, scopes, state; never secrets)
@@ -85,6 +85,12 @@ async function webhookSecretCommand(args: string[]): Promise<void> {
   if (!org || !ORG_ID_PATTERN.test(org)) fail(`webhook-secret ${sub ?? ''} needs --org matching ${ORG_ID_PATTERN}`);
   const provider = values.provider;
   if (sub !== 'list' && (!provider || !isProvider(provider))) fail(`--provider must be one of ${PROVIDERS.join(', ')}`);
+  // Refused before any store is opened (or DynamoDB Local started): exit 1, nothing stored.
+  const problem = sub === 'set' && values.secret !== undefined ? webhookSecretProblem(values.secret) : undefined;
+  if (problem) {
+    console.error(`keys: --secret ${problem}; nothing stored`);
+    process.exit(1);
+  }
   const now = new Date().toISOString();
   await withStores(values.aws, values.table, async ({ webhookSecrets }) => {
     if (sub === 'set') {

@@ -70,7 +70,7 @@ describe('erasing a lead (section 9)', () => {
     const email = `erase.${unique()}@example.com`;
     const phone = `+55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
     const [x, w, z] = ['x', 'w', 'z'].map((name) => `lead_${name}_${unique()}`) as [string, string, string];
-    const secret = `whsec_${unique()}`;
+    const secret = `whsec_${unique()}${unique()}`;
     await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'stripe', secret, nowIso: new Date().toISOString() });
     const deliver = async (body: object) => {
       const raw = JSON.stringify(body);

@@ -75,8 +75,8 @@ describe('leads and identity (section 8)', () => {
 
   it('puts a Stripe refund naming only the payment intent, and a Shopify refund naming only the order, on the buyer', async () => {
     const { orgId, key } = await api.newOrg();
-    const stripeSecret = `whsec_${unique()}`;
-    const shopifySecret = `shpss_${unique()}`;
+    const stripeSecret = `whsec_${unique()}${unique()}`;
+    const shopifySecret = `shpss_${unique()}${unique()}`;
     await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'stripe', secret: stripeSecret, nowIso: new Date().toISOString() });
     await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'shopify', secret: shopifySecret, nowIso: new Date().toISOString() });
     const buyer = { email: `buyer.${unique()}@example.com`, phone: '+14155550100' };

@@ -81,10 +81,10 @@ describe.each(PROVIDERS)('%s webhooks', (provider) => {
 
   it('accepts the previous secret during a rotation', async () => {
     const org = await newOrg();
-    await setWebhookSecret(api.deps.webhookSecrets, { orgId: org.orgId, provider, secret: `${provider}_rotated`, nowIso: new Date().toISOString() });
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId: org.orgId, provider, secret: `${provider}_rotated_secret`, nowIso: new Date().toISOString() });
     expect((await deliver(provider, org.orgId, signedSample(provider, org.secrets[provider], person()))).status).toBe(200);
-    expect((await deliver(provider, org.orgId, signedSample(provider, `${provider}_rotated`, person()))).status).toBe(200);
-    await setWebhookSecret(api.deps.webhookSecrets, { orgId: org.orgId, provider, secret: `${provider}_third`, keepPrevious: false, nowIso: new Date().toISOString() });
+    expect((await deliver(provider, org.orgId, signedSample(provider, `${provider}_rotated_secret`, person()))).status).toBe(200);
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId: org.orgId, provider, secret: `${provider}_third_secret_x`, keepPrevious: false, nowIso: new Date().toISOString() });
     expect((await deliver(provider, org.orgId, signedSample(provider, org.secrets[provider], person()))).status).toBe(401);
   });
 

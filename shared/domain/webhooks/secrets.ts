@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 import type { WebhookSecretStore } from '../ports.js';
 import type { Provider } from './signatures.js';
 
 export const MAX_SECRETS_PER_PROVIDER = 2;
+/** A webhook secret is at least this many characters, not counting surrounding blanks (contract section 4, v1.2). */
+export const MIN_SECRET_LENGTH = 16;
+
+/** Why `secret` cannot be a webhook secret (undefined: it can): empty, blank or shorter than MIN_SECRET_LENGTH. */
+export function webhookSecretProblem(secret: string): string | undefined {
+  if (secret.trim() === '') return 'must not be empty or blank';
+  if (secret.trim().length < MIN_SECRET_LENGTH) return `must be at least ${MIN_SECRET_LENGTH} characters`;
+  return undefined;
+}
 
 /** A new secret in the provider's own style (Stripe's whsec_ prefix; Hotmart's hottok is any token). */
 export function generateSecret(provider: Provider): string {
@@ -18,6 +28,8 @@ export async function setWebhookSecret(
   store: WebhookSecretStore,
   input: { orgId: string; provider: Provider; secret: string; keepPrevious?: boolean; nowIso: string },
 ): Promise<string[]> {
+  const problem = webhookSecretProblem(input.secret);
+  if (problem) throw new ValidationError([{ path: 'secret', message: problem }]);
   const existing = await store.get(input.orgId, input.provider);
   const secrets = input.keepPrevious === false ? [input.secret] : [input.secret, ...existing.filter((s) => s !== input.secret)].slice(0, MAX_SECRETS_PER_PROVIDER);
   await store.put(input.orgId, input.provider, secrets, input.nowIso);

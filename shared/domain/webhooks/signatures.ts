@@ -113,6 +113,8 @@ export function verifyHotmart(_raw: Buffer, headers: Headers, secrets: string[])
 }
 
 export function verifyDelivery(provider: Provider, raw: Buffer, headers: Headers, secrets: string[], nowMs: number): Verification {
+  // An empty or blank secret (stored before the rule, or by hand) never verifies anything: anyone could sign with it.
+  secrets = secrets.filter((secret) => secret.trim() !== '');
   if (secrets.length === 0) return fail('no secret configured');
   switch (provider) {
     case 'stripe':
