@@ -5,9 +5,10 @@ import { ValidationError } from './errors.js';
 import type { EventBus, TypeMatch } from './ports.js';
 import { BUS_SOURCE } from '../definitions/event-rules.js';
 import { typeParam } from './queries.js';
-import { idString, isoParam, parseOrThrow } from './schema.js';
+import { idString, isoParam, parseOrThrow, rangeProblems } from './schema.js';
 import { randomUUID } from 'node:crypto';
 import { toIso } from './time.js';
+import { maskId } from './masking.js';
 
 /**
  * Exports (contract section 10): exactly the org's events that match a filter, each once, masked, as CSV, JSONL or
@@ -46,9 +47,11 @@ export interface ExportFilter {
   flowId?: string;
 }
 
-export function parseExportRequest(body: unknown): { format: ExportFormat; filter: ExportFilter } {
+/** With `nowMs`, a `to` more than 5 minutes ahead of it is refused too (the API passes its clock). */
+export function parseExportRequest(body: unknown, nowMs?: number): { format: ExportFormat; filter: ExportFilter } {
   const { format, filter } = parseOrThrow(exportRequestSchema, body, { notObjectMessage: 'must be a JSON object: {"format": "csv", "filter": {"from": …, "to": …}}' });
-  if (filter.from >= filter.to) throw new ValidationError([{ path: 'filter.from', message: 'must be before filter.to' }]);
+  const problems = rangeProblems(filter.from, filter.to, nowMs, { from: 'filter.from', to: 'filter.to' });
+  if (problems.length > 0) throw new ValidationError(problems);
   return {
     format,
     filter: {
@@ -111,7 +114,7 @@ export function exportWhere(
     clauses.push(`(${alternatives.join(' OR ')})`);
     params.push(...filter.types.map((t) => ('equals' in t ? t.equals : t.prefix)));
   }
-  for (const [column, value] of [['source', filter.source], ['outcome', filter.outcome], ['lead_id', filter.leadId], ['flow_id', filter.flowId]] as const) {
+  for (const [column, value] of [['source', filter.source], ['outcome', filter.outcome], /* archived masked: */ ['lead_id', filter.leadId && maskId(filter.leadId)], ['flow_id', filter.flowId && maskId(filter.flowId)]] as const) {
     if (value !== undefined) {
       clauses.push(`${column} = ?`);
       params.push(value);
@@ -154,7 +157,15 @@ function sqlTimestamp(ms: number): string {
   return toIso(ms).replace('T', ' ').replace('Z', '');
 }
 
-export type ExportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+/** `erased`: the file held rows of a lead since erased (section 9): it is deleted and no URL is given any more. */
+export type ExportStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'erased';
+
+/** A job's stored state is `erased`: final; a step still running for it stops and removes what it wrote. */
+export class ExportErasedError extends Error {
+  constructor(readonly jobId: string) {
+    super(`export ${jobId} was erased`);
+  }
+}
 
 /** One export job (no PII: the filter holds ids and types, the counts are numbers). */
 export interface ExportJob {
@@ -177,6 +188,8 @@ export interface ExportJob {
   scheduleId?: string;
   /** The file is whole (set before the job is announced and called succeeded: a rerun does not join the parts again). */
   fileReady?: boolean;
+  /** The erasure that deleted the file (status `erased`). */
+  erasureId?: string;
 }
 
 /** `Export Ready` on the bus, for a schedule's run: at least once (a retried announcement may repeat). */
@@ -190,12 +203,25 @@ export interface ExportEngine {
   writeDay(job: ExportJob, day: string): Promise<{ rows: number }>;
   /** Joins the parts into the one file the job's URL serves; returns its size. */
   finish(job: ExportJob): Promise<{ bytes: number }>;
+  /**
+   * Whether the job's file holds (or, still running, may come to hold) a row of one of these leads: the job's own
+   * query over the archive, narrowed to them. Asked by an erasure before it rewrites the archive, so the rows are
+   * still there; an event of the leads that arrived after the export ran counts too (the answer errs toward erasing).
+   */
+  holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean>;
+  /** Deletes whatever the job wrote: its parts and its file; idempotent. */
+  discard(job: ExportJob): Promise<void>;
 }
 
 export interface ExportJobStore {
-  /** Saves the job; one that is queued or running is also marked running (the local runner finds it after a restart). */
+  /**
+   * Saves the job; one that is queued or running is also marked running (the local runner finds it after a restart).
+   * A job stored as `erased` is final: saving it in any other status throws ExportErasedError.
+   */
   save(job: ExportJob): Promise<void>;
   get(orgId: string, id: string): Promise<ExportJob | undefined>;
+  /** Every job of the org whose record is kept (a week): what an erasure looks through. */
+  list(orgId: string): Promise<ExportJob[]>;
   /** Every job still queued or running, in every org. */
   running(): Promise<{ orgId: string; id: string }[]>;
 }
@@ -219,7 +245,7 @@ export async function requestExport(
   ports: { store: ExportJobStore; scheduler: ExportScheduler },
   request: { orgId: string; body: unknown; nowMs: number; settleMs: number; scheduleId?: string },
 ): Promise<ExportJob> {
-  const { format, filter } = parseExportRequest(request.body);
+  const { format, filter } = parseExportRequest(request.body, request.nowMs);
   const job: ExportJob = {
     orgId: request.orgId, id: `ex_${randomUUID().replace(/-/g, '')}`, format, filter, status: 'queued',
     requestedAt: toIso(request.nowMs), settleUntil: toIso(request.nowMs + request.settleMs), daysDone: 0, rows: 0, bytes: 0,
@@ -232,6 +258,7 @@ export async function requestExport(
 
 /** GET /v1/exports/{id}: the job as the API shows it, with its download URL once it succeeded. */
 export async function presentExport(job: ExportJob, links: ExportLinks, nowMs: number, origin: string) {
+  // Only a succeeded job has a file: an erased one answers `erased` and never a URL again.
   const link = job.status === 'succeeded' ? await links.urlFor(job, nowMs, origin) : undefined;
   return {
     id: job.id,
@@ -257,7 +284,20 @@ export async function runExport(
 ): Promise<{ waitMs: number } | { done: ExportJob }> {
   const job = await ports.store.get(orgId, id);
   if (!job) throw new Error(`export ${id} of ${orgId} not found`);
-  if (job.status === 'succeeded' || job.status === 'failed') return { done: job };
+  if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'erased') return { done: job };
+  try {
+    return await exportSteps(ports, job, deadlineMs);
+  } catch (error) {
+    // An erasure marked the job while this step ran: what the step wrote since (a part, the file) goes too.
+    if (!(error instanceof ExportErasedError)) throw error;
+    await ports.engine.discard(job);
+    return { done: { ...job, status: 'erased' } };
+  }
+}
+
+async function exportSteps(
+  ports: Parameters<typeof runExport>[0], job: ExportJob, deadlineMs: number,
+): Promise<{ waitMs: number } | { done: ExportJob }> {
   const wait = Date.parse(job.settleUntil) - ports.nowMs();
   if (wait > 0) return { waitMs: wait };
   try {
@@ -280,6 +320,7 @@ export async function runExport(
       await ports.store.save(job);
     }
   } catch (error) {
+    if (error instanceof ExportErasedError) throw error;
     job.status = 'failed';
     job.error = `the export could not be written: ${(error as Error).message.slice(0, 300)}`;
     job.completedAt = toIso(ports.nowMs());

@@ -7,7 +7,7 @@ import type { MaskOptions } from './masking.js';
 import type { EventBus, EventStore, PagePosition, TypeMatch } from './ports.js';
 import type { LeadEvent } from './event.js';
 import { typeParam } from './queries.js';
-import { idString, isoParam, parseOrThrow } from './schema.js';
+import { idString, isoParam, parseOrThrow, rangeProblems } from './schema.js';
 import { SOURCE_PATTERN } from './event.js';
 import { DAY_MS, RETENTION_MS, toIso, utcDays } from './time.js';
 
@@ -106,7 +106,8 @@ export interface ReplayScheduler {
 
 export function parseReplayRequest(body: unknown, nowMs: number): { filter: ReplayFilter; dryRun: boolean } {
   const input = parseOrThrow(replayRequestSchema, body, { notObjectMessage: 'must be a JSON object: {"from": …, "to": …}' });
-  if (input.from >= input.to) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
+  const problems = rangeProblems(input.from, input.to, nowMs, { from: 'from', to: 'to' });
+  if (problems.length > 0) throw new ValidationError(problems);
   return {
     dryRun: input.dry_run ?? false,
     filter: {

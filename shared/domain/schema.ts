@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError, type FieldError } from './errors.js';
-import { parseIsoWithOffset } from './time.js';
+import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset } from './time.js';
 
 /**
  * Zod's tree-shakable `zod/mini` build (~25 KB in a bundle instead of ~450 KB) with English messages,
@@ -109,6 +109,22 @@ export function issuesToFieldErrors(
       errors.push({ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, '') });
     }
   }
+  return errors;
+}
+
+/**
+ * The longest time range a replay or an export may ask for. Events are hot for 90 days and archived without an end
+ * (the archive bucket has no expiration), so the bound is a product limit, not the data's: a year and a day per request
+ * (docs/decisions.md). A `to` may run at most MAX_FUTURE_SKEW_MS past the clock, as occurred_at may.
+ */
+export const MAX_RANGE_MS = 366 * DAY_MS;
+
+/** Every problem of a [from, to) range, naming the field: order, length, and (with a clock) `to` in the future. */
+export function rangeProblems(fromMs: number, toMs: number, nowMs: number | undefined, names: { from: string; to: string }): FieldError[] {
+  if (fromMs >= toMs) return [{ path: names.from, message: `must be before ${names.to}` }];
+  const errors: FieldError[] = [];
+  if (nowMs !== undefined && toMs > nowMs + MAX_FUTURE_SKEW_MS) errors.push({ path: names.to, message: 'must not be more than 5 minutes in the future' });
+  if (toMs - fromMs > MAX_RANGE_MS) errors.push({ path: names.from, message: `must be at most ${MAX_RANGE_MS / DAY_MS} days before ${names.to}` });
   return errors;
 }
 

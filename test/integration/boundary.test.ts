@@ -97,3 +97,27 @@ describe('a batch tells exactly what it stored', () => {
     expect(stored.body.items.map((e: { external_event_id: string }) => e.external_event_id).sort()).toEqual(['ev_1', 'ev_5']);
   });
 });
+
+describe('every time range is bounded', () => {
+  const soon = () => new Date(Date.now() + 60_000).toISOString();
+  it('a replay dry run to year 9999 is a 400 naming `to`, at once', async () => {
+    const { key } = await api.newOrg();
+    const started = Date.now();
+    const res = await api.request('POST', '/v1/replays', { key, body: { from: '2026-01-01T00:00:00Z', to: '9999-12-31T00:00:00Z', dry_run: true } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('to');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('replays and exports refuse a range longer than the maximum, naming `from`, and accept a `to` within 5 minutes', async () => {
+    const { key } = await api.newOrg();
+    const replay = await api.request('POST', '/v1/replays', { key, body: { from: '1990-01-01T00:00:00Z', to: soon(), dry_run: true } });
+    expect(replay.status).toBe(400);
+    expect(replay.body.errors.map((e: { path: string }) => e.path)).toEqual(['from']);
+    const exported = await api.request('POST', '/v1/exports', { key, body: { format: 'csv', filter: { from: '1990-01-01T00:00:00Z', to: '9999-01-01T00:00:00Z' } } });
+    expect(exported.status).toBe(400);
+    expect(exported.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['filter.from', 'filter.to']);
+    const fine = await api.request('POST', '/v1/replays', { key, body: { from: new Date(Date.now() - 86_400_000).toISOString(), to: soon(), dry_run: true } });
+    expect(fine.status).toBe(200);
+  });
+});
