@@ -1,35 +1,49 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { redeliverErrors } from '../shared/adapters/archive-redelivery.js';
 import { createFirehoseClient, createS3Client } from '../shared/adapters/aws-clients.js';
+import { maskFreeText } from '../shared/domain/masking.js';
+import { LocalArchive, redeliverLocalErrors } from '../infra/local/local-archive.js';
+import { DATA_DIR, runningRuntime } from '../infra/local/runtime.js';
 
 /**
- * `npm run archive -- redeliver --bucket <ArchiveBucketName> --stream <delivery stream> [--dry-run]`: re-feeds what
- * Firehose could not deliver (the archive bucket's errors/ prefix) into the delivery stream, then deletes each
- * object it re-fed. AWS only: the local archive never sets rows aside.
+ * `npm run archive -- redeliver --bucket <ArchiveBucketName> --stream <delivery stream> [--repair] [--dry-run]`:
+ * re-feeds what Firehose could not deliver (the archive bucket's errors/ prefix) into the delivery stream, then
+ * deletes each object it re-fed. `--local` does the same for the local archive's quarantine (.data/archive/errors/).
  */
-const usage = `usage: npm run archive -- redeliver --bucket <ArchiveBucketName output> --stream <delivery stream name> [--dry-run]
+const usage = `usage: npm run archive -- redeliver (--bucket <ArchiveBucketName output> --stream <delivery stream name> | --local) [--repair] [--dry-run]
 
   Re-feeds the archive's errors/ prefix (records Firehose could not deliver: partition quota exceeded,
   conversion failures) into the delivery stream, object by object, deleting each once Firehose accepted
-  every record of it. --dry-run only counts. Uses your AWS credentials (AWS_REGION, AWS_PROFILE).
-  Locally there is nothing to re-feed: the local archive never sets rows aside.`;
+  every record of it. Uses your AWS credentials (AWS_REGION, AWS_PROFILE).
+  --local   re-feeds the local archive's quarantine (.data/archive/errors/: rows DuckDB could not encode) into
+            the local archive; the running npm start archives them on its next flush (else this command does).
+  --repair  makes each record well-formed first (lone UTF-16 surrogates become U+FFFD); a record that still
+            cannot be encoded is quarantined again, with its reason.
+  --dry-run only counts.`;
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { bucket: { type: 'string' }, stream: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    bucket: { type: 'string' }, stream: { type: 'string' }, local: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false },
+    'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+  },
   allowPositionals: true,
   strict: false,
 });
-if (values.help || positionals[0] !== 'redeliver' || typeof values.bucket !== 'string' || typeof values.stream !== 'string') {
+const aws = typeof values.bucket === 'string' && typeof values.stream === 'string';
+if (values.help || positionals[0] !== 'redeliver' || aws === (values.local === true)) {
   console.log(usage);
   process.exit(values.help ? 0 : 2);
 }
+if (values.local) await redeliverLocally();
 const started = Date.now();
 let last = 0;
 const result = await redeliverErrors(
   { s3: createS3Client(), firehose: createFirehoseClient() },
   {
-    bucket: values.bucket, stream: values.stream, dryRun: values['dry-run'] === true,
+    bucket: values.bucket as string, stream: values.stream as string, dryRun: values['dry-run'] === true, repair: values.repair === true,
     onProgress: ({ objects, records }) => {
       if (Date.now() - last < 5000) return;
       last = Date.now();
@@ -41,3 +55,26 @@ const result = await redeliverErrors(
   process.exit(1);
 });
 console.log(`archive: ${values['dry-run'] ? 'would re-feed' : 're-fed'} ${result.records} records from ${result.objects} error objects`);
+
+/** --local: the quarantine back into the archive; waits for the running npm start to flush it, or flushes it here. */
+async function redeliverLocally(): Promise<never> {
+  const dir = join(DATA_DIR, 'archive');
+  const result = await redeliverLocalErrors(dir, { repair: values.repair === true, dryRun: values['dry-run'] === true });
+  console.log(`archive: ${values['dry-run'] ? 'would re-feed' : 're-fed'} ${result.records} records from ${result.objects} quarantined objects`);
+  if (values['dry-run'] || result.files.length === 0) process.exit(0);
+  if (runningRuntime()) {
+    const started = Date.now();
+    while (result.files.some((file) => existsSync(file)) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 500));
+    console.log(result.files.some((file) => existsSync(file))
+      ? 'archive: the running npm start will archive them on its next flush'
+      : 'archive: archived by the running npm start (a row it still cannot encode is quarantined again: see its output)');
+    process.exit(0);
+  }
+  const archive = new LocalArchive({
+    dir, onQuarantine: (row) => console.error(maskFreeText(`archive: event ${row.id ?? '?'} of org ${row.orgId ?? '?'} quarantined again: ${row.reason}`)),
+  });
+  await archive.start();
+  await archive.stop();
+  console.log(`archive: ${result.records - archive.quarantined} archived, ${archive.quarantined} quarantined again`);
+  process.exit(archive.quarantined > 0 ? 1 : 0);
+}

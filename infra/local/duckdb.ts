@@ -38,7 +38,12 @@ export async function attachArchive(connection: DuckDBConnection, dir: string, o
   }
   const buffered = options.includeBuffered ? snapshotBuffers(dir) : undefined;
   if (buffered) {
-    parts.push(`SELECT ${names} FROM read_json(${sqlString(buffered)}, format = 'newline_delimited', columns = ${duckColumnsSpec()}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')`);
+    // A buffered row the archive will quarantine (it cannot be encoded) is left out, never an error for the reader:
+    // DuckDB reads such a line as nulls, and a row without its keys is not an archived row.
+    parts.push(
+      `SELECT ${names} FROM read_json(${sqlString(buffered)}, format = 'newline_delimited', columns = ${duckColumnsSpec()}, timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ', ignore_errors = true)
+       WHERE id IS NOT NULL AND org_id IS NOT NULL AND dt IS NOT NULL AND occurred_at IS NOT NULL AND received_at IS NOT NULL`,
+    );
   }
   if (parts.length === 0) {
     await connection.run(`CREATE OR REPLACE TABLE ${RAW_TABLE} (${all.map((c) => `${c.name} ${DUCK_TYPES[c.type]}`).join(', ')})`);

@@ -1,9 +1,9 @@
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ARCHIVE_ERROR_PREFIX } from '../definitions/archive.js';
 import { deleteKeys, listKeys } from './s3-keys.js';
 
-/** Where Firehose writes what it could not deliver (infra/constructs/analytics.ts, `errorOutputPrefix`). */
-export const ARCHIVE_ERROR_PREFIX = 'errors/';
+export { ARCHIVE_ERROR_PREFIX };
 
 /**
  * The records of one Firehose error object: JSON lines, each carrying the original record base64-encoded in
@@ -21,6 +21,23 @@ export function recordsOfErrorObject(text: string): Buffer[] {
     }
   }
   return records;
+}
+
+/**
+ * A record made well-formed for a second try (`--repair`): every string of the JSON row with each lone UTF-16
+ * surrogate replaced by U+FFFD, the one thing that makes a row unencodable that the row itself can lose without
+ * losing meaning. A record that is not a JSON object is returned as it was.
+ */
+export function repairRecord(record: Buffer): Buffer {
+  let row: unknown;
+  try {
+    row = JSON.parse(record.toString('utf8'));
+  } catch {
+    return record;
+  }
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return record;
+  const repaired = Object.fromEntries(Object.entries(row).map(([key, value]) => [key.toWellFormed(), typeof value === 'string' ? value.toWellFormed() : value]));
+  return Buffer.from(JSON.stringify(repaired), 'utf8');
 }
 
 /** Batches within PutRecordBatch's limits: 500 records and 4 MiB a call. */
@@ -48,12 +65,13 @@ export function batchesOf(records: Buffer[], maxRecords = 500, maxBytes = 4 * 10
  */
 export async function redeliverErrors(
   clients: { s3: S3Client; firehose: FirehoseClient },
-  options: { bucket: string; stream: string; dryRun?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
+  options: { bucket: string; stream: string; dryRun?: boolean; repair?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
 ): Promise<{ objects: number; records: number }> {
   const done = { objects: 0, records: 0 };
   for (const key of await listKeys(clients.s3, options.bucket, ARCHIVE_ERROR_PREFIX)) {
     const object = await clients.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: key }));
-    const records = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
+    const found = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
+    const records = options.repair ? found.map(repairRecord) : found;
     if (!options.dryRun) {
       for (const batch of batchesOf(records)) await putAll(clients.firehose, options.stream, batch);
       await deleteKeys(clients.s3, options.bucket, [key]);

@@ -75,6 +75,13 @@ export function eventsViewSql(source: string): string {
 /** Key prefix of the archive, in S3 and under .data/archive/. */
 export const ARCHIVE_PREFIX = 'events';
 
+/**
+ * Where what cannot be archived goes, in S3 (Firehose's `errorOutputPrefix`, infra/constructs/analytics.ts) and under
+ * .data/archive/ (the local archive's quarantine): `errors/<error output type>/dt=<day>/`, re-fed by
+ * `npm run archive -- redeliver` (shared/adapters/archive-redelivery.ts).
+ */
+export const ARCHIVE_ERROR_PREFIX = 'errors/';
+
 export const namedQueries = [
   { name: 'step_duration', description: 'Average and max duration_ms per step and type' },
   { name: 'success_rates', description: 'Share of each outcome per event type' },
