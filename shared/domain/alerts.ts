@@ -1,6 +1,7 @@
 import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertRuleId } from '../definitions/alert-rules.js';
 import type { LeadEvent } from './event.js';
-import { maskFreeText } from './masking.js';
+import { sha256Hex } from './canonical.js';
+import { maskFreeText, maskId } from './masking.js';
 import type { AlertStore } from './ports.js';
 import { decodeCursor, encodeCursor, parseRangePage, rangePageParams } from './cursor.js';
 import { DAY_MS, toIso } from './time.js';
@@ -67,9 +68,35 @@ function bucketOf(iso: string): number {
   return Math.floor(Date.parse(iso) / BUCKET_MS) * BUCKET_MS;
 }
 
+/** The longest dimension kept as it is; a longer one keeps a prefix and a digest (see alertDimension). */
+export const MAX_DIMENSION_LENGTH = 200;
+/** A duration counted towards step_duration: finite, not negative, under a year (an absurd value is no step's time). */
+const MAX_DURATION_MS = 365 * DAY_MS;
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * The dimension an alert is counted and raised under, safe for every store and encoder it reaches (DynamoDB keys
+ * and items, UUIDv5, JSON, the bus): a well-formed value without control characters and at most
+ * MAX_DIMENSION_LENGTH characters is itself; any other (stored before the boundary refused it, or from a provider)
+ * is a readable, well-formed prefix plus `~` and a digest of its exact UTF-16 code units, so distinct values stay
+ * distinct and one tenant's odd `step_id` or `entity_id` never throws in alert evaluation.
+ */
+export function alertDimension(value: string): string {
+  if (value.length <= MAX_DIMENSION_LENGTH && value.isWellFormed() && !CONTROL.test(value)) return value;
+  const readable = [...value.slice(0, 64).toWellFormed()].map((c) => (CONTROL.test(c) ? '\uFFFD' : c)).join('').slice(0, 64).toWellFormed();
+  return `${readable}~${sha256Hex(Buffer.from(value, 'utf16le')).slice(0, 16)}`;
+}
+
+/** Free text cut to `max` characters without splitting a surrogate pair, and well-formed. */
+function boundedText(text: string, max: number): string {
+  const cut = text.slice(0, max);
+  return (/[\uD800-\uDBFF]$/.test(cut) && text.length > max ? cut.slice(0, -1) : cut).toWellFormed();
+}
+
 /** What one event contributes to each rule: [rule, dimension, numerator, denominator, reason?]. */
 function contributions(event: LeadEvent): [AlertRuleId, string, number, number, string | undefined][] {
   const out: [AlertRuleId, string, number, number, string | undefined][] = [];
+  if (!Number.isFinite(bucketOf(event.occurred_at))) return out; // no window to count it in
   const reason = event.reason;
   if (event.event_type === 'source.submitted') {
     out.push(['rejection_rate', 'all', 0, 1, undefined], ['source_rejection_rate', event.source, 0, 1, undefined]);
@@ -81,8 +108,8 @@ function contributions(event: LeadEvent): [AlertRuleId, string, number, number, 
     out.push(['buyer_acceptance', event.entity_id, delivered, 1, delivered ? undefined : reason]);
   }
   const duration = event.timing?.duration_ms;
-  if (typeof duration === 'number') out.push(['step_duration', event.step_id ?? event.event_type, duration, 1, undefined]);
-  return out;
+  if (typeof duration === 'number' && duration >= 0 && duration <= MAX_DURATION_MS) out.push(['step_duration', event.step_id ?? event.event_type, duration, 1, undefined]);
+  return out.map(([rule, dimension, ...rest]) => [rule, alertDimension(dimension), ...rest]);
 }
 
 /** Whether an event adds to any windowed rule's counters (most events do not). */
@@ -99,7 +126,7 @@ export function aggregate(records: { event: LeadEvent; sequence: string }[]): Co
       const key = `${event.org_id}\u0000${rule}\u0000${dimension}\u0000${bucketStart}`;
       const delta = deltas.get(key) ?? { orgId: event.org_id, rule, dimension, bucketStart, contributions: [] };
       // Reasons go into counters and Alert Raised's top_reasons: masked like everything that leaves the table.
-      delta.contributions.push({ sequence: padSequence(sequence), numerator, denominator, ...(reason ? { reason: maskFreeText(reason).slice(0, 200) } : {}) });
+      delta.contributions.push({ sequence: padSequence(sequence), numerator, denominator, ...(reason ? { reason: boundedText(maskFreeText(reason), 200) } : {}) });
       deltas.set(key, delta);
     }
   }
@@ -135,7 +162,9 @@ export function evaluate(
   return {
     rule_id: rule.id,
     org_id: orgId,
-    dimension,
+    // The alert is what leaves (the bus, GET /v1/alerts, the console, logs): its dimension masked as an id (maskId:
+    // distinct per buyer or step, so two never share a raised mark). Counters stay keyed by the real dimension.
+    dimension: maskId(dimension),
     window_start: new Date(windowStart).toISOString(),
     window_end: new Date(windowStart + WINDOW_MS).toISOString(),
     value: Number(value.toFixed(4)),
@@ -201,5 +230,6 @@ export async function listAlerts(
   const binding = { route: 'alerts', from: params.from, to: params.to };
   const after = cursor === undefined ? undefined : decodeCursor(cursor, orgId, binding).timeKey;
   const page = await store.recent(orgId, { fromIso: toIso(fromMs), toIso: toIso(toMs), limit: limit ?? 50, ...(after ? { after } : {}) });
-  return { items: page.items, next_cursor: page.next ? encodeCursor({ partition: 0, timeKey: page.next }, orgId, binding, { from: fromMs, to: toMs }) : null };
+  // Masked again on the way out (idempotent): alerts raised before dimensions were masked are stored as they were.
+  return { items: page.items.map((alert) => ({ ...alert, dimension: maskId(alert.dimension) })), next_cursor: page.next ? encodeCursor({ partition: 0, timeKey: page.next }, orgId, binding, { from: fromMs, to: toMs }) : null };
 }

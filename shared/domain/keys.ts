@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { sha256Hex } from './canonical.js';
 
 const ALERT_ID_NAMESPACE = '0b3f9c52-7d1e-5a4b-8c6d-2e9f1a3b5c7d';
+const utf8 = new TextEncoder();
 
 /**
  * The key layout of both tables (shared/definitions/tables.ts), in one place. Org ids never contain '#'
@@ -87,7 +88,8 @@ export const controlKeys = {
   }),
   alertRaised: (orgId: string, rule: string, dimension: string, windowStart: string): ControlKey => ({
     // The sort key is a page position like any other (<ISO time>#<uuid>): the uuid names the rule and dimension.
-    pk: controlKeys.alertsOfOrg(orgId), sk: `${windowStart}#${uuidv5(`${rule}\u0000${dimension}`, ALERT_ID_NAMESPACE)}`,
+    // UTF-8 bytes, not the string: uuid's own encoding throws on a lone surrogate (same bytes for any other string).
+    pk: controlKeys.alertsOfOrg(orgId), sk: `${windowStart}#${uuidv5(utf8.encode(`${rule}\u0000${dimension}`), ALERT_ID_NAMESPACE)}`,
   }),
   alertsOfOrg: (orgId: string): string => `ALERTS#${orgId}`,
 };

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, alertDimension, MAX_DIMENSION_LENGTH } from '../../shared/domain/alerts.js';
+import type { LeadEvent } from '../../shared/domain/event.js';
+import { controlKeys } from '../../shared/domain/keys.js';
+
+const event = (overrides: Partial<LeadEvent>): LeadEvent => ({
+  id: '00000000-0000-0000-0000-000000000001', org_id: 'org_a', lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'enhancement.success',
+  payload: {}, occurred_at: '2026-11-23T10:00:00.000Z', received_at: '2026-11-23T10:00:01.000Z', expires_at: '2027-02-21T10:00:01.000Z', schema_version: '1',
+  ...overrides,
+} as LeadEvent);
+
+describe('alert dimensions and counters never throw on one tenant\'s odd data', () => {
+  it('keeps an ordinary dimension as it is', () => {
+    expect(alertDimension('enrich')).toBe('enrich');
+    expect(alertDimension('José 😀')).toBe('José 😀');
+  });
+
+  it('turns a lone surrogate, a control character or an over-long value into a well-formed, bounded, distinct dimension', () => {
+    const odd = ['\ud800', '\udbff', 'a\u0000b', 'a\u0007b', 's'.repeat(5000), `${'s'.repeat(5000)}t`];
+    const safe = odd.map(alertDimension);
+    for (const dimension of safe) {
+      expect(dimension.isWellFormed()).toBe(true);
+      expect(/\p{Cc}/u.test(dimension)).toBe(false);
+      expect(dimension.length).toBeLessThanOrEqual(MAX_DIMENSION_LENGTH);
+    }
+    expect(new Set(safe).size).toBe(odd.length);
+  });
+
+  it('builds every alert key for any dimension (UUIDv5 of a lone surrogate threw)', () => {
+    expect(() => controlKeys.alertRaised('org_a', 'step_duration', '\ud800', '2026-11-23T10:00:00.000Z')).not.toThrow();
+    expect(controlKeys.alertRaised('org_a', 'step_duration', 'enrich', '2026-11-23T10:00:00.000Z').sk)
+      .toBe(controlKeys.alertRaised('org_a', 'step_duration', 'enrich', '2026-11-23T10:00:00.000Z').sk);
+  });
+
+  it('counts safe dimensions and reasons, and leaves out durations and times no window can hold', () => {
+    const deltas = aggregate([
+      { event: event({ step_id: '\udc00step', timing: { duration_ms: 3000 } }), sequence: '1' },
+      { event: event({ step_id: 'huge', timing: { duration_ms: 1e300 } }), sequence: '2' },
+      { event: event({ step_id: 'negative', timing: { duration_ms: -5 } }), sequence: '3' },
+      { event: event({ step_id: 'never', occurred_at: 'not a time', timing: { duration_ms: 10 } }), sequence: '4' },
+      { event: event({ event_type: 'recipient.failed', outcome: 'failure', entity_id: 'buyer_\ud83d', reason: `${'x'.repeat(199)}😀 and more` }), sequence: '5' },
+    ]);
+    expect(deltas.map((d) => d.dimension)).toEqual([alertDimension('\udc00step'), alertDimension('buyer_\ud83d')]);
+    const reason = deltas[1]!.contributions[0]!.reason!;
+    expect(reason.isWellFormed()).toBe(true);
+    expect(reason).toBe('x'.repeat(199));
+  });
+});
