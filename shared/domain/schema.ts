@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError, type FieldError } from './errors.js';
@@ -44,6 +45,27 @@ export function malformedStringPaths(value: unknown, prefix: readonly PropertyKe
     }
   }
   return found.sort();
+}
+
+/**
+ * A copy of a JSON value with every string and key made well-formed (a lone surrogate becomes U+FFFD): what leadlog
+ * derives from a provider's delivery, whose raw bytes are kept as delivered. Depth is bounded by the JSON parser.
+ */
+export function wellFormedDeep(value: unknown): unknown {
+  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormedDeep);
+  if (value === null || typeof value !== 'object' || JSON.isRawJSON(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) out[key.isWellFormed() ? key : key.toWellFormed()] = wellFormedDeep(child);
+  return out;
+}
+
+/**
+ * An id derived from a provider's delivery, made to obey the id rule without refusing the delivery: kept when it does,
+ * else replaced by a stable digest of it (the same delivery maps to the same id, so idempotency holds).
+ */
+export function derivedId(value: string): string {
+  return idProblem(value) === undefined ? value : `sha256:${createHash('sha256').update(value.toWellFormed(), 'utf8').digest('hex')}`;
 }
 
 export const MALFORMED_MESSAGE = 'must be well-formed Unicode (a lone UTF-16 surrogate is not a character)';

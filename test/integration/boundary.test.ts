@@ -121,3 +121,32 @@ describe('every time range is bounded', () => {
     expect(fine.status).toBe(200);
   });
 });
+
+describe('signed provider deliveries with odd strings and ids', () => {
+  it('a Stripe delivery with lone surrogates, control characters and a 3,000-character lead hint is stored (2xx), never refused or a 5xx', async () => {
+    const { setWebhookSecret } = await import('../../shared/domain/webhooks/secrets.js');
+    const { signStripe } = await import('../../infra/local/webhook-samples.js');
+    const { orgId, key } = await api.newOrg();
+    const secret = `whsec_${'k'.repeat(24)}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'stripe', secret, nowIso: new Date().toISOString() });
+    const session = {
+      id: 'cs_LONE\u0001', object: 'checkout.session', amount_total: 1000, currency: 'usd', payment_status: 'paid', status: 'complete',
+      client_reference_id: 'h'.repeat(3_000), metadata: { lead_id: 'lead\u0000x' },
+      customer_details: { email: 'odd.buyer@example.com', name: 'Odd LONE Buyer' }, created: Math.floor(Date.now() / 1000),
+    };
+    const text = JSON.stringify({ id: `evt_LONE_${'e'.repeat(300)}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: session } }).replaceAll('LONE', '\\ud800');
+    const res = await api.request('POST', `/v1webhooks/stripe/${orgId}`.replace('/v1webhooks', '/v1/webhooks'), { rawBody: text, headers: { 'content-type': 'application/json', ...signStripe(text, secret) } });
+    expect(res.status, res.text.slice(0, 300)).toBe(200);
+    const stored = await api.request('GET', `/v1/events/${res.body.event_id}`, { key });
+    expect(stored.status).toBe(200);
+    expect(stored.body.lead_id).not.toBe('h'.repeat(3_000));
+    expect(stored.body.external_event_id.length).toBeLessThanOrEqual(255);
+    const { raw_payload: _raw, ...derived } = stored.body;
+    expect(JSON.stringify(derived)).not.toMatch(/\\ud800/);
+    const raw = await api.request('GET', `/v1/events/${res.body.event_id}/raw`, { key });
+    expect(raw.text).toBe(text);
+    // The same delivery again is the same event (the derived id is stable).
+    const again = await api.request('POST', `/v1/webhooks/stripe/${orgId}`, { rawBody: text, headers: { 'content-type': 'application/json', ...signStripe(text, secret) } });
+    expect(again.body.event_id).toBe(res.body.event_id);
+  });
+});

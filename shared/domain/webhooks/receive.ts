@@ -5,6 +5,7 @@ import { EVENT_ID_NAMESPACE } from '../ids.js';
 import { normalizeClaims, resolveLead, type IdentityCache } from '../identity.js';
 import { recordLeadMerge, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
+import { derivedId, idProblem, wellFormedDeep } from '../schema.js';
 import type { EventStore, IdentityStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
 import { mapHotmart } from './hotmart.js';
@@ -58,16 +59,25 @@ export async function receiveWebhook(
     onRefused?.(verification.reason);
     throw refused();
   }
-  const body = deps.parseJson(raw);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+  const parsed = deps.parseJson(raw);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ValidationError([{ path: '', message: 'must be a JSON object' }]);
   }
-  const mapped = MAPPERS[provider](body, headers);
+  // The raw bytes stay as delivered; everything derived from them is well-formed and its ids obey the id rule
+  // (section 3), so a signed delivery is never refused for an odd character or a long id, and never a 5xx.
+  const body = wellFormedDeep(parsed) as object;
+  const delivered = MAPPERS[provider](body, headers);
+  const mapped: MappedDelivery = {
+    ...delivered, externalEventId: derivedId(delivered.externalEventId),
+    ...(delivered.objectIdRef !== undefined ? { objectIdRef: derivedId(delivered.objectIdRef) } : {}),
+  };
+  // A lead id the payload carries is a hint: one that breaks the API's lead_id rules is ignored, not failed on.
+  if (mapped.explicitLeadId !== undefined && idProblem(mapped.explicitLeadId.trim()) !== undefined) delete mapped.explicitLeadId;
   const nowIso = new Date(now).toISOString();
   const pendingClaims: Promise<void>[] = [];
   const leadId =
     (await resolveLead(deps.identities, orgId, mapped.identity, {
-      nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.slice(0, 255),
+      nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.trim(),
       onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), alongside: (work) => pendingClaims.push(work),
     })) ??
     // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
@@ -106,7 +116,7 @@ export function toInput(provider: Provider, mapped: MappedDelivery, body: object
     payload: mapped.payload,
     raw_payload: body,
     external_event_id: mapped.externalEventId,
-    ...(mapped.objectIdRef ? { object_id_ref: mapped.objectIdRef.slice(0, 255) } : {}),
+    ...(mapped.objectIdRef ? { object_id_ref: mapped.objectIdRef } : {}),
     ...(mapped.occurredAt && Date.parse(mapped.occurredAt) <= now + 5 * 60_000 ? { occurred_at: mapped.occurredAt } : {}),
   };
   const options = { now, allowWebhookTypes: true, requireLeadId: false };
