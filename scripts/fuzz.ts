@@ -19,13 +19,22 @@ exitWithUsageOnHelp(`usage: npm run fuzz -- [--runs N] [--seed S] [--findings FI
   ingest, signed webhooks of every provider, every route's path and query parameters, range bodies and the rules
   file; each case checks: no 5xx, 4xx are problem+json, reported = stored, another tenant's read answers within
   3 s, and the archive still takes the next org's row. Then the route fuzzer and the leak property, N/20 each.
-  --seed replays a run; --findings writes every failure (grouped, with a repro) as Markdown.
+  --seed replays a run; --findings writes every failure (grouped, with a repro) as Markdown; --show
+  FROM..TO prints those cases of the seed's run without running them; --start I runs from case I (with
+  --runs 1: that case alone).
   Prints progress every 5 s and ends with "N passed, M failed"; exits 1 when anything failed.`);
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' }, findings: { type: 'string' }, only: { type: 'string' } },
+  options: { runs: { type: 'string', default: '1000' }, seed: { type: 'string' }, findings: { type: 'string' }, only: { type: 'string' }, show: { type: 'string' }, start: { type: 'string' } },
 });
 const runs = Number(values.runs);
+if (values.show) {
+  // Prints the cases of a run without running them: --show 38..50 with the run's --seed.
+  const [from, to] = values.show.split('..').map(Number) as [number, number];
+  const { caseAt, describeCase } = await import('../test/fuzz/hostile.js');
+  for (let i = from; i <= (to ?? from); i++) console.log(i, describeCase(caseAt(Number(values.seed ?? 0), i)));
+  process.exit(0);
+}
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a positive whole number, not ${values.runs}`);
   process.exit(1);
@@ -47,7 +56,7 @@ try {
     let failedSoFar = 0;
     const ticker = progress('hostile fuzz', runs, { print: (line) => console.log(`${line}, ${failedSoFar} failed so far`) });
     const heartbeat = setInterval(() => ticker.tick(0), 5000);
-    const report = await fuzzHostile(api, { runs, seed, onCase: (caseFailed) => { failedSoFar += caseFailed ? 1 : 0; ticker.tick(); } });
+    const report = await fuzzHostile(api, { runs, seed, start: Number(values.start ?? 0), onCase: (caseFailed) => { failedSoFar += caseFailed ? 1 : 0; ticker.tick(); } });
     clearInterval(heartbeat);
     ticker.done();
     passed += report.passed;

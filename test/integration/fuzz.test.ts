@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fuzzHostile } from '../fuzz/hostile.js';
 import { fuzzRoutes } from '../fuzz/routes.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 
@@ -15,4 +16,14 @@ describe('fuzzing every route (fixed seed; npm run fuzz for many more)', () => {
     expect(reports.filter((r) => r.failure)).toEqual([]);
     expect(reports.filter((r) => r.route !== 'storage').every((r) => r.runs >= 100)).toBe(true);
   }, 240_000);
+});
+
+describe('hostile input (issue #20; fixed seed; npm run fuzz -- --runs 20000 for the full run)', () => {
+  it('on every surface: no 5xx, reported = stored, another tenant unaffected, the archive takes the next org', async () => {
+    const runs = Number(process.env.HOSTILE_FUZZ_RUNS ?? 250);
+    const report = await fuzzHostile(api, { runs, seed: 20261206, roundSize: 50 });
+    expect(report.findings.map((f) => `${f.problem} | ${f.repro}`)).toEqual([]);
+    expect(report.passed).toBe(runs);
+    expect(report.rounds).toBe(Math.ceil(runs / 50));
+  }, 180_000);
 });
