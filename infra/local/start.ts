@@ -28,6 +28,7 @@ import { LocalArchivedEvents } from './local-archived-events.js';
 import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
+import { maskFreeText } from '../../shared/domain/masking.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -76,30 +77,43 @@ async function main(): Promise<void> {
   let scheduleClock: NodeJS.Timeout | undefined;
   let replays: ReplayRunner | undefined;
   let stopping = false;
+  // Every step of stopping runs whatever the one before did (a step that fails is reported, never a crash), so
+  // DynamoDB Local is always stopped, the lock released and the exit code kept: no state of a shared loop
+  // (a bad buffer, a failing job) can orphan a process or block the next start.
+  const step = async (name: string, run: () => Promise<unknown> | unknown) => {
+    try {
+      await run();
+    } catch (error) {
+      console.error(`leadlog: stopping ${name}: ${(error as Error).message}`);
+    }
+  };
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nleadlog: stopping…');
-    if (server) {
+    await step('the API', async () => {
+      if (!server) return;
       const closing = new Promise<void>((resolve) => server!.close(() => resolve()));
       server.closeAllConnections();
       await closing;
-    }
-    await erasures?.stop(); // a job mid-way resumes on the next start
+    });
+    await step('erasures', () => erasures?.stop()); // a job mid-way resumes on the next start
     if (scheduleClock) clearInterval(scheduleClock);
-    await exports?.stop();
-    await replays?.stop();
-    if (poller) {
+    await step('exports', () => exports?.stop());
+    await step('replays', () => replays?.stop());
+    await step('the stream poller', async () => {
+      if (!poller) return;
       await poller.stop();
-      await poller.drain().catch(() => undefined); // what was accepted reaches the bus and the archive before we stop
-    }
-    await archive?.stop(); // nothing accepted is missing from the Parquet archive after a clean stop
-    await dynamo.stop();
-    await clearRuntimeInfo();
-    releaseLock();
+      await poller.drain(); // what was accepted reaches the bus and the archive before we stop
+    });
+    await step('the archive', () => archive?.stop()); // nothing accepted is missing from the Parquet archive after a clean stop
+    await step('DynamoDB Local', () => dynamo.stop());
+    await step('the runtime files', () => clearRuntimeInfo());
+    await step('the instance lock', () => releaseLock());
     console.log('leadlog: stopped.');
     process.exit(code);
   };
+  stopAfterFailedStart = stop;
   // From a terminal (Ctrl-C: SIGINT), a process manager or a script (SIGTERM), a closed terminal (SIGHUP).
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
   dynamo.process.once('exit', () => {
@@ -120,7 +134,14 @@ async function main(): Promise<void> {
   localStandIns.archivedEvents = new LocalArchivedEvents(join(DATA_DIR, 'archive'));
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
-  archive = new LocalArchive({ dir: join(DATA_DIR, 'archive') });
+  // A row the archive cannot encode is quarantined on its own (.data/archive/errors/) and alarmed here: one error
+  // line, masked, with the count since start; `npm run archive -- redeliver --local` re-feeds it.
+  archive = new LocalArchive({
+    dir: join(DATA_DIR, 'archive'),
+    onQuarantine: (row) => console.error(maskFreeText(
+      `leadlog: ALARM archive quarantined event ${row.id ?? '?'} of org ${row.orgId ?? '?'} (${archive!.quarantined} since start): ${row.reason}; in ${row.object}; re-feed with npm run archive -- redeliver --local`,
+    )),
+  });
   await archive.start();
   const bus = new LocalBus({
     alertsFile: join(DATA_DIR, 'alerts.jsonl'), print: true, region: localSettings.region, ...(localSettings.alertsUrl ? { postUrl: localSettings.alertsUrl } : {}),
@@ -129,15 +150,19 @@ async function main(): Promise<void> {
   // The same fan-out factory and container as the deployed function, with the local bus and archive as its sinks.
   const fanout = createFanoutHandler(createFanoutDependencies(config, { bus, archive }));
   // Up to 1,000 records a call (the most GetRecords returns): under load, fewer reads compete with the API's writes.
-  poller = new StreamPoller({ endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'), batchSize: 1000 });
+  // A record that fails 10 times in a row goes to .data/stream-dead-letters.jsonl, as the mapping's SQS DLQ in AWS.
+  poller = new StreamPoller({
+    endpoint: dynamo.endpoint, tableName: tableNames.events!, handler: fanout, checkpointFile: join(DATA_DIR, 'stream-checkpoint.json'), batchSize: 1000,
+    deadLetterFile: join(DATA_DIR, 'stream-dead-letters.jsonl'),
+  });
   poller.start();
   // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume.
-  erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive }), {
+  const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
+  erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive, exports: exportsEngine }), {
     onError: (error) => console.error(`leadlog: erasure step failed (retried): ${error.message}`),
   });
   erasures.start();
   // Exports (POST /v1/exports): the export workflow's job, run here over the local archive into .data/files.
-  const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
   exports = new ExportRunner({ store: deps.exports.store, engine: exportsEngine, announce: announceExportReady(bus) }, {
     onError: (error) => console.error(`leadlog: export step failed (retried): ${error.message}`),
   });
@@ -229,7 +254,11 @@ async function ensureDevWebhookSecrets(deps: ReturnType<typeof createDependencie
   return secrets;
 }
 
-main().catch((error) => {
+/** Set once DynamoDB Local runs: a start that fails after that stops what it started (never an orphaned Java). */
+let stopAfterFailedStart: ((code: number) => Promise<void>) | undefined;
+
+main().catch(async (error) => {
   console.error('leadlog: failed to start:', error);
+  if (stopAfterFailedStart) await stopAfterFailedStart(1);
   process.exit(1);
 });

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { appendFile, rename, writeFile } from 'node:fs/promises';
 import { localClient } from './dynamo.js';
 
 export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
@@ -25,11 +25,17 @@ export class StreamPoller {
   private readonly streams: DynamoDBStreamsClient;
   private checkpoint: Checkpoint | undefined;
   private readonly iterators = new Map<string, string>();
+  /** Per shard: the record that keeps failing and how many times in a row it did. */
+  private readonly failures = new Map<string, { sequence: string; count: number }>();
   private running = false;
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly options: { endpoint: string; tableName: string; handler: StreamHandler; checkpointFile?: string; intervalMs?: number; batchSize?: number },
+    private readonly options: {
+      endpoint: string; tableName: string; handler: StreamHandler; checkpointFile?: string; intervalMs?: number; batchSize?: number;
+      /** Failures of one record before it goes to `deadLetterFile` and the shard moves on (the mapping's retryAttempts). */
+      retryAttempts?: number; deadLetterFile?: string;
+    },
   ) {
     this.streams = new DynamoDBStreamsClient({ endpoint: options.endpoint, region: DEFAULT_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     if (options.checkpointFile && existsSync(options.checkpointFile)) this.checkpoint = JSON.parse(readFileSync(options.checkpointFile, 'utf8')) as Checkpoint;
@@ -90,9 +96,17 @@ export class StreamPoller {
       }
       const records = page.Records ?? [];
       if (records.length > 0) {
-        const response = await this.options.handler({ Records: records.map(toLambdaRecord) } as DynamoDBStreamEvent);
+        let response: DynamoDBBatchResponse | void;
+        try {
+          response = await this.options.handler({ Records: records.map(toLambdaRecord) } as DynamoDBStreamEvent);
+        } catch (error) {
+          // A function error fails the whole batch, as Lambda counts it: a retry of its first record.
+          console.error('leadlog: stream handler failed (the batch is retried):', (error as Error).message);
+          response = { batchItemFailures: [{ itemIdentifier: records[0]!.dynamodb!.SequenceNumber! }] };
+        }
         const failed = response?.batchItemFailures?.[0]?.itemIdentifier;
-        const failedAt = failed === undefined ? -1 : records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+        let failedAt = failed === undefined ? -1 : records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+        if (failedAt >= 0 && (await this.exhausted(shardId, records[failedAt]!))) failedAt = failedAt + 1 < records.length ? failedAt + 1 : -1;
         const done = failedAt < 0 ? records : records.slice(0, failedAt);
         handled += done.length;
         if (done.length > 0) this.checkpoint.shards[shardId] = done.at(-1)!.dynamodb!.SequenceNumber!;
@@ -111,6 +125,30 @@ export class StreamPoller {
       if (records.length > 0 || !page.NextShardIterator) await this.save();
     }
     return handled;
+  }
+
+  /**
+   * The event-source mapping's retry limit (infra/constructs/fanout.ts: retryAttempts 10, then the on-failure
+   * destination): counts a failure of this record and, once it failed more than `retryAttempts` times in a row,
+   * writes it to the dead-letter file (as Lambda's on-failure record: the shard and the sequence number, not the
+   * data) and answers true, so the poller moves past it. One record that can never be handled delays the shard by
+   * its retries, never blocks it or re-sends the records after it forever.
+   */
+  private async exhausted(shardId: string, record: StreamRecord): Promise<boolean> {
+    const sequence = record.dynamodb!.SequenceNumber!;
+    const seen = this.failures.get(shardId);
+    const count = seen?.sequence === sequence ? seen.count + 1 : 1;
+    this.failures.set(shardId, { sequence, count });
+    if (count <= (this.options.retryAttempts ?? 10)) return false;
+    this.failures.delete(shardId);
+    const info = {
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: count },
+      DDBStreamBatchInfo: { shardId, startSequenceNumber: sequence, endSequenceNumber: sequence, batchSize: 1, streamArn: this.checkpoint?.streamArn },
+      timestamp: new Date().toISOString(),
+    };
+    console.error(`leadlog: ALARM stream record ${sequence} failed ${count} times: sent to the dead-letter file, the shard moves on`);
+    if (this.options.deadLetterFile) await appendFile(this.options.deadLetterFile, `${JSON.stringify(info)}\n`);
+    return true;
   }
 
   private async streamArn(): Promise<string> {

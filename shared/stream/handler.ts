@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeStreamRecords } from '../adapters/event-item.js';
-import { fanOut, type FanoutPorts } from '../domain/fanout.js';
+import { fanOut, type DecodedRecord, type FanoutPorts } from '../domain/fanout.js';
 import { systemClock } from '../domain/ports.js';
 import { createLogger } from '../http/handler.js';
 
@@ -16,7 +16,22 @@ export function createFanoutHandler(deps: FanoutDependencies) {
   const log = createLogger('fanout');
   const ports: FanoutPorts = { ...deps, clock: deps.clock ?? systemClock, log };
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const { failedSequence } = await fanOut(decodeStreamRecords(event.Records), ports);
-    return { batchItemFailures: failedSequence !== undefined ? [{ itemIdentifier: failedSequence }] : [] };
+    // Each record decoded on its own: one that cannot be (a corrupt or foreign item) is reported as the failed
+    // record, after the records before it are done, so it alone goes to the retries and then the dead-letter queue
+    // instead of failing every other org's records of the batch with it.
+    const decoded: DecodedRecord[] = [];
+    let undecodable: string | undefined;
+    for (const record of event.Records) {
+      try {
+        decoded.push(...decodeStreamRecords([record]));
+      } catch (error) {
+        undecodable = record.dynamodb?.SequenceNumber ?? '';
+        log.error('a stream record cannot be decoded: reported failed (retried, then the dead-letter queue)', { sequence: undecodable, error: error as Error });
+        break;
+      }
+    }
+    const { failedSequence } = await fanOut(decoded, ports);
+    const first = failedSequence ?? undecodable;
+    return { batchItemFailures: first !== undefined ? [{ itemIdentifier: first }] : [] };
   };
 }

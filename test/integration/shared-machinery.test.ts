@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import { runArchiveSql } from '../../infra/local/athena.js';
 import { LocalArchive, redeliverLocalErrors, type QuarantinedRow } from '../../infra/local/local-archive.js';
 import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { ensureTables, freePort } from '../../infra/local/dynamo.js';
+import { alive, LOCAL_TABLE_PREFIX } from '../../infra/local/runtime.js';
+import { localEnvironment } from '../../infra/local/settings.js';
+import { startRuntime, stopRuntime } from '../support/runtime.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
 /**
@@ -26,9 +30,9 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 /** Stores an event as the table would hold it had the API once accepted it: no validation, only the server stamps. */
-async function storeDirectly(orgId: string, input: Record<string, unknown>): Promise<string> {
+async function storeDirectly(orgId: string, input: Record<string, unknown>, env?: Record<string, string>): Promise<string> {
   const built = buildEvent(sampleEvent(input) as unknown as EventInput, { orgId, now: Date.now() });
-  await createDependencies(loadConfig()).events.put(built, Date.now());
+  await createDependencies(env ? loadConfig(undefined, { ...process.env, ...env }) : loadConfig()).events.put(built, Date.now());
   return built.event.id;
 }
 
@@ -124,5 +128,69 @@ describe('one tenant never blocks the shared loops', () => {
     expect(records.map((r) => JSON.parse(Buffer.from(r.rawData, 'base64').toString('utf8')).id).sort()).toEqual([row(2).id, row(4).id]);
     expect(records.every((r) => r.ErrorMessage.length > 0 && !r.ErrorMessage.includes(dir))).toBe(true);
     expect(existsSync(join(dir, '_tmp')) ? readdirSync(join(dir, '_tmp')) : []).toEqual([]);
+  });
+
+  it('npm start starts over a bad buffer left behind, quarantines a hostile row with an alarm, keeps archiving, stops on Ctrl-C without orphaning Java and restarts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-isolation-runtime-'));
+    const port = await freePort();
+    const archiveDir = join(dataDir, 'archive');
+    // What the old runtime left after a crash mid-flush of a buffer holding a lone surrogate: it refused to start.
+    mkdirSync(archiveDir, { recursive: true });
+    const left = { id: '00000000-0000-0000-0000-0000000000aa', org_id: 'org_hostile', dt: '2026-11-23', occurred_at: '2026-11-23T10:00:00.000Z', received_at: '2026-11-23T10:00:01.000Z', lead_id: '\ud800', source_type: 'direct', source: 'web', event_type: 'custom.x' };
+    writeFileSync(join(archiveDir, '_flushing-1-1.jsonl'), `${JSON.stringify(left)}\n`);
+
+    const first = startRuntime(dataDir, port);
+    await first.ready;
+    const javaPid = Number(readFileSync(join(dataDir, 'dynamodb.pid'), 'utf8'));
+    const endpoint = (JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { dynamoEndpoint: string }).dynamoEndpoint;
+    const env = localEnvironment(endpoint, await ensureTables(endpoint, LOCAL_TABLE_PREFIX), dataDir);
+    const hostile = await storeDirectly('org_hostile', { lead_id: 'lead_\udbff', reason: 'x', event_type: 'custom.odd', payload: {} }, env);
+    const key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+    const posted = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent({ lead_id: 'lead_b' })),
+    });
+    expect(posted.status).toBe(201);
+    const { event } = (await posted.json()) as { event: { id: string } };
+
+    expect(await stopRuntime(first.child)).toBe(0);
+    expect(alive(javaPid)).toBe(false);
+    expect(first.output()).toMatch(new RegExp(`ALARM archive quarantined event ${hostile} of org org_hostile \\(\\d+ since start\\)`));
+    expect((await runArchiveSql(archiveDir, 'SELECT id FROM events WHERE org_id = ?', ['org_runtime_test'])).rows).toEqual([{ id: event.id }]);
+    const quarantinedIds = readdirSync(join(archiveDir, 'errors'), { recursive: true }).map(String).filter((name) => name.endsWith('.jsonl'))
+      .flatMap((name) => readFileSync(join(archiveDir, 'errors', name), 'utf8').trim().split('\n'))
+      .map((line) => (JSON.parse(Buffer.from((JSON.parse(line) as { rawData: string }).rawData, 'base64').toString('utf8')) as { id: string }).id);
+    expect(quarantinedIds.sort()).toEqual([left.id, hostile].sort());
+
+    const second = startRuntime(dataDir, port);
+    await second.ready;
+    expect(await stopRuntime(second.child)).toBe(0);
+  }, 120_000);
+
+  it('a stream record that keeps failing goes to the dead-letter file after the retries, and the records behind it flow', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-isolation-dlq-'));
+    const orgId = `org_dlq_${Date.now()}`;
+    const ids = [await storeDirectly(orgId, { lead_id: 'l1' }), await storeDirectly(orgId, { lead_id: 'l2' }), await storeDirectly(orgId, { lead_id: 'l3' })];
+    const seen: string[] = [];
+    let poisoned = 0;
+    const poller = new StreamPoller({
+      endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, retryAttempts: 2, deadLetterFile: join(dir, 'dead-letters.jsonl'),
+      handler: async (event) => {
+        for (const record of event.Records) {
+          const id = record.dynamodb?.NewImage?.id?.S;
+          if (id === ids[1]) {
+            poisoned++;
+            return { batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber! }] };
+          }
+          if (id && ids.includes(id)) seen.push(id);
+        }
+        return { batchItemFailures: [] };
+      },
+    });
+    for (let pass = 0; pass < 6; pass++) await poller.pollOnce();
+    expect(poisoned).toBe(3); // the first try and two retries
+    expect(seen).toEqual([ids[0], ids[2]]);
+    const letters = readFileSync(join(dir, 'dead-letters.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { requestContext: { condition: string } });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.requestContext.condition).toBe('RetryAttemptsExhausted');
   });
 });
