@@ -175,6 +175,7 @@ async function main(): Promise<void> {
   // Scheduled exports: EventBridge Scheduler's tick in AWS, this clock here (every 30 s; a run is claimed once).
   scheduleClock = setInterval(() => {
     runDueSchedules({ schedules: deps.exports.schedules, exports: deps.exports }, Date.now(), config.exportSettleSeconds * 1000)
+      .then((tick) => tick.failed.forEach((f) => console.error(`leadlog: scheduled export ${f.scheduleId} could not start (retried): ${f.error.name}`)))
       .catch((error: Error) => console.error(`leadlog: scheduled exports: ${error.message}`));
   }, 30_000);
   scheduleClock.unref();

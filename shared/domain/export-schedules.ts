@@ -79,23 +79,43 @@ export async function deleteSchedule(store: ExportScheduleStore, orgId: string, 
   if (!/^es_[0-9a-f]{32}$/.test(id) || !(await store.delete(orgId, id))) throw new NotFoundError(`No export schedule '${id.slice(0, 100)}'.`);
 }
 
+/** What one clock tick did: the runs it started, and the schedules whose run failed to start (retried next tick). */
+export interface ScheduleTick {
+  started: ExportJob[];
+  failed: Array<{ orgId: string; scheduleId: string; error: Error }>;
+}
+
 /**
  * Starts every due run: each schedule whose boundary has passed gets one export of the period that ended at that
  * boundary (a clock that was off for days starts the latest period only, and moves on to the next boundary).
+ * Each schedule stands alone: one org's schedule that cannot start (a filter that no
+ * longer parses, a store fault) never keeps another org's run from starting, and its claim is given back so the
+ * next tick tries it again (a claimed run that never started would otherwise be lost).
  */
 export async function runDueSchedules(
   ports: { schedules: ExportScheduleStore; exports: { store: ExportJobStore; scheduler: ExportScheduler } },
   nowMs: number, settleMs: number,
-): Promise<ExportJob[]> {
-  const started: ExportJob[] = [];
+): Promise<ScheduleTick> {
+  const tick: ScheduleTick = { started: [], failed: [] };
   for (const schedule of await ports.schedules.due(toIso(nowMs))) {
     const end = periodStart(schedule.every, nowMs);
     const start = end - (schedule.every === 'day' ? DAY_MS : WEEK_MS);
-    if (!(await ports.schedules.claim(schedule, schedule.nextRunAt, toIso(nextBoundary(schedule.every, nowMs))))) continue;
-    started.push(await requestExport(ports.exports, {
-      orgId: schedule.orgId, nowMs, settleMs, scheduleId: schedule.id,
-      body: { format: schedule.format, filter: { ...schedule.filter, from: toIso(start), to: toIso(end) } },
-    }));
+    const next = toIso(nextBoundary(schedule.every, nowMs));
+    try {
+      if (!(await ports.schedules.claim(schedule, schedule.nextRunAt, next))) continue;
+    } catch (error) {
+      tick.failed.push({ orgId: schedule.orgId, scheduleId: schedule.id, error: error as Error });
+      continue;
+    }
+    try {
+      tick.started.push(await requestExport(ports.exports, {
+        orgId: schedule.orgId, nowMs, settleMs, scheduleId: schedule.id,
+        body: { format: schedule.format, filter: { ...schedule.filter, from: toIso(start), to: toIso(end) } },
+      }));
+    } catch (error) {
+      tick.failed.push({ orgId: schedule.orgId, scheduleId: schedule.id, error: error as Error });
+      await ports.schedules.claim({ ...schedule, nextRunAt: next }, next, schedule.nextRunAt).catch(() => undefined);
+    }
   }
-  return started;
+  return tick;
 }
