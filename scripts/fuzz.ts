@@ -9,8 +9,8 @@ import { localEnvironment } from '../infra/local/settings.js';
 
 /**
  * `npm run fuzz -- --runs N [--seed S] [--findings FILE]`: the hostile-input fuzz (test/fuzz/hostile.ts, N cases over
- * every surface) against a fresh in-memory DynamoDB Local, then the route fuzzer (N/20 cases per route) and the leak
- * property (N/20 cases each). Progress every 5 s; ends with `N passed, M failed`; exits 1 on any failure.
+ * every surface) against a fresh in-memory DynamoDB Local, then the route fuzzer (N/100 cases per route) and the leak
+ * property (N/100 cases each). Progress every 5 s; ends with `N passed, M failed`; exits 1 on any failure.
  */
 exitWithUsageOnHelp(`usage: npm run fuzz -- [--runs N] [--seed S] [--findings FILE] [--only hostile|routes]
 
@@ -18,7 +18,7 @@ exitWithUsageOnHelp(`usage: npm run fuzz -- [--runs N] [--seed S] [--findings FI
   wide objects, odd path ids, absurd ranges and cursors, formula cells and wildcard patterns, on single and batch
   ingest, signed webhooks of every provider, every route's path and query parameters, range bodies and the rules
   file; each case checks: no 5xx, 4xx are problem+json, reported = stored, another tenant's read answers within
-  3 s, and the archive still takes the next org's row. Then the route fuzzer and the leak property, N/20 each.
+  3 s, and the archive still takes the next org's row. Then the route fuzzer and the leak property, N/100 each.
   --seed replays a run; --findings writes every failure (grouped, with a repro) as Markdown; --show
   FROM..TO prints those cases of the seed's run without running them; --start I runs from case I (with
   --runs 1: that case alone).
@@ -56,7 +56,7 @@ try {
     let failedSoFar = 0;
     const ticker = progress('hostile fuzz', runs, { print: (line) => console.log(`${line}, ${failedSoFar} failed so far`) });
     const heartbeat = setInterval(() => ticker.tick(0), 5000);
-    const report = await fuzzHostile(api, { runs, seed, start: Number(values.start ?? 0), onCase: (caseFailed) => { failedSoFar += caseFailed ? 1 : 0; ticker.tick(); } });
+    const report = await fuzzHostile(api, { runs, seed, start: Number(values.start ?? 0), roundSize: 250, onCase: (caseFailed) => { failedSoFar += caseFailed ? 1 : 0; ticker.tick(); } });
     clearInterval(heartbeat);
     ticker.done();
     passed += report.passed;
@@ -69,7 +69,7 @@ try {
   }
 
   if (values.only !== 'hostile') {
-    const perProperty = Math.max(1, Math.ceil(runs / 20));
+    const perProperty = Math.max(1, Math.ceil(runs / 100));
     const { fuzzRoutes, ROUTE_PROPERTY_COUNT } = await import('../test/fuzz/routes.js');
     const { orgId, key } = await api.newOrg();
     const ticker = progress('route fuzz', perProperty * ROUTE_PROPERTY_COUNT);
