@@ -35,7 +35,8 @@ export interface RouteDefinition {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
-export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase';
+/** 'lead.lookup': a lookup by e-mail, phone or ref, recorded whatever the key (a guess confirmed is a disclosure). */
+export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase' | 'lead.lookup';
 
 export const KB = 1024;
 
@@ -51,7 +52,7 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/flows/{flow_id}/events', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
-  { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'pii.read' },
+  { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'lead.lookup' },
   { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
   { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', throttle: { rateLimit: 500, burstLimit: 1000 } },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },

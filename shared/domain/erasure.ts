@@ -3,6 +3,7 @@ import { NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
 import { followMerges, mergedSubtree } from './identity.js';
 import { identityDigest } from './keys.js';
+import { maskId } from './masking.js';
 import type {
   ArchiveEraser, AuditLog, BlobStore, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
 } from './ports.js';
@@ -144,7 +145,10 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
         await advance('archive');
         break;
       case 'archive': {
-        const removed = await ports.archive.eraseLeads(orgId, job.members, job.id);
+        // The archive holds each lead id as it leaves DynamoDB, masked (maskId): an e-mail used as a lead id is
+        // archived as its pseudonym, so the rows are found by both forms (a pseudonym names exactly one id).
+        const archived = [...new Set([...job.members, ...job.members.map(maskId)])];
+        const removed = await ports.archive.eraseLeads(orgId, archived, job.id);
         job.counts.archive_rows += removed.rows;
         job.counts.archive_files += removed.files;
         await advance('announce');

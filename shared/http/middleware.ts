@@ -150,10 +150,22 @@ export function auditTrail(log: () => AuditLog, now: () => number): MiddlewareOb
       const status = request.response?.statusCode ?? 0;
       if (!route.audit || !caller || status < 200 || status >= 300) return;
       if (route.audit === 'pii.read' && !caller.scopes.some((scope) => scope === 'pii:read' || scope === 'admin')) return;
-      await log().record(caller.orgId, { at: new Date(now()).toISOString(), key_id: caller.keyId, action: route.audit, resource: request.event.rawPath ?? '', request_id: requestId });
+      await log().record(caller.orgId, { at: new Date(now()).toISOString(), key_id: caller.keyId, action: route.audit, resource: auditResource(route.audit, request.event), request_id: requestId });
     },
   };
 }
+
+/**
+ * What an audit entry names: the path; for a lookup, the path and the kinds it looked up by (`/v1/leads?email`),
+ * never the values (the audit keeps 400 days and must not become a store of the e-mails that were tried).
+ */
+function auditResource(action: string, event: HttpEvent): string {
+  const path = event.rawPath ?? '';
+  if (action !== 'lead.lookup') return path;
+  const kinds = Object.keys(event.queryStringParameters ?? {}).filter((name) => LOOKUP_KINDS.has(name)).sort();
+  return kinds.length ? `${path}?${kinds.join('&')}` : path;
+}
+const LOOKUP_KINDS = new Set(['email', 'phone', 'ref', 'country']);
 
 /** Strict UTF-8, then lossless JSON (no digit of a number changed): a 400 (malformed-json) for anything else. */
 export function parseJsonBytes(raw: Buffer): unknown {
