@@ -19,6 +19,7 @@ export function createAdminHandler(deps: Dependencies) {
     'DELETE /v1/leads/{lead_id}': async (event, state) => {
       const { orgId, keyId } = callerOf(state);
       const job = await requestErasure(deps, { orgId, leadId: event.pathParameters?.lead_id ?? '', keyId, requestId: state.requestId, nowMs: deps.clock.now() });
+      state.auditAs = `erasure/${job.id}`; // never the lead's id: an erasure leaves no record of it (section 9)
       return json(202, { erasure_id: job.id, status: presentErasure(job).status }, { location: `/v1/erasures/${job.id}` });
     },
     'GET /v1/erasures/{id}': async (event, state) => {

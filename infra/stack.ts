@@ -187,7 +187,11 @@ export class LeadlogStack extends Stack {
         ],
       }));
     };
-    grantArchiveQueries(erasureFn, ['events']);
+    grantArchiveQueries(erasureFn, ['events', 'events_raw']);
+    // Export files holding the family (v1.2): the erasure asks each export's query over the `events` view, then
+    // deletes the file and its parts from the export bucket.
+    exportStorage.bucket.grantRead(erasureFn);
+    exportStorage.bucket.grantDelete(erasureFn);
 
     const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
     fanout.bus.grantPutEventsTo(erasureFn); // Lead Erased
@@ -197,7 +201,8 @@ export class LeadlogStack extends Stack {
       ...readGrant,
       [`AwsSolutions-IAM5[${archiveObjects}]`]: 'Objects of the archive bucket only: the erasure rewrites the files holding the lead.',
       [`AwsSolutions-IAM5[${resultObjects}]`]: "Objects of the Athena results bucket only: the erasure's own query results.",
-      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'Deleting the erased raw payloads and replaced archive files, in those two buckets only.',
+      [`AwsSolutions-IAM5[Resource::<${logicalId(exportStorage.bucket)}.Arn>/*]`]: 'Objects of the export bucket only: the erasure deletes the export files holding the lead.',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'Deleting the erased raw payloads, replaced archive files and export files holding the lead, in those three buckets only.',
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: Athena UNLOAD multipart uploads into the archive bucket only.',
       ...dataKeyUse("Rewriting archive files and job records with the stack's own data key only."),
     });

@@ -66,6 +66,23 @@ export class LocalExporter implements ExportEngine {
     return { rows };
   }
 
+  async holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean> {
+    if (leadIds.length === 0) return false;
+    const where = exportWhere(job.orgId, job.filter);
+    return this.query(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT 1 ${where.sql} AND lead_id IN (${leadIds.map(() => '?').join(', ')}) LIMIT 1`, [...where.params, ...leadIds],
+      );
+      return reader.getRows().length > 0;
+    });
+  }
+
+  async discard(job: ExportJob): Promise<void> {
+    await rm(this.partsOf(job), { recursive: true, force: true });
+    await rm(this.fileOf(job), { force: true });
+    await rm(`${this.fileOf(job)}.tmp`, { force: true });
+  }
+
   async finish(job: ExportJob): Promise<{ bytes: number }> {
     const parts = this.partsOf(job);
     const file = this.fileOf(job);

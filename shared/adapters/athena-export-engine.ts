@@ -70,6 +70,19 @@ export class AthenaExportEngine implements ExportEngine {
     return { rows: Number(count) };
   }
 
+  async holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean> {
+    if (leadIds.length === 0) return false;
+    const where = inlineParameters(exportWhere(job.orgId, job.filter));
+    const { rows } = await runAthena(this.athena, this.options, `SELECT 1 ${where} AND lead_id IN (${leadIds.map(sqlLiteral).join(', ')}) LIMIT 1`);
+    return rows.length > 0;
+  }
+
+  /** Deletes the job's parts and its file from the export bucket (a presigned URL of it then answers NoSuchKey). */
+  async discard(job: ExportJob): Promise<void> {
+    const parts = await listKeys(this.s3, this.options.bucket, this.partsPrefix(job));
+    await deleteKeys(this.s3, this.options.bucket, [...parts, exportKey(job)]);
+  }
+
   async finish(job: ExportJob): Promise<{ bytes: number }> {
     const prefix = this.partsPrefix(job);
     const parts = (await listKeys(this.s3, this.options.bucket, prefix)).sort();

@@ -20,7 +20,7 @@ import { AthenaArchivedEvents } from './athena-archived-events.js';
 import { localStandIns } from './local-stand-ins.js';
 import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
 import { AthenaExportEngine } from './athena-export-engine.js';
-import { announceExportReady, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
+import { announceExportReady, type ExportEngine, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
 import type { ExportScheduleStore } from '../domain/export-schedules.js';
 import { DynamoExportScheduleStore } from './dynamo-export-schedule-store.js';
 import { FileBlobStore, S3BlobStore } from './blob-stores.js';
@@ -157,10 +157,11 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
   });
 }
 
-/** Local stand-ins for the erasure job's AWS parts: the local bus, and the Parquet archive that rewrites its own files. */
+/** Local stand-ins for the erasure job's AWS parts: the local bus, the Parquet archive that rewrites its own files, the DuckDB exporter. */
 export interface ErasureStandIns {
   bus?: EventBus;
   archive?: ArchiveEraser;
+  exports?: ExportEngine;
 }
 
 /** The erasure job's ports (shared/domain/erasure.ts): the stores it deletes from, the archive eraser, the bus. */
@@ -175,6 +176,14 @@ export function createErasureDependencies(config: Config = loadConfig(), standIn
     clock: () => deps.clock,
     settleMs: () => config.erasureSettleSeconds * 1000,
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
+    // Export files holding the family (v1.2): the jobs, and the engine that asks the archive and deletes the files.
+    exports: () => {
+      const store = new DynamoExportStore(clientsFor(config).documents(), config.controlTableName);
+      if (standIns.exports) return { store, engine: standIns.exports };
+      const { exportBucket: bucket, archiveDatabase: database, athenaWorkGroup: workGroup } = config;
+      if (!bucket || !database || !workGroup) throw new Error('the erasure job needs EXPORT_BUCKET, ARCHIVE_DATABASE and ATHENA_WORKGROUP in AWS');
+      return { store, engine: new AthenaExportEngine(createAthenaClient({ region: config.region }), createS3Client({ region: config.region }), { bucket, database, workGroup }) };
+    },
     archive: () => {
       if (standIns.archive) return standIns.archive;
       const { archiveBucket: bucket, archiveDatabase: database, athenaWorkGroup: workGroup } = config;

@@ -1,8 +1,11 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
+import { renameInResource } from '../domain/audit.js';
 import { controlKeys } from '../domain/keys.js';
+import { queryPartition } from './control-table.js';
 import type { AuditEntry, AuditLog, PagePosition } from '../domain/ports.js';
-import { DAY_MS, toIso, utcDay } from '../domain/time.js';
+import { DAY_MS, toIso, utcDay, utcDays } from '../domain/time.js';
 
 /** Audit records are kept this long (section 9), then DynamoDB's TTL removes them. */
 export const AUDIT_RETENTION_MS = 400 * DAY_MS;
@@ -16,6 +19,32 @@ export class DynamoAuditLog implements AuditLog {
       TableName: this.tableName,
       Item: { pk: controlKeys.auditDay(orgId, utcDay(entry.at)), sk: `${entry.at}#${randomUUID()}`, ...entry, expires_at: Math.floor((Date.parse(entry.at) + AUDIT_RETENTION_MS) / 1000) },
     }));
+  }
+
+  /** Day partition by day over the range (an erasure is rare; each day is one small Query), renaming as it goes. */
+  async renameResource(orgId: string, request: { fromMs: number; toMs: number; names: readonly string[]; replacement: string }): Promise<number> {
+    const names = new Set(request.names);
+    let renamed = 0;
+    for (const day of utcDays(request.fromMs, request.toMs)) {
+      const items = await queryPartition(this.client, this.tableName, controlKeys.auditDay(orgId, day), ['pk', 'sk', 'resource', 'renamed_by'], { consistent: true });
+      for (const item of items) {
+        if (item.renamed_by === request.replacement) {
+          renamed += 1; // an interrupted run's work, counted once
+          continue;
+        }
+        const resource = renameInResource(String(item.resource ?? ''), names, request.replacement);
+        if (resource === undefined) continue;
+        await this.client.send(new UpdateCommand({
+          TableName: this.tableName, Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET #resource = :resource, renamed_by = :by', ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#resource': 'resource' }, ExpressionAttributeValues: { ':resource': resource, ':by': request.replacement },
+        })).catch((error: Error) => {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error; // expired and removed meanwhile
+        });
+        renamed += 1;
+      }
+    }
+    return renamed;
   }
 
   async list(orgId: string, query: { days: string[]; fromMs: number; toMs: number; limit: number; after?: PagePosition }): Promise<{ items: AuditEntry[]; next?: PagePosition }> {

@@ -26,3 +26,28 @@ export async function listAudit(
   const page = await log.list(orgId, { days, fromMs, toMs, limit, ...(after ? { after } : {}) });
   return { items: page.items, next_cursor: page.next ? encodeCursor(page.next, orgId, binding, defaults) : null };
 }
+
+/**
+ * An audit resource with every part that names one of `names` replaced by `replacement` (erasure, section 9), or
+ * undefined when no part does. A part is a path segment or a query value, compared percent-decoded (the resource
+ * is the request's raw path: `/v1/leads/ana%40example.com/events` names `ana@example.com`); a name inside a longer
+ * part (`lead_1` in `lead_10`) is not that name. Linear in the resource's length.
+ */
+export function renameInResource(resource: string, names: ReadonlySet<string>, replacement: string): string | undefined {
+  let changed = false;
+  const renamed = resource.split(/([/?&=])/).map((part) => {
+    if (part.length === 0 || /^[/?&=]$/.test(part)) return part;
+    if (!names.has(part) && !names.has(decodedOrSelf(part))) return part;
+    changed = true;
+    return encodeURIComponent(replacement);
+  });
+  return changed ? renamed.join('') : undefined;
+}
+
+function decodedOrSelf(part: string): string {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return part;
+  }
+}

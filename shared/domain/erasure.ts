@@ -3,6 +3,9 @@ import { NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
 import { followMerges, mergedSubtree } from './identity.js';
 import { identityDigest } from './keys.js';
+import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
+import type { ExportEngine, ExportJobStore } from './exports.js';
+import { DAY_MS } from './time.js';
 import { maskId } from './masking.js';
 import type {
   ArchiveEraser, AuditLog, BlobStore, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
@@ -21,10 +24,16 @@ import type {
  *   settle    wait settleMs: deliveries already in flight, a warm function's identity cache (it may still map an
  *             e-mail to the erased lead for its TTL) and the stream → archive path all drain meanwhile.
  *   sweep     the hot phase again, for whatever landed during the settle.
+ *   exports   (v1.2) every export of the org whose file holds (or, still running, may come to hold) a member's
+ *             rows is marked `erased` and its file deleted. Which ones: each export's own query over the archive,
+ *             narrowed to the members, asked before the archive phase removes those rows (ExportEngine.holdsLeads);
+ *             nothing is recorded per export at export time, so no list of lead ids outlives the files.
  *   archive   rewrite the archive files that hold the members' rows (ArchiveEraser).
+ *   audit     (v1.2) audit entries naming a member (a path segment or query value that is its id) name the
+ *             erasure id instead (AuditLog.renameResource), over the whole retention.
  *   announce  `Lead Erased` on the bus, the audit entry with the counts, completed.
  */
-export const ERASURE_PHASES = ['hot', 'settle', 'sweep', 'archive', 'announce', 'completed'] as const;
+export const ERASURE_PHASES = ['hot', 'settle', 'sweep', 'exports', 'archive', 'audit', 'announce', 'completed'] as const;
 export type ErasurePhase = (typeof ERASURE_PHASES)[number];
 
 export interface ErasureCounts {
@@ -35,9 +44,15 @@ export interface ErasureCounts {
   profiles: number;
   archive_rows: number;
   archive_files: number;
+  /** Export files deleted (their jobs now `erased`). */
+  export_files: number;
+  /** Audit entries that named a member and now name the erasure. */
+  audit_entries: number;
 }
 
-const zeroCounts = (): ErasureCounts => ({ leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0 });
+const zeroCounts = (): ErasureCounts => ({
+  leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0, export_files: 0, audit_entries: 0,
+});
 
 /** How a job reads in the API: GET /v1/erasures/{id}. */
 export function presentErasure(job: ErasureJob) {
@@ -107,6 +122,8 @@ export interface ErasurePorts {
   blobs: BlobStore;
   erasures: ErasureStore;
   archive: ArchiveEraser;
+  /** The org's export jobs, and the engine that asks the archive what a job's file holds and deletes it. */
+  exports: { store: ExportJobStore; engine: ExportEngine };
   bus: EventBus;
   audit: AuditLog;
   clock: Clock;
@@ -142,8 +159,13 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'sweep':
         await eraseHot(ports, job);
-        await advance('archive');
+        await advance('exports');
         break;
+      case 'exports': {
+        const files = await eraseExports(ports, job);
+        await advance('archive', { counts: { ...job.counts, export_files: files } });
+        break;
+      }
       case 'archive': {
         // The archive holds each lead id as it leaves DynamoDB, masked (maskId): an e-mail used as a lead id is
         // archived as its pseudonym, so the rows are found by both forms (a pseudonym names exactly one id).
@@ -151,7 +173,16 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
         const removed = await ports.archive.eraseLeads(orgId, archived, job.id);
         job.counts.archive_rows += removed.rows;
         job.counts.archive_files += removed.files;
-        await advance('announce');
+        await advance('audit');
+        break;
+      }
+      case 'audit': {
+        // The whole retention back from now: an entry is kept AUDIT_RETENTION_DAYS after it was written.
+        const renamed = await ports.audit.renameResource(orgId, {
+          fromMs: ports.clock.now() - AUDIT_MAX_RANGE_DAYS * DAY_MS - DAY_MS, toMs: ports.clock.now() + DAY_MS,
+          names: job.members, replacement: job.id,
+        });
+        await advance('announce', { counts: { ...job.counts, audit_entries: renamed } });
         break;
       }
       case 'announce': {
@@ -167,6 +198,33 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
         return { status: 'completed' };
     }
   }
+}
+
+/**
+ * The exports phase: every job of the org that is not failed, whose filter can match a member (a lead_id filter
+ * naming another lead cannot) and whose query over the archive finds a member's row, is stored `erased` first
+ * (a step still writing it then stops and removes what it wrote, ExportErasedError), then its parts and file are
+ * deleted. Returns how many jobs this erasure has erased: a job it marked before a crash is deleted again on the
+ * rerun and counted once, so the count stays exact.
+ */
+async function eraseExports(ports: ErasurePorts, job: ErasureJob): Promise<number> {
+  let erased = 0;
+  for (const candidate of await ports.exports.store.list(job.orgId)) {
+    if (candidate.status === 'erased') {
+      if (candidate.erasureId !== job.id) continue;
+      await ports.exports.engine.discard(candidate);
+      erased += 1;
+      continue;
+    }
+    if (candidate.status === 'failed') continue;
+    if (candidate.filter.leadId !== undefined && !job.members.includes(candidate.filter.leadId)) continue;
+    // The archive holds each lead id as it left DynamoDB (maskId): asked by both forms, as the archive phase does.
+    if (!(await ports.exports.engine.holdsLeads(candidate, [...new Set([...job.members, ...job.members.map(maskId)])]))) continue;
+    await ports.exports.store.save({ ...candidate, status: 'erased', erasureId: job.id, completedAt: new Date(ports.clock.now()).toISOString() });
+    await ports.exports.engine.discard(candidate);
+    erased += 1;
+  }
+  return erased;
 }
 
 const EVENTS_PER_PAGE = 100;

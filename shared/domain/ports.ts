@@ -175,6 +175,12 @@ export interface AuditEntry {
 
 export interface AuditLog {
   record(orgId: string, entry: AuditEntry): Promise<void>;
+  /**
+   * Erasure (section 9): in the entries of [fromMs, toMs), every part of a resource that names one of `names` (a
+   * path segment or a query value equal to it, percent-decoded) is replaced by `replacement` (the erasure id).
+   * Returns how many entries `replacement` has renamed, those of an earlier interrupted run included, each once.
+   */
+  renameResource(orgId: string, request: { fromMs: number; toMs: number; names: readonly string[]; replacement: string }): Promise<number>;
   /** Newest first, from `toMs` back to `fromMs`, one partition per UTC day. */
   list(orgId: string, query: { days: string[]; fromMs: number; toMs: number; limit: number; after?: PagePosition }): Promise<{ items: AuditEntry[]; next?: PagePosition }>;
 }

@@ -38,6 +38,8 @@ export interface RequestState {
   caller?: Caller;
   rawBody?: Buffer;
   body?: unknown;
+  /** The audited resource when the path would name what must not be kept (an erasure names its id, not the lead). */
+  auditAs?: string;
 }
 export type HttpContext = Context & { leadlog: RequestState };
 type Request = { event: HttpEvent; context: HttpContext; response: HttpResult | null | undefined; error: unknown };
@@ -146,11 +148,11 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
 export function auditTrail(log: () => AuditLog, now: () => number): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
   return {
     after: async (request) => {
-      const { route, caller, requestId } = request.context.leadlog;
+      const { route, caller, requestId, auditAs } = request.context.leadlog;
       const status = request.response?.statusCode ?? 0;
       if (!route.audit || !caller || status < 200 || status >= 300) return;
       if (route.audit === 'pii.read' && !caller.scopes.some((scope) => scope === 'pii:read' || scope === 'admin')) return;
-      await log().record(caller.orgId, { at: new Date(now()).toISOString(), key_id: caller.keyId, action: route.audit, resource: auditResource(route.audit, request.event), request_id: requestId });
+      await log().record(caller.orgId, { at: new Date(now()).toISOString(), key_id: caller.keyId, action: route.audit, resource: auditAs ?? auditResource(route.audit, request.event), request_id: requestId });
     },
   };
 }

@@ -76,7 +76,10 @@ const erasureSchema = z.strictObject({
   status: z.enum(['running', 'completed']),
   phase: z.enum(ERASURE_PHASES),
   leads: z.array(z.string()),
-  counts: z.strictObject({ leads: count, events: count, raw_blobs: count, identities: count, profiles: count, archive_rows: count, archive_files: count }),
+  counts: z.strictObject({
+    leads: count, events: count, raw_blobs: count, identities: count, profiles: count, archive_rows: count, archive_files: count,
+    export_files: z.optional(count), audit_entries: z.optional(count),
+  }),
   requested_at: isoDateTime,
   completed_at: z.optional(isoDateTime),
 });
@@ -104,7 +107,8 @@ const alertSchema = z.strictObject({
 
 const exportSchema = z.strictObject({
   id: z.string(),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  // erased: the file held rows of a lead since erased (section 9); it is deleted and no url is given.
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'erased']),
   format: z.enum(EXPORT_FORMATS),
   rows: count,
   bytes: count,

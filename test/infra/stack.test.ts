@@ -208,6 +208,8 @@ describe('the synthesized stack', () => {
     // export bucket (its parts) and Athena's results bucket (its query results, as the erasure step does).
     const deleting = (p: { statements: { Action: string | string[]; Resource: unknown }[] }) => p.statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:DeleteObject')));
     const deleters = policies.filter((p) => deleting(p).length > 0);
+    // v1.2: the erasure step deletes export files holding the family, in the export bucket.
+    expect(JSON.stringify(policies.filter((p) => p.name.includes('ErasureFunction')).flatMap((p) => deleting(p)).map((st) => st.Resource))).toMatch(/ExportStorageExports/);
     expect(deleters.map((p) => p.name).every((name) => /ErasureFunction|ExporterFunction|Firehose|Delivery/.test(name))).toBe(true);
     for (const exporter of deleters.filter((p) => p.name.includes('ExporterFunction'))) {
       expect(deleting(exporter).every((s) => /ExportStorageExports|AnalyticsQueryResults/.test(JSON.stringify(s.Resource)))).toBe(true);

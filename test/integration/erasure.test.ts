@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runArchiveSql } from '../../infra/local/athena.js';
-import { ErasureRunner } from '../../infra/local/job-runner.js';
+import { ErasureRunner, ExportRunner } from '../../infra/local/job-runner.js';
+import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
@@ -107,6 +108,23 @@ describe('erasing a lead (section 9)', () => {
     const archivedBefore = await runArchiveSql(archiveDir, `SELECT lead_id FROM events WHERE org_id = '${orgId}'`);
     expect(archivedBefore.rows.filter((r) => family.includes(r.lead_id as string)).length).toBe(eventIds.length);
 
+    // Exports made before the erasure (section 10): one holding the family's rows, one of another lead only.
+    const exporter = new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! });
+    const window = { from: new Date(Date.now() - 2 * 3_600_000).toISOString(), to: new Date().toISOString() };
+    const familyExport = (await api.request('POST', '/v1/exports', { key, body: { format: 'csv', filter: window } })).body.id as string;
+    const otherExport = (await api.request('POST', '/v1/exports', { key, body: { format: 'jsonl', filter: { ...window, lead_id: z } } })).body.id as string;
+    const exportRunner = new ExportRunner({ store: api.deps.exports.store, engine: exporter });
+    const exported = async (id: string) => (await api.request('GET', `/v1/exports/${id}`, { key })).body as { status: string; url?: string };
+    for (let i = 0; i < 50 && ((await exported(familyExport)).status !== 'succeeded' || (await exported(otherExport)).status !== 'succeeded'); i++) {
+      await exportRunner.tick();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const familyUrl = (await exported(familyExport)).url!;
+    const familyFile = await fetch(familyUrl);
+    expect(familyFile.status).toBe(200);
+    expect(await familyFile.text()).toContain(x);
+    expect((await exported(otherExport)).status).toBe('succeeded');
+
     // DELETE: admin only; 202 with the erasure id; again (or for another member) the same erasure.
     const reader = await api.keyFor(orgId, ['events:read', 'pii:read']);
     const forbidden = await api.request('DELETE', `/v1/leads/${y}`, { key: reader });
@@ -121,7 +139,7 @@ describe('erasing a lead (section 9)', () => {
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key: other.key })).status).toBe(404); // another org's erasure
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key })).body).toMatchObject({ erasure_id: erasureId, status: 'running', lead_id: y });
 
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive }));
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: exporter }));
     const deadline = Date.now() + 30_000;
     let status: { status: string; counts: Record<string, number>; leads: string[] } | undefined;
     do {
@@ -131,7 +149,20 @@ describe('erasing a lead (section 9)', () => {
     } while (status!.status !== 'completed' && Date.now() < deadline);
     expect(status!.status).toBe('completed');
     expect(new Set(status!.leads)).toEqual(new Set(family));
-    expect(status!.counts).toMatchObject({ leads: 3, events: eventIds.length, raw_blobs: 1, profiles: 3, archive_rows: eventIds.length });
+    expect(status!.counts).toMatchObject({ leads: 3, events: eventIds.length, raw_blobs: 1, profiles: 3, archive_rows: eventIds.length, export_files: 1 });
+    expect(status!.counts.audit_entries).toBeGreaterThanOrEqual(1); // the reads of the members' pages before the erasure
+
+    // Export files (v1.2): the family's file is deleted, its job answers `erased` without a url, and the link given
+    // before no longer downloads anything; the other lead's export is untouched.
+    const gone = await exported(familyExport);
+    expect(gone.status).toBe('erased');
+    expect(gone).not.toHaveProperty('url');
+    expect(gone).not.toHaveProperty('url_expires_at');
+    expect((await fetch(familyUrl)).status).toBe(404);
+    expect(existsSync(join(loadConfig().exportDir!, 'exports', orgId, `${familyExport}.csv`))).toBe(false);
+    const kept = await exported(otherExport);
+    expect(kept.status).toBe('succeeded');
+    expect((await fetch(kept.url!)).status).toBe(200);
     expect(status!.counts.identities).toBeGreaterThanOrEqual(4); // e-mail, phone, the Stripe customer, session objects
     await drainStream(); // the deletions' stream records change nothing downstream
 
@@ -163,13 +194,19 @@ describe('erasing a lead (section 9)', () => {
     const announced = delivered.filter((d) => d.event['detail-type'] === 'Lead Erased' && d.event.detail.org_id === orgId);
     expect(announced.map((d) => d.event.detail)).toEqual([{ org_id: orgId, lead_id: y, erasure_id: erasureId, leads: status!.leads }]);
     const audit = (await api.request('GET', '/v1/audit', { key })).body.items as { action: string; resource: string; detail?: Record<string, number> }[];
-    expect(audit.filter((entry) => entry.action === 'lead.erase').map((entry) => entry.resource).sort()).toEqual([`/v1/leads/${x}`, `/v1/leads/${y}`].sort());
+    // v1.2: no entry names a member any more (the erasure id stands where a member's id was), the DELETEs included.
+    expect(audit.filter((entry) => entry.action === 'lead.erase').map((entry) => entry.resource)).toEqual([`erasure/${erasureId}`, `erasure/${erasureId}`]);
+    const segments = (resource: string) => resource.split(/[/?&=]/).map((part) => decodeURIComponent(part));
+    expect(audit.filter((entry) => segments(entry.resource).some((part) => family.includes(part)))).toEqual([]);
+    expect(audit.filter((entry) => entry.action === 'pii.read' && segments(entry.resource).includes(erasureId)).length).toBe(status!.counts.audit_entries);
     expect(audit.find((entry) => entry.action === 'lead.erased')).toMatchObject({ resource: `erasure/${erasureId}`, detail: status!.counts });
 
     // Idempotent: DELETE again answers the completed erasure. Other orgs are untouched.
     const again = await api.request('DELETE', `/v1/leads/${y}`, { key });
     expect(again.status).toBe(202);
     expect(again.body).toEqual({ erasure_id: erasureId, status: 'completed' });
+    const afterAgain = (await api.request('GET', '/v1/audit', { key })).body.items as { resource: string }[];
+    expect(afterAgain.filter((entry) => segments(entry.resource).some((part) => family.includes(part)))).toEqual([]);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(email)}`, { key: other.key })).body.items.map((l: { lead_id: string }) => l.lead_id)).toEqual([x]);
     // The person coming back is a new person: a new lead, not the erased one.
     const back = await deliver(stripeCheckoutCompleted({ email, phone }));

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,7 +11,7 @@ import { ExportRunner } from '../../infra/local/job-runner.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoExportStore } from '../../shared/adapters/dynamo-export-store.js';
-import { announceExportReady, EXPORT_COLUMNS, EXPORT_READY_DETAIL_TYPE, NUMERIC_COLUMNS, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
+import { announceExportReady, EXPORT_COLUMNS, EXPORT_READY_DETAIL_TYPE, ExportErasedError, NUMERIC_COLUMNS, parseExportRequest, runExport, type ExportEngine, type ExportFormat, type ExportJob } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { toArchiveRow } from '../../shared/domain/archive.js';
@@ -129,6 +129,8 @@ describe('exports', () => {
     let calls = 0;
     const crashing: ExportEngine = {
       days: (job) => exporter.days(job),
+      holdsLeads: (job, leadIds) => exporter.holdsLeads(job, leadIds),
+      discard: (job) => exporter.discard(job),
       writeDay: async (job, day) => {
         if (++calls === 2) throw Object.assign(new Error('simulated crash'), { crash: true });
         return exporter.writeDay(job, day);
@@ -152,6 +154,36 @@ describe('exports', () => {
     expect(done).toMatchObject({ status: 'succeeded', rows: 50 });
     const ids = readFileSync(exporter.fileOf(done), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')[0]);
     expect(new Set(ids).size).toBe(50);
+  });
+
+  it('an export erased while it runs (section 9) stops, removes what it wrote, and stays erased', async () => {
+    const { filter } = parseExportRequest({ format: 'csv', filter: range });
+    const job: ExportJob = {
+      orgId, id: `ex_erased_${Math.random().toString(16).slice(2)}`, format: 'csv', filter, status: 'queued',
+      requestedAt: new Date().toISOString(), settleUntil: new Date().toISOString(), daysDone: 0, rows: 0, bytes: 0,
+    };
+    await store.save(job);
+    let days = 0;
+    const racing: ExportEngine = {
+      days: (j) => exporter.days(j),
+      holdsLeads: (j, leadIds) => exporter.holdsLeads(j, leadIds),
+      discard: (j) => exporter.discard(j),
+      finish: (j) => exporter.finish(j),
+      writeDay: async (j, day) => {
+        // The erasure marks the job between two days; this day's part is written all the same.
+        if (++days === 2) await store.save({ ...(await store.get(orgId, j.id))!, status: 'erased', erasureId: 'er_test' });
+        return exporter.writeDay(j, day);
+      },
+    };
+    const step = await runExport({ store, engine: racing, nowMs: () => Date.now() }, orgId, job.id);
+    expect(step).toMatchObject({ done: { status: 'erased' } });
+    expect(await store.get(orgId, job.id)).toMatchObject({ status: 'erased', erasureId: 'er_test' });
+    expect(existsSync(join(api.deps.config.exportDir!, '_parts', orgId, job.id))).toBe(false);
+    expect(existsSync(exporter.fileOf(job))).toBe(false);
+    // Saving it in another status is refused; a later step finds it done.
+    await expect(store.save({ ...job, status: 'succeeded' })).rejects.toBeInstanceOf(ExportErasedError);
+    expect(await runExport({ store, engine: racing, nowMs: () => Date.now() }, orgId, job.id)).toMatchObject({ done: { status: 'erased' } });
+    expect((await store.list(orgId)).find((j) => j.id === job.id)?.status).toBe('erased');
   });
 
   it('refuses a bad request naming every bad field', () => {
@@ -205,8 +237,8 @@ describe('exports', () => {
     const ports = { schedules: api.deps.exports.schedules, exports: { store, scheduler: api.deps.exports.scheduler } };
     const clock = today + DAY + 60_000;
     const mine = (jobs: ExportJob[]) => jobs.filter((j) => j.scheduleId === created.body.id);
-    const [run] = mine(await runDueSchedules(ports, clock, 0));
-    expect(mine(await runDueSchedules(ports, clock + 1000, 0))).toEqual([]);
+    const [run] = mine((await runDueSchedules(ports, clock, 0)).started);
+    expect(mine((await runDueSchedules(ports, clock + 1000, 0)).started)).toEqual([]);
     expect(run!.filter).toMatchObject({ fromMs: today, toMs: today + DAY, types: [{ equals: 'product_viewed' }] });
     expect((await api.request('GET', '/v1/exports/schedules', { key })).body.items.find((s: { id: string }) => s.id === created.body.id).next_run_at).toBe(new Date(today + 2 * DAY).toISOString());
 
@@ -224,7 +256,7 @@ describe('exports', () => {
 
     expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(204);
     expect((await api.request('DELETE', `/v1/exports/schedules/${created.body.id}`, { key })).status).toBe(404);
-    expect(mine(await runDueSchedules(ports, clock + 2 * DAY, 0))).toEqual([]);
+    expect(mine((await runDueSchedules(ports, clock + 2 * DAY, 0)).started)).toEqual([]);
   });
 
   it("CSV never runs a formula: text cells from API payloads and a public form's hidden fields that begin with =, +, -, @, tab or CR get a leading '", async () => {
