@@ -170,6 +170,21 @@ describe('the AWS export engine', () => {
     ]);
   });
 
+  it('erasure (section 9): asks the export\'s own query narrowed to the leads, and deletes the parts and the file', async () => {
+    const { athena, s3, statements, objects } = cloud(results);
+    const engine = new AthenaExportEngine(athena, s3, { bucket: 'exports', database: 'leadlog_dev', workGroup: 'wg', pollMs: 1 });
+    const j = job('csv');
+    expect(await engine.holdsLeads(j, ["o'hara", 'lead_2'])).toBe(true);
+    expect(statements.at(-1)).toMatch(/^SELECT 1 FROM events WHERE org_id = 'org_1' AND dt BETWEEN .* AND lead_id IN \('o''hara', 'lead_2'\) LIMIT 1$/);
+    expect(await engine.holdsLeads(j, [])).toBe(false);
+    objects.set('exports/org_1/ex_1.csv', Buffer.from('file'));
+    objects.set('_parts/org_1/ex_1/2026-11-01.csv', Buffer.from('part'));
+    objects.set('exports/org_1/ex_10.csv', Buffer.from('another export'));
+    await engine.discard(j);
+    expect([...objects.keys()].filter((k) => k.includes('ex_1.') || k.includes('/ex_1/'))).toEqual([]);
+    expect(objects.has('exports/org_1/ex_10.csv')).toBe(true);
+  });
+
   it('writes CSV fields and JSON lines by the rules', () => {
     expect(csvCell('=1+1')).toBe("'=1+1");
     expect(csvCell('')).toBe('');
