@@ -15,7 +15,7 @@ export function createAdminHandler(deps: Dependencies) {
       await deps.settings.setPrivacy(callerOf(state).orgId, settings);
       return json(200, settings);
     },
-    'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),
+    'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, deps.cursors, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),
     'DELETE /v1/leads/{lead_id}': async (event, state) => {
       const { orgId, keyId } = callerOf(state);
       const job = await requestErasure(deps, { orgId, leadId: event.pathParameters?.lead_id ?? '', keyId, requestId: state.requestId, nowMs: deps.clock.now() });

@@ -1,5 +1,5 @@
 import {
-  BLOB_LOCATION, environmentVariables, functionVariables, type EnvName, type EnvType, type EnvVariable, type FunctionName,
+  EITHER_OF, environmentVariables, functionVariables, type EnvName, type EnvType, type EnvVariable, type FunctionName,
 } from './definitions/environment.js';
 
 /**
@@ -26,8 +26,10 @@ const PARSERS: Record<EnvType, (value: string) => string | number | undefined> =
     const seconds = Number(value);
     return Number.isInteger(seconds) && seconds >= 0 && seconds <= 3600 ? seconds : undefined;
   },
+  // An HMAC key at least as long as its output (RFC 2104).
+  secret: (value) => (value.length >= 32 ? value : undefined),
 };
-const EXPECTED: Record<EnvType, string> = { string: 'a non-empty string', url: 'an http(s) URL', seconds: 'whole seconds, 0..3600' };
+const EXPECTED: Record<EnvType, string> = { string: 'a non-empty string', url: 'an http(s) URL', seconds: 'whole seconds, 0..3600', secret: 'at least 32 characters' };
 
 /** `fn` names the function whose variables must be present; the process environment is read unless `env` is given. */
 export function loadConfig(fn?: FunctionName, env: Record<string, string | undefined> = process.env): Config {
@@ -52,8 +54,9 @@ export function loadConfig(fn?: FunctionName, env: Record<string, string | undef
   for (const name of fn ? (functionVariables[fn] as readonly EnvName[]) : []) {
     // An optional variable names an AWS resource that has a local stand-in (the erasure workflow, the archive's Athena).
     const spec: EnvVariable = environmentVariables[name];
-    const present = BLOB_LOCATION.includes(name) ? BLOB_LOCATION.some((n) => env[n]?.trim()) : env[name]?.trim() || spec.default !== undefined || spec.optional;
-    if (!present) problems.push(BLOB_LOCATION.includes(name) ? `${BLOB_LOCATION.join(' (AWS) or ')} (local) is required` : `${name} is required`);
+    const pair = EITHER_OF.find((names) => names.includes(name));
+    const present = pair ? pair.some((n) => env[n]?.trim()) : env[name]?.trim() || spec.default !== undefined || spec.optional;
+    if (!present) problems.push(pair ? `${pair.join(' (AWS) or ')} (local) is required` : `${name} is required`);
   }
   if (problems.length > 0) throw new ConfigError(`leadlog configuration: ${problems.join('; ')}`);
   return config as Config;

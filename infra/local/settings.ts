@@ -42,7 +42,7 @@ export const localSettings = {
 /** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
 type ReplacedLocally =
   | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME'
-  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN';
+  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
@@ -67,6 +67,8 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     CONSOLE_DIR: resolve(dataDir, 'console'),
     EXPORT_DIR: resolve(dataDir, 'files'),
     EXPORT_URL_SECRET: localSecret(dataDir, 'export-url-secret'),
+    // What Secrets Manager holds in AWS: made once, so cursors stay valid across restarts.
+    CURSOR_SECRET: localSecret(dataDir, 'cursor-secret'),
     // The stream poller reads every second and the archive's buffer is read with each export: 2 s covers both.
     EXPORT_SETTLE_SECONDS: '2',
     AWS_REGION: localSettings.region,

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware, MiddlewareStack } from '@smithy/types';
@@ -92,3 +93,4 @@ export const createEventBridgeClient = (options: AwsClientOptions = {}) => withE
 export const createFirehoseClient = (options: AwsClientOptions = {}) => withErrorTranslation(new FirehoseClient(base(options)));
 export const createAthenaClient = (options: AwsClientOptions = {}) => withErrorTranslation(new AthenaClient(base(options)));
 export const createStepFunctionsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SFNClient(base(options)));
+export const createSecretsManagerClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SecretsManagerClient(base(options)));

@@ -8,8 +8,10 @@ import {
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
 import {
-  createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createStepFunctionsClient,
+  createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createSecretsManagerClient, createStepFunctionsClient,
 } from './aws-clients.js';
+import { Cursors } from '../domain/cursor.js';
+import { secretsManagerSecret } from './secrets.js';
 import { DynamoErasureStore } from './dynamo-erasure-store.js';
 import {
   polledErasureScheduler, polledExportScheduler, polledReplayScheduler, StepFunctionsErasureScheduler, StepFunctionsExportScheduler, StepFunctionsReplayScheduler,
@@ -52,6 +54,8 @@ export interface Dependencies {
   erasures: ErasureStore;
   /** Raised alerts (the history GET /v1/alerts lists). */
   alerts: AlertStore;
+  /** Signs and verifies page cursors with the deployment's secret (Secrets Manager in AWS, CURSOR_SECRET locally). */
+  cursors: Cursors;
   /** Export jobs, how they start (Step Functions in AWS, the local runner) and where their files download from. */
   exports: { store: ExportJobStore; scheduler: ExportScheduler; links: ExportLinks; schedules: ExportScheduleStore };
   /** Replay jobs and how they start (Step Functions in AWS, the local runner). */
@@ -112,6 +116,9 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     audit: () => new DynamoAuditLog(clients.documents(), config.controlTableName),
     erasures: () => new DynamoErasureStore(clients.documents(), config.controlTableName),
     alerts: () => new DynamoAlertStore(clients.documents(), config.controlTableName),
+    cursors: () => new Cursors(config.cursorSecretArn
+      ? secretsManagerSecret(createSecretsManagerClient({ region: config.region }), config.cursorSecretArn)
+      : async () => config.cursorSecret ?? Promise.reject(new Error('leadlog configuration: CURSOR_SECRET_ARN (AWS) or CURSOR_SECRET (local) is required'))),
     exports: () => ({
       store: new DynamoExportStore(clients.documents(), config.controlTableName),
       scheduler: config.exportStateMachineArn

@@ -11,7 +11,7 @@ export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | '
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
 
-export type EnvType = 'string' | 'url' | 'seconds';
+export type EnvType = 'string' | 'url' | 'seconds' | 'secret';
 
 export interface EnvVariable {
   type: EnvType;
@@ -58,6 +58,14 @@ export const environmentVariables = {
   REPLAY_STATE_MACHINE_ARN: { type: 'string', field: 'replayStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs replays (locally: the runtime runs them).' },
   EXPORT_DIR: { type: 'string', field: 'exportDir', setBy: 'local', optional: true, description: 'Local stand-in for EXPORT_BUCKET: a folder of export files.' },
   EXPORT_URL_SECRET: { type: 'string', field: 'exportUrlSecret', setBy: 'local', optional: true, description: 'Signs local download URLs (what a presigned S3 URL is in AWS).' },
+  CURSOR_SECRET_ARN: {
+    type: 'string', field: 'cursorSecretArn', setBy: 'aws', optional: true,
+    description: 'The Secrets Manager secret page cursors are signed with (HMAC-SHA256), read once per cold start.',
+  },
+  CURSOR_SECRET: {
+    type: 'secret', field: 'cursorSecret', setBy: 'local', optional: true,
+    description: 'Local stand-in for CURSOR_SECRET_ARN: the secret itself (made once, kept in <data folder>/cursor-secret).',
+  },
   EXPORT_SETTLE_SECONDS: {
     type: 'seconds', field: 'exportSettleSeconds', setBy: 'local', default: '1200',
     description: "How long an export waits before reading the archive: Firehose's buffer (900 s) + 300 s (locally 2 s: the stream poller and the archive's buffer).",
@@ -74,6 +82,10 @@ export type EnvName = keyof typeof environmentVariables;
 
 /** Raw payloads live in S3 in AWS and in a folder locally: a function that reads or writes them needs one of the two. */
 export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DIR'];
+/** The cursor-signing secret is in Secrets Manager in AWS and given as is locally: a function that pages needs one of the two. */
+export const CURSOR_SECRET_LOCATION: readonly EnvName[] = ['CURSOR_SECRET_ARN', 'CURSOR_SECRET'];
+/** Pairs of which a function listing either half needs one (the AWS half, or its local stand-in). */
+export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR_SECRET_LOCATION];
 
 /**
  * What each function reads. CDK sets each function's 'aws' variables through `functionEnvironment` (the
@@ -82,7 +94,7 @@ export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DI
  */
 export const functionVariables = {
   ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
-  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
+  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN'],
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
   console: ['CONSOLE_DIR'],
@@ -95,7 +107,7 @@ export const functionVariables = {
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
-  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN'],
+  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
     'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET',

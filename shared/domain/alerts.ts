@@ -3,7 +3,7 @@ import type { LeadEvent } from './event.js';
 import { sha256Hex } from './canonical.js';
 import { maskFreeText, maskId } from './masking.js';
 import type { AlertStore } from './ports.js';
-import { decodeCursor, encodeCursor, parseRangePage, rangePageParams } from './cursor.js';
+import { parseRangePage, rangePageParams, type Cursors } from './cursor.js';
 import { DAY_MS, toIso } from './time.js';
 
 /**
@@ -224,12 +224,11 @@ export const alertParams = rangePageParams;
 
 /** GET /v1/alerts (scope events:read): the org's raised alerts, newest first (section 5; the console's alerts page). */
 export async function listAlerts(
-  store: AlertStore, orgId: string, params: Record<string, string | undefined>, nowMs: number,
+  store: AlertStore, cursors: Cursors, orgId: string, params: Record<string, string | undefined>, nowMs: number,
 ): Promise<{ items: AlertRaised[]; next_cursor: string | null }> {
-  const { fromMs, toMs, limit, cursor } = parseRangePage(params, nowMs, 7 * DAY_MS);
-  const binding = { route: 'alerts', from: params.from, to: params.to };
-  const after = cursor === undefined ? undefined : decodeCursor(cursor, orgId, binding).timeKey;
+  const { fromMs, toMs, limit, after: position, binding, defaults } = await parseRangePage(params, nowMs, 7 * DAY_MS, cursors, orgId, 'alerts');
+  const after = position?.timeKey;
   const page = await store.recent(orgId, { fromIso: toIso(fromMs), toIso: toIso(toMs), limit: limit ?? 50, ...(after ? { after } : {}) });
   // Masked again on the way out (idempotent): alerts raised before dimensions were masked are stored as they were.
-  return { items: page.items.map((alert) => ({ ...alert, dimension: maskId(alert.dimension) })), next_cursor: page.next ? encodeCursor({ partition: 0, timeKey: page.next }, orgId, binding, { from: fromMs, to: toMs }) : null };
+  return { items: page.items.map((alert) => ({ ...alert, dimension: maskId(alert.dimension) })), next_cursor: page.next ? await cursors.encode({ partition: 0, timeKey: page.next }, orgId, binding, defaults) : null };
 }

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, parseRangePage, rangePageParams } from './cursor.js';
+import { parseRangePage, rangePageParams, type Cursors } from './cursor.js';
 import { ValidationError } from './errors.js';
 import type { AuditEntry, AuditLog } from './ports.js';
 import { DAY_MS, utcDays } from './time.js';
@@ -14,17 +14,14 @@ const DEFAULT_RANGE_MS = 30 * DAY_MS;
 export const auditParams = rangePageParams;
 
 export async function listAudit(
-  log: AuditLog, orgId: string, params: Record<string, string | undefined>, nowMs: number,
+  log: AuditLog, cursors: Cursors, orgId: string, params: Record<string, string | undefined>, nowMs: number,
 ): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
-  const { fromMs, toMs, limit = 100 } = parseRangePage(params, nowMs, DEFAULT_RANGE_MS);
+  const { fromMs, toMs, limit = 100, after, binding, defaults } = await parseRangePage(params, nowMs, DEFAULT_RANGE_MS, cursors, orgId, 'audit');
   if (toMs - fromMs > AUDIT_MAX_RANGE_DAYS * DAY_MS) throw new ValidationError([{ path: 'from', message: `the range from..to must be at most ${AUDIT_MAX_RANGE_DAYS} days` }]);
 
   const days = utcDays(fromMs, toMs).reverse(); // newest first
-  const binding = { route: 'audit', from: params.from, to: params.to };
-  const defaults = { from: fromMs, to: toMs };
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, orgId, binding);
   const page = await log.list(orgId, { days, fromMs, toMs, limit, ...(after ? { after } : {}) });
-  return { items: page.items, next_cursor: page.next ? encodeCursor(page.next, orgId, binding, defaults) : null };
+  return { items: page.items, next_cursor: page.next ? await cursors.encode(page.next, orgId, binding, defaults) : null };
 }
 
 /**

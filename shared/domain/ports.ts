@@ -281,6 +281,9 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** A secret of the deployment (Secrets Manager in AWS, a file under .data/ locally), e.g. the one cursors are signed with. */
+export type SecretSource = () => Promise<string>;
+
 /** Structured logging as the domain needs it (Powertools' Logger satisfies it). */
 export interface Log {
   info(message: string, attributes: { [key: string]: any }): void;

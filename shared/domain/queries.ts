@@ -1,5 +1,5 @@
 import { allCatalogueTypes, CUSTOM_TYPE, webhookOnlyTypes } from './catalogue.js';
-import { decodeCursor, encodeCursor, peekCursorDefaults, type CursorDefaults } from './cursor.js';
+import type { CursorDefaults, Cursors, OpenedCursor } from './cursor.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { LeadEvent, RawBody } from './event.js';
 import { OUTCOMES, SOURCE_PATTERN } from './event.js';
@@ -89,22 +89,29 @@ function checkRange(fromMs: number | undefined, toMs: number | undefined, names:
   }
 }
 
+/** Reads: the event store and the signer of their page cursors. */
+export interface ReadPorts {
+  store: EventStore;
+  cursors: Cursors;
+}
+
 async function runQuery(
-  store: EventStore,
+  { store, cursors }: ReadPorts,
   viewer: Viewer,
   binding: Record<string, unknown>,
-  cursor: string | undefined,
+  cursor: string | OpenedCursor | undefined,
   query: Omit<RangeQuery, 'after'>,
   defaults?: CursorDefaults,
 ): Promise<ListResponse> {
-  const after = cursor === undefined ? undefined : decodeCursor(cursor, viewer.orgId, binding);
+  const opened = typeof cursor === 'string' ? await cursors.open(cursor, viewer.orgId, binding) : cursor;
+  const after = opened?.position;
   if (after && after.partition >= query.partitions.length) {
     throw new ValidationError([{ path: 'cursor', message: 'is not a cursor for this query' }]);
   }
   const page = await store.query({ ...query, ...(after ? { after } : {}) });
   return {
     items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item, viewer.mask)),
-    next_cursor: page.next ? encodeCursor(page.next, viewer.orgId, binding, defaults) : null,
+    next_cursor: page.next ? await cursors.encode(page.next, viewer.orgId, binding, defaults) : null,
   };
 }
 
@@ -131,14 +138,14 @@ export async function getRawBody(store: EventStore, viewer: Viewer, id: string, 
  * of them is asked for. Stored events keep the lead_id they were stored with.
  */
 export async function leadTimeline(
-  store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
+  { store, cursors }: ReadPorts, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
   erasures?: Pick<ErasureStore, 'ofLead'>,
 ): Promise<ListResponse> {
   const p = parseParams(timelineParams, params);
   checkRange(p.from, p.to, ['from', 'to']);
   const binding = { route: 'timeline', leadId, type: params.type, outcome: p.outcome, from: p.from, to: p.to, order: p.order ?? 'asc' };
   const { members } = await leadFamily(identities, viewer.orgId, leadId);
-  const page = await runQuery(store, viewer, binding, p.cursor, {
+  const page = await runQuery({ store, cursors }, viewer, binding, p.cursor, {
     index: 'by_lead',
     partitions: members.map((member) => eventKeysFor.lead(viewer.orgId, member)),
     interleave: true,
@@ -158,19 +165,20 @@ export async function leadTimeline(
 }
 
 /** The org's events in a time range of at most 31 days (default: the last 31), one partition per UTC day. */
-export async function listEvents(store: EventStore, viewer: Viewer, params: Params, nowMs: number): Promise<ListResponse> {
+export async function listEvents(reads: ReadPorts, viewer: Viewer, params: Params, nowMs: number): Promise<ListResponse> {
   const p = parseParams(listParams, params);
   // Without a range: the most recent 31 days (up to the 5-minute future skew occurred_at allows). Later pages
-  // reuse the range the first page resolved (carried, digest-protected, in the cursor), not a new "now".
-  const carried = p.cursor !== undefined ? peekCursorDefaults(p.cursor) : undefined;
+  // reuse the range the first page resolved (carried, signed, in the cursor), not a new "now".
+  const order = p.order ?? 'asc';
+  const binding = { route: 'list', type: params.type, outcome: p.outcome, source: p.source, flow_id: p.flow_id, from: p.from, to: p.to, order };
+  const opened = p.cursor !== undefined ? await reads.cursors.open(p.cursor, viewer.orgId, binding) : undefined;
+  const carried = opened?.defaults;
   const toMs = p.to ?? carried?.to ?? (p.from !== undefined ? Math.min(p.from + DEFAULT_LIST_RANGE_MS, nowMs + MAX_FUTURE_SKEW_MS) : nowMs + MAX_FUTURE_SKEW_MS);
   const fromMs = p.from ?? carried?.from ?? toMs - DEFAULT_LIST_RANGE_MS;
   checkRange(fromMs, toMs, ['from', 'to']);
   if (toMs - fromMs > MAX_LIST_RANGE_DAYS * DAY_MS) {
     throw new ValidationError([{ path: 'from', message: `the range from..to must be at most ${MAX_LIST_RANGE_DAYS} days` }]);
   }
-  const order = p.order ?? 'asc';
-  const binding = { route: 'list', type: params.type, outcome: p.outcome, source: p.source, flow_id: p.flow_id, from: p.from, to: p.to, order };
   const defaults = { from: fromMs, to: toMs };
   const filters = {
     ...(p.type ? { eventTypes: p.type } : {}),
@@ -179,22 +187,22 @@ export async function listEvents(store: EventStore, viewer: Viewer, params: Para
   };
   const base = { fromMs, toMs, order, limit: p.limit ?? 100, filters, include: { leadSnapshot: false, rawPayload: false }, nowMs };
   if (p.flow_id) {
-    return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] }, defaults);
+    return runQuery(reads, viewer, binding, opened, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] }, defaults);
   }
   const days = utcDays(fromMs, toMs).map((day) => eventKeysFor.day(viewer.orgId, day));
   if (order === 'desc') days.reverse();
-  return runQuery(store, viewer, binding, p.cursor, { ...base, index: 'by_day', partitions: days }, defaults);
+  return runQuery(reads, viewer, binding, opened, { ...base, index: 'by_day', partitions: days }, defaults);
 }
 
 /** LeadConduit-style: a flow's events, optionally one lead's (`lead_id`), a type, and start/end. */
-export async function flowEvents(store: EventStore, viewer: Viewer, flowId: string, params: Params, nowMs: number): Promise<ListResponse> {
+export async function flowEvents(reads: ReadPorts, viewer: Viewer, flowId: string, params: Params, nowMs: number): Promise<ListResponse> {
   const p = parseParams(flowParams, params);
   const fromMs = p.start ?? p.from;
   const toMs = p.end ?? p.to;
   checkRange(fromMs, toMs, [p.start !== undefined ? 'start' : 'from', p.end !== undefined ? 'end' : 'to']);
   const order = p.order ?? 'asc';
   const binding = { route: 'flow', flowId, lead: p.lead_id, type: params.type, outcome: p.outcome, from: fromMs, to: toMs, order };
-  return runQuery(store, viewer, binding, p.cursor, {
+  return runQuery(reads, viewer, binding, p.cursor, {
     index: 'by_flow',
     partitions: [eventKeysFor.flow(viewer.orgId, flowId)],
     ...(fromMs !== undefined ? { fromMs } : {}),

@@ -326,5 +326,23 @@ describe('the synthesized stack', () => {
     const exportsStatements = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => /"ExportsFunction/.test(JSON.stringify(p.Properties.Roles)));
     expect(JSON.stringify(exportsStatements)).not.toMatch(/ReplayWorkflow|EventsTable/);
   });
+
+  it('signs cursors with a generated Secrets Manager secret under the data key, readable by the paging functions only', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(1);
+    const [secretId, secret] = Object.entries(secrets)[0]!;
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(secret.Properties.SecretString).toBeUndefined(); // never in the template
+    expect(JSON.stringify(secret.Properties.KmsKeyId)).toMatch(/DataKey/);
+    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${secretId}"`))
+      .flatMap((p) => p.Properties.Roles.map((role: { Ref: string }) => role.Ref.replace(/ServiceRole.*$/, '')));
+    expect(readers.sort()).toEqual(['AdminFunction', 'QueryFunction']);
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        if (JSON.stringify(statement.Resource ?? '').includes(`"${secretId}"`)) expect([statement.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      }
+    }
+  });
 });
 

@@ -30,6 +30,7 @@ describe('the environment contract', () => {
       EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh',
       ERASURE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x', ARCHIVE_BUCKET: 'a', ARCHIVE_DATABASE: 'd', ATHENA_WORKGROUP: 'w',
       EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e', REPLAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:r',
+      CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:cursor',
     };
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const block = functionEnvironment(fn, deployed);
@@ -38,5 +39,15 @@ describe('the environment contract', () => {
       // What CDK sets is enough for the function to start.
       expect(() => loadConfig(fn, block), fn).not.toThrow();
     }
+  });
+
+  it('fails fast without the cursor secret (its Secrets Manager ARN, or the secret locally) where cursors are made, or with a short one', () => {
+    const tables = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', BLOB_DIR: '/tmp/b' };
+    for (const fn of ['query', 'admin'] as const) {
+      expect(() => loadConfig(fn, tables), fn).toThrow(/CURSOR_SECRET_ARN \(AWS\) or CURSOR_SECRET \(local\) is required/);
+      expect(loadConfig(fn, { ...tables, CURSOR_SECRET: 'x'.repeat(32) }).cursorSecret, fn).toBe('x'.repeat(32));
+    }
+    expect(() => loadConfig('query', { ...tables, CURSOR_SECRET: 'x'.repeat(31) })).toThrow(/CURSOR_SECRET must be at least 32 characters/);
+    expect(() => loadConfig('ingest', tables)).not.toThrow();
   });
 });
