@@ -10,6 +10,9 @@ import { DAY_MS, toIso, utcDay, utcDays } from '../domain/time.js';
 /** Audit records are kept this long (section 9), then DynamoDB's TTL removes them. */
 export const AUDIT_RETENTION_MS = 400 * DAY_MS;
 
+/** How many day partitions an erasure's renaming reads at once. */
+const DAYS_AT_ONCE = 16;
+
 /** The audit trail in the control table: one partition per org and UTC day, sorted by time (controlKeys.auditDay). */
 export class DynamoAuditLog implements AuditLog {
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -21,13 +24,18 @@ export class DynamoAuditLog implements AuditLog {
     }));
   }
 
-  /** Day partition by day over the range (an erasure is rare; each day is one small Query), renaming as it goes. */
+  /**
+   * Day partition by day over the range (an erasure is rare; each day is one small Query, DAYS_AT_ONCE of them in
+   * flight), renaming as it goes.
+   */
   async renameResource(orgId: string, request: { fromMs: number; toMs: number; names: readonly string[]; replacement: string }): Promise<number> {
     const names = new Set(request.names);
+    const days = utcDays(request.fromMs, request.toMs);
     let renamed = 0;
-    for (const day of utcDays(request.fromMs, request.toMs)) {
-      const items = await queryPartition(this.client, this.tableName, controlKeys.auditDay(orgId, day), ['pk', 'sk', 'resource', 'renamed_by'], { consistent: true });
-      for (const item of items) {
+    for (let i = 0; i < days.length; i += DAYS_AT_ONCE) {
+      const pages = await Promise.all(days.slice(i, i + DAYS_AT_ONCE).map((day) =>
+        queryPartition(this.client, this.tableName, controlKeys.auditDay(orgId, day), ['pk', 'sk', 'resource', 'renamed_by'], { consistent: true })));
+      for (const item of pages.flat()) {
         if (item.renamed_by === request.replacement) {
           renamed += 1; // an interrupted run's work, counted once
           continue;
