@@ -86,6 +86,7 @@ function ExportStatus({ id }: { id: string }) {
       </p>
       {job.url ? <p><a href={job.url} download data-testid="export-download">Download {job.format.toUpperCase()}</a> <span class="muted">(link valid until {formatTime(job.url_expires_at!)} UTC)</span></p> : null}
       {job.error ? <p class="bad">{job.error}</p> : null}
+      {job.status === 'erased' ? <p class="muted" data-testid="export-erased">The file held rows of a lead that was erased since, so it was deleted and can no longer be downloaded.</p> : null}
     </section>
   );
 }
