@@ -75,34 +75,30 @@ export function maskIp(value: string): string {
  */
 export function normalizeKey(key: string): string {
   const last = key.includes('.') ? key.slice(key.lastIndexOf('.') + 1) : key;
-  let out = '';
-  for (let i = 0; i < last.length; i++) {
+  const parts: string[] = [];
+  let copied = 0;
+  for (let i = 1; i < last.length; i++) {
     const c = last[i]!;
-    if (isUpper(c) && i > 0) {
-      const before = last[i - 1]!;
-      if (isLowerOrDigit(before) || (isUpper(before) && i + 1 < last.length && isLower(last[i + 1]!))) out += '_';
+    if (!isUpper(c)) continue;
+    const before = last[i - 1]!;
+    if (isLowerOrDigit(before) || (isUpper(before) && i + 1 < last.length && isLower(last[i + 1]!))) {
+      parts.push(last.slice(copied, i), '_');
+      copied = i;
     }
-    out += c === '-' || isSpace(c) ? '_' : c;
   }
-  // Case folded, runs of `_` collapsed, none at either end.
-  // (The last character is tracked, not read back: reading a string being built flattens it, each time.)
-  let folded = '';
-  let previous = '_';
-  for (const c of out.toLowerCase()) {
-    if (c !== '_' || previous !== '_') folded += c;
-    previous = c;
-  }
-  return previous === '_' && folded !== '' ? folded.slice(0, -1) : folded;
+  parts.push(last.slice(copied));
+  // Separators as `_`, case folded, runs of `_` collapsed, none at either end (these patterns cannot backtrack).
+  const folded = parts.join('').replace(/[\s-]+/g, '_').toLowerCase().replace(/_+/g, '_');
+  const start = folded.startsWith('_') ? 1 : 0;
+  const end = folded.length > start && folded.endsWith('_') ? folded.length - 1 : folded.length;
+  return folded.slice(start, end);
 }
 
 const isUpper = (c: string) => c >= 'A' && c <= 'Z';
 const isLower = (c: string) => c >= 'a' && c <= 'z';
 const isLowerOrDigit = (c: string) => isLower(c) || (c >= '0' && c <= '9');
-const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
-const isLetter = (c: string | undefined) => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
 /** Exactly the characters of the regular expression class `\s`. */
-function isSpace(c: string): boolean {
-  const code = c.charCodeAt(0);
+function isSpaceCode(code: number): boolean {
   return (code >= 9 && code <= 13) || code === 32 || code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a)
     || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
 }
@@ -144,16 +140,22 @@ function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | u
  * Each match is replaced by its masked form; scanning resumes after it, as a global replace would.
  */
 
-/** Where a character ends the local part or the domain of an e-mail address. */
-function isEmailSeparator(c: string): boolean {
-  return c === '@' || c === '<' || c === '>' || c === '(' || c === ')' || c === '[' || c === ']' || c === '"' || c === "'"
-    || c === ',' || c === ';' || c === ':' || c === '=' || c === '&' || isSpace(c);
+// The scanners read UTF-16 code units (charCodeAt: no string made per character).
+const AT = 64, PERCENT = 37, DOT = 46, PLUS = 43, ZERO = 48, NINE = 57, FOUR = 52, TWO = 50;
+const isDigitCode = (c: number) => c >= ZERO && c <= NINE;
+const isLetterCode = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+/** `@ < > ( ) [ ] " ' , ; : = &`: where an e-mail address's local part or domain ends (with `\s`). */
+const EMAIL_SEPARATORS = new Set([...'@<>()[]"\',;:=&'].map((c) => c.charCodeAt(0)));
+
+function isEmailSeparator(code: number): boolean {
+  return EMAIL_SEPARATORS.has(code) || isSpaceCode(code);
 }
 
 /** The length of the `@` at i: 1 for `@`, 3 for the form-encoded `%40`, else 0. */
 function atSignAt(text: string, i: number): number {
-  if (text[i] === '@') return 1;
-  return text[i] === '%' && text[i + 1] === '4' && text[i + 2] === '0' ? 3 : 0;
+  const c = text.charCodeAt(i);
+  if (c === AT) return 1;
+  return c === PERCENT && text.charCodeAt(i + 1) === FOUR && text.charCodeAt(i + 2) === ZERO ? 3 : 0;
 }
 
 /** Every e-mail address in the text, masked (`ana@example.com` → `a***@example.com`); one linear pass. */
@@ -165,7 +167,7 @@ function maskEmailsInText(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const at = atSignAt(text, i);
     if (at === 0) {
-      if (isEmailSeparator(text[i]!)) runStart = i + 1;
+      if (isEmailSeparator(text.charCodeAt(i))) runStart = i + 1;
       continue;
     }
     const localStart = Math.max(runStart, copiedTo);
@@ -190,11 +192,12 @@ function maskEmailsInText(text: string): string {
  */
 function emailDomainEnd(text: string, from: number): number {
   let runEnd = from;
-  while (runEnd < text.length && !isEmailSeparator(text[runEnd]!) && atSignAt(text, runEnd) === 0) runEnd++;
+  while (runEnd < text.length && !isEmailSeparator(text.charCodeAt(runEnd)) && atSignAt(text, runEnd) === 0) runEnd++;
   let letters = 0; // the letters from k + 1 on
   for (let k = runEnd - 1; k > from; k--) {
-    if (text[k] === '.' && letters >= 2) return k + 1 + letters;
-    letters = isLetter(text[k]) ? letters + 1 : 0;
+    const c = text.charCodeAt(k);
+    if (c === DOT && letters >= 2) return k + 1 + letters;
+    letters = isLetterCode(c) ? letters + 1 : 0;
   }
   return -1;
 }
@@ -211,8 +214,9 @@ function maskPhonesInText(text: string): string {
   let out = '';
   let copiedTo = 0;
   for (let i = 0; i < text.length; i++) {
-    const plus = text[i] === '+' ? 1 : text[i] === '%' && text[i + 1] === '2' && (text[i + 2] === 'B' || text[i + 2] === 'b') ? 3 : 0;
-    if (plus === 0 || !isDigit(text[i + plus])) continue;
+    const c0 = text.charCodeAt(i);
+    const plus = c0 === PLUS ? 1 : c0 === PERCENT && text.charCodeAt(i + 1) === TWO && (text[i + 2] === 'B' || text[i + 2] === 'b') ? 3 : 0;
+    if (plus === 0 || !isDigitCode(text.charCodeAt(i + plus))) continue;
     const encoded = plus === 3;
     const first = i + plus;
     const limit = Math.min(text.length, first + 1 + (encoded ? PHONE_MAX_TAIL_ENCODED : PHONE_MAX_TAIL));
@@ -220,14 +224,14 @@ function maskPhonesInText(text: string): string {
     let digits = 1;
     let digitsToLast = 1;
     for (let k = first + 1; k < limit; k++) {
-      const c = text[k]!;
-      if (isDigit(c)) {
+      const c = text.charCodeAt(k);
+      if (isDigitCode(c)) {
         lastDigit = k;
         digitsToLast = ++digits;
-      } else if (encoded && c === '%' && text[k + 1] === '2' && text[k + 2] === '0') {
+      } else if (encoded && c === PERCENT && text.charCodeAt(k + 1) === TWO && text.charCodeAt(k + 2) === ZERO) {
         k += 2;
-      } else if (!(c === '(' || c === ')' || c === '.' || c === '-' || isSpace(c) || (encoded && c === '+'))) {
-        break;
+      } else if (!(c === 40 || c === 41 || c === DOT || c === 45 || isSpaceCode(c) || (encoded && c === PLUS))) {
+        break; // not one of ( ) . - \s (nor, form-encoded, + as a space)
       }
     }
     if (lastDigit - first < 7) continue; // at least 6 characters between the first and the last digit
@@ -261,8 +265,12 @@ export function maskFreeText(text: string, options: MaskOptions = {}): string {
 function maskEmbeddedJson(text: string, options: MaskOptions): string | undefined {
   const depth = options.embeddedDepth ?? 0;
   if (depth >= MAX_EMBEDDED_JSON_DEPTH || text.length < 2) return undefined;
-  const first = text.trimStart()[0];
-  const last = text.trimEnd().slice(-1);
+  let from = 0;
+  let to = text.length - 1;
+  while (from < to && isSpaceCode(text.charCodeAt(from))) from++;
+  while (to > from && isSpaceCode(text.charCodeAt(to))) to--;
+  const first = text[from];
+  const last = text[to];
   if (!((first === '{' && last === '}') || (first === '[' && last === ']'))) return undefined;
   let parsed: unknown;
   try {

@@ -23,6 +23,7 @@ import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { exportsBenchmarks } from './exports-bench.js';
 import { patternBenchmarks } from './pattern-bench.js';
+import { maskingBenchmarks } from './masking-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
@@ -71,13 +72,13 @@ async function main(): Promise<void> {
   exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
-                        BENCH_SKIP_PATTERNS=1)
+                        BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
   cost per million events, bundle sizes, (unless BENCH_SKIP_ARCHIVE=1) the archive, and (unless
   BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000, (unless
-  BENCH_SKIP_PATTERNS=1) pattern matching over values of 10 KB to 1 MB. Prints as it goes;
+  BENCH_SKIP_PATTERNS=1) pattern matching and (unless BENCH_SKIP_MASKING=1) PII masking over values of 10 KB to 1 MB. Prints as it goes;
   records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
@@ -381,6 +382,7 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_SKIP_PATTERNS !== '1') patternBenchmarks(report);
+  if (process.env.BENCH_SKIP_MASKING !== '1') maskingBenchmarks(report);
   if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
   if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
 
