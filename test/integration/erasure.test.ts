@@ -212,4 +212,24 @@ describe('erasing a lead (section 9)', () => {
     const back = await deliver(stripeCheckoutCompleted({ email, phone }));
     expect(family).not.toContain(back.lead_id);
   }, 60_000);
+
+  it("renames the audit entries naming erased leads once, whatever their age within the retention, and counts them exactly after a rerun", async () => {
+    const { orgId } = await api.newOrg();
+    const log = api.deps.audit;
+    const lead = `ana.${unique()}@example.com`;
+    const at = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString();
+    const entry = (resource: string, daysAgo: number) => log.record(orgId, { at: at(daysAgo), key_id: 'k1', action: 'pii.read', resource, request_id: unique() });
+    await entry(`/v1/leads/${encodeURIComponent(lead)}`, 0);
+    await entry(`/v1/leads/${lead}/events`, 399); // at the far end of the 400-day retention
+    await entry(`/v1/flows/f1/events?lead_id=${encodeURIComponent(lead)}`, 30);
+    await entry('/v1/leads/lead_other', 1);
+    await entry(`/v1/leads/${encodeURIComponent(`x${lead}`)}`, 2); // another id that merely contains it
+    const range = { fromMs: Date.now() - 402 * 86_400_000, toMs: Date.now() + 86_400_000, names: [lead], replacement: 'er_test' };
+    expect(await log.renameResource(orgId, range)).toBe(3);
+    expect(await log.renameResource(orgId, range)).toBe(3); // a resumed run: nothing renamed twice, the count the same
+    const { items } = await log.list(orgId, { days: Array.from({ length: 401 }, (_, i) => at(i).slice(0, 10)), fromMs: range.fromMs, toMs: range.toMs, limit: 100 });
+    expect(items.map((item) => item.resource).sort()).toEqual(
+      ['/v1/flows/f1/events?lead_id=er_test', '/v1/leads/er_test', '/v1/leads/er_test/events', '/v1/leads/lead_other', `/v1/leads/${encodeURIComponent(`x${lead}`)}`].sort(),
+    );
+  });
 });
