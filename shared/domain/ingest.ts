@@ -16,6 +16,9 @@ export type IngestResult =
   | { status: 'conflict'; id: string; error: ConflictError }
   | { status: 'invalid'; error: ValidationError };
 
+/** A batch item's result: an event's, or `error`, our own fault while storing it (a 503 after the SDK's retries, or unexpected). */
+export type BatchItemResult = IngestResult | { status: 'error'; error: unknown };
+
 export interface IngestContext {
   orgId: string;
   idempotencyKey?: string | undefined;
@@ -102,13 +105,17 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
 }
 
 /**
- * A client's mistake found while storing one item (a 4xx from deeper down) is that item's `invalid` result, never the
- * batch's: the answer reports every item the batch stored. Only our own faults (5xx) propagate.
+ * Whatever goes wrong while storing one item is that item's result, never the batch's, so the answer reports exactly
+ * what the batch stored (contract section 3): a client's mistake found deeper down (a 4xx) is `invalid`; our own fault
+ * (a 503 such as DynamoDB throttling after the SDK's retries, or anything unexpected) is `error`, and the other items'
+ * results stand. Retrying the batch is then safe for items with an external id or an Idempotency-Key: what was stored
+ * is a duplicate. `onFault` hears each fault (the handler logs it; the answer carries only its problem).
  */
-function asItemResult(error: unknown): IngestResult {
+function asItemResult(error: unknown, onFault?: (error: unknown) => void): BatchItemResult {
   if (error instanceof ValidationError) return { status: 'invalid', error };
   if (error instanceof LeadlogError && error.status < 500) return { status: 'invalid', error: new ValidationError([{ path: '', message: error.message }]) };
-  throw error;
+  onFault?.(error);
+  return { status: 'error', error };
 }
 
 /**
@@ -116,7 +123,9 @@ function asItemResult(error: unknown): IngestResult {
  * key twice in one batch) are chained so the first is the one created and the rest are duplicates or
  * conflicts of it; all others run in parallel, at most BATCH_PUT_CONCURRENCY at a time.
  */
-export async function ingestBatch(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult[]> {
+export async function ingestBatch(
+  store: EventStore, body: unknown, context: IngestContext, onFault?: (error: unknown, index: number) => void,
+): Promise<BatchItemResult[]> {
   const events = (body as { events?: unknown } | null)?.events;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError([{ path: '', message: 'must be a JSON object: {"events": [ ... ]}' }]);
@@ -129,7 +138,7 @@ export async function ingestBatch(store: EventStore, body: unknown, context: Ing
   if (errors.length > 0) throw new ValidationError(errors);
 
   const items = events as unknown[];
-  const results: IngestResult[] = new Array(items.length);
+  const results: BatchItemResult[] = new Array(items.length);
   // Judged before anything is written: an oversized item is its own `invalid` result, whatever its neighbours.
   const pending: number[] = [];
   items.forEach((item, index) => {
@@ -149,7 +158,7 @@ export async function ingestBatch(store: EventStore, body: unknown, context: Ing
       const external = (item as { external_event_id?: unknown } | null)?.external_event_id;
       const perItemKey = context.idempotencyKey && external === undefined ? `${context.idempotencyKey}#${index}` : undefined;
       const chainKey = typeof external === 'string' ? `${(item as { source?: unknown }).source}:${external}` : undefined;
-      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey }).catch(asItemResult);
+      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey }).catch((error: unknown) => asItemResult(error, onFault && ((e) => onFault(e, index))));
       if (chainKey === undefined) {
         results[index] = await run();
       } else {

@@ -4,6 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { HandlerName, RouteKey } from '../definitions/routes.js';
 import type { MaskOptions } from '../domain/masking.js';
 import type { Viewer } from '../domain/queries.js';
+import { ServiceUnavailableError } from '../domain/errors.js';
 import { systemClock, type AuditLog, type Clock } from '../domain/ports.js';
 import { auditTrail, authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
@@ -11,6 +12,22 @@ export type RouteHandler = (event: HttpEvent, state: RequestState) => Promise<Ht
 
 export function createLogger(handlerName: string): Logger {
   return new Logger({ serviceName: 'leadlog', persistentKeys: { handler: handlerName } });
+}
+
+/**
+ * One batch item's fault (its `error` result), logged as the envelope logs a request's: a dependency busy for now is
+ * one WARN line with its cause; anything unexpected is an ERROR with the error's name and stack frames, never its
+ * message (it may quote a value of the item).
+ */
+export function logItemFault(logger: Logger, error: unknown, index: number): void {
+  if (error instanceof ServiceUnavailableError) {
+    const cause = (error as Error & { cause?: { name?: string; code?: string } }).cause;
+    logger.warn('dependency unavailable', { batch_item: index, status: 503, cause: cause?.name ?? cause?.code });
+    return;
+  }
+  const e = error as { name?: unknown; stack?: unknown } | null;
+  const frames = typeof e?.stack === 'string' ? e.stack.split('\n').filter((line) => /^\s+at /.test(line)).join('\n') : undefined;
+  logger.error('batch item failed', { batch_item: index, status: 500, error_name: typeof e?.name === 'string' ? e.name : typeof error, frames });
 }
 
 /**

@@ -64,7 +64,8 @@ export const leadSchema = z.strictObject({
 
 const batchResult = z.strictObject({
   index: z.int().check(z.gte(0)),
-  status: z.enum(['created', 'duplicate', 'conflict', 'invalid']),
+  // `error` (beyond the contract's list): our own fault while storing this item (503, retry the batch); the others stand.
+  status: z.enum(['created', 'duplicate', 'conflict', 'invalid', 'error']),
   id: z.optional(z.string()),
   problem: z.optional(problemSchema),
 });
@@ -210,7 +211,7 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   'POST /v1/events/batch': {
     id: 'createEvents',
     tag: 'Events', summary: `Store up to ${MAX_BATCH_EVENTS} events`,
-    description: 'Each item is judged on its own, in input order; one bad item never fails the others.',
+    description: 'Each item is judged on its own, in input order; one bad item never fails the others. The answer tells exactly what was stored: `created`, `duplicate` (stored before), `conflict`, `invalid`, or `error` (a server fault while storing that item, with a 503 problem; the other items stand, and retrying the batch is safe for items with an external_event_id or an Idempotency-Key).',
     body: { schema: z.strictObject({ events: z.array(eventInputSchema).check(z.minLength(1), z.maxLength(MAX_BATCH_EVENTS)) }), example: { events: [exampleInput] } },
     success: [{ status: 200, description: 'One result per item, in input order', body: z.strictObject({ results: z.array(batchResult) }), example: { results: [{ index: 0, status: 'created', id: exampleEvent.id }] } }],
     problems: [413, 415],

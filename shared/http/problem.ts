@@ -1,5 +1,5 @@
 import { LeadlogError, type FieldError } from '../domain/errors.js';
-import type { IngestResult } from '../domain/ingest.js';
+import type { BatchItemResult } from '../domain/ingest.js';
 
 export const PROBLEM_BASE = 'https://leadlog.dev/problems/';
 
@@ -40,13 +40,13 @@ export function toProblem(error: unknown, requestId?: string): { problem: Proble
   };
 }
 
-/** A problem as it appears inside a batch result (no headers, no request id). */
-export function problemOf(error: LeadlogError): Problem {
+/** A problem as it appears inside a batch result (no headers, no request id); an unexpected error never shows its message. */
+export function problemOf(error: unknown): Problem {
   return toProblem(error).problem;
 }
 
 /** One item's answer inside a batch response: its index, status, id, and a problem when it was refused. */
-export function batchResultOf(result: IngestResult, index: number) {
+export function batchResultOf(result: BatchItemResult, index: number) {
   switch (result.status) {
     case 'created':
     case 'duplicate':
@@ -54,6 +54,7 @@ export function batchResultOf(result: IngestResult, index: number) {
     case 'conflict':
       return { index, status: result.status, id: result.id, problem: problemOf(result.error) };
     case 'invalid':
+    case 'error':
       return { index, status: result.status, problem: problemOf(result.error) };
   }
 }

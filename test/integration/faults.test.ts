@@ -4,13 +4,14 @@ import { createIngestHandler } from '../../functions/ingest.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { FileBlobStore } from '../../shared/adapters/blob-stores.js';
 import { createDependencies } from '../../shared/adapters/container.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { createDocumentClient, translateAwsError } from '../../shared/adapters/aws-clients.js';
 import { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { runArchiveSql } from '../../infra/local/athena.js';
-import type { Archive, ArchiveRow } from '../../shared/domain/ports.js';
+import type { Archive, ArchiveRow, EventStore } from '../../shared/domain/ports.js';
+import type { BuiltEvent } from '../../shared/domain/event.js';
 import type { LambdaHttpHandler } from '../../infra/local/http-server.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 import { captureLogs } from '../support/logs.js';
@@ -86,17 +87,42 @@ describe('DynamoDB faults on the write path', () => {
     }
   });
 
-  it('a batch meeting a fault answers 503; its retry stores each item once', async () => {
-    const { key } = await api.newOrg();
-    const lead = `lead_fault_batch_${Date.now()}`;
-    const events = Array.from({ length: 5 }, (_, i) => sampleEvent({ lead_id: lead, external_event_id: `evt_b_${lead}_${i}` }));
-    fault = 'timeout-after-write';
-    expect((await api.request('POST', '/v1/events/batch', { key, body: { events } })).status).toBe(503);
-    fault = 'none';
-    const retried = await api.request('POST', '/v1/events/batch', { key, body: { events } });
-    expect(retried.body.results.every((r: { status: string }) => r.status === 'created' || r.status === 'duplicate')).toBe(true);
-    expect((await api.request('GET', `/v1/leads/${lead}/events`, { key })).body.items).toHaveLength(5);
-  });
+  it.each(['internal-error', 'timeout-after-write'] as const)(
+    "%s on the 3rd item of a batch: that item's result is error (503 problem), the others' stand, the answer tells exactly what was stored, and a retry completes it",
+    async (mode) => {
+      // Fault injection only: the real store and the real SDK error translation, failing the 3rd item's write.
+      const deps = createDependencies();
+      const real = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!));
+      const third = (b: BuiltEvent) => b.event.external_event_id?.endsWith('_2') === true;
+      const events: EventStore = Object.assign(Object.create(real) as EventStore, {
+        async put(b: BuiltEvent, nowMs: number) {
+          if (!third(b)) return real.put(b, nowMs);
+          if (mode === 'timeout-after-write') await real.put(b, nowMs); // the write happens, the answer is lost
+          throw translateAwsError(faultyError(mode === 'internal-error' ? 'InternalServerError' : 'TimeoutError', mode === 'internal-error' ? 500 : 0), 'PutCommand');
+        },
+      });
+      const local = await startTestApi({ handlers: { ingest: createIngestHandler({ ...deps, events }) as unknown as LambdaHttpHandler } as never });
+      try {
+        const { key } = await local.newOrg();
+        const lead = `lead_fault_batch_${mode}_${Date.now()}`;
+        const batch = Array.from({ length: 5 }, (_, i) => sampleEvent({ lead_id: lead, external_event_id: `evt_b_${lead}_${i}` }));
+        const answered = await local.request('POST', '/v1/events/batch', { key, body: { events: batch } });
+        expect(answered.status, answered.text).toBe(200);
+        expect(answered.body.results.map((r: { status: string }) => r.status)).toEqual(['created', 'created', 'error', 'created', 'created']);
+        expect(answered.body.results[2]).toEqual({ index: 2, status: 'error', problem: expect.objectContaining({ status: 503, type: expect.stringContaining('service-unavailable') }) });
+        const stored = (await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events`, { key })).body.items.map((e: { id: string }) => e.id).sort();
+        const created = answered.body.results.filter((r: { status: string }) => r.status === 'created').map((r: { id: string }) => r.id).sort();
+        // Every item reported created is stored; the faulted one is stored only when the write happened before the fault.
+        expect(stored.filter((id: string) => !created.includes(id))).toHaveLength(mode === 'timeout-after-write' ? 1 : 0);
+        expect(created.every((id: string) => stored.includes(id))).toBe(true);
+        const retried = await api.request('POST', '/v1/events/batch', { key, body: { events: batch } });
+        expect(retried.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate', mode === 'timeout-after-write' ? 'duplicate' : 'created', 'duplicate', 'duplicate']);
+        expect((await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events`, { key })).body.items).toHaveLength(5);
+      } finally {
+        await local.close();
+      }
+    },
+  );
 });
 
 describe('bus and archive faults in the fan-out', () => {

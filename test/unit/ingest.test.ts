@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
-import { ingestEvent, storeOnce } from '../../shared/domain/ingest.js';
+import { ingestBatch, ingestEvent, storeOnce } from '../../shared/domain/ingest.js';
+import { ServiceUnavailableError } from '../../shared/domain/errors.js';
+import { batchResultOf } from '../../shared/http/problem.js';
 import type { EventStore, StoredEvent, WriteResult } from '../../shared/domain/ports.js';
 
 const now = Date.parse('2026-11-23T14:30:00.000Z');
@@ -15,8 +17,7 @@ const built = (amount: number) => {
 };
 
 /** A store that answers what a conditional write would find: nothing the first time, the first item after. */
-function memoryStore(): EventStore {
-  const items = new Map<string, StoredEvent>();
+function memoryStore(items = new Map<string, StoredEvent>()): EventStore {
   return {
     async put(b): Promise<WriteResult> {
       const stored = items.get(b.event.id);
@@ -49,5 +50,50 @@ describe('storing an event once', () => {
     const result = await ingestEvent(store, input(11), { orgId: 'org_a', now });
     expect(result.status).toBe('conflict');
     expect(result.status === 'conflict' ? result.error.status : 0).toBe(409);
+  });
+});
+
+/**
+ * Fault injection only: the memory store, except that storing the item whose external id is `failing` throws what the
+ * client middleware makes of DynamoDB throttling after the SDK's retries (or, with `bug`, an unexpected error).
+ */
+function faultyStore(items: Map<string, StoredEvent>, failing: string, fault: 'throttled' | 'bug' = 'throttled'): EventStore {
+  const store = memoryStore(items);
+  return {
+    ...store,
+    async put(b, nowMs) {
+      if (b.event.external_event_id !== failing) return store.put(b, nowMs);
+      if (fault === 'bug') throw new TypeError('Cannot read properties of undefined (injected)');
+      throw new ServiceUnavailableError('Temporarily unable to store the data; retry with the same idempotency key.', { retryAfterSeconds: 1 });
+    },
+  };
+}
+
+describe('a batch meeting a server fault on one item', () => {
+  const batch = { events: Array.from({ length: 5 }, (_, i) => ({ ...input(10 + i), external_event_id: `evt_${i}` })) };
+
+  it("answers that item's fault as its own result (503 problem) while every other item's result stands, and reports exactly what was stored", async () => {
+    const items = new Map<string, StoredEvent>();
+    const results = await ingestBatch(faultyStore(items, 'evt_2'), batch, { orgId: 'org_a', now });
+    expect(results.map((r) => r.status)).toEqual(['created', 'created', 'error', 'created', 'created']);
+    const answered = results.map(batchResultOf);
+    expect(answered[2]).toEqual({ index: 2, status: 'error', problem: expect.objectContaining({ status: 503, type: expect.stringContaining('service-unavailable') }) });
+    // Reported = stored: every `created` id is in the store, and nothing else is.
+    const createdIds = answered.filter((r) => r.status === 'created').map((r) => r.id);
+    expect([...items.keys()].sort()).toEqual(createdIds.sort());
+    // Retrying the whole batch is safe: the stored items are duplicates, the failed one is created.
+    const retried = await ingestBatch(memoryStore(items), batch, { orgId: 'org_a', now: now + 1_000 });
+    expect(retried.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'created', 'duplicate', 'duplicate']);
+    expect(items.size).toBe(5);
+  });
+
+  it('an unexpected error on one item is that item\'s 500 problem (never its message), not the batch\'s', async () => {
+    const items = new Map<string, StoredEvent>();
+    const results = await ingestBatch(faultyStore(items, 'evt_2', 'bug'), batch, { orgId: 'org_a', now });
+    expect(results.map((r) => r.status)).toEqual(['created', 'created', 'error', 'created', 'created']);
+    const problem = batchResultOf(results[2]!, 2).problem!;
+    expect(problem.status).toBe(500);
+    expect(JSON.stringify(problem)).not.toContain('injected');
+    expect(items.size).toBe(4);
   });
 });
