@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { idString, issuesToFieldErrors, malformedStringPaths, MALFORMED_MESSAGE } from './schema.js';
 import { eventIdFor } from './ids.js';
 import { identityDigest } from './keys.js';
-import { MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
+import { ISO_DATE_TIME_RULE, MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffset, toIso } from './time.js';
 
 export const SCHEMA_VERSION = '1';
 export const SOURCE_TYPES = ['external', 'internal', 'direct'] as const;
@@ -157,7 +157,7 @@ export function validateEventInput(body: unknown, options: ValidateOptions): Val
   if (typeof candidate.occurred_at === 'string') {
     const ms = parseIsoWithOffset(candidate.occurred_at);
     if (ms === undefined) {
-      errors.push({ path: 'occurred_at', message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T14:30:45.123Z' });
+      errors.push({ path: 'occurred_at', message: ISO_DATE_TIME_RULE });
     } else if (ms > options.now + MAX_FUTURE_SKEW_MS) {
       errors.push({ path: 'occurred_at', message: 'must not be more than 5 minutes in the future' });
     } else {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError, type FieldError } from './errors.js';
-import { DAY_MS, MAX_FUTURE_SKEW_MS, parseIsoWithOffset } from './time.js';
+import { DAY_MS, ISO_DATE_TIME_RULE, MAX_FUTURE_SKEW_MS, parseIsoWithOffset } from './time.js';
+import { isRawNumber } from './json.js';
 
 /**
  * Zod's tree-shakable `zod/mini` build (~25 KB in a bundle instead of ~450 KB) with English messages,
@@ -127,6 +128,9 @@ export function issuesToFieldErrors(
       for (const key of issue.keys) errors.push({ path: formatPath([...path, key]), message: options.unknownKeyMessage ?? 'is not a known field' });
     } else if (valueAt(input, issue.path) === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
       errors.push({ path: formatPath(path), message: 'is required' });
+    } else if (issue.code === 'invalid_type' && issue.expected === 'number' && isRawNumber(valueAt(input, issue.path))) {
+      // A number kept as its text (json.ts) is one no double holds: say so, not the wrapper's type.
+      errors.push({ path: formatPath(path), message: 'is a number out of range: too large, or more digits than a 64-bit float holds' });
     } else {
       errors.push({ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, '') });
     }
@@ -166,7 +170,7 @@ export function param<T>(parse: (value: string) => T | { problem: string }) {
 }
 
 /** An ISO 8601 date-time with an offset, as epoch milliseconds. */
-export const isoParam = param((value): number | { problem: string } => parseIsoWithOffset(value) ?? { problem: 'must be an ISO 8601 date-time with an offset, e.g. 2026-11-23T00:00:00Z' });
+export const isoParam = param((value): number | { problem: string } => parseIsoWithOffset(value) ?? { problem: ISO_DATE_TIME_RULE });
 
 /** A whole number from 1 to 1000 (a page size). */
 export const limitParam = param((value): number | { problem: string } => {

@@ -9,6 +9,9 @@ const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** Parses an ISO 8601 date-time that carries an offset; returns epoch ms or undefined. */
+/** What a date-time must be, for the problem that refuses one (the range is the archive's: 1970 to 9999). */
+export const ISO_DATE_TIME_RULE = 'must be an ISO 8601 date-time with an offset, from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, e.g. 2026-11-23T14:30:45.123Z';
+
 export function parseIsoWithOffset(value: string): number | undefined {
   const match = ISO_WITH_OFFSET.exec(value);
   if (!match) return undefined;

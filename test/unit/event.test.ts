@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { leadDomainPayloads, leadDomainTypes, leadProcessingTypes } from '../../shared/domain/catalogue.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
+import { parseJsonLossless } from '../../shared/domain/json.js';
 import { domainSamples, processingSamples } from '../support/samples.js';
 
 const now = Date.parse('2026-11-23T14:30:00.000Z');
@@ -66,6 +67,13 @@ describe('the catalogue', () => {
     for (const bad of ['2026-02-30T00:00:00Z', '2026-11-23T14:00:00', '0000-01-01T00:00:00Z', '2026-11-23T25:00:00Z']) {
       expect(validateEventInput({ ...base, event_type: 'product_viewed', payload: domainSamples.product_viewed, occurred_at: bad }, { now }).ok, bad).toBe(false);
     }
+  });
+
+  it('names the real reason: a date before 1970 is out of range, and a number no double holds is out of range (not "received object")', () => {
+    const old = validateEventInput({ ...base, event_type: 'product_viewed', payload: domainSamples.product_viewed, occurred_at: '1900-01-01T00:00:00Z' }, { now });
+    expect(old.ok ? [] : old.errors).toEqual([{ path: 'occurred_at', message: expect.stringContaining('from 1970-01-01T00:00:00Z') }]);
+    const huge = validateEventInput(parseJsonLossless(JSON.stringify({ ...base, event_type: 'purchase_completed', payload: domainSamples.purchase_completed }).replace(/"amount":[^,}]+/, '"amount":1e999999')), { now });
+    expect(huge.ok ? [] : huge.errors).toEqual([{ path: 'payload.amount', message: expect.stringContaining('number out of range') }]);
   });
 
   it('normalizes occurred_at to UTC milliseconds and currency to upper case, keeping unknown payload keys', () => {
