@@ -28,7 +28,7 @@ import { LocalArchivedEvents } from './local-archived-events.js';
 import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
-import { maskFreeText } from '../../shared/domain/masking.js';
+import { maskFreeText, maskId } from '../../shared/domain/masking.js';
 
 /**
  * `npm start`: the whole shape on one machine. DynamoDB Local with data under .data/, the tables from the
@@ -159,24 +159,24 @@ async function main(): Promise<void> {
   // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume.
   const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
   erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive, exports: exportsEngine }), {
-    onError: (error) => console.error(`leadlog: erasure step failed (retried): ${error.message}`),
+    onError: (error) => console.error(`leadlog: erasure step failed (retried): ${maskFreeText(error.message)}`),
   });
   erasures.start();
   // Exports (POST /v1/exports): the export workflow's job, run here over the local archive into .data/files.
   exports = new ExportRunner({ store: deps.exports.store, engine: exportsEngine, announce: announceExportReady(bus) }, {
-    onError: (error) => console.error(`leadlog: export step failed (retried): ${error.message}`),
+    onError: (error) => console.error(`leadlog: export step failed (retried): ${maskFreeText(error.message)}`),
   });
   exports.start();
   // Replays (POST /v1/replays): the replay workflow's job, run here onto the local bus.
   replays = new ReplayRunner({ events: deps.events, archive: localStandIns.archivedEvents, replays: deps.replays.store, bus, maskOptions: deps.maskOptions, nowMs: Date.now }, {
-    onError: (error) => console.error(`leadlog: replay step failed (retried): ${error.message}`),
+    onError: (error) => console.error(`leadlog: replay step failed (retried): ${maskFreeText(error.message)}`),
   });
   replays.start();
   // Scheduled exports: EventBridge Scheduler's tick in AWS, this clock here (every 30 s; a run is claimed once).
   scheduleClock = setInterval(() => {
     runDueSchedules({ schedules: deps.exports.schedules, exports: deps.exports }, Date.now(), config.exportSettleSeconds * 1000)
       .then((tick) => tick.failed.forEach((f) => console.error(`leadlog: scheduled export ${f.scheduleId} could not start (retried): ${f.error.name}`)))
-      .catch((error: Error) => console.error(`leadlog: scheduled exports: ${error.message}`));
+      .catch((error: Error) => console.error(`leadlog: scheduled exports: ${maskFreeText(error.message)}`));
   }, 30_000);
   scheduleClock.unref();
   const quiet = localSettings.quiet;
@@ -184,7 +184,8 @@ async function main(): Promise<void> {
     handlers,
     authorizer,
     files: { dir: config.exportDir!, secret: config.exportUrlSecret! },
-    onRequest: quiet ? undefined : ({ method, path, status, ms }) => console.log(`${method} ${path} ${status} ${ms.toFixed(1)}ms`),
+    // The log holds no unmasked value: a lead id in a path may be an e-mail (each segment masked as an id).
+    onRequest: quiet ? undefined : ({ method, path, status, ms }) => console.log(`${method} ${path.split('/').map(maskId).join('/')} ${status} ${ms.toFixed(1)}ms`),
   });
   try {
     await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { ALERT_DETAIL_TYPE, BUS_SOURCE } from '../definitions/event-rules.js';
 import { countsTowardAlerts, processAlerts, type AlertRaised } from './alerts.js';
 import { archiveSink } from './archive.js';
 import type { LeadEvent } from './event.js';
-import { maskEvent, type MaskOptions } from './masking.js';
+import { maskError, maskEvent, type MaskOptions } from './masking.js';
 import type { AlertStore, Archive, BusEntry, Clock, EventBus, Log } from './ports.js';
 import { chunkBy, sendAll, type Sink } from './sink.js';
 
@@ -117,7 +117,7 @@ export async function fanOut(records: DecodedRecord[], ports: FanoutPorts): Prom
   } catch (error) {
     // Retry from the first record that counts towards an alert: everything before it is published and counts for nothing.
     const retryFrom = published.find((r) => countsTowardAlerts(r.event))?.sequence ?? firstFailed;
-    ports.log?.error('alert evaluation failed; the batch will be retried', { error: error as Error, retryFrom });
+    ports.log?.error('alert evaluation failed; the batch will be retried', { error: maskError(error), retryFrom });
     return { failedSequence: retryFrom, raised: [] };
   }
 }

@@ -6,7 +6,7 @@ import { OUTCOMES, SOURCE_PATTERN } from './event.js';
 import * as z from 'zod/mini';
 import { idString, isoParam, limitParam, param, parseOrThrow } from './schema.js';
 import { UUID_PATTERN } from './ids.js';
-import { maskEvent, type MaskOptions } from './masking.js';
+import { maskEvent, maskId, type MaskOptions } from './masking.js';
 import type { ErasureStore, EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, utcDays } from './time.js';
 import { eventKeysFor } from './keys.js';
@@ -242,11 +242,13 @@ export async function getLead(store: EventStore, identities: IdentityStore, view
   const [first, last] = await Promise.all([edge('asc'), edge('desc')]);
   if (!profile && first.items.length === 0) throw new NotFoundError(`No lead ${leadId.slice(0, 100)}.`);
   const firstSeen = [profile?.firstSeenAt, first.items[0]?.received_at].filter((at): at is string => at !== undefined).sort()[0];
+  // The id asked for is echoed as given (the console navigates by it); other leads' ids are masked like any id.
+  const otherId = (id: string) => (viewer.canSeePii ? id : maskId(id));
   return {
     lead_id: leadId,
     identities: presentIdentities([...new Set(profiles.flatMap((p) => p?.identities ?? []))], viewer.canSeePii),
-    ...(profile?.mergedInto ? { merged_into: await liveLead(identities, viewer.orgId, leadId) } : {}),
-    merged_from: profile?.mergedFrom ?? [],
+    ...(profile?.mergedInto ? { merged_into: otherId(await liveLead(identities, viewer.orgId, leadId)) } : {}),
+    merged_from: (profile?.mergedFrom ?? []).map(otherId),
     first_seen_at: firstSeen ?? null,
     last_seen_at: last.items[0]?.received_at ?? firstSeen ?? null,
   };
@@ -275,5 +277,7 @@ export async function findLeads(store: EventStore, identities: IdentityStore, vi
   const claimant = (await identities.find(viewer.orgId, [key])).get(key);
   if (claimant === undefined) return { items: [] };
   const live = await liveLead(identities, viewer.orgId, claimant);
-  return { items: [await getLead(store, identities, viewer, live, nowMs)] };
+  const lead = await getLead(store, identities, viewer, live, nowMs);
+  // A lookup finds a lead id the caller did not give: masked like any id without pii:read.
+  return { items: [viewer.canSeePii ? lead : { ...lead, lead_id: maskId(lead.lead_id) }] };
 }

@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
 } from '../domain/errors.js';
 import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
+import { maskError } from '../domain/masking.js';
 import type { AuditLog } from '../domain/ports.js';
 import { toProblem } from './problem.js';
 import { decodePathParameters, noRouteError } from './routing.js';
@@ -83,7 +84,7 @@ export function httpEnvelope(logger: Logger): MiddlewareObj<HttpEvent, HttpResul
         const cause = (request.error as Error & { cause?: { name?: string; code?: string } }).cause;
         logger.warn('dependency unavailable', { status: problem.status, type: problem.type, cause: cause?.name ?? cause?.code });
       } else if (problem.status >= 500) {
-        logger.error('request failed', { error: request.error as Error, status: problem.status });
+        logger.error('request failed', { error: maskError(request.error), status: problem.status }); // logs hold no unmasked value
       } else {
         logger.info('request rejected', { status: problem.status, type: problem.type });
       }

@@ -2,6 +2,7 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeStreamRecords } from '../adapters/event-item.js';
 import { fanOut, type DecodedRecord, type FanoutPorts } from '../domain/fanout.js';
 import { systemClock } from '../domain/ports.js';
+import { maskError } from '../domain/masking.js';
 import { createLogger } from '../http/handler.js';
 
 /** The fan-out's ports; the clock defaults to the system clock, archive and alerts may be left out (tests). */
@@ -26,7 +27,7 @@ export function createFanoutHandler(deps: FanoutDependencies) {
         decoded.push(...decodeStreamRecords([record]));
       } catch (error) {
         undecodable = record.dynamodb?.SequenceNumber ?? '';
-        log.error('a stream record cannot be decoded: reported failed (retried, then the dead-letter queue)', { sequence: undecodable, error: error as Error });
+        log.error('a stream record cannot be decoded: reported failed (retried, then the dead-letter queue)', { sequence: undecodable, error: maskError(error) });
         break;
       }
     }

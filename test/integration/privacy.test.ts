@@ -167,6 +167,31 @@ describe('ids and object keys are masked like any string (section 9, v1.2)', () 
   }, 90_000);
 });
 
+describe('lead reads mask the ids of other leads (section 9, v1.2)', () => {
+  it('echoes the id asked for (the console navigates by it) and masks merged and looked-up lead ids without pii:read', async () => {
+    const { orgId, key } = await api.newOrg();
+    const reader = await api.keyFor(orgId, ['events:read']);
+    const u = unique();
+    const [x, y] = [`x.${u}@example.com`, `y.${u}@example.com`];
+    const identity = { email: `person.${u}@example.com`, phone: '+14155550123' };
+    for (const lead of [x, y]) expect((await api.request('POST', '/v1/events', { key, body: sampleEvent({ lead_id: lead, identity }) })).status).toBe(201);
+    const merged = (await api.request('GET', `/v1/leads/${encodeURIComponent(y)}`, { key })).body;
+    const [live, other] = merged.merged_into === x ? [x, y] : [y, x];
+
+    const liveView = await api.request('GET', `/v1/leads/${encodeURIComponent(live)}`, { key: reader });
+    expect(liveView.body).toMatchObject({ lead_id: live, merged_from: [maskId(other)] });
+    const otherView = await api.request('GET', `/v1/leads/${encodeURIComponent(other)}`, { key: reader });
+    expect(otherView.body).toMatchObject({ lead_id: other, merged_into: maskId(live) });
+    const found = await api.request('GET', `/v1/leads?phone=${encodeURIComponent(identity.phone)}`, { key: reader });
+    expect(found.body.items.map((l: { lead_id: string }) => l.lead_id)).toEqual([maskId(live)]);
+    for (const text of [found.text, liveView.text.replace(live, ''), otherView.text.replace(other, '')]) {
+      expect(text).not.toContain(`x.${u}@`);
+      expect(text).not.toContain(`y.${u}@`);
+    }
+    expect((await api.request('GET', `/v1/leads?phone=${encodeURIComponent(identity.phone)}`, { key })).body.items[0].lead_id).toBe(live);
+  });
+});
+
 describe("an alert's dimension is masked wherever the alert goes (section 5, v1.2)", () => {
   it('on the bus and in GET /v1/alerts, while the counters keep two buyers that mask alike apart', async () => {
     const { orgId, key } = await api.newOrg();

@@ -62,4 +62,15 @@ describe('fan-out', () => {
     const healthy = await fanOut(records.slice(0, 2), { bus, alerts: failing, clock: { now: () => 0 } });
     expect(healthy.failedSequence).toBeUndefined(); // nothing counted, so the store was never asked
   });
+
+  it("logs an alert failure with the error's e-mails and phones masked (logs never hold an unmasked value)", async () => {
+    const records = [record('INSERT', '30', event({ id: 'rejected', event_type: 'source.rejected', outcome: 'failure', reason: 'x', source: 'web' }))].map(decodeRecord);
+    const bus = { putEvents: async () => [] };
+    const failing = { apply: async () => { throw new Error('no counter for buyer ana@example.com, +14155550100'); } } as unknown as AlertStore;
+    const lines: unknown[] = [];
+    const log = { info: () => undefined, warn: () => undefined, error: (...args: unknown[]) => lines.push(args) };
+    await fanOut(records, { bus, alerts: failing, clock: { now: () => 0 }, log: log as never });
+    expect(JSON.stringify(lines)).toContain('a***@example.com, +1415*******');
+    expect(JSON.stringify(lines)).not.toMatch(/ana@|4155550100/);
+  });
 });
