@@ -42,8 +42,15 @@ const piiEntry = (p: { local: string; subscriber: number; name: string; document
   return fc.oneof(
     fc.tuple(fc.constantFrom('email', 'email_address', 'customer_email').chain(spell), fc.constant(email)),
     fc.tuple(fc.constantFrom('phone', 'phone_number', 'mobile', 'cell', 'whatsapp').chain(spell), fc.constant(phone)),
-    fc.tuple(fc.constantFrom('first_name', 'last_name', 'full_name', 'name').chain(spell), fc.constant(p.name)),
-    fc.tuple(fc.constantFrom('ssn', 'cpf', 'document', 'tax_id').chain(spell), fc.constant(String(p.document))),
+    fc.tuple(fc.constantFrom('first_name', 'last_name', 'full_name', 'name', 'surname', 'given_name', 'family_name', 'fname', 'lname').chain(spell), fc.constant(p.name)),
+    fc.tuple(fc.constantFrom('ssn', 'cpf', 'document', 'tax_id', 'social_security_number', 'card_number', 'pan').chain(spell), fc.constant(String(p.document))),
+    // v1.2: LeadConduit's field ids and typed values, credentials, form-encoded and JSON-in-string bodies, keys.
+    fc.tuple(fc.constantFrom('phone_1', 'phone_2', 'phone_3', 'home_phone', 'work_phone').chain(spell), fc.constant({ normal: phone.slice(3), raw: phone, valid: true, line: phone.slice(-4) })),
+    fc.tuple(fc.constant('email'), fc.constant({ normal: email, raw: email.toUpperCase(), user: p.local, valid: true })),
+    fc.tuple(fc.constantFrom('password', 'secret', 'token', 'api_key', 'authorization').chain(spell), fc.constant(p.name)),
+    fc.tuple(word, fc.constant(`email=${p.local}%40leak.example&phone=${encodeURIComponent(phone)}`)),
+    fc.tuple(word, fc.constant(JSON.stringify({ lead: { first_name: p.name, mail: email, tel: phone } }))),
+    fc.tuple(fc.constant(email), fc.constant(1)),
     // Free text under any key: a sentence with the e-mail and the phone inside.
     fc.tuple(word, fc.constant(`please reach ${email} or ${phone.replace(/^(\+55)(11)/, '$1 $2 ')} today`)),
     // A form answer typed as one.
@@ -60,7 +67,7 @@ export const plantedTree = person.chain((p) =>
       for (let d = 0; d < depth; d++) node = (node[`level${d}`] ??= {}) as Record<string, unknown>;
       node[key] = inArray ? [value] : value;
     }
-    const secrets = [`${p.local}@leak.example`, `9${p.subscriber}`, p.name, String(p.document)];
+    const secrets = [`${p.local}@leak.example`, `${p.local}%40leak.example`, `${p.local}@LEAK`.toUpperCase(), `9${p.subscriber}`, p.name, String(p.document)];
     return { tree: root, secrets, reason: `Duplicate of ${p.local}@leak.example (+55 11 9${p.subscriber})` };
   }),
 );
@@ -81,6 +88,12 @@ function assertNoLeak(event: LeadEvent, planted: Planted) {
 /** Planted trees in every PII-bearing field: the masked read, the bus entry and the archive row hold none of it. */
 export const eventFieldsProperty = fc.property(plantedTree, fc.constantFrom('payload', 'raw_payload', 'lead_snapshot', 'appended'), ({ tree, secrets, reason }, field) => {
   assertNoLeak({ ...base, [field]: tree, reason }, { secrets });
+});
+
+/** v1.2: an e-mail or phone inside any id of the envelope never survives masking either. */
+export const idsProperty = fc.property(person, fc.constantFrom('lead_id', 'flow_id', 'step_id', 'entity_id', 'object_id', 'object_id_ref', 'external_event_id'), fc.boolean(), ({ local, subscriber }, field, asPhone) => {
+  const secret = asPhone ? `9${subscriber}` : `${local}@leak.example`;
+  assertNoLeak({ ...base, [field]: asPhone ? `id +55119${subscriber}` : `id ${local}@leak.example` }, { secrets: [secret] });
 });
 
 /** What every provider mapping makes of a delivery full of PII: masked as thoroughly. */
