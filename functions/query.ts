@@ -11,23 +11,23 @@ const pathParam = (event: HttpEvent, name: string) => event.pathParameters?.[nam
 /** The read routes: one event, a lead (identities) and its timeline, the org's events, a flow's events. */
 export function createQueryHandler(deps: Dependencies) {
   const viewer = (state: RequestState) => readerOf(state, deps.maskOptions);
-  const reads = () => ({ store: deps.events, cursors: deps.cursors });
+  const reads = (state: RequestState) => ({ store: deps.events, cursors: deps.cursors, signal: state.signal });
   return createHttpHandler('query', {
     'GET /v1/events/{id}': async (event, state) =>
       json(200, await getEvent(deps.events, await viewer(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/events/{id}/raw': async (event, state) =>
       bytes(200, await getRawBody(deps.events, await viewer(state), pathParam(event, 'id'), deps.clock.now())),
     'GET /v1/leads/{lead_id}/events': async (event, state) =>
-      json(200, await leadTimeline(reads(), deps.identities, await viewer(state), pathParam(event, 'lead_id'), params(event), deps.clock.now(), deps.erasures)),
+      json(200, await leadTimeline(reads(state), deps.identities, await viewer(state), pathParam(event, 'lead_id'), params(event), deps.clock.now(), deps.erasures)),
     'GET /v1/leads/{lead_id}': async (event, state) =>
       json(200, await getLead(deps.events, deps.identities, await viewer(state), pathParam(event, 'lead_id'), deps.clock.now())),
     'GET /v1/leads': async (event, state) =>
       json(200, await findLeads(deps.events, deps.identities, await viewer(state), params(event), deps.clock.now())),
     'GET /v1/events': async (event, state) =>
-      json(200, await listEvents(reads(), await viewer(state), params(event), deps.clock.now())),
+      json(200, await listEvents(reads(state), await viewer(state), params(event), deps.clock.now())),
     'GET /v1/alerts': async (event, state) => json(200, await listAlerts(deps.alerts, deps.cursors, viewerOf(state).orgId, params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
-      json(200, await flowEvents(reads(), await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
+      json(200, await flowEvents(reads(state), await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
   }, { audit: () => deps.audit, clock: deps.clock });
 }
 

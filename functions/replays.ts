@@ -11,7 +11,7 @@ export function createReplaysHandler(deps: Dependencies) {
   return createHttpHandler('replays', {
     'POST /v1/replays': async (_event, state) => {
       const ports = { events: deps.events, archive: deps.replays.archive, replays: deps.replays.store, scheduler: deps.replays.scheduler };
-      const outcome = await requestReplay(ports, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now() });
+      const outcome = await requestReplay(ports, { orgId: callerOf(state).orgId, body: state.body, nowMs: deps.clock.now(), signal: state.signal });
       if (outcome.dryRun) return json(200, { matched: outcome.matched });
       return json(202, presentReplay(outcome.job), { location: `/v1/replays/${outcome.job.id}` });
     },

@@ -25,7 +25,7 @@ export function createWebhookHandler(deps: Dependencies) {
         const { event: stored } = outcome;
         return json(200, { status: outcome.status, event_id: stored.id, event_type: stored.event_type, lead_id: stored.lead_id }, outcome.status === 'duplicate' ? { 'idempotent-replayed': 'true' } : {});
       },
-      'POST /v1/webhooks/remap': async (_event, state) => json(200, await remapUnmapped(deps.events, callerOf(state).orgId, state.body, deps.clock.now())),
+      'POST /v1/webhooks/remap': async (_event, state) => json(200, await remapUnmapped(deps.events, callerOf(state).orgId, state.body, deps.clock.now(), state.signal)),
     },
     { logger, audit: () => deps.audit, clock: deps.clock },
   );

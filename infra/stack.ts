@@ -189,7 +189,8 @@ export class LeadlogStack extends Stack {
     const workGroupArn = this.formatArn({ service: 'athena', resource: 'workgroup', resourceName: analytics.workGroup.ref });
     /** Running Athena queries over the archive: the workgroup, and reading the Glue catalog's archive tables. */
     const grantArchiveQueries = (fn: NodejsFunction, tablesRead: string[]) => {
-      fn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], resources: [workGroupArn] }));
+      // StopQueryExecution: a request that runs out of time stops its query (shared/adapters/athena-queries.ts).
+      fn.addToRolePolicy(new PolicyStatement({ actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], resources: [workGroupArn] }));
       fn.addToRolePolicy(new PolicyStatement({
         actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
         resources: [

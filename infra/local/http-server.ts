@@ -34,14 +34,22 @@ export interface LocalApiOptions {
    * `<dir>/<key>` when the signature is the secret's and it has not expired (shared/adapters/export-links.ts).
    */
   files?: { dir: string; secret: string };
+  /**
+   * How long a request may run, as API Gateway's integration timeout (30 s) bounds it in AWS; the handlers see it as
+   * the Lambda context's remaining time and stop their work a margin before (shared/http/handler.ts `withDeadline`).
+   */
+  requestTimeoutMs?: number;
 }
+
+/** API Gateway's HTTP API integration timeout, less a second: the local default for a request's time. */
+export const LOCAL_REQUEST_TIMEOUT_MS = 29_000;
 
 /** API Gateway's own request size limit; the handlers enforce the contract's smaller per-route limits. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 const TEXTUAL = /^(?:text\/|application\/(?:[a-z0-9.+-]+\+)?(?:json|xml|x-www-form-urlencoded|javascript))/i;
 
-function lambdaContext(functionName: string, requestId: string): Context {
-  const deadline = Date.now() + 29_000;
+function lambdaContext(functionName: string, requestId: string, timeoutMs = LOCAL_REQUEST_TIMEOUT_MS): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -181,14 +189,14 @@ async function authorize(options: Pick<LocalApiOptions, 'authorizer' | 'authoriz
  * route's handler; a request no route matched goes to the catch-all's handler, as API Gateway's $default does.
  */
 export async function invokeRoute(
-  options: Pick<LocalApiOptions, 'handlers' | 'authorizer' | 'authorizerCacheSeconds'>, event: HttpEvent, route: RouteDefinition | undefined,
+  options: Pick<LocalApiOptions, 'handlers' | 'authorizer' | 'authorizerCacheSeconds' | 'requestTimeoutMs'>, event: HttpEvent, route: RouteDefinition | undefined,
 ): Promise<HttpResult> {
   if (route?.scope && event.headers.authorization) {
     const decision = await authorize(options, event.headers as Record<string, string>);
     if (decision.isAuthorized && decision.context) event.requestContext.authorizer = { lambda: decision.context };
   }
   const name = route?.handler ?? FALLBACK_HANDLER;
-  return (await options.handlers[name](event, lambdaContext(`leadlog-${name}`, event.requestContext.requestId))) as HttpResult;
+  return (await options.handlers[name](event, lambdaContext(`leadlog-${name}`, event.requestContext.requestId, options.requestTimeoutMs))) as HttpResult;
 }
 
 /** A signed file URL, as S3 answers a presigned GET: 200 with the bytes, 403 for a bad or expired signature, 404. */

@@ -16,8 +16,8 @@ const SELECT = selectWithIsoTimestamps(COLUMNS, 'athena');
 export class AthenaArchivedEvents implements ArchivedEvents {
   constructor(private readonly athena: AthenaClient, private readonly target: AthenaTarget) {}
 
-  async count(orgId: string, filter: ReplayFilter): Promise<number> {
-    return Number((await runAthena(this.athena, this.target, `SELECT count(*) ${inlineParameters(exportWhere(orgId, filter))}`)).rows[0]?.[0] ?? 0);
+  async count(orgId: string, filter: ReplayFilter, signal?: AbortSignal): Promise<number> {
+    return Number((await runAthena(this.athena, this.target, `SELECT count(*) ${inlineParameters(exportWhere(orgId, filter))}`, { signal })).rows[0]?.[0] ?? 0);
   }
 
   async page(orgId: string, filter: ReplayFilter, after: ArchivePosition | undefined, limit: number): Promise<{ events: LeadEvent[]; next?: ArchivePosition }> {

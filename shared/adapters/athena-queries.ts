@@ -1,4 +1,4 @@
-import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 
 export interface AthenaTarget {
   workGroup: string;
@@ -8,16 +8,21 @@ export interface AthenaTarget {
 
 /**
  * Runs one statement in the workgroup and waits for it. Returns where Athena wrote its result (a SELECT's CSV, with a
- * header row) and, with `readRows`, the rows of a SELECT (header dropped; for small answers: counts, day lists).
+ * header row) and, with `readRows`, the rows of a SELECT (header dropped; for small answers: counts, day lists). Once
+ * `signal` fires (a request's deadline), the query is stopped in Athena (best effort) and the signal's reason thrown.
  */
 export async function runAthena(
-  athena: AthenaClient, target: AthenaTarget, sql: string, options: { readRows?: boolean } = {},
+  athena: AthenaClient, target: AthenaTarget, sql: string, options: { readRows?: boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<{ outputLocation: string | undefined; rows: (string | undefined)[][] }> {
   const { QueryExecutionId } = await athena.send(new StartQueryExecutionCommand({
     QueryString: sql, WorkGroup: target.workGroup, QueryExecutionContext: { Database: target.database },
   }));
   let outputLocation: string | undefined;
   for (;;) {
+    if (options.signal?.aborted) {
+      await athena.send(new StopQueryExecutionCommand({ QueryExecutionId })).catch(() => undefined);
+      options.signal.throwIfAborted();
+    }
     const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }));
     const state = QueryExecution?.Status?.State;
     if (state === 'SUCCEEDED') {

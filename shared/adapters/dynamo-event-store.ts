@@ -91,7 +91,7 @@ export class DynamoEventStore implements EventStore {
     for (let partition = start; partition < query.partitions.length && collected.length < want; partition++) {
       const input = this.queryInput(query, partitionKey, query.partitions[partition]!);
       const startKey = query.after && partition === start ? this.startKey(query, partitionKey, partition) : undefined;
-      for (const item of await this.collect(input, want - collected.length, startKey)) collected.push({ partition, item });
+      for (const item of await this.collect(input, want - collected.length, startKey, undefined, query.signal)) collected.push({ partition, item });
     }
     return this.toPage(collected, query);
   }
@@ -105,20 +105,29 @@ export class DynamoEventStore implements EventStore {
     const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1;
     const after = query.after?.timeKey;
-    const perPartition = await Promise.all(query.partitions.map((partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after)));
+    const perPartition = await Promise.all(query.partitions.map((partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after, query.signal)));
     const direction = query.order === 'asc' ? 1 : -1;
     const merged = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0));
     return this.toPage(merged.slice(0, want).map((item) => ({ partition: 0, item })), query);
   }
 
-  /** Up to `want` items of one query, following DynamoDB's pages; `skip` drops the item at a position's own key. */
-  private async collect(input: QueryCommandInput, want: number, startKey?: Record<string, unknown>, skip?: string): Promise<EventItem[]> {
+  /**
+   * Up to `want` items of one query, following DynamoDB's pages; `skip` drops the item at a position's own key. Once
+   * `signal` fires (the request's deadline), no further page is read and the read in flight is abandoned: its reason
+   * (the domain's RequestTimeoutError) is thrown.
+   */
+  private async collect(input: QueryCommandInput, want: number, startKey?: Record<string, unknown>, skip?: string, signal?: AbortSignal): Promise<EventItem[]> {
     const items: EventItem[] = [];
     let exclusiveStartKey = startKey;
     do {
+      signal?.throwIfAborted();
       const result = await this.client.send(
         new QueryCommand({ ...input, Limit: Math.min(Math.max(want - items.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
-      );
+        ...(signal ? [{ abortSignal: signal }] : []),
+      ).catch((error: unknown) => {
+        signal?.throwIfAborted();
+        throw error;
+      });
       for (const item of (result.Items ?? []) as EventItem[]) if (item.time_key !== skip) items.push(item);
       exclusiveStartKey = result.LastEvaluatedKey;
     } while (exclusiveStartKey && items.length < want);

@@ -106,6 +106,21 @@ export class ServiceUnavailableError extends LeadlogError {
   }
 }
 
+/**
+ * The request ran out of its time (the Lambda's remaining time less a margin; locally the server's request timeout):
+ * its work was stopped (the AbortSignal it was given fired) and nothing it would have answered is known. 503, not 504:
+ * leadlog is the origin, not a gateway, and a retry later (or with a narrower range) may succeed.
+ */
+export class RequestTimeoutError extends LeadlogError {
+  readonly status = 503;
+  readonly title = 'Request took too long';
+  readonly slug = 'request-timeout';
+  constructor(budgetMs: number) {
+    super(`The request was stopped after ${budgetMs} ms, its time limit. Retry later, or ask for less (a narrower range, a smaller page).`);
+    this.headers['retry-after'] = '5';
+  }
+}
+
 export function describeFieldErrors(errors: FieldError[]): string {
   const shown = errors.slice(0, 5).map((e) => `${e.path || '(body)'}: ${e.message}`);
   const more = errors.length > 5 ? ` (and ${errors.length - 5} more)` : '';

@@ -49,6 +49,8 @@ export interface RangeQuery {
   /** Read the partitions side by side, merged by (occurred_at, id), instead of one after another. */
   interleave?: boolean;
   nowMs: number;
+  /** The request's deadline: when it fires, the store stops between reads (and abandons the read in flight). */
+  signal?: AbortSignal;
 }
 
 /** Where a page ended: the partition index and the sort key of the last item returned. */

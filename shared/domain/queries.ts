@@ -89,14 +89,15 @@ function checkRange(fromMs: number | undefined, toMs: number | undefined, names:
   }
 }
 
-/** Reads: the event store and the signer of their page cursors. */
+/** Reads: the event store, the signer of their page cursors, and the request's deadline (the store stops reading when it fires). */
 export interface ReadPorts {
   store: EventStore;
   cursors: Cursors;
+  signal?: AbortSignal | undefined;
 }
 
 async function runQuery(
-  { store, cursors }: ReadPorts,
+  { store, cursors, signal }: ReadPorts,
   viewer: Viewer,
   binding: Record<string, unknown>,
   cursor: string | OpenedCursor | undefined,
@@ -108,7 +109,7 @@ async function runQuery(
   if (after && after.partition >= query.partitions.length) {
     throw new ValidationError([{ path: 'cursor', message: 'is not a cursor for this query' }]);
   }
-  const page = await store.query({ ...query, ...(after ? { after } : {}) });
+  const page = await store.query({ ...query, ...(after ? { after } : {}), ...(signal ? { signal } : {}) });
   return {
     items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item, viewer.mask)),
     next_cursor: page.next ? await cursors.encode(page.next, viewer.orgId, binding, defaults) : null,
@@ -138,14 +139,14 @@ export async function getRawBody(store: EventStore, viewer: Viewer, id: string, 
  * of them is asked for. Stored events keep the lead_id they were stored with.
  */
 export async function leadTimeline(
-  { store, cursors }: ReadPorts, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
+  reads: ReadPorts, identities: IdentityStore, viewer: Viewer, leadId: string, params: Params, nowMs: number,
   erasures?: Pick<ErasureStore, 'ofLead'>,
 ): Promise<ListResponse> {
   const p = parseParams(timelineParams, params);
   checkRange(p.from, p.to, ['from', 'to']);
   const binding = { route: 'timeline', leadId, type: params.type, outcome: p.outcome, from: p.from, to: p.to, order: p.order ?? 'asc' };
   const { members } = await leadFamily(identities, viewer.orgId, leadId);
-  const page = await runQuery({ store, cursors }, viewer, binding, p.cursor, {
+  const page = await runQuery(reads, viewer, binding, p.cursor, {
     index: 'by_lead',
     partitions: members.map((member) => eventKeysFor.lead(viewer.orgId, member)),
     interleave: true,

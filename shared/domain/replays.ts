@@ -78,7 +78,8 @@ export interface ReplayStore {
 export interface ArchivedEvents {
   /** Events of the org matching the filter in [fromMs, toMs), in (occurred_at, id) order, after `after`. */
   page(orgId: string, filter: ReplayFilter, after: ArchivePosition | undefined, limit: number): Promise<{ events: LeadEvent[]; next?: ArchivePosition }>;
-  count(orgId: string, filter: ReplayFilter): Promise<number>;
+  /** `signal`: the request's deadline; once it fires the count stops (the engine's query cancelled where it can be). */
+  count(orgId: string, filter: ReplayFilter, signal?: AbortSignal): Promise<number>;
 }
 
 export interface ArchivePosition {
@@ -117,26 +118,34 @@ export function parseReplayRequest(body: unknown, nowMs: number): { filter: Repl
   };
 }
 
-function page(store: EventStore, orgId: string, filter: ReplayFilter, after: PagePosition | undefined, nowMs: number, limit = PAGE) {
+function page(store: EventStore, orgId: string, filter: ReplayFilter, after: PagePosition | undefined, nowMs: number, limit = PAGE, signal?: AbortSignal) {
   return store.query({
     index: 'by_day', partitions: utcDays(filter.fromMs, filter.toMs).map((day) => eventKeysFor.day(orgId, day)),
     fromMs: filter.fromMs, toMs: filter.toMs, order: 'asc', limit,
     filters: { ...(filter.types ? { eventTypes: filter.types } : {}), ...(filter.source ? { source: filter.source } : {}), ...(filter.leadId ? { leadId: filter.leadId } : {}) },
-    include: { leadSnapshot: false, rawPayload: false }, ...(after ? { after } : {}), nowMs,
+    include: { leadSnapshot: false, rawPayload: false }, ...(after ? { after } : {}), nowMs, ...(signal ? { signal } : {}),
   });
 }
 
-/** How many events match: in the archive for the part older than the hot store, in DynamoDB for the rest. */
-export async function countMatches(store: EventStore, archive: ArchivedEvents | undefined, orgId: string, filter: ReplayFilter, nowMs: number): Promise<number> {
+/**
+ * How many events match: in the archive for the part older than the hot store, in DynamoDB for the rest. `signal` is
+ * the request's deadline: once it fires, no further page or archive query is started (its reason is thrown).
+ */
+export async function countMatches(
+  store: EventStore, archive: ArchivedEvents | undefined, orgId: string, filter: ReplayFilter, nowMs: number, signal?: AbortSignal,
+): Promise<number> {
   const { archived, hot } = splitRange(filter, nowMs);
-  return (archived && archive ? await archive.count(orgId, archived) : 0) + (hot ? await countHot(store, orgId, hot, nowMs) : 0);
+  const inArchive = archived && archive ? await archive.count(orgId, archived, signal) : 0;
+  signal?.throwIfAborted();
+  return inArchive + (hot ? await countHot(store, orgId, hot, nowMs, signal) : 0);
 }
 
-async function countHot(store: EventStore, orgId: string, filter: ReplayFilter, nowMs: number): Promise<number> {
+async function countHot(store: EventStore, orgId: string, filter: ReplayFilter, nowMs: number, signal?: AbortSignal): Promise<number> {
   let matched = 0;
   let after: PagePosition | undefined;
   do {
-    const result = await page(store, orgId, filter, after, nowMs, 1000);
+    signal?.throwIfAborted();
+    const result = await page(store, orgId, filter, after, nowMs, 1000, signal);
     matched += result.items.length;
     after = result.next;
   } while (after);
@@ -146,10 +155,10 @@ async function countHot(store: EventStore, orgId: string, filter: ReplayFilter, 
 /** POST /v1/replays: a dry run answers the count; a run is stored and started. */
 export async function requestReplay(
   ports: { events: EventStore; archive?: ArchivedEvents | undefined; replays: ReplayStore; scheduler: ReplayScheduler },
-  request: { orgId: string; body: unknown; nowMs: number },
+  request: { orgId: string; body: unknown; nowMs: number; signal?: AbortSignal | undefined },
 ): Promise<{ dryRun: true; matched: number } | { dryRun: false; job: ReplayJob }> {
   const { filter, dryRun } = parseReplayRequest(request.body, request.nowMs);
-  const matched = await countMatches(ports.events, ports.archive, request.orgId, filter, request.nowMs);
+  const matched = await countMatches(ports.events, ports.archive, request.orgId, filter, request.nowMs, request.signal);
   if (dryRun) return { dryRun: true, matched };
   const job: ReplayJob = {
     orgId: request.orgId, id: `rp_${randomUUID().replace(/-/g, '')}`, filter, status: 'running', matched, emitted: 0, skipped: 0, done: 0,

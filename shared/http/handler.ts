@@ -4,7 +4,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { HandlerName, RouteKey } from '../definitions/routes.js';
 import type { MaskOptions } from '../domain/masking.js';
 import type { Viewer } from '../domain/queries.js';
-import { ServiceUnavailableError } from '../domain/errors.js';
+import { RequestTimeoutError, ServiceUnavailableError } from '../domain/errors.js';
 import { systemClock, type AuditLog, type Clock } from '../domain/ports.js';
 import { auditTrail, authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
@@ -40,7 +40,9 @@ export function createHttpHandler<H extends HandlerName>(
 ) {
   const byRouteKey: Record<string, RouteHandler | undefined> = handlers;
   const logger = options.logger ?? createLogger(handlerName);
-  const stack = middy<HttpEvent, HttpResult, Error, HttpContext>()
+  // middy's own early timeout is off: its AbortSignal is shared by every request in flight in the process (locally
+  // many at once), so one request's timeout would abort the others'. withDeadline gives each request its own.
+  const stack = middy<HttpEvent, HttpResult, Error, HttpContext>({ timeoutEarlyInMillis: 0 })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpEnvelope(logger));
   if (options.audit) stack.use(auditTrail(options.audit, () => (options.clock ?? systemClock).now()));
@@ -51,8 +53,38 @@ export function createHttpHandler<H extends HandlerName>(
       const handle = byRouteKey[event.routeKey];
       // The route table routes each key to one module: another module's route here is a deployment fault.
       if (!handle) throw new Error(`route ${event.routeKey} is not served by the ${handlerName} function`);
-      return handle(event, context.leadlog);
+      return withDeadline(context, (signal) => handle(event, Object.assign(context.leadlog, { signal })));
     });
+}
+
+/** Time kept back from the invocation's remaining time to answer (and flush logs) once a request's work is stopped. */
+export const DEADLINE_MARGIN_MS = 1_000;
+
+/**
+ * Runs a request's work under its deadline: the invocation's remaining time (Lambda's; locally the server's request
+ * timeout) less DEADLINE_MARGIN_MS. When it passes, the work's AbortSignal fires with a RequestTimeoutError (so the
+ * loops given the signal stop at their next step, and reads in flight are abandoned) and the request answers that
+ * error (503 problem+json, Retry-After) at once, whatever the work is still awaiting. Without a known deadline (a
+ * handler called directly), the work runs unbounded.
+ */
+export async function withDeadline<T>(context: { getRemainingTimeInMillis?: () => number }, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const remaining = context.getRemainingTimeInMillis?.();
+  if (remaining === undefined || !Number.isFinite(remaining)) return work(controller.signal);
+  const budget = Math.max(remaining - DEADLINE_MARGIN_MS, 0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new RequestTimeoutError(budget);
+      controller.abort(error);
+      reject(error);
+    }, budget);
+  });
+  try {
+    return await Promise.race([work(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function callerOf(state: RequestState): Caller {

@@ -41,6 +41,8 @@ export interface RequestState {
   body?: unknown;
   /** The audited resource when the path would name what must not be kept (an erasure names its id, not the lead). */
   auditAs?: string;
+  /** The request's deadline (shared/http/handler.ts `withDeadline`): passed to every loop that may read for long. */
+  signal?: AbortSignal;
 }
 export type HttpContext = Context & { leadlog: RequestState };
 type Request = { event: HttpEvent; context: HttpContext; response: HttpResult | null | undefined; error: unknown };

@@ -26,13 +26,14 @@ export const ALL_SCOPES: Scope[] = ['events:write', 'events:read', 'pii:read', '
 
 /** The real local API (route table → authorizer → handlers) on a free port, over the run's DynamoDB Local. */
 export async function startTestApi(
-  override?: Partial<{ handlers: Record<HandlerName, LambdaHttpHandler>; authorizer: LambdaAuthorizer }>,
+  override?: Partial<{ handlers: Record<HandlerName, LambdaHttpHandler>; authorizer: LambdaAuthorizer; requestTimeoutMs: number }>,
 ): Promise<TestApi> {
   const deps = createDependencies();
   const loaded = await loadLambdaHandlers();
   const server = createLocalApi({
     handlers: { ...loaded.handlers, ...override?.handlers }, authorizer: override?.authorizer ?? loaded.authorizer,
     files: { dir: deps.config.exportDir!, secret: deps.config.exportUrlSecret! },
+    ...(override?.requestTimeoutMs ? { requestTimeoutMs: override.requestTimeoutMs } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -52,7 +52,8 @@ function parseRequest(body: unknown, nowMs: number): { fromMs: number; toMs: num
   return { fromMs, toMs, ...(provider ? { provider } : {}) };
 }
 
-export async function remapUnmapped(store: EventStore, orgId: string, body: unknown, nowMs: number): Promise<RemapResult> {
+/** `signal`: the request's deadline; once it fires, no further page or event is examined (its reason is thrown). */
+export async function remapUnmapped(store: EventStore, orgId: string, body: unknown, nowMs: number, signal?: AbortSignal): Promise<RemapResult> {
   const { fromMs, toMs, provider } = parseRequest(body, nowMs);
   const days = utcDays(Math.max(fromMs, nowMs - RETENTION_MS - DAY_MS), toMs).map((day) => eventKeysFor.day(orgId, day));
   const result: RemapResult = { examined: 0, remapped: 0 };
@@ -61,9 +62,10 @@ export async function remapUnmapped(store: EventStore, orgId: string, body: unkn
     const page = await store.query({
       index: 'by_day', partitions: days, fromMs, toMs, order: 'asc', limit: 100, nowMs,
       filters: { eventTypes: [{ equals: UNMAPPED }], ...(provider ? { source: provider } : {}) },
-      include: { leadSnapshot: false, rawPayload: false }, ...(after ? { after } : {}),
+      include: { leadSnapshot: false, rawPayload: false }, ...(after ? { after } : {}), ...(signal ? { signal } : {}),
     });
     for (const summary of page.items) {
+      signal?.throwIfAborted();
       result.examined++;
       if (await remapOne(store, orgId, summary.id, nowMs)) result.remapped++;
     }
