@@ -17,7 +17,7 @@ export function maskEmail(value: string): string {
 
 /** Keeps the country code and the area code (for +1 three digits, elsewhere two); every other digit becomes '*'. */
 export function maskPhone(value: string): string {
-  const digits = value.replace(/\D/g, '');
+  const digits = digitsOf(value);
   if (digits.length === 0) return '***';
   let keep: number;
   if (value.trim().startsWith('+')) {
@@ -32,7 +32,7 @@ export function maskPhone(value: string): string {
 }
 
 export function maskSsn(value: string): string {
-  const digits = value.replace(/\D/g, '');
+  const digits = digitsOf(value);
   return `***-**-${digits.slice(-4).padStart(4, '*')}`;
 }
 
@@ -52,8 +52,44 @@ export function maskDocument(value: string): string {
 
 /** Dates of birth: the year only. */
 export function maskBirthDate(value: string): string {
-  const year = /\b(1[89]\d\d|2\d\d\d)\b/.exec(value)?.[1];
-  return year ?? '****';
+  return yearIn(value) ?? '****';
+}
+
+/*
+ * Values under a PII key can be as long as any input: what masking reads from them is scanned in one pass (no
+ * regular expression over unbounded input; the IP pattern below is anchored and bounded, so it fails within 16
+ * characters).
+ */
+
+/** The ASCII digits of a value, in order. */
+function digitsOf(value: string): string {
+  let out = '';
+  let runStart = -1;
+  for (let i = 0; i <= value.length; i++) {
+    const digit = i < value.length && isDigitCode(value.charCodeAt(i));
+    if (digit && runStart < 0) runStart = i;
+    if (!digit && runStart >= 0) {
+      out += value.slice(runStart, i);
+      runStart = -1;
+    }
+  }
+  return out;
+}
+
+const isWordCode = (c: number) => isDigitCode(c) || isLetterCode(c) || c === 95;
+
+/** The first four-digit year 1800–2999 standing as a word of its own (what `\b(1[89]\d\d|2\d\d\d)\b` finds). */
+function yearIn(value: string): string | undefined {
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && isWordCode(value.charCodeAt(i))) continue;
+    if (i - start === 4) {
+      const word = value.slice(start, i);
+      if ([...word].every((c) => c >= '0' && c <= '9') && (word[0] === '2' || (word[0] === '1' && (word[1] === '8' || word[1] === '9')))) return word;
+    }
+    start = i + 1;
+  }
+  return undefined;
 }
 
 /** IP addresses: IPv4 with its last octet 0, IPv6 cut to its /48. */
@@ -75,28 +111,34 @@ export function maskIp(value: string): string {
  */
 export function normalizeKey(key: string): string {
   const last = key.includes('.') ? key.slice(key.lastIndexOf('.') + 1) : key;
-  const parts: string[] = [];
-  let copied = 0;
-  for (let i = 1; i < last.length; i++) {
-    const c = last[i]!;
-    if (!isUpper(c)) continue;
-    const before = last[i - 1]!;
-    if (isLowerOrDigit(before) || (isUpper(before) && i + 1 < last.length && isLower(last[i + 1]!))) {
-      parts.push(last.slice(copied, i), '_');
-      copied = i;
+  // Code units into a buffer (at most two per character: one may be preceded by `_`), `_` never twice in a row.
+  const buffer = new Uint16Array(last.length * 2);
+  let length = 0;
+  const underscore = () => {
+    if (length > 0 && buffer[length - 1] !== UNDERSCORE) buffer[length++] = UNDERSCORE;
+  };
+  for (let i = 0; i < last.length; i++) {
+    const c = last.charCodeAt(i);
+    if (c === UNDERSCORE || c === HYPHEN || isSpaceCode(c)) {
+      underscore();
+      continue;
     }
+    if (isUpperCode(c) && i > 0) {
+      const before = last.charCodeAt(i - 1);
+      if (isLowerCode(before) || isDigitCode(before) || (isUpperCode(before) && i + 1 < last.length && isLowerCode(last.charCodeAt(i + 1)))) underscore();
+    }
+    buffer[length++] = c;
   }
-  parts.push(last.slice(copied));
-  // Separators as `_`, case folded, runs of `_` collapsed, none at either end (these patterns cannot backtrack).
-  const folded = parts.join('').replace(/[\s-]+/g, '_').toLowerCase().replace(/_+/g, '_');
-  const start = folded.startsWith('_') ? 1 : 0;
-  const end = folded.length > start && folded.endsWith('_') ? folded.length - 1 : folded.length;
-  return folded.slice(start, end);
+  if (length > 0 && buffer[length - 1] === UNDERSCORE) length--;
+  let out = '';
+  for (let i = 0; i < length; i += 8192) out += String.fromCharCode(...buffer.subarray(i, Math.min(length, i + 8192)));
+  return out.toLowerCase();
 }
 
-const isUpper = (c: string) => c >= 'A' && c <= 'Z';
-const isLower = (c: string) => c >= 'a' && c <= 'z';
-const isLowerOrDigit = (c: string) => isLower(c) || (c >= '0' && c <= '9');
+const UNDERSCORE = 95, HYPHEN = 45;
+const isUpperCode = (c: number) => c >= 65 && c <= 90;
+const isLowerCode = (c: number) => c >= 97 && c <= 122;
+
 /** Exactly the characters of the regular expression class `\s`. */
 function isSpaceCode(code: number): boolean {
   return (code >= 9 && code <= 13) || code === 32 || code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a)

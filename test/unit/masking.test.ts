@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { maskEmail, maskError, maskEvent, maskFreeText, maskId, maskPhone, maskPii, maskSsn, normalizeKey } from '../../shared/domain/masking.js';
+import { maskBirthDate, maskEmail, maskError, maskEvent, maskFreeText, maskId, maskPhone, maskPii, maskSsn, normalizeKey } from '../../shared/domain/masking.js';
 
 describe('PII masking', () => {
   it('masks each kind as the contract says', () => {
@@ -115,6 +115,19 @@ describe('masking in linear time (contract section 3)', () => {
       const text = pieces.join('');
       expect(maskFreeText(text)).toBe(reference(text));
     }), { numRuns: 3000, seed: 20261201 });
+  });
+
+  it('normalizes keys and reads years, phones and documents as the old patterns did (property, fixed seed)', () => {
+    const oldNormalize = (key: string) => (key.includes('.') ? key.slice(key.lastIndexOf('.') + 1) : key)
+      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[\s\-]+/g, '_').toLowerCase().replace(/_+/g, '_').replace(/^_|_$/g, '');
+    const oldYear = (value: string) => /\b(1[89]\d\d|2\d\d\d)\b/.exec(value)?.[1] ?? '****';
+    const piece = fc.constantFrom('a', 'B', 'Cd', 'EF', 'g', '1', '9', '_', '-', ' ', '.', 'É', '\t', '19', '85', '20', '/', 'x2');
+    fc.assert(fc.property(fc.array(piece, { maxLength: 16 }), (pieces) => {
+      const text = pieces.join('');
+      expect(normalizeKey(text)).toBe(oldNormalize(text));
+      expect(maskBirthDate(text)).toBe(oldYear(text));
+      expect(maskSsn(text)).toBe(`***-**-${text.replace(/\D/g, '').slice(-4).padStart(4, '*')}`);
+    }), { numRuns: 3000, seed: 20261202 });
   });
 
   it('normalizes keys as before: camelCase, acronyms, separators', () => {
