@@ -320,7 +320,9 @@ function maskEmbeddedJson(text: string, options: MaskOptions): string | undefine
   } catch {
     return undefined; // not JSON after all (or too deep): free text
   }
-  return JSON.stringify(maskValue(parsed, undefined, { ...options, embeddedDepth: depth + 1 }));
+  // Re-serialized only when something in it was masked: a JSON string without PII reads exactly as it was.
+  const masked = JSON.stringify(maskValue(parsed, undefined, { ...options, embeddedDepth: depth + 1 }));
+  return masked === JSON.stringify(parsed) ? text : masked;
 }
 
 /** The length of the pseudonym's digest suffix (hex characters of SHA-256). */

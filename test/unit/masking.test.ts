@@ -176,6 +176,7 @@ describe('masking gaps closed (contract section 9, v1.2)', () => {
     const nested = JSON.stringify({ body: JSON.stringify({ lead: { last_name: 'Silva', mail: 'bob@example.com' } }) });
     expect(JSON.parse(JSON.parse(maskFreeText(nested)).body)).toEqual({ lead: { last_name: 'S***', mail: 'b***@example.com' } });
     expect(maskFreeText('[not json, ana@example.com]')).toBe('[not json, a***@example.com]');
+    expect(maskFreeText('{ "plain": [1, 2.50] }')).toBe('{ "plain": [1, 2.50] }');
     expect(maskPii({ raw: '{"amount": 12345678901234567890.10, "email": "a@b.co"}' })).toEqual({ raw: '{"amount":12345678901234567890.10,"email":"a***@b.co"}' });
   });
 });
