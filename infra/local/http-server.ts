@@ -5,7 +5,8 @@ import { FALLBACK_HANDLER, FALLBACK_ROUTE_KEY, HANDLER_NAMES, routeKey, type Han
 import type { AuthorizerContext, HttpEvent, HttpResult } from '../../shared/http/middleware.js';
 import { toProblem } from '../../shared/http/problem.js';
 import { decodePathSegment, matchRoute } from '../../shared/http/routing.js';
-import { PayloadTooLargeError } from '../../shared/domain/errors.js';
+import { MalformedRequestError, PayloadTooLargeError, RequestHeadersTooLargeError } from '../../shared/domain/errors.js';
+import type { Duplex } from 'node:stream';
 import { LOCAL_FILES_PREFIX, verifyFileLink } from '../../shared/adapters/export-links.js';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, resolve, sep } from 'node:path';
@@ -218,6 +219,24 @@ async function serveFile(files: { dir: string; secret: string }, url: URL, respo
   return 200;
 }
 
+/**
+ * What Node's HTTP parser refuses before any handler runs (headers over its limit, a lying Content-Length) is
+ * answered as every other refusal is: problem+json with an x-request-id, not Node's bare status line.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const refusal = error.code === 'HPE_HEADER_OVERFLOW'
+    ? new RequestHeadersTooLargeError('The request line and headers are larger than this API takes (API Gateway: 10 KB).')
+    : new MalformedRequestError('The request could not be read as HTTP/1.1 (check Content-Length and the request line).');
+  const { problem } = toProblem(refusal, requestId);
+  const body = JSON.stringify(problem);
+  socket.end(`HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\nx-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
 export function createLocalApi(options: LocalApiOptions): Server {
   return createServer(async (request, response) => {
     const started = performance.now();
@@ -226,7 +245,8 @@ export function createLocalApi(options: LocalApiOptions): Server {
     let url: URL;
     let status = 500;
     try {
-      url = new URL(request.url ?? '/', 'http://localhost');
+      // The request target is a path: `//v1/events` is that path (API Gateway's), not a host named v1.
+      url = new URL(`http://localhost${(request.url ?? '/').startsWith('/') ? request.url : `/${request.url}`}`);
     } catch {
       url = new URL('http://localhost/');
     }
@@ -249,7 +269,7 @@ export function createLocalApi(options: LocalApiOptions): Server {
     } finally {
       options.onRequest?.({ method, path: url.pathname, status, ms: performance.now() - started });
     }
-  });
+  }).on('clientError', answerClientError);
 }
 
 /** The real module of every handler in the route table (the compiler checks none is missing), and the authorizer. */

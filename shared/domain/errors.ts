@@ -95,6 +95,20 @@ export class UnsupportedMediaTypeError extends LeadlogError {
   readonly slug = 'unsupported-media-type';
 }
 
+/** The request line or headers are larger than the API takes (API Gateway: 10 KB); the transport refuses it. */
+export class RequestHeadersTooLargeError extends LeadlogError {
+  readonly status = 431;
+  readonly title = 'Request headers too large';
+  readonly slug = 'request-headers-too-large';
+}
+
+/** A request HTTP itself cannot read (a lying Content-Length, a broken request line): refused by the transport. */
+export class MalformedRequestError extends LeadlogError {
+  readonly status = 400;
+  readonly title = 'Malformed request';
+  readonly slug = 'malformed-request';
+}
+
 /** Our own dependency failed (throttling, timeout): the client may retry with the same idempotency key. */
 export class ServiceUnavailableError extends LeadlogError {
   readonly status = 503;

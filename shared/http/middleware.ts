@@ -135,6 +135,11 @@ export function jsonBody(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCont
       }
       state.rawBody = raw;
       if (state.route.body === 'raw') return;
+      // A compressed body is not JSON text: RFC 9110 §15.5.16 answers an unsupported content coding with 415.
+      const coding = (header(event, 'content-encoding') ?? '').trim().toLowerCase();
+      if (coding !== '' && coding !== 'identity') {
+        throw new UnsupportedMediaTypeError(`Send the body uncompressed; content-encoding ${coding.slice(0, 50)} is not accepted.`);
+      }
       const mediaType = (header(event, 'content-type') ?? '').split(';')[0]!.trim();
       if (!JSON_MEDIA.test(mediaType)) {
         throw new UnsupportedMediaTypeError(`Send the body as application/json${mediaType ? `, not ${mediaType.slice(0, 100)}` : ''}.`);

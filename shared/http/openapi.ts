@@ -423,7 +423,7 @@ function security(route: RouteDefinition) {
 const PROBLEM_TITLES: Record<number, string> = {
   400: 'Invalid request: every bad field is listed in `errors`', 401: 'Missing or invalid API key (or webhook signature)',
   403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Same idempotency key, different content',
-  413: 'Body too large', 415: 'Not JSON', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
+  413: 'Body too large', 415: 'Not JSON, or a compressed body (content-encoding)', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
 };
 
 function operationOf(route: RouteDefinition, op: Operation) {
