@@ -109,6 +109,17 @@ describe('every time range is bounded', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('a re-map to year 9999 or from 1990 is a 400 naming the field (it queried every day up to 9999, stalling other tenants)', async () => {
+    const { key } = await api.newOrg();
+    const future = await api.request('POST', '/v1/webhooks/remap', { key, body: { from: '2026-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z' } });
+    expect(future.status).toBe(400);
+    expect(future.body.errors.map((e: { path: string }) => e.path)).toContain('to');
+    const long = await api.request('POST', '/v1/webhooks/remap', { key, body: { from: '1990-01-01T00:00:00Z' } });
+    expect(long.status).toBe(400);
+    expect(long.body.errors.map((e: { path: string }) => e.path)).toEqual(['from']);
+    expect((await api.request('POST', '/v1/webhooks/remap', { key, body: {} })).status).toBe(200);
+  });
+
   it('replays and exports refuse a range longer than the maximum, naming `from`, and accept a `to` within 5 minutes', async () => {
     const { key } = await api.newOrg();
     const replay = await api.request('POST', '/v1/replays', { key, body: { from: '1990-01-01T00:00:00Z', to: soon(), dry_run: true } });

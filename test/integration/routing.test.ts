@@ -62,7 +62,7 @@ describe('requests the transport refuses are answered like every other refusal',
   it('//v1/events is a path, not a host: 404 naming the path as sent', async () => {
     const res = await fetch(`${api.url}//v1/events`);
     expect(res.status).toBe(404);
-    expect((await res.json()).detail).toContain('//v1/events');
+    expect(((await res.json()) as { detail: string }).detail).toContain('//v1/events');
   });
 
   it('a compressed JSON body: 415 naming the content coding (RFC 9110), not "not valid UTF-8"', async () => {
@@ -73,6 +73,6 @@ describe('requests the transport refuses are answered like every other refusal',
       body: gzipSync(JSON.stringify({ lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'custom.x', payload: {} })),
     });
     expect(res.status).toBe(415);
-    expect((await res.json()).detail).toContain('gzip');
+    expect(((await res.json()) as { detail: string }).detail).toContain('gzip');
   });
 });

@@ -3,9 +3,9 @@ import { buildEvent, type LeadEvent } from '../event.js';
 import { storeOnce } from '../ingest.js';
 import { eventKeysFor } from '../keys.js';
 import type { EventStore } from '../ports.js';
-import { DAY_MS, RETENTION_MS, utcDays } from '../time.js';
+import { DAY_MS, MAX_FUTURE_SKEW_MS, RETENTION_MS, utcDays } from '../time.js';
 import * as z from 'zod/mini';
-import { isoParam, parseOrThrow } from '../schema.js';
+import { isoParam, parseOrThrow, rangeProblems } from '../schema.js';
 import { normalizeClaims } from '../identity.js';
 import { UNMAPPED } from './mapping.js';
 import { MAPPERS, toInput } from './receive.js';
@@ -47,8 +47,10 @@ export const remapBody = z.strictObject({
 function parseRequest(body: unknown, nowMs: number): { fromMs: number; toMs: number; provider?: Provider } {
   const { from, to, provider } = parseOrThrow(remapBody, body, { notObjectMessage: 'must be a JSON object' });
   const fromMs = from ?? nowMs - RETENTION_MS;
-  const toMs = to ?? nowMs + DAY_MS;
-  if (fromMs >= toMs) throw new ValidationError([{ path: 'from', message: 'must be before to' }]);
+  const toMs = to ?? nowMs + MAX_FUTURE_SKEW_MS;
+  // Bounded like every range (section 3): each day of it is a query, so year 9999 would be millions of them.
+  const problems = rangeProblems(fromMs, toMs, nowMs, { from: 'from', to: 'to' });
+  if (problems.length > 0) throw new ValidationError(problems);
   return { fromMs, toMs, ...(provider ? { provider } : {}) };
 }
 
