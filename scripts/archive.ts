@@ -12,7 +12,7 @@ import { DATA_DIR, runningRuntime } from '../infra/local/runtime.js';
  * re-feeds what Firehose could not deliver (the archive bucket's errors/ prefix) into the delivery stream, then
  * deletes each object it re-fed. `--local` does the same for the local archive's quarantine (.data/archive/errors/).
  */
-const usage = `usage: npm run archive -- redeliver (--bucket <ArchiveBucketName output> --stream <delivery stream name> | --local) [--repair] [--dry-run]
+const usage = `Usage: npm run archive -- redeliver (--bucket <ArchiveBucketName output> --stream <delivery stream name> | --local) [--repair] [--dry-run]
 
   Re-feeds the archive's errors/ prefix (records Firehose could not deliver: partition quota exceeded,
   conversion failures) into the delivery stream, object by object, deleting each once Firehose accepted

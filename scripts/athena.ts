@@ -10,7 +10,7 @@ import { isNamedQuery } from '../infra/queries.js';
  * with `--format table|csv|json`: SQL over the local Parquet archive (.data/archive) with DuckDB, where the
  * archive is the table `events`, as the Glue table is in Athena (plus rows accepted but not yet flushed).
  */
-exitWithUsageOnHelp(`usage: npm run athena -- "<SQL>" | --query <${namedQueries.map((q) => q.name).join('|')}> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]  [--format table|csv|json]
+exitWithUsageOnHelp(`Usage: npm run athena -- "<SQL>" | --query <${namedQueries.map((q) => q.name).join('|')}> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]  [--format table|csv|json]
 
   SQL over the local Parquet archive (.data/archive) with DuckDB: the view events (each event once) and the
   table events_raw (every copy), as in Athena. Rows accepted but not flushed yet are included.`);
@@ -19,7 +19,7 @@ const { values, positionals } = parseArgs({
   options: { query: { type: 'string' }, org: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, format: { type: 'string', default: 'table' }, 'data-dir': { type: 'string' } },
   allowPositionals: true,
 });
-const usage = `usage: npm run athena -- "<SQL>" | --query <${namedQueries.map((q) => q.name).join('|')}> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]  [--format table|csv|json]`;
+const usage = `Usage: npm run athena -- "<SQL>" | --query <${namedQueries.map((q) => q.name).join('|')}> --org <id> [--from yyyy-MM-dd] [--to yyyy-MM-dd]  [--format table|csv|json]`;
 const format = values.format as 'table' | 'csv' | 'json';
 if (!['table', 'csv', 'json'].includes(format)) {
   console.error(usage);

@@ -10,7 +10,7 @@ import { exitWithUsageOnHelp, requireRunningServer } from '../infra/local/cli.js
  * `npm run export -- --format csv --from … --to … [--type …]`: creates an export on the running `npm start`
  * (POST /v1/exports), shows its progress, and downloads the file when it is ready.
  */
-const usage = `usage: npm run export -- --format csv|jsonl|parquet --from <ISO date-time> --to <ISO date-time>
+const usage = `Usage: npm run export -- --format csv|jsonl|parquet --from <ISO date-time> --to <ISO date-time>
                          [--type <types, e.g. purchase_completed,source.*>] [--source <name>] [--outcome success|failure|error]
                          [--lead <lead id>] [--flow <flow id>] [--out <file>] [--key <API key>]
 

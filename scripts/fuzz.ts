@@ -12,7 +12,7 @@ import { localEnvironment } from '../infra/local/settings.js';
  * every surface) against a fresh in-memory DynamoDB Local, then the route fuzzer (N/100 cases per route) and the leak
  * property (N/100 cases each). Progress every 5 s; ends with `N passed, M failed`; exits 1 on any failure.
  */
-exitWithUsageOnHelp(`usage: npm run fuzz -- [--runs N] [--seed S] [--findings FILE] [--only hostile|routes]
+exitWithUsageOnHelp(`Usage: npm run fuzz -- [--runs N] [--seed S] [--findings FILE] [--only hostile|routes]
 
   The hostile-input fuzz: N cases (default 1000) of lone surrogates, control characters, huge strings, deep and
   wide objects, odd path ids, absurd ranges and cursors, formula cells and wildcard patterns, on single and batch

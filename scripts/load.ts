@@ -19,7 +19,7 @@ import { controlTable, eventsTable, physicalTableName } from '../shared/definiti
  * S seconds, for a fresh org, then reconciles: every acknowledged event exactly once in DynamoDB and in the
  * archive. Prints throughput, latency percentiles and error counts.
  */
-exitWithUsageOnHelp(`usage: npm run load -- [--rate R] [--seconds S] [--dup-ratio D] [--max-in-flight N] [--archive-wait S]
+exitWithUsageOnHelp(`Usage: npm run load -- [--rate R] [--seconds S] [--dup-ratio D] [--max-in-flight N] [--archive-wait S]
 
   Drives the running npm start (loopback only) at R operations per second (default 100) for S seconds (30):
   new events, re-posts (ratio D, 0.1), batches, signed Stripe webhooks and timeline reads, for a fresh org;
@@ -35,7 +35,7 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const dupRatio = Number(values['dup-ratio']);
 if (!(rate > 0 && rate <= 5000 && seconds > 0 && seconds <= 3600 && dupRatio >= 0 && dupRatio < 1)) {
-  console.error('usage: npm run load -- --rate 1..5000 --seconds 1..3600 --dup-ratio 0..0.99');
+  console.error('Usage: npm run load -- --rate 1..5000 --seconds 1..3600 --dup-ratio 0..0.99');
   process.exit(2);
 }
 const dataDir = values['data-dir'] ?? process.env.LEADLOG_DATA_DIR ?? '.data';

@@ -10,14 +10,14 @@ import { isProvider, PROVIDERS } from '../shared/domain/webhooks/signatures.js';
  * --replay sends the same delivery twice (the second is absorbed); --forge signs with a wrong secret (401).
  * EMAIL / PHONE set the person (default ana@example.com, +5511999999999): all four land on one lead.
  */
-exitWithUsageOnHelp(`usage: npm run webhook:sample -- <${PROVIDERS.join('|')}> [--replay] [--forge]
+exitWithUsageOnHelp(`Usage: npm run webhook:sample -- <${PROVIDERS.join('|')}> [--replay] [--forge]
 
   Sends one correctly signed delivery, shaped like the provider's own, to the running npm start for the dev
   org, and prints the answer. --replay sends it twice (absorbed), --forge signs with a wrong secret (401).
   EMAIL and PHONE set the person.`);
 const [provider, ...flags] = process.argv.slice(2);
 if (!provider || !isProvider(provider)) {
-  console.error(`usage: npm run webhook:sample -- <${PROVIDERS.join('|')}> [--replay] [--forge]`);
+  console.error(`Usage: npm run webhook:sample -- <${PROVIDERS.join('|')}> [--replay] [--forge]`);
   process.exit(2);
 }
 const dataDir = process.env.LEADLOG_DATA_DIR ?? '.data';

@@ -14,7 +14,7 @@ import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } f
 import { localSettings } from './settings.js';
 import { exitWithUsageOnHelp } from './cli.js';
 
-const USAGE = `usage: npm run keys -- <command> [options]
+const USAGE = `Usage: npm run keys -- <command> [options]
 
   create --org <id> --scopes <a,b> [--label <text>]   create a key; prints it on its own line (shown once)
   list   --org <id>                                   list an org's keys (ids, scopes, state; never secrets)

@@ -35,7 +35,7 @@ import { maskFreeText, maskId } from '../../shared/domain/masking.js';
  * shared definitions, the HTTP API on PORT calling the real handlers, and a dev org with a full-scope key.
  */
 async function main(): Promise<void> {
-  exitWithUsageOnHelp(`usage: npm start
+  exitWithUsageOnHelp(`Usage: npm start
 
   Runs leadlog on this machine: DynamoDB Local (data in .data/), the HTTP API, the stream fan-out with the local
   bus and Parquet archive, and the erasure runner; prints the URL, a dev org, its API key and webhook secrets.

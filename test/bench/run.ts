@@ -69,7 +69,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 async function main(): Promise<void> {
-  exitWithUsageOnHelp(`usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
+  exitWithUsageOnHelp(`Usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
                         BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1)

@@ -44,7 +44,7 @@ describe('webhook secrets are at least 16 characters (contract section 4, v1.2)'
 describe('npm run keys', () => {
   it('--help starts with a usage line like every other tool', () => {
     const output = execFileSync(process.execPath, ['--import', 'tsx', 'infra/local/keys-cli.ts', '--help'], { encoding: 'utf8', timeout: 30_000 });
-    expect(output.split('\n')[0]).toMatch(/^usage: npm run keys -- /i);
+    expect(output.split('\n')[0]).toMatch(/^Usage: npm run keys -- /);
   });
 
   it('webhook-secret set --secret "" exits 1 before opening any store', () => {
