@@ -26,24 +26,37 @@ export async function listAudit(
 
 /**
  * An audit resource with every part that names one of `names` replaced by `replacement` (erasure, section 9), or
- * undefined when no part does. A part is a path segment or a query value, compared percent-decoded (the resource
- * is the request's raw path: `/v1/leads/ana%40example.com/events` names `ana@example.com`); a name inside a longer
- * part (`lead_1` in `lead_10`) is not that name. Linear in the resource's length.
+ * undefined when no part does. The resource is the request's raw path and query. A part is a whole path segment
+ * (split on `/` only: a lead id may hold a literal `=` or `&`, `/v1/leads/name=ana@example.com/events`) or a
+ * whole query value (the query split on `&`, then each pair at its first `=`); each is compared as given and
+ * percent-decoded (`ana%40example.com` names `ana@example.com`; in the query `+` is a space as well). A name
+ * inside a longer part (`lead_1` in `lead_10`) is not that name. Linear in the resource's length.
  */
 export function renameInResource(resource: string, names: ReadonlySet<string>, replacement: string): string | undefined {
   let changed = false;
-  const renamed = resource.split(/([/?&=])/).map((part) => {
-    if (part.length === 0 || /^[/?&=]$/.test(part)) return part;
-    if (!names.has(part) && !names.has(decodedOrSelf(part))) return part;
+  const rename = (part: string, decoded: string): string => {
+    if (part.length === 0 || (!names.has(part) && !names.has(decoded))) return part;
     changed = true;
     return encodeURIComponent(replacement);
-  });
-  return changed ? renamed.join('') : undefined;
+  };
+  const queryAt = resource.indexOf('?');
+  const path = queryAt === -1 ? resource : resource.slice(0, queryAt);
+  const renamedPath = path.split('/').map((segment) => rename(segment, decodedOrSelf(segment))).join('/');
+  let renamedQuery = '';
+  if (queryAt !== -1) {
+    renamedQuery = '?' + resource.slice(queryAt + 1).split('&').map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      const value = pair.slice(eq + 1);
+      return `${pair.slice(0, eq + 1)}${rename(value, decodedOrSelf(value.replace(/\+/g, ' ')))}`;
+    }).join('&');
+  }
+  return changed ? renamedPath + renamedQuery : undefined;
 }
 
 function decodedOrSelf(part: string): string {
   try {
-    return decodeURIComponent(part.replace(/\+/g, ' '));
+    return decodeURIComponent(part);
   } catch {
     return part;
   }
