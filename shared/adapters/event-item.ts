@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { sha256Hex } from '../domain/canonical.js';
-import { parseJsonLossless } from '../domain/json.js';
+import { parseJsonLossless, parseJsonWellFormed } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
 import { eventKeysFor } from '../domain/keys.js';
@@ -146,7 +146,7 @@ function decodeInline(item: InlineAttributes, include: Include): LeadEvent {
   if (snapshot !== undefined) event.lead_snapshot = parseJsonLossless(snapshot) as LeadEvent['lead_snapshot'];
   if (include.rawPayload) {
     const raw = textOf(item.raw, item.raw_z) ?? bytesOf(item.raw_body, item.raw_body_z)?.toString('utf8');
-    if (raw !== undefined) event.raw_payload = parseJsonLossless(raw);
+    if (raw !== undefined) event.raw_payload = parseJsonWellFormed(raw);
   }
   return event;
 }
@@ -155,8 +155,8 @@ function decodeInline(item: InlineAttributes, include: Include): LeadEvent {
 export async function decodeEventItem(item: EventItem, include: Include, blobs: BlobStore): Promise<LeadEvent> {
   const event = decodeInline(item, include);
   if (!include.rawPayload || event.raw_payload !== undefined) return event;
-  if (item.raw_ref !== undefined) event.raw_payload = parseJsonLossless(await blobs.get(item.raw_ref));
-  else if (item.raw_body_ref !== undefined) event.raw_payload = parseJsonLossless((await blobs.getBytes(item.raw_body_ref)).toString('utf8'));
+  if (item.raw_ref !== undefined) event.raw_payload = parseJsonWellFormed(await blobs.get(item.raw_ref));
+  else if (item.raw_body_ref !== undefined) event.raw_payload = parseJsonWellFormed((await blobs.getBytes(item.raw_body_ref)).toString('utf8'));
   return event;
 }
 

@@ -1,6 +1,6 @@
 import { archiveColumns } from '../definitions/archive.js';
 import { SCHEMA_VERSION, type LeadEvent } from './event.js';
-import { parseJsonLossless } from './json.js';
+import { parseJsonLossless, stringifyWellFormed } from './json.js';
 import type { Archive, ArchiveRow } from './ports.js';
 import { chunkBy, type Sink } from './sink.js';
 import { maskEvent, type MaskOptions } from './masking.js';
@@ -8,7 +8,8 @@ import { RETENTION_MS, toIso, utcDay } from './time.js';
 
 const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const str = (value: unknown) => (typeof value === 'string' ? value : value === undefined || value === null ? null : String(value));
-const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+// Strict readers (DuckDB's JSONL export, Athena's json functions) refuse an escaped lone surrogate: write U+FFFD.
+const json = (value: unknown) => (value === undefined ? null : stringifyWellFormed(value));
 
 export function toArchiveRow(event: LeadEvent, mask: MaskOptions = {}): ArchiveRow {
   const e = maskEvent(event, mask);

@@ -83,3 +83,40 @@ export function numberText(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
 }
+
+/**
+ * A copy of a JSON value with every string and key made well-formed (a lone surrogate becomes U+FFFD): what leadlog
+ * derives from a provider's delivery, whose raw bytes are kept as delivered. Depth is bounded by the JSON parser.
+ */
+export function wellFormedDeep(value: unknown): unknown {
+  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormedDeep);
+  if (value === null || typeof value !== 'object' || isRawNumber(value)) return value;
+  const out: Record<string, unknown> = {};
+  // defineProperty, not assignment: a key named __proto__ (JSON.parse makes it an own property) stays a field.
+  for (const [key, child] of Object.entries(value)) {
+    Object.defineProperty(out, key.isWellFormed() ? key : key.toWellFormed(), { value: wellFormedDeep(child), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** A JSON escape of a surrogate (`\ud800`): only text holding one can parse to a string that is not well-formed. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Lossless JSON whose strings and keys are well-formed: what leadlog derives from bytes it keeps as delivered (a
+ * webhook's body, read back as its raw_payload). The copy is made only when the text escapes a surrogate.
+ */
+export function parseJsonWellFormed(text: string): unknown {
+  const value = parseJsonLossless(text);
+  return SURROGATE_ESCAPE.test(text) ? wellFormedDeep(value) : value;
+}
+
+/**
+ * JSON text that every strict reader takes: JSON.stringify writes a lone surrogate as the escape `\ud800`, which
+ * DuckDB's and other strict JSON parsers refuse; such a value is written with U+FFFD in its place instead.
+ */
+export function stringifyWellFormed(value: unknown): string {
+  const text = JSON.stringify(value);
+  return SURROGATE_ESCAPE.test(text) ? JSON.stringify(wellFormedDeep(value)) : text;
+}

@@ -48,18 +48,7 @@ export function malformedStringPaths(value: unknown, prefix: readonly PropertyKe
   return found.sort();
 }
 
-/**
- * A copy of a JSON value with every string and key made well-formed (a lone surrogate becomes U+FFFD): what leadlog
- * derives from a provider's delivery, whose raw bytes are kept as delivered. Depth is bounded by the JSON parser.
- */
-export function wellFormedDeep(value: unknown): unknown {
-  if (typeof value === 'string') return value.isWellFormed() ? value : value.toWellFormed();
-  if (Array.isArray(value)) return value.map(wellFormedDeep);
-  if (value === null || typeof value !== 'object' || JSON.isRawJSON(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) out[key.isWellFormed() ? key : key.toWellFormed()] = wellFormedDeep(child);
-  return out;
-}
+export { wellFormedDeep } from './json.js';
 
 /**
  * An id derived from a provider's delivery, made to obey the id rule without refusing the delivery: kept when it does,

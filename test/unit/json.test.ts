@@ -41,3 +41,33 @@ describe('lossless JSON', () => {
     expect(() => checkJsonDepth(`${'['.repeat(256)}${']'.repeat(256)}`)).not.toThrow();
   });
 });
+
+describe('well-formed JSON for what leadlog derives', () => {
+  it('parseJsonWellFormed replaces escaped lone surrogates (values and keys), keeps pairs, digits and a __proto__ key', async () => {
+    const { parseJsonWellFormed } = await import('../../shared/domain/json.js');
+    const value = parseJsonWellFormed('{"a":"I like \\ud800 this","\\udc00k":1,"emoji":"\\ud83d\\ude00","__proto__":{"x":1},"id":828758318460506337}') as Record<string, unknown>;
+    expect(value.a).toBe('I like \ufffd this');
+    expect(Object.keys(value)).toEqual(['a', '\ufffdk', 'emoji', '__proto__', 'id']);
+    expect(value.emoji).toBe('😀');
+    expect(Object.hasOwn(value, '__proto__')).toBe(true);
+    expect(JSON.stringify(value)).toBe('{"a":"I like \ufffd this","\ufffdk":1,"emoji":"😀","__proto__":{"x":1},"id":828758318460506337}');
+  });
+
+  it('stringifyWellFormed writes text every strict reader takes, and the same text when nothing is odd', async () => {
+    const { stringifyWellFormed } = await import('../../shared/domain/json.js');
+    expect(stringifyWellFormed({ t: 'x\ud800y', [`k\udfff`]: ['\udbff'] })).toBe('{"t":"x\ufffdy","k\ufffd":["\ufffd"]}');
+    const ordinary = { t: 'plain', n: 1.5, e: '😀', slash: 'a\\ud800 typed as text' };
+    expect(stringifyWellFormed(ordinary)).toBe(JSON.stringify(ordinary));
+  });
+});
+
+describe('archive rows of events stored before the boundary rule', () => {
+  it("a lone surrogate already in a stored event's payload reaches the archive's JSON columns as U+FFFD, never as an escape DuckDB refuses", () => {
+    const event = parseJsonLossless(text) as LeadEvent;
+    (event.payload as Record<string, unknown>).note = 'old \ud800 data';
+    const row = toArchiveRow(event) as Record<string, unknown>;
+    const columns = Object.values(row).filter((v): v is string => typeof v === 'string' && v.startsWith('{'));
+    expect(columns.some((c) => c.includes('old \ufffd data'))).toBe(true);
+    for (const c of columns) expect(c).not.toMatch(/\\ud800/);
+  });
+});
