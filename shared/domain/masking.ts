@@ -325,6 +325,11 @@ function maskEmbeddedJson(text: string, options: MaskOptions): string | undefine
   return masked === JSON.stringify(parsed) ? text : masked;
 }
 
+/** The e-mails and phones of a text masked, nothing else looked at (what ids and alert dimensions show). */
+export function maskContacts(text: string): string {
+  return maskPhonesInText(maskEmailsInText(text));
+}
+
 /** The length of the pseudonym's digest suffix (hex characters of SHA-256). */
 const ID_DIGEST_LENGTH = 12;
 
@@ -336,7 +341,7 @@ const ID_DIGEST_LENGTH = 12;
  * buyer's alerts are never merged with another's. Idempotent: a masked id masks to itself.
  */
 export function maskId(id: string): string {
-  const masked = maskPhonesInText(maskEmailsInText(id));
+  const masked = maskContacts(id);
   return masked === id ? id : `${masked}~${sha256Hex(id).slice(0, ID_DIGEST_LENGTH)}`;
 }
 

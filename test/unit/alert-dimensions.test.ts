@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, alertDimension, MAX_DIMENSION_LENGTH } from '../../shared/domain/alerts.js';
+import { aggregate, alertDimension, evaluate, MAX_DIMENSION_LENGTH, ruleById, settingsFor } from '../../shared/domain/alerts.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 import { controlKeys } from '../../shared/domain/keys.js';
 
@@ -44,5 +44,26 @@ describe('alert dimensions and counters never throw on one tenant\'s odd data', 
     const reason = deltas[1]!.contributions[0]!.reason!;
     expect(reason.isWellFormed()).toBe(true);
     expect(reason).toBe('x'.repeat(199));
+  });
+
+  it('never leaks an e-mail or phone split by the cut of an over-long dimension (red team finding 4): masked first, then bounded', () => {
+    const ids = [
+      `${'s'.repeat(44)}ana.secret@example.com${'y'.repeat(170)}`,
+      `${'s'.repeat(44)}+14155552671${'y'.repeat(180)}`,
+      `${'s'.repeat(58)}+55 11 99999-8888${'y'.repeat(170)}`,
+    ];
+    for (const id of ids) {
+      const deltas = aggregate(Array.from({ length: 12 }, (_, i) => ({ event: event({ step_id: id, timing: { duration_ms: 9000 } }), sequence: String(i) })));
+      const dimension = deltas.find((d) => d.rule === 'step_duration')!.dimension;
+      const rule = ruleById('step_duration');
+      const alert = evaluate(rule, settingsFor(rule, undefined), 'org_a', dimension, { numerator: 12 * 9000, denominator: 12, reasons: {} }, Date.parse('2026-11-23T10:30:00Z'))!;
+      expect(alert, id).toBeDefined();
+      for (const shown of [dimension, alert.dimension]) {
+        expect(shown).not.toMatch(/ana\.secret|ana\.secre|na\.secret/);
+        expect(shown).not.toMatch(/4155552|1415555|5552671|99999|8888/);
+      }
+    }
+    // Distinct over-long values stay distinct dimensions.
+    expect(alertDimension(`${ids[0]}a`)).not.toBe(alertDimension(`${ids[0]}b`));
   });
 });
