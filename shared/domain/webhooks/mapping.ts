@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { isRawNumber, numberText } from '../json.js';
+import { parseIsoWithOffset } from '../time.js';
 import type { Headers } from './signatures.js';
 
 /**
@@ -69,11 +70,16 @@ export function arr(value: unknown): unknown[] {
 }
 
 /** An instant as ISO 8601, or undefined when it is no date JavaScript can hold (a provider may send anything). */
+/**
+ * Provider times are read as strictly as the API reads occurred_at (section 3): an epoch before 1970 or past 9999, or
+ * a string that is not an ISO 8601 date-time with an offset (`"1"`, `"2026-02-30"`), is no time at all, and the
+ * event then happened when it was received; a signed delivery is never refused for its timestamp.
+ */
 function isoFromEpochMs(ms: number | undefined): string | undefined {
-  if (ms === undefined) return undefined;
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms > MAX_EPOCH_MS) return undefined;
+  return new Date(ms).toISOString();
 }
+const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export function isoFromSeconds(value: unknown): string | undefined {
   const n = num(value);
@@ -86,9 +92,8 @@ export function isoFromMillis(value: unknown): string | undefined {
 
 export function isoFromString(value: unknown): string | undefined {
   const s = str(value);
-  if (!s) return undefined;
-  const ms = Date.parse(s);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  const ms = s ? parseIsoWithOffset(s.trim()) : undefined;
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 /** Drops undefined values so validation reports a missing field as missing. */

@@ -116,3 +116,26 @@ describe('identity normalization', () => {
     expect(normalizeClaims({ emails: ['A@B.CO', 'a@b.co', 'not-an-email'], phones: [], refs: [] })).toEqual(['email:a@b.co']);
   });
 });
+
+describe('provider times, read as strictly as occurred_at (red-team: "1" became 2001, 2026-02-30 became March, created -1 was a 400)', () => {
+  it('an epoch before 1970 or past 9999, and a string that is no ISO date-time with an offset, are no time at all', async () => {
+    const { toInput } = await import('../../../shared/domain/webhooks/receive.js');
+    const now = Date.parse('2026-11-23T14:30:00.000Z');
+    for (const created of [-1, 1e15, Number.MAX_SAFE_INTEGER]) {
+      const event = { ...stripeCheckoutCompleted(ana), created };
+      const mapped = mapStripe(event, {});
+      expect(mapped.occurredAt, String(created)).toBeUndefined();
+      // Stored as received: a signed delivery is never refused (Stripe would retry it for days).
+      const input = toInput('stripe', mapped, event, now);
+      expect(input.event_type).toBe('purchase_completed');
+      expect(input.occurred_at).toBeUndefined(); // buildEvent then stamps the time it was received
+    }
+    for (const submittedAt of ['1', '-1', '0', '2026-02-30T10:00:00Z', '2026-11-23', 'yesterday']) {
+      const response = typeformResponse(ana);
+      const body = { ...response, form_response: { ...response.form_response, submitted_at: submittedAt, landed_at: undefined } };
+      expect(mapTypeform(body, {}).occurredAt, submittedAt).toBeUndefined();
+    }
+    const good = typeformResponse(ana);
+    expect(mapTypeform(good, {}).occurredAt).toBe(new Date(good.form_response.submitted_at).toISOString());
+  });
+});
