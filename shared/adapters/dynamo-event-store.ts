@@ -139,12 +139,11 @@ export class DynamoEventStore implements EventStore {
     const page = collected.slice(0, query.limit);
     // The indexes hold only what queries filter on: the page's items are read by key, with what `include` asks for.
     const full = await this.itemsByKey(page.map(({ item }) => item.pk), query.include);
-    const items = await Promise.all(page.flatMap(({ item }) => {
-      const stored = full.get(item.pk);
-      return stored ? [decodeEventItem(stored, query.include, this.blobs)] : []; // gone meanwhile (an erasure)
-    }));
+    const held = page.filter(({ item }) => full.has(item.pk)); // the others are gone meanwhile (an erasure)
+    const items = await Promise.all(held.map(({ item }) => decodeEventItem(full.get(item.pk)!, query.include, this.blobs)));
+    const positions = held.map(({ partition, item }) => ({ partition, timeKey: item.time_key }));
     const last = page.at(-1);
-    return { items, ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}) };
+    return { items, positions, ...(collected.length > query.limit && last ? { next: { partition: last.partition, timeKey: last.item.time_key } } : {}) };
   }
 
   /** Base items by pk (BatchGetItem), with only the attributes decoding needs. */

@@ -61,6 +61,8 @@ export interface PagePosition {
 
 export interface Page {
   items: LeadEvent[];
+  /** Each item's own position (positions[i] is items[i]'s): a reader that ends a page early continues after it. */
+  positions: PagePosition[];
   next?: PagePosition;
 }
 

@@ -96,6 +96,18 @@ export interface ReadPorts {
   signal?: AbortSignal | undefined;
 }
 
+/**
+ * A page's byte budget: a page stops adding items once its JSON would pass 4 MB (always at least one item), and
+ * answers next_cursor from the last item it holds. AWS Lambda answers a synchronous invocation of at most 6 MB
+ * ("For synchronous invocations, the maximum payload size is 6 MB", Lambda API reference, Invoke; Lambda quotas);
+ * API Gateway's Lambda proxy response carries the body inside a JSON envelope with its headers (base64 when
+ * binary, 4/3 of the size), so 4 MB leaves that room. One event is far below it (a 256 KB body, claim-checked raw
+ * payloads), so one item always fits.
+ */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/** `{"items":[` … `],"next_cursor":"…"}`: the envelope around the items, a cursor at most 600 characters (cursor.ts). */
+const PAGE_ENVELOPE_BYTES = 1024;
+
 async function runQuery(
   { store, cursors, signal }: ReadPorts,
   viewer: Viewer,
@@ -110,10 +122,19 @@ async function runQuery(
     throw new ValidationError([{ path: 'cursor', message: 'is not a cursor for this query' }]);
   }
   const page = await store.query({ ...query, ...(after ? { after } : {}), ...(signal ? { signal } : {}) });
-  return {
-    items: viewer.canSeePii ? page.items : page.items.map((item) => maskEvent(item, viewer.mask)),
-    next_cursor: page.next ? await cursors.encode(page.next, viewer.orgId, binding, defaults) : null,
-  };
+  // Each item masked once, measured as it will be sent (JSON.stringify, as `json()` answers), and only until the
+  // budget is spent: what does not fit is neither masked nor sent, and the next page starts after the last item sent.
+  const items: LeadEvent[] = [];
+  let bytes = PAGE_ENVELOPE_BYTES;
+  for (const stored of page.items) {
+    const item = viewer.canSeePii ? stored : maskEvent(stored, viewer.mask);
+    const size = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1; // and its comma
+    if (items.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
+    items.push(item);
+    bytes += size;
+  }
+  const next = items.length < page.items.length ? page.positions[items.length - 1] : page.next;
+  return { items, next_cursor: next ? await cursors.encode(next, viewer.orgId, binding, defaults) : null };
 }
 
 export async function getEvent(store: EventStore, viewer: Viewer, id: string, nowMs: number): Promise<LeadEvent> {
@@ -159,9 +180,9 @@ export async function leadTimeline(
     nowMs,
   });
   // An erased lead (section 9) answers 404, as every read of it does, until something new arrives under its id.
-  if (page.items.length === 0 && p.cursor === undefined && erasures && members.length === 1 && (await erasures.ofLead(viewer.orgId, leadId))) {
-    throw new NotFoundError(`Lead '${leadId.slice(0, 100)}' was erased.`);
-  }
+  // The detail names the erasure, not the id: an erased id (an e-mail) is not echoed back.
+  const erasureId = page.items.length === 0 && p.cursor === undefined && erasures && members.length === 1 ? await erasures.ofLead(viewer.orgId, leadId) : undefined;
+  if (erasureId) throw new NotFoundError(`This lead was erased (${erasureId}).`);
   return page;
 }
 

@@ -395,7 +395,7 @@ function parameterSchema(schema: Schema): Record<string, unknown> {
 
 const PARAM_DOCS: Record<string, string> = {
   type: 'Event types, comma-separated: catalogue types, custom.<name>, or a family prefix such as source.*',
-  outcome: 'success, failure or error', order: 'asc or desc by (occurred_at, id)', limit: 'Page size, 1 to 1000 (default 100)',
+  outcome: 'success, failure or error', order: 'asc or desc by (occurred_at, id)', limit: 'Page size: at most this many, 1 to 1000 (default 100); a page also stops at 4 MB (then next_cursor continues)',
   cursor: 'The next_cursor of the previous page (opaque; bound to the org and the query)',
   from: 'Start of the range (inclusive), ISO 8601 with offset', to: 'End of the range (exclusive), ISO 8601 with offset',
   start: 'Alias of from (LeadConduit)', end: 'Alias of to (LeadConduit)', include: 'lead_snapshot, raw_payload (comma-separated)',

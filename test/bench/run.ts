@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     put: async () => ({ status: 'created' }),
     get: async () => undefined,
     getRaw: async () => undefined,
-    query: async () => ({ items: [] }),
+    query: async () => ({ items: [], positions: [] }),
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
   };

@@ -27,7 +27,7 @@ function memoryStore(items = new Map<string, StoredEvent>()): EventStore {
     },
     get: async () => undefined,
     getRaw: async () => undefined,
-    query: async () => ({ items: [] }),
+    query: async () => ({ items: [], positions: [] }),
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
   };
