@@ -7,8 +7,9 @@ import { queryPartition } from './control-table.js';
 
 /**
  * Erasure jobs in the control table (controlKeys.erasureJob / erasureOfLead / runningErasure): the job with its
- * phase and counts, one item per member lead naming its erasure, and a running mark while it runs. Lead ids and
- * counts only: nothing here needs erasing.
+ * phase and counts, one item per member lead naming its erasure (keyed by a digest of the lead id, holding no id),
+ * and a running mark while it runs. The job holds the plain lead ids only while it runs (a resumed run needs them);
+ * completing it stores their pseudonyms instead (runErasure), so nothing here names an erased lead afterwards.
  */
 export class DynamoErasureStore implements ErasureStore {
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
@@ -20,7 +21,7 @@ export class DynamoErasureStore implements ErasureStore {
         TransactItems: [
           {
             Put: {
-              TableName: this.tableName, Item: { ...named, org_id: job.orgId, lead_id: job.leadId, erasure_id: job.id },
+              TableName: this.tableName, Item: { ...named, org_id: job.orgId, erasure_id: job.id },
               ConditionExpression: previous ? 'erasure_id = :previous' : 'attribute_not_exists(pk)',
               ...(previous ? { ExpressionAttributeValues: { ':previous': previous } } : {}),
             },
@@ -39,7 +40,7 @@ export class DynamoErasureStore implements ErasureStore {
     // The other members name it too, so a DELETE of any of them answers this job.
     const others = job.members.filter((member) => member !== job.leadId);
     await batchWriteAll(this.client, this.tableName, others.map((member) => ({
-      PutRequest: { Item: { ...controlKeys.erasureOfLead(job.orgId, member), org_id: job.orgId, lead_id: member, erasure_id: job.id } },
+      PutRequest: { Item: { ...controlKeys.erasureOfLead(job.orgId, member), org_id: job.orgId, erasure_id: job.id } },
     })));
     return job;
   }

@@ -14,7 +14,9 @@ import type {
 /**
  * Erasure (section 9): a lead, every lead merged with it, and everything leadlog holds of them, removed from every
  * store. An append-only log does not pretend to be mutable: the events are deleted, not rewritten, and what
- * remains is the job's own record (lead ids and counts, no PII) and the audit entry.
+ * remains is the job's own record (the members' pseudonyms, maskId, and counts, no PII) and the audit entry.
+ * The plain ids are held only while the job runs (each phase needs them; a crash-resumed run too); completing it
+ * replaces them by their pseudonyms in the same write, and the per-lead markers are keyed by a digest.
  *
  * The job is a sequence of phases, each idempotent, the phase persisted after it finishes, so a crash anywhere
  * resumes by running the current phase again:
@@ -54,14 +56,17 @@ const zeroCounts = (): ErasureCounts => ({
   leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0, export_files: 0, audit_entries: 0,
 });
 
-/** How a job reads in the API: GET /v1/erasures/{id}. */
+/**
+ * How a job reads in the API: GET /v1/erasures/{id}. Lead ids as pseudonyms (maskId, idempotent: a completed job
+ * already holds them so), the form the bus and the archive hold: no answer names an erased lead in plain.
+ */
 export function presentErasure(job: ErasureJob) {
   return {
     erasure_id: job.id,
-    lead_id: job.leadId,
+    lead_id: maskId(job.leadId),
     status: job.phase === 'completed' ? 'completed' : 'running',
     phase: job.phase,
-    leads: job.members,
+    leads: job.members.map(maskId),
     counts: job.counts,
     requested_at: job.requestedAt,
     ...(job.completedAt ? { completed_at: job.completedAt } : {}),
@@ -187,11 +192,14 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'announce': {
         const at = new Date(ports.clock.now()).toISOString();
-        const detail = { org_id: orgId, lead_id: job.leadId, erasure_id: job.id, leads: job.members };
+        // Masked like every bus entry (section 3): subscribers hold the pseudonyms (maskId) the bus gave them, so
+        // the pseudonym is what lets them erase too (section 9).
+        const detail = { org_id: orgId, lead_id: maskId(job.leadId), erasure_id: job.id, leads: job.members.map(maskId) };
         const failed = await ports.bus.putEvents([{ Source: BUS_SOURCE, DetailType: LEAD_ERASED_DETAIL_TYPE, Detail: JSON.stringify(detail), Time: new Date(at) }]);
         if (failed.length > 0) throw new Error('the bus refused Lead Erased; the announce phase runs again');
         await ports.audit.record(orgId, { at, key_id: job.keyId, action: 'lead.erased', resource: `erasure/${job.id}`, request_id: job.requestId, detail: { ...job.counts } });
-        await advance('completed', { completedAt: at });
+        // The plain ids are no longer needed: the completed job keeps their pseudonyms, in the same write.
+        await advance('completed', { completedAt: at, leadId: maskId(job.leadId), members: job.members.map(maskId) });
         break;
       }
       case 'completed':

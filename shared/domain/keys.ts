@@ -46,7 +46,8 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
  *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
- *   ERASURE#<org>                                  / LEAD#<lead id>   {erasure_id}: the erasure of a lead (idempotent DELETE)
+ *   ERASURE#<org>                                  / LEAD#<digest>    {erasure_id}: the erasure of a lead (idempotent DELETE), keyed by
+ *                                                                     a digest of the lead id: an erased id (an e-mail) is never kept
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
  *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
  *   EXPORTS                                        / <org>#<id>       an export still queued or running (the local runner resumes these)
@@ -70,7 +71,7 @@ export const controlKeys = {
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),
   leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
   erasureJob: (orgId: string, erasureId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}` }),
-  erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${leadId}` }),
+  erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${digest(leadId)}` }),
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),
   runningErasures: (): ControlPrefix => ({ pk: 'ERASURES', skPrefix: '' }),
   exportJob: (orgId: string, exportId: string): ControlKey => ({ pk: `EXPORT#${orgId}`, sk: `JOB#${exportId}` }),

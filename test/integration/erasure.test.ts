@@ -14,6 +14,7 @@ import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-s
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
+import { maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -211,6 +212,53 @@ describe('erasing a lead (section 9)', () => {
     // The person coming back is a new person: a new lead, not the erased one.
     const back = await deliver(stripeCheckoutCompleted({ email, phone }));
     expect(family).not.toContain(back.lead_id);
+  }, 60_000);
+
+  it('keeps no plain erased id anywhere once completed: markers keyed by a digest, the job, its answer, the 404 and the bus hold pseudonyms (red-team finding 6)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const lead = `erase.me.${unique()}@example.com`;
+    expect((await api.request('POST', '/v1/events', { key, body: event(lead) })).status).toBe(201);
+    await drainStream();
+    const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
+    expect(erased.status, erased.text).toBe(202);
+    const erasureId = erased.body.erasure_id as string;
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }));
+    const deadline = Date.now() + 30_000;
+    let answer: { text: string; body: Record<string, unknown> };
+    do {
+      await runner.tick();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answer = await api.request('GET', `/v1/erasures/${erasureId}`, { key });
+    } while (answer.body.status !== 'completed' && Date.now() < deadline);
+    expect(answer!.body).toMatchObject({ status: 'completed', lead_id: maskId(lead), leads: [maskId(lead)] });
+    const plain = [lead, encodeURIComponent(lead)];
+    const holdsPlain = (text: string) => plain.some((form) => text.includes(form));
+    expect(holdsPlain(answer!.text)).toBe(false);
+
+    // The whole control table (every item, whatever its org attribute) names the lead nowhere.
+    const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+    const naming: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: inject('tableNames').control!, ExclusiveStartKey: start }));
+      naming.push(...(page.Items ?? []).filter((item) => holdsPlain(JSON.stringify(item))));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    expect(naming).toEqual([]);
+
+    // The bus: the pseudonym, the form every other entry of this lead carried, so a subscriber can match it.
+    const announced = delivered.filter((d) => d.event['detail-type'] === 'Lead Erased' && d.event.detail.org_id === orgId).map((d) => d.event.detail);
+    expect(announced).toEqual([{ org_id: orgId, lead_id: maskId(lead), erasure_id: erasureId, leads: [maskId(lead)] }]);
+    const published = delivered.filter((d) => d.event['detail-type'] !== 'Lead Erased' && d.event.detail.org_id === orgId).map((d) => d.event.detail.lead_id);
+    expect(published).toContain(maskId(lead));
+
+    // A read answers 404 naming the erasure, not the id; DELETE again still finds the erasure (by the digest).
+    const read = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events`, { key });
+    expect(read.status).toBe(404);
+    expect(holdsPlain(read.text)).toBe(false);
+    expect(read.text).toContain(erasureId);
+    const again = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
+    expect(again.body).toEqual({ erasure_id: erasureId, status: 'completed' });
   }, 60_000);
 
   it("renames the audit entries naming erased leads once, whatever their age within the retention, and counts them exactly after a rerun", async () => {
