@@ -6,6 +6,7 @@ import { exportKey } from '../../shared/adapters/export-links.js';
 import {
   csvCellSql, EXPORT_COLUMNS, EXPORT_EXTENSIONS, isoTimestamp, JSON_COLUMNS, NUMERIC_COLUMNS, TIMESTAMP_COLUMNS, exportWhere, type ExportEngine, type ExportJob,
 } from '../../shared/domain/exports.js';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { attachArchive, openDuckDb, sqlString } from './duckdb.js';
 
 /**
@@ -55,11 +56,10 @@ export class LocalExporter implements ExportEngine {
     const where = exportWhere(job.orgId, job.filter, { from: day, to: day });
     const part = join(parts, `${day}.${EXPORT_EXTENSIONS[job.format]}`);
     const temp = `${part}.tmp`;
+    const select = `SELECT ${selectList(job.format)} ${where.sql} ORDER BY occurred_at, id`;
     const rows = await this.query(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `COPY (SELECT ${selectList(job.format)} ${where.sql} ORDER BY occurred_at, id) TO ${sqlString(temp)} (${copyOptions(job.format)})`,
-        where.params,
-      );
+      if (job.format === 'jsonl') return writeJsonLines(connection, select, where.params, temp);
+      const reader = await connection.runAndReadAll(`COPY (${select}) TO ${sqlString(temp)} (${copyOptions(job.format)})`, where.params);
       return Number(reader.getRows()[0]?.[0] ?? 0);
     });
     await rename(temp, part);
@@ -112,13 +112,47 @@ export class LocalExporter implements ExportEngine {
 }
 
 /**
+ * JSONL, one object a line in the export's column order, JSON columns nested as the archive holds them (their text is
+ * written as is: every digit kept). Streamed chunk by chunk from DuckDB and written here rather than by DuckDB's
+ * `COPY … (FORMAT json)` over `CAST(… AS JSON)`, which parses every document and ran out of its 512 MB on a lead of
+ * 200 events of 225 KB (CSV and Parquet of the same rows fit).
+ */
+async function writeJsonLines(connection: DuckDBConnection, select: string, params: DuckDBValue[], file: string): Promise<number> {
+  const result = await connection.stream(select, params);
+  const names = result.columnNames();
+  const keys = names.map((name) => `${JSON.stringify(name)}:`);
+  const sink = createWriteStream(file);
+  let rows = 0;
+  try {
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      for (const row of chunk.getRows()) {
+        const fields = row.map((value, i) => keys[i] + jsonValue(names[i]!, value));
+        if (!sink.write(`{${fields.join(',')}}\n`)) await once(sink, 'drain');
+        rows++;
+      }
+    }
+  } finally {
+    await new Promise<void>((resolve, reject) => sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+  return rows;
+}
+
+/** One value of a JSONL line: a JSON column's text as is; numbers as numbers (BIGINT's digits kept); text quoted. */
+function jsonValue(name: string, value: DuckDBValue): string {
+  if (value === null || value === undefined) return 'null';
+  if (JSON_COLUMNS.has(name) && typeof value === 'string') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(String(value));
+}
+
+/**
  * Timestamps as ISO 8601 UTC text in CSV and JSONL (`2026-11-23T14:30:45.123Z`), TIMESTAMP in Parquet; JSON columns
- * nested in JSONL; in CSV every text cell that begins like a formula prefixed with `'` (csvCellSql; numbers exempt).
+ * nested in JSONL (writeJsonLines); in CSV every text cell that begins like a formula prefixed with `'` (csvCellSql; numbers exempt).
  */
 function selectList(format: ExportJob['format']): string {
   return EXPORT_COLUMNS.map((name) => {
     if (TIMESTAMP_COLUMNS.has(name) && format !== 'parquet') return `${isoTimestamp(name, 'duckdb')} AS ${name}`;
-    if (JSON_COLUMNS.has(name) && format === 'jsonl') return `CAST(${name} AS JSON) AS ${name}`;
     if (format === 'csv' && !NUMERIC_COLUMNS.has(name)) return `${csvCellSql(name)} AS ${name}`;
     return name;
   }).join(', ');

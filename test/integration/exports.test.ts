@@ -326,3 +326,33 @@ describe('exports', () => {
   });
 });
 
+
+describe('JSONL of large rows', () => {
+  it('a lead of 200 events of ~225 KB exports as JSONL (it ran out of DuckDB memory), each line equal to DuckDB\'s own JSON of the row', async () => {
+    const other = await api.newOrg();
+    const at = new Date(today - DAY + 3_600_000).toISOString();
+    const stored = await api.request('POST', '/v1/events', { key: other.key, body: sampleEvent({ lead_id: 'fat', occurred_at: at, external_event_id: 'fat_seed' }) });
+    expect(stored.status).toBe(201);
+    const dir = mkdtempSync(join(tmpdir(), 'leadlog-exports-fat-'));
+    const archive = new LocalArchive({ dir, maxRows: 50 });
+    await archive.start();
+    const note = 'n'.repeat(110_000);
+    const base = toArchiveRow({ ...stored.body.event, payload: { ...stored.body.event.payload, note, order_id: JSON.rawJSON('828758318460506337') }, lead_snapshot: { note } });
+    await archive.putRows(Array.from({ length: 200 }, (_, i) => ({ ...base, id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, external_event_id: `fat_${i}` })));
+    await archive.stop();
+    const fat = new LocalExporter({ archiveDir: dir, exportDir: api.deps.config.exportDir! });
+    const job = await exportOf('jsonl', { ...range, lead_id: 'fat' }, fat, other.orgId);
+    expect(job).toMatchObject({ status: 'succeeded', rows: 200 });
+    const lines = readFileSync(fat.fileOf(job), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(200);
+    expect(lines[0]).toContain('"order_id":828758318460506337');
+    // The same rows as DuckDB writes JSON (small enough here: its own rendering of two rows), value for value.
+    const { rows } = await runArchiveSql(dir, `SELECT to_json(t) AS line FROM (SELECT * EXCLUDE (payload, lead_snapshot), CAST(payload AS JSON) AS payload, CAST(lead_snapshot AS JSON) AS lead_snapshot FROM events WHERE org_id = ? ORDER BY occurred_at, id LIMIT 2) t`, [other.orgId]);
+    const ours = lines.slice(0, 2).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const theirs = rows.map((r) => JSON.parse(String(r.line)) as Record<string, unknown>);
+    for (const [i, line] of ours.entries()) {
+      expect(Object.keys(line)).toEqual(EXPORT_COLUMNS);
+      for (const column of ['id', 'lead_id', 'event_type', 'payload', 'lead_snapshot', 'amount'] as const) expect(line[column], column).toEqual(theirs[i]![column]);
+    }
+  }, 120_000);
+});
