@@ -10,19 +10,27 @@ const COLUMNS = selectWithIsoTimestamps([...EXPORT_COLUMNS, 'org_id'], 'duckdb')
 export class LocalArchivedEvents implements ArchivedEvents {
   constructor(private readonly archiveDir: string) {}
 
-  private async run(sql: string, params: (string | number)[]): Promise<Record<string, unknown>[]> {
+  /** `signal`: a request's deadline; when it fires DuckDB's query is interrupted, as Athena's is stopped in AWS. */
+  private async run(sql: string, params: (string | number)[], signal?: AbortSignal): Promise<Record<string, unknown>[]> {
+    signal?.throwIfAborted();
     const connection = await openDuckDb();
+    const interrupt = () => connection.interrupt();
+    signal?.addEventListener('abort', interrupt, { once: true });
     try {
       await attachArchive(connection, this.archiveDir, { includeBuffered: true });
       return (await connection.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[];
+    } catch (error) {
+      signal?.throwIfAborted(); // interrupted: the deadline's reason, not DuckDB's "Interrupted!"
+      throw error;
     } finally {
+      signal?.removeEventListener('abort', interrupt);
       connection.closeSync();
     }
   }
 
-  async count(orgId: string, filter: ReplayFilter): Promise<number> {
+  async count(orgId: string, filter: ReplayFilter, signal?: AbortSignal): Promise<number> {
     const where = exportWhere(orgId, filter);
-    return Number((await this.run(`SELECT count(*) AS n ${where.sql}`, where.params))[0]!.n);
+    return Number((await this.run(`SELECT count(*) AS n ${where.sql}`, where.params, signal))[0]!.n);
   }
 
   async page(orgId: string, filter: ReplayFilter, after: ArchivePosition | undefined, limit: number): Promise<{ events: ReturnType<typeof fromArchiveRow>[]; next?: ArchivePosition }> {
