@@ -1,4 +1,4 @@
-import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { listAudit } from '../shared/domain/audit.js';
 import { presentErasure, requestErasure } from '../shared/domain/erasure.js';
 import { NotFoundError } from '../shared/domain/errors.js';
@@ -31,4 +31,4 @@ export function createAdminHandler(deps: Dependencies) {
   }, { audit: () => deps.audit, clock: deps.clock });
 }
 
-export const handler = builtOnFirstCall(() => createAdminHandler(defaultDependencies('admin')));
+export const handler = withPseudonymKey('admin', builtOnFirstCall(() => createAdminHandler(defaultDependencies('admin'))));

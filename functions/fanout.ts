@@ -1,6 +1,6 @@
-import { defaultFanoutDependencies } from '../shared/adapters/container.js';
+import { defaultFanoutDependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { builtOnFirstCall } from '../shared/http/handler.js';
 import { createFanoutHandler } from '../shared/stream/handler.js';
 
 /** The events table's stream → the leadlog bus, the archive and the windowed alerts (shared/domain/fanout.ts). */
-export const handler = builtOnFirstCall(() => createFanoutHandler(defaultFanoutDependencies()));
+export const handler = withPseudonymKey('fanout', builtOnFirstCall(() => createFanoutHandler(defaultFanoutDependencies())));

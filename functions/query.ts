@@ -1,4 +1,4 @@
-import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { findLeads, flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
 import { listAlerts } from '../shared/domain/alerts.js';
 import { builtOnFirstCall, createHttpHandler, readerOf, viewerOf } from '../shared/http/handler.js';
@@ -31,4 +31,4 @@ export function createQueryHandler(deps: Dependencies) {
   }, { audit: () => deps.audit, clock: deps.clock });
 }
 
-export const handler = builtOnFirstCall(() => createQueryHandler(defaultDependencies('query')));
+export const handler = withPseudonymKey('query', builtOnFirstCall(() => createQueryHandler(defaultDependencies('query'))));

@@ -1,4 +1,4 @@
-import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { NotFoundError } from '../shared/domain/errors.js';
 import { presentReplay, requestReplay } from '../shared/domain/replays.js';
 import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
@@ -24,4 +24,4 @@ export function createReplaysHandler(deps: Dependencies) {
   });
 }
 
-export const handler = builtOnFirstCall(() => createReplaysHandler(defaultDependencies('replays')));
+export const handler = withPseudonymKey('replays', builtOnFirstCall(() => createReplaysHandler(defaultDependencies('replays'))));

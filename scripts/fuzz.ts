@@ -6,6 +6,7 @@ import { exitWithUsageOnHelp, progress } from '../infra/local/cli.js';
 import fc from 'fast-check';
 import { ensureTables, startDynamoLocal } from '../infra/local/dynamo.js';
 import { localEnvironment } from '../infra/local/settings.js';
+import { configurePseudonymKey } from '../shared/domain/masking.js';
 
 /**
  * `npm run fuzz -- --runs N [--seed S] [--findings FILE]`: the hostile-input fuzz (test/fuzz/hostile.ts, N cases over
@@ -44,6 +45,7 @@ const dynamo = await startDynamoLocal();
 try {
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-fuzz');
   Object.assign(process.env, localEnvironment(dynamo.endpoint, tableNames, mkdtempSync(join(tmpdir(), 'leadlog-fuzz-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  configurePseudonymKey(process.env.PSEUDONYM_SECRET!); // as npm start does, before anything is masked
   const { startTestApi } = await import('../test/support/api.js');
   const api = await startTestApi();
   const started = performance.now();

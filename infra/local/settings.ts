@@ -42,7 +42,7 @@ export const localSettings = {
 /** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
 type ReplacedLocally =
   | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAME'
-  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN';
+  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN' | 'PSEUDONYM_SECRET_ARN';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
@@ -69,6 +69,9 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     EXPORT_URL_SECRET: localSecret(dataDir, 'export-url-secret'),
     // What Secrets Manager holds in AWS: made once, so cursors stay valid across restarts.
     CURSOR_SECRET: localSecret(dataDir, 'cursor-secret'),
+    // The key of masked ids (maskId), what Secrets Manager holds in AWS: made once and never changed, so the
+    // archive's pseudonyms stay findable by erasure and exports across restarts.
+    PSEUDONYM_SECRET: localSecret(dataDir, 'pseudonym-secret'),
     // The stream poller reads every second and the archive's buffer is read with each export: 2 s covers both.
     EXPORT_SETTLE_SECONDS: '2',
     AWS_REGION: localSettings.region,

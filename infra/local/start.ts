@@ -7,7 +7,7 @@ import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import { createDependencies, createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { configurePseudonymsFrom, createDependencies, createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { generateSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
@@ -125,6 +125,8 @@ async function main(): Promise<void> {
 
   fillProcessEnvironment(localEnvironment(dynamo.endpoint, tableNames));
   const config = loadConfig();
+  // Every function here shares this process: the pseudonym key (maskId) is set once, before anything is masked.
+  await configurePseudonymsFrom(config);
   const deps = createDependencies(config);
   const { orgId, apiKey } = await ensureDevOrg(deps);
   const secrets = await ensureDevWebhookSecrets(deps, orgId);

@@ -33,7 +33,7 @@ import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
-import type { MaskOptions } from '../domain/masking.js';
+import { configurePseudonymKey, type MaskOptions } from '../domain/masking.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { FirehoseArchive } from './firehose-archive.js';
@@ -198,6 +198,35 @@ export function createErasureDependencies(config: Config = loadConfig(), standIn
       return new AthenaArchiveEraser(createAthenaClient({ region: config.region }), createS3Client({ region: config.region }), { bucket, database, workGroup });
     },
   });
+}
+
+let pseudonymKeyRead: Promise<void> | undefined;
+
+/**
+ * Configures maskId's key for this process (configurePseudonymKey) from a function's configuration: the Secrets
+ * Manager secret PSEUDONYM_SECRET_ARN names (one read per cold start), or PSEUDONYM_SECRET locally. Awaited before a
+ * function masks anything (withPseudonymKey); a failed read is tried again on the next call, never skipped.
+ */
+export function configurePseudonymsFrom(config: Config): Promise<void> {
+  pseudonymKeyRead ??= (async () => {
+    const key = config.pseudonymSecretArn
+      ? await secretsManagerSecret(createSecretsManagerClient({ region: config.region }), config.pseudonymSecretArn)()
+      : config.pseudonymSecret;
+    if (!key) throw new Error('leadlog configuration: PSEUDONYM_SECRET_ARN (AWS) or PSEUDONYM_SECRET (local) is required');
+    configurePseudonymKey(key);
+  })().catch((error: unknown) => {
+    pseudonymKeyRead = undefined;
+    throw error;
+  });
+  return pseudonymKeyRead;
+}
+
+/** A function entry that masks: the pseudonym key is configured (from the function's environment) before each call runs. */
+export function withPseudonymKey<A extends unknown[], R>(fn: FunctionName, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    await configurePseudonymsFrom(loadConfig(fn));
+    return handler(...args);
+  };
 }
 
 const perFunction = new Map<FunctionName, unknown>();

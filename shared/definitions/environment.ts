@@ -66,6 +66,14 @@ export const environmentVariables = {
     type: 'secret', field: 'cursorSecret', setBy: 'local', optional: true,
     description: 'Local stand-in for CURSOR_SECRET_ARN: the secret itself (made once, kept in <data folder>/cursor-secret).',
   },
+  PSEUDONYM_SECRET_ARN: {
+    type: 'string', field: 'pseudonymSecretArn', setBy: 'aws', optional: true,
+    description: 'The Secrets Manager secret masked ids are keyed with (maskId: HMAC-SHA256), read once per cold start; never rotated.',
+  },
+  PSEUDONYM_SECRET: {
+    type: 'secret', field: 'pseudonymSecret', setBy: 'local', optional: true,
+    description: 'Local stand-in for PSEUDONYM_SECRET_ARN: the key itself (made once, kept in <data folder>/pseudonym-secret).',
+  },
   EXPORT_SETTLE_SECONDS: {
     type: 'seconds', field: 'exportSettleSeconds', setBy: 'local', default: '1200',
     description: "How long an export waits before reading the archive: Firehose's buffer (900 s) + 300 s (locally 2 s: the stream poller and the archive's buffer).",
@@ -84,8 +92,10 @@ export type EnvName = keyof typeof environmentVariables;
 export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DIR'];
 /** The cursor-signing secret is in Secrets Manager in AWS and given as is locally: a function that pages needs one of the two. */
 export const CURSOR_SECRET_LOCATION: readonly EnvName[] = ['CURSOR_SECRET_ARN', 'CURSOR_SECRET'];
+/** The pseudonym key (maskId) is in Secrets Manager in AWS and given as is locally: a function that masks needs one of the two. */
+export const PSEUDONYM_SECRET_LOCATION: readonly EnvName[] = ['PSEUDONYM_SECRET_ARN', 'PSEUDONYM_SECRET'];
 /** Pairs of which a function listing either half needs one (the AWS half, or its local stand-in). */
-export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR_SECRET_LOCATION];
+export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR_SECRET_LOCATION, PSEUDONYM_SECRET_LOCATION];
 
 /**
  * What each function reads. CDK sets each function's 'aws' variables through `functionEnvironment` (the
@@ -94,23 +104,23 @@ export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR
  */
 export const functionVariables = {
   ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
-  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN'],
+  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
   webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
   health: [],
   console: ['CONSOLE_DIR'],
   exports: [
     'CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_DIR', 'EXPORT_URL_SECRET', 'EXPORT_SETTLE_SECONDS',
   ],
-  replays: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'REPLAY_STATE_MACHINE_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP'],
-  replayer: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'SETTINGS_CACHE_SECONDS', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP'],
-  exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME'],
+  replays: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'REPLAY_STATE_MACHINE_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
+  replayer: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'SETTINGS_CACHE_SECONDS', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
+  exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME', 'PSEUDONYM_SECRET_ARN'],
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],
-  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS'],
-  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN'],
+  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
+  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
-    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET',
+    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN',
   ],
 } as const satisfies Record<FunctionName, readonly EnvName[]>;
 

@@ -1,7 +1,6 @@
 import { alertRules, BUCKET_MS, WINDOW_MS, type AlertRuleDefinition, type AlertRuleId } from '../definitions/alert-rules.js';
 import type { LeadEvent } from './event.js';
-import { sha256Hex } from './canonical.js';
-import { maskContacts, maskFreeText, maskId } from './masking.js';
+import { maskContacts, maskFreeText, maskId, pseudonymDigest } from './masking.js';
 import type { AlertStore } from './ports.js';
 import { parseRangePage, rangePageParams, type Cursors } from './cursor.js';
 import { DAY_MS, toIso } from './time.js';
@@ -78,7 +77,8 @@ const CONTROL = /\p{Cc}/u;
  * The dimension an alert is counted and raised under, safe for every store and encoder it reaches (DynamoDB keys
  * and items, UUIDv5, JSON, the bus): a well-formed value without control characters and at most
  * MAX_DIMENSION_LENGTH characters is itself; any other (stored before the boundary refused it, or from a provider)
- * is a readable, well-formed prefix plus `~` and a digest of its exact UTF-16 code units,
+ * is a readable, well-formed prefix plus `~` and a keyed digest of its exact UTF-16 code units (pseudonymDigest: the
+ * pseudonym key, as maskId; an unkeyed digest would confirm a guess at what the prefix hides),
  * so distinct values stay distinct and one tenant's odd `step_id` or `entity_id` never throws in alert evaluation.
  * The prefix is cut from the value with its e-mails and phones already masked (maskContacts on the whole value):
  * a cut never splits an address or a number so that what is left goes unrecognised and unmasked.
@@ -87,7 +87,7 @@ export function alertDimension(value: string): string {
   if (value.length <= MAX_DIMENSION_LENGTH && value.isWellFormed() && !CONTROL.test(value)) return value;
   const masked = maskContacts(value.toWellFormed());
   const readable = [...masked.slice(0, 64).toWellFormed()].map((c) => (CONTROL.test(c) ? '\uFFFD' : c)).join('').slice(0, 64).toWellFormed();
-  return `${readable}~${sha256Hex(Buffer.from(value, 'utf16le')).slice(0, 16)}`;
+  return `${readable}~${pseudonymDigest(Buffer.from(value, 'utf16le')).slice(0, 16)}`;
 }
 
 /** Free text cut to `max` characters without splitting a surrogate pair, and well-formed. */

@@ -6,7 +6,7 @@ import { identityDigest } from './keys.js';
 import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
 import type { ExportEngine, ExportJobStore } from './exports.js';
 import { DAY_MS } from './time.js';
-import { maskId } from './masking.js';
+import { archivedIdForms, maskId } from './masking.js';
 import type {
   ArchiveEraser, AuditLog, BlobStore, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
 } from './ports.js';
@@ -173,8 +173,9 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'archive': {
         // The archive holds each lead id as it leaves DynamoDB, masked (maskId): an e-mail used as a lead id is
-        // archived as its pseudonym, so the rows are found by both forms (a pseudonym names exactly one id).
-        const archived = [...new Set([...job.members, ...job.members.map(maskId)])];
+        // archived as its pseudonym (keyed; rows written before the key carry legacyMaskId's), so the rows are
+        // found by every form (a pseudonym names exactly one id).
+        const archived = archivedIdForms(job.members);
         const removed = await ports.archive.eraseLeads(orgId, archived, job.id);
         job.counts.archive_rows += removed.rows;
         job.counts.archive_files += removed.files;
@@ -226,8 +227,9 @@ async function eraseExports(ports: ErasurePorts, job: ErasureJob): Promise<numbe
     }
     if (candidate.status === 'failed') continue;
     if (candidate.filter.leadId !== undefined && !job.members.includes(candidate.filter.leadId)) continue;
-    // The archive holds each lead id as it left DynamoDB (maskId): asked by both forms, as the archive phase does.
-    if (!(await ports.exports.engine.holdsLeads(candidate, [...new Set([...job.members, ...job.members.map(maskId)])]))) continue;
+    // The archive holds each lead id as it left DynamoDB (maskId, or before the key legacyMaskId): asked by every
+    // form, as the archive phase does.
+    if (!(await ports.exports.engine.holdsLeads(candidate, archivedIdForms(job.members)))) continue;
     await ports.exports.store.save({ ...candidate, status: 'erased', erasureId: job.id, completedAt: new Date(ports.clock.now()).toISOString() });
     await ports.exports.engine.discard(candidate);
     erased += 1;

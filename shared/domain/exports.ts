@@ -8,7 +8,7 @@ import { typeParam } from './queries.js';
 import { idString, isoParam, parseOrThrow, rangeProblems } from './schema.js';
 import { randomUUID } from 'node:crypto';
 import { toIso } from './time.js';
-import { maskId } from './masking.js';
+import { legacyMaskId, maskId } from './masking.js';
 
 /**
  * Exports (contract section 10): exactly the org's events that match a filter, each once, masked, as CSV, JSONL or
@@ -114,11 +114,18 @@ export function exportWhere(
     clauses.push(`(${alternatives.join(' OR ')})`);
     params.push(...filter.types.map((t) => ('equals' in t ? t.equals : t.prefix)));
   }
-  for (const [column, value] of [['source', filter.source], ['outcome', filter.outcome], /* archived masked: */ ['lead_id', filter.leadId && maskId(filter.leadId)], ['flow_id', filter.flowId && maskId(filter.flowId)]] as const) {
+  for (const [column, value] of [['source', filter.source], ['outcome', filter.outcome]] as const) {
     if (value !== undefined) {
       clauses.push(`${column} = ?`);
       params.push(value);
     }
+  }
+  // Ids are archived masked (maskId; rows written before the pseudonym key carry legacyMaskId's form): matched by both.
+  for (const [column, id] of [['lead_id', filter.leadId], ['flow_id', filter.flowId]] as const) {
+    if (id === undefined) continue;
+    const forms = [...new Set([maskId(id), legacyMaskId(id)])];
+    clauses.push(forms.length === 1 ? `${column} = ?` : `${column} IN (${forms.map(() => '?').join(', ')})`);
+    params.push(...forms);
   }
   if (after) {
     const at = sqlTimestamp(Date.parse(after.occurredAt));

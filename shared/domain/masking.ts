@@ -4,6 +4,7 @@
  * dotted segment, normalized (case, `-`, `_`, camelCase), against section 9's names and their synonyms, at any
  * depth; every other string has the e-mail addresses and international phone numbers inside it masked.
  */
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { sha256Hex } from './canonical.js';
 import { isRawNumber, parseJsonLossless } from './json.js';
 
@@ -330,19 +331,61 @@ export function maskContacts(text: string): string {
   return maskPhonesInText(maskEmailsInText(text));
 }
 
-/** The length of the pseudonym's digest suffix (hex characters of SHA-256). */
+/** The length of the pseudonym's digest suffix (hex characters of HMAC-SHA256). */
 const ID_DIGEST_LENGTH = 12;
+/** The shortest pseudonym key accepted: as long as HMAC-SHA256's output (RFC 2104). */
+export const MIN_PSEUDONYM_KEY_LENGTH = 32;
+
+/*
+ * The deployment's pseudonym key, one per process: PSEUDONYM_SECRET locally, the Secrets Manager secret
+ * PSEUDONYM_SECRET_ARN names in AWS (read once per cold start, before the function masks anything). It never
+ * rotates: years of archive rows carry pseudonyms made with it, and erasure and exports find those rows by
+ * computing the pseudonym again. Without it, pseudonymDigest throws: never an unkeyed digest, which anyone can
+ * compute (a phone's hidden digits are 10^7 guesses).
+ */
+let pseudonymKey: KeyObject | undefined;
+
+/** Sets the process's pseudonym key (at least 32 characters); setting the same key again is harmless. */
+export function configurePseudonymKey(key: string): void {
+  if (typeof key !== 'string' || key.length < MIN_PSEUDONYM_KEY_LENGTH) {
+    throw new Error(`leadlog: the pseudonym key must be at least ${MIN_PSEUDONYM_KEY_LENGTH} characters`);
+  }
+  pseudonymKey = createSecretKey(Buffer.from(key, 'utf8'));
+}
+
+/** HMAC-SHA256 of the data under the pseudonym key, hex: only whoever holds the key can compute or confirm one. */
+export function pseudonymDigest(data: string | Uint8Array): string {
+  if (!pseudonymKey) {
+    throw new Error('leadlog: no pseudonym key configured (configurePseudonymKey: PSEUDONYM_SECRET locally, PSEUDONYM_SECRET_ARN in AWS)');
+  }
+  return createHmac('sha256', pseudonymKey).update(data).digest('hex');
+}
 
 /**
  * An id (`lead_id`, `flow_id`, `step_id`, `entity_id`, an alert's dimension) as it leaves for a reader without
  * pii:read, the bus and the archive: unchanged when nothing in it is PII, else its e-mails and phones masked plus
- * `~` and a digest of the whole id, so two ids that mask alike (`ana@x.io`, `alex@x.io`) stay two ids: the
- * archive's rows of one lead stay one lead's, findable for erasure and exports (maskId of the real id), and one
- * buyer's alerts are never merged with another's. Idempotent: a masked id masks to itself.
+ * `~` and a keyed digest of the whole id (pseudonymDigest), so two ids that mask alike (`ana@x.io`, `alex@x.io`)
+ * stay two ids: the archive's rows of one lead stay one lead's, findable for erasure and exports (maskId of the
+ * real id), and one buyer's alerts are never merged with another's. Without the key, the digest confirms no
+ * guess. Idempotent: a masked id masks to itself. Throws when no key is configured.
  */
 export function maskId(id: string): string {
   const masked = maskContacts(id);
+  return masked === id ? id : `${masked}~${pseudonymDigest(id).slice(0, ID_DIGEST_LENGTH)}`;
+}
+
+/**
+ * The pseudonym as it was written before the key (plain SHA-256, which anyone can recompute). Only to FIND archive
+ * rows and export files written before then (erasure and export filters match both forms); never to write one.
+ */
+export function legacyMaskId(id: string): string {
+  const masked = maskContacts(id);
   return masked === id ? id : `${masked}~${sha256Hex(id).slice(0, ID_DIGEST_LENGTH)}`;
+}
+
+/** Every form an id may have in the archive: as it is, its pseudonym, and its pre-key pseudonym (no repeats). */
+export function archivedIdForms(ids: readonly string[]): string[] {
+  return [...new Set(ids.flatMap((id) => [id, maskId(id), legacyMaskId(id)]))];
 }
 
 /** An error as a log may hold it: its message and stack with e-mails and phones masked. */

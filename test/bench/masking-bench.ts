@@ -5,7 +5,8 @@
  * (printed PASS/FAIL per ratio; nothing asserted, as every benchmark here).
  * `BENCH_SKIP_MASKING=1 npm run bench` skips it; `npx tsx test/bench/masking-bench.ts` runs it alone.
  */
-import { maskEvent } from '../../shared/domain/masking.js';
+import { randomBytes } from 'node:crypto';
+import { configurePseudonymKey, maskEvent } from '../../shared/domain/masking.js';
 
 const SIZES = [10_000, 100_000, 1_000_000] as const;
 /** ×10 in size, at most ×12 in time. */
@@ -74,4 +75,7 @@ export function maskingBenchmarks(report: (line: string) => void): { passed: num
   return { passed, failed };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) maskingBenchmarks((line) => console.log(line));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  configurePseudonymKey(randomBytes(32).toString('base64url')); // run alone: any key (npm run bench sets the local one)
+  maskingBenchmarks((line) => console.log(line));
+}

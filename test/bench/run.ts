@@ -88,6 +88,8 @@ async function main(): Promise<void> {
     WEBHOOK_SECRET_CACHE_SECONDS: '60',
     SETTINGS_CACHE_SECONDS: '60',
   });
+  const { configurePseudonymKey } = await import('../../shared/domain/masking.js');
+  configurePseudonymKey(process.env.PSEUDONYM_SECRET!); // as npm start does, before anything is masked
   const { createDependencies } = await import('../../shared/adapters/container.js');
   const { createApiKey } = await import('../../shared/domain/api-keys.js');
   const { createIngestHandler } = await import('../../functions/ingest.js');

@@ -328,9 +328,9 @@ describe('the synthesized stack', () => {
   });
 
   it('signs cursors with a generated Secrets Manager secret under the data key, readable by the paging functions only', () => {
-    const secrets = template.findResources('AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(1);
-    const [secretId, secret] = Object.entries(secrets)[0]!;
+    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('CursorSecret'));
+    expect(secrets).toHaveLength(1);
+    const [secretId, secret] = secrets[0]!;
     expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
     expect(secret.Properties.SecretString).toBeUndefined(); // never in the template
     expect(JSON.stringify(secret.Properties.KmsKeyId)).toMatch(/DataKey/);
@@ -342,6 +342,31 @@ describe('the synthesized stack', () => {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         if (JSON.stringify(statement.Resource ?? '').includes(`"${secretId}"`)) expect([statement.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
       }
+    }
+  });
+  it('keys masked ids with a generated Secrets Manager secret under the data key, retained, readable by the masking functions only', () => {
+    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('PseudonymSecret'));
+    expect(secrets).toHaveLength(1);
+    const [secretId, secret] = secrets[0]!;
+    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
+    expect(secret.Properties.SecretString).toBeUndefined(); // never in the template
+    expect(JSON.stringify(secret.Properties.KmsKeyId)).toMatch(/DataKey/);
+    expect(secret.DeletionPolicy).toBe('Retain'); // archived pseudonyms outlive the stack
+    expect(secret.UpdateReplacePolicy).toBe('Retain');
+    expect(template.findResources('AWS::SecretsManager::RotationSchedule')).toEqual({}); // never rotated
+    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${secretId}"`))
+      .flatMap((p) => p.Properties.Roles.map((role: { Ref: string }) => role.Ref.replace(/ServiceRole.*$/, '')));
+    expect(readers.sort()).toEqual(['AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'QueryFunction', 'ReplayerFunction', 'ReplaysFunction']);
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        if (JSON.stringify(statement.Resource ?? '').includes(`"${secretId}"`)) expect([statement.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      }
+    }
+    // Exactly the functions whose contract names the variable get it, and it is this secret.
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const variable = fn.Properties.Environment?.Variables?.PSEUDONYM_SECRET_ARN;
+      if (variable) expect(JSON.stringify(variable)).toContain(secretId);
     }
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { localEnvironment } from '../../infra/local/settings.js';
+import { configurePseudonymKey } from '../../shared/domain/masking.js';
 import { checkResponse } from './openapi-validator.js';
 
 // Every test process talks to the run's DynamoDB Local exactly as `npm start` does: same environment variables.
@@ -10,6 +11,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-test-'));
 Object.assign(process.env, localEnvironment(inject('dynamoEndpoint'), inject('tableNames'), dataDir), {
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
 });
+// As npm start does (and each masking function at its cold start): the pseudonym key, before anything is masked.
+configurePseudonymKey(process.env.PSEUDONYM_SECRET!);
 
 // Every answer any test receives from a local API (a /v1/ path on this machine) is checked against the OpenAPI
 // document; one that does not match fails the request, and so the test that made it.

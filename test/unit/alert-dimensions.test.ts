@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { aggregate, alertDimension, evaluate, MAX_DIMENSION_LENGTH, ruleById, settingsFor } from '../../shared/domain/alerts.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 import { controlKeys } from '../../shared/domain/keys.js';
+import { sha256Hex } from '../../shared/domain/canonical.js';
+import { pseudonymDigest } from '../../shared/domain/masking.js';
 
 const event = (overrides: Partial<LeadEvent>): LeadEvent => ({
   id: '00000000-0000-0000-0000-000000000001', org_id: 'org_a', lead_id: 'l', source_type: 'direct', source: 'web', event_type: 'enhancement.success',
@@ -65,5 +67,16 @@ describe('alert dimensions and counters never throw on one tenant\'s odd data', 
     }
     // Distinct over-long values stay distinct dimensions.
     expect(alertDimension(`${ids[0]}a`)).not.toBe(alertDimension(`${ids[0]}b`));
+  });
+});
+
+describe('an over-long dimension\'s digest is keyed (red-team finding 2: an unkeyed digest confirms a guess at what the prefix hides)', () => {
+  it('is HMAC-SHA256 under the pseudonym key of the exact UTF-16 code units, not a plain SHA-256 anyone can recompute', () => {
+    const value = `step_${'x'.repeat(60)}+14155552671${'y'.repeat(200)}`;
+    const dimension = alertDimension(value);
+    const digest = dimension.slice(dimension.lastIndexOf('~') + 1);
+    expect(digest).toBe(pseudonymDigest(Buffer.from(value, 'utf16le')).slice(0, 16));
+    expect(digest).not.toBe(sha256Hex(Buffer.from(value, 'utf16le')).slice(0, 16));
+    expect(alertDimension(value)).toBe(dimension); // one dimension per value, stable within the deployment
   });
 });

@@ -31,6 +31,7 @@ describe('the environment contract', () => {
       ERASURE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x', ARCHIVE_BUCKET: 'a', ARCHIVE_DATABASE: 'd', ATHENA_WORKGROUP: 'w',
       EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e', REPLAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:r',
       CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:cursor',
+      PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:pseudonym',
     };
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const block = functionEnvironment(fn, deployed);
@@ -42,12 +43,33 @@ describe('the environment contract', () => {
   });
 
   it('fails fast without the cursor secret (its Secrets Manager ARN, or the secret locally) where cursors are made, or with a short one', () => {
-    const tables = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', BLOB_DIR: '/tmp/b' };
+    const tables = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', BLOB_DIR: '/tmp/b', PSEUDONYM_SECRET: 'p'.repeat(32) };
     for (const fn of ['query', 'admin'] as const) {
       expect(() => loadConfig(fn, tables), fn).toThrow(/CURSOR_SECRET_ARN \(AWS\) or CURSOR_SECRET \(local\) is required/);
       expect(loadConfig(fn, { ...tables, CURSOR_SECRET: 'x'.repeat(32) }).cursorSecret, fn).toBe('x'.repeat(32));
     }
     expect(() => loadConfig('query', { ...tables, CURSOR_SECRET: 'x'.repeat(31) })).toThrow(/CURSOR_SECRET must be at least 32 characters/);
     expect(() => loadConfig('ingest', tables)).not.toThrow();
+  });
+
+  it('fails fast without the pseudonym key (its Secrets Manager ARN, or the key locally) in every function that masks, or with a short one', () => {
+    const base = { EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', BLOB_DIR: '/tmp/b', CURSOR_SECRET: 'c'.repeat(32) };
+    /** What loadConfig refuses for this function and environment ('' when nothing). */
+    const refused = (fn: FunctionName, env: Record<string, string>) => {
+      try {
+        loadConfig(fn, env);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    for (const fn of ['query', 'admin', 'replays', 'replayer', 'exporter', 'fanout', 'erasure'] as const) {
+      expect(refused(fn, base), fn).toMatch(/PSEUDONYM_SECRET_ARN \(AWS\) or PSEUDONYM_SECRET \(local\) is required/);
+      expect(refused(fn, { ...base, PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:p' }), fn).not.toMatch(/PSEUDONYM/);
+      expect(refused(fn, { ...base, PSEUDONYM_SECRET: 'p'.repeat(32) }), fn).not.toMatch(/PSEUDONYM/);
+      expect(refused(fn, { ...base, PSEUDONYM_SECRET: 'p'.repeat(31) }), fn).toMatch(/PSEUDONYM_SECRET must be at least 32 characters/);
+    }
+    expect(loadConfig('query', { ...base, PSEUDONYM_SECRET: 'p'.repeat(32) }).pseudonymSecret).toBe('p'.repeat(32));
+    for (const fn of ['ingest', 'webhooks', 'authorizer', 'health'] as const) expect(refused(fn, base), fn).not.toMatch(/PSEUDONYM/);
   });
 });

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { maskBirthDate, maskEmail, maskError, maskEvent, maskFreeText, maskId, maskPhone, maskPii, maskSsn, normalizeKey } from '../../shared/domain/masking.js';
+import { createHmac } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import { sha256Hex } from '../../shared/domain/canonical.js';
+import { exportWhere } from '../../shared/domain/exports.js';
+import {
+  archivedIdForms, legacyMaskId, maskBirthDate, maskEmail, maskError, maskEvent, maskFreeText, maskId, maskPhone, maskPii, maskSsn, normalizeKey,
+} from '../../shared/domain/masking.js';
 
 describe('PII masking', () => {
   it('masks each kind as the contract says', () => {
@@ -218,5 +223,67 @@ describe('ids and object keys are strings like any other (contract section 9, v1
     const error = new Error('no lead ana@example.com');
     expect(maskError(error).message).toBe('no lead a***@example.com');
     expect(maskError(error).stack).not.toContain('ana@example.com');
+  });
+});
+
+describe('pseudonyms are keyed (red-team finding 2: a phone-shaped id was recovered from its unkeyed digest)', () => {
+  /** A fresh copy of the masking module: its own process-wide key, none configured yet. */
+  const freshMasking = async () => {
+    vi.resetModules();
+    return import('../../shared/domain/masking.js');
+  };
+  const digestOf = (pseudonym: string) => pseudonym.slice(pseudonym.lastIndexOf('~') + 1);
+  const key = (c: string) => c.repeat(40);
+
+  it('gives the same id different pseudonyms under two keys, and the same one under the same key', async () => {
+    const a = await freshMasking();
+    a.configurePseudonymKey(key('a'));
+    const b = await freshMasking();
+    b.configurePseudonymKey(key('b'));
+    expect(a.maskId('+14155552671')).toMatch(/^\+1415\*{7}~[0-9a-f]{12}$/);
+    expect(a.maskId('+14155552671')).not.toBe(b.maskId('+14155552671'));
+    expect(a.maskId('ana@example.com')).not.toBe(b.maskId('ana@example.com'));
+    expect(a.maskId('+14155552671')).toBe(a.maskId('+14155552671'));
+    expect(a.maskId('+14155552671')).toBe(`+1415*******~${createHmac('sha256', key('a')).update('+14155552671').digest('hex').slice(0, 12)}`);
+  });
+
+  it('a brute force over a phone\'s hidden digits with the plain SHA-256 recipe finds nothing without the key (it finds the legacy form)', () => {
+    // +49 30 12 34 keeps +4930 and hides 4 digits: 10^4 candidates (the red team's +1 415 … hid 7, 10^7 in 7 s).
+    const phone = '+49301234';
+    const guesses = (pseudonym: string) => {
+      const hits: string[] = [];
+      for (let n = 0; n < 10_000; n++) {
+        const candidate = `+4930${String(n).padStart(4, '0')}`;
+        if (sha256Hex(candidate).slice(0, 12) === digestOf(pseudonym)) hits.push(candidate);
+      }
+      return hits;
+    };
+    expect(maskId(phone)).toMatch(/^\+4930\*{4}~/);
+    expect(guesses(maskId(phone))).toEqual([]);
+    expect(guesses(legacyMaskId(phone))).toEqual([phone]); // the recipe works: it reverses the unkeyed form
+  });
+
+  it('throws without a key rather than fall back to an unkeyed digest; an id without PII needs none; a short key is refused', async () => {
+    const m = await freshMasking();
+    expect(() => m.maskId('ana@example.com')).toThrow(/no pseudonym key configured/);
+    expect(() => m.maskEvent({ lead_id: '+14155552671' })).toThrow(/no pseudonym key configured/);
+    expect(() => m.pseudonymDigest('x')).toThrow(/no pseudonym key configured/);
+    expect(m.maskId('lead_42')).toBe('lead_42');
+    expect(() => m.configurePseudonymKey('x'.repeat(31))).toThrow(/at least 32 characters/);
+    expect(() => m.maskId('ana@example.com')).toThrow(/no pseudonym key configured/);
+  });
+
+  it('archivedIdForms: the id, its keyed and its legacy pseudonym, each once (what erasure looks for in the archive)', () => {
+    expect(archivedIdForms(['ana@example.com', 'lead_42'])).toEqual(['ana@example.com', maskId('ana@example.com'), legacyMaskId('ana@example.com'), 'lead_42']);
+    expect(legacyMaskId('ana@example.com')).toBe(`a***@example.com~${sha256Hex('ana@example.com').slice(0, 12)}`);
+    expect(legacyMaskId('ana@example.com')).not.toBe(maskId('ana@example.com'));
+  });
+
+  it('exportWhere matches an archived lead or flow id by its keyed and its legacy pseudonym', () => {
+    const filter = { fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 2), leadId: 'ana@example.com', flowId: 'flow_1' };
+    const { sql, params } = exportWhere('org_a', filter);
+    expect(sql).toContain('lead_id IN (?, ?)');
+    expect(sql).toContain('flow_id = ?');
+    expect(params).toEqual(expect.arrayContaining([maskId('ana@example.com'), legacyMaskId('ana@example.com'), 'flow_1']));
   });
 });
