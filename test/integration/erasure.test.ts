@@ -14,7 +14,8 @@ import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-s
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
-import { maskId } from '../../shared/domain/masking.js';
+import { toArchiveRow } from '../../shared/domain/archive.js';
+import { legacyMaskId, maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -259,6 +260,31 @@ describe('erasing a lead (section 9)', () => {
     expect(read.text).toContain(erasureId);
     const again = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(again.body).toEqual({ erasure_id: erasureId, status: 'completed' });
+  }, 60_000);
+
+  it('erases archive rows written before pseudonyms were keyed (legacyMaskId) as well as keyed ones (red-team finding 2)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const lead = `legacy.${unique()}@example.com`;
+    expect((await api.request('POST', '/v1/events', { key, body: event(lead) })).status).toBe(201);
+    await drainStream(); // archived with the keyed pseudonym
+    // A row archived before the key: its lead id is the unkeyed pseudonym.
+    await archive.putRows([{ ...toArchiveRow({ ...(event(lead) as object), id: randomUUID(), org_id: orgId, received_at: new Date().toISOString(), expires_at: new Date(Date.now() + 86_400_000).toISOString(), schema_version: '1' } as never), lead_id: legacyMaskId(lead) }]);
+    await archive.flush();
+    const rowsOf = async () => (await runArchiveSql(archiveDir, 'SELECT lead_id FROM events_raw WHERE org_id = ?', [orgId])).rows.map((r) => r.lead_id);
+    expect((await rowsOf()).sort()).toEqual([legacyMaskId(lead), maskId(lead)].sort());
+
+    const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
+    expect(erased.status, erased.text).toBe(202);
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }));
+    const deadline = Date.now() + 30_000;
+    let status: unknown;
+    do {
+      await runner.tick();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      status = (await api.request('GET', `/v1/erasures/${erased.body.erasure_id}`, { key })).body.status;
+    } while (status !== 'completed' && Date.now() < deadline);
+    expect(status).toBe('completed');
+    expect(await rowsOf()).toEqual([]);
   }, 60_000);
 
   it("renames the audit entries naming erased leads once, whatever their age within the retention, and counts them exactly after a rerun", async () => {
