@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,11 +129,19 @@ describe('npm start behaves like a proper dev server (contract section 7)', () =
       expect(tools.some((tool) => command.includes(tool)), name).toBe(true);
     }
     for (const tool of tools) {
-      const before = new Set(execFileSync('ps', ['-eo', 'pid='], { encoding: 'utf8' }).split('\n').map((l) => l.trim()));
-      const output = execFileSync(process.execPath, ['--import', 'tsx', tool, '--help'], { encoding: 'utf8', timeout: 30_000 });
+      // Other test files (and other runs on the machine) start Java and runtimes meanwhile: a process is the tool's
+      // only when it inherited this run's marker (every child inherits the environment), read from /proc.
+      const marker = `help-probe-${process.pid}-${tools.indexOf(tool)}-${Date.now()}`;
+      const output = execFileSync(process.execPath, ['--import', 'tsx', tool, '--help'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, LEADLOG_HELP_PROBE: marker } });
       expect(output.split('\n')[0], tool).toMatch(/^Usage: npm (start|run [a-z:]+)/);
-      const after = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => !before.has(line.trim().split(/\s+/)[0]!));
-      expect(after.filter((line) => /java|DynamoDBLocal|infra\/local|scripts\//.test(line)), tool).toEqual([]);
+      const left = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`LEADLOG_HELP_PROBE=${marker}`);
+        } catch {
+          return false; // gone, or not ours to read
+        }
+      });
+      expect(left, tool).toEqual([]);
     }
   }, 120_000);
 });
