@@ -391,7 +391,12 @@ export function archivedIdForms(ids: readonly string[]): string[] {
 /** An error as a log may hold it: its message and stack with e-mails and phones masked. */
 export function maskError(error: unknown): { name: string; message: string; stack?: string } {
   const e = error instanceof Error ? error : new Error(String(error));
-  return { name: e.name, message: maskFreeText(e.message, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }), ...(e.stack ? { stack: maskFreeText(e.stack, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }) } : {}) };
+  try {
+    return { name: e.name, message: maskFreeText(e.message, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }), ...(e.stack ? { stack: maskFreeText(e.stack, { embeddedDepth: MAX_EMBEDDED_JSON_DEPTH }) } : {}) };
+  } catch {
+    // Logging never fails and never holds what it could not mask (a function without the pseudonym key, say).
+    return { name: String(e.name).slice(0, 100), message: '[withheld: the message could not be masked]' };
+  }
 }
 
 export interface MaskOptions {

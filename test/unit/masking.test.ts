@@ -271,6 +271,11 @@ describe('pseudonyms are keyed (red-team finding 2: a phone-shaped id was recove
     expect(m.maskId('lead_42')).toBe('lead_42');
     expect(() => m.configurePseudonymKey('x'.repeat(31))).toThrow(/at least 32 characters/);
     expect(() => m.maskId('ana@example.com')).toThrow(/no pseudonym key configured/);
+    // Logging never throws in a function that holds no key (ingest, webhooks): what it cannot mask it withholds.
+    const unmaskable = new Error('x');
+    Object.defineProperty(unmaskable, 'message', { get: () => { throw new Error('cannot be read'); } });
+    expect(m.maskError(unmaskable)).toEqual({ name: 'Error', message: '[withheld: the message could not be masked]' });
+    expect(m.maskError(new Error('no lead ana@example.com')).message).toBe('no lead a***@example.com');
   });
 
   it('archivedIdForms: the id, its keyed and its legacy pseudonym, each once (what erasure looks for in the archive)', () => {
