@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { ServiceUnavailableError } from '../domain/errors.js';
+import { toProblem } from '../http/problem.js';
 import { loadConfig, type Config } from '../config.js';
 import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
@@ -33,8 +36,9 @@ import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
-import { configurePseudonymKey, type MaskOptions } from '../domain/masking.js';
+import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
+import { cachedIgnoredIdentities } from '../domain/identity.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { FirehoseArchive } from './firehose-archive.js';
 
@@ -64,6 +68,8 @@ export interface Dependencies {
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
   maskOptions: (orgId: string) => Promise<MaskOptions>;
+  /** An org's own junk identity values (PUT /v1/settings/identity) as identity keys, cached for SETTINGS_CACHE_SECONDS. */
+  ignoredIdentities: (orgId: string) => Promise<ReadonlySet<string>>;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -141,6 +147,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
       : polledErasureScheduler),
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
+    ignoredIdentities: () => cachedIgnoredIdentities(deps.settings, config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
   return deps;
@@ -224,14 +231,30 @@ export function configurePseudonymsFrom(config: Config): Promise<void> {
 /** A function entry that masks: the pseudonym key is configured (from the function's environment) before each call runs. */
 export function withPseudonymKey<A extends unknown[], R>(fn: FunctionName, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A) => {
-    await configurePseudonymsFrom(loadConfig(fn));
+    try {
+      await configurePseudonymsFrom(loadConfig(fn));
+    } catch (error) {
+      // An HTTP call (API Gateway's v2 event) gets the 503 problem+json any dependency failure gets, never a bare
+      // Lambda error; stream and job invocations fail, and their retries take them again.
+      console.error(JSON.stringify({ level: 'ERROR', message: 'the pseudonym key could not be read', error: maskError(error) }));
+      if (isHttpEvent(args[0])) return unavailable(error) as R;
+      throw error;
+    }
     return handler(...args);
   };
 }
 
+const isHttpEvent = (event: unknown): boolean =>
+  typeof event === 'object' && event !== null && 'requestContext' in event && 'rawPath' in event;
+
+function unavailable(error: unknown) {
+  const requestId = randomUUID();
+  const { problem, headers } = toProblem(new ServiceUnavailableError('A dependency is briefly unavailable; retry.', { cause: error }), requestId);
+  return { statusCode: problem.status, headers: { 'content-type': 'application/problem+json', 'x-request-id': requestId, ...headers }, body: JSON.stringify(problem) };
+}
+
 const perFunction = new Map<FunctionName, unknown>();
 
-/** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */
 /** An export's worker in AWS (functions/exporter.ts): the job store and the Athena engine. */
 export function defaultExportWorkerDependencies() {
   const config = loadConfig('exporter');
@@ -266,6 +289,7 @@ export function defaultScheduleClockDependencies() {
   };
 }
 
+/** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */
 export function defaultDependencies(fn: Exclude<FunctionName, 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer'>): Dependencies {
   if (!perFunction.has(fn)) perFunction.set(fn, createDependencies(loadConfig(fn)));
   return perFunction.get(fn) as Dependencies;
