@@ -109,7 +109,15 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 export function parseJsonWellFormed(text: string): unknown {
   const value = parseJsonLossless(text);
-  return SURROGATE_ESCAPE.test(text) ? wellFormedDeep(value) : value;
+  return mayHoldLoneSurrogate(text) ? wellFormedDeep(value) : value;
+}
+
+/**
+ * Whether JSON text can parse to a string that is not well-formed: only through a surrogate's escape (`\ud800`;
+ * valid UTF-8 cannot carry a lone surrogate). A scan of the text, far cheaper than walking the parsed value.
+ */
+export function mayHoldLoneSurrogate(text: string): boolean {
+  return SURROGATE_ESCAPE.test(text);
 }
 
 /**

@@ -11,7 +11,7 @@ describe('a masking function whose pseudonym key cannot be read', () => {
     delete process.env.PSEUDONYM_SECRET;
     vi.resetModules();
     const { withPseudonymKey } = await import('../../shared/adapters/container.js');
-    const handler = vi.fn(async () => ({ statusCode: 200 }));
+    const handler = vi.fn(async (_event: unknown) => ({ statusCode: 200 }));
     const http = withPseudonymKey('query', handler);
     const answer = (await http({ rawPath: '/v1/events', requestContext: {} } as never)) as { statusCode: number; headers: Record<string, string>; body: string };
     expect(answer.statusCode).toBe(503);

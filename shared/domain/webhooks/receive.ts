@@ -3,9 +3,10 @@ import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
 import { normalizeClaims, resolveLead, type IdentityCache } from '../identity.js';
-import { recordLeadMerge, storeOnce } from '../ingest.js';
+import { recordLeadMerge, recordMergeRefused, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import { derivedId, idProblem, wellFormedDeep } from '../schema.js';
+import { mayHoldLoneSurrogate } from '../json.js';
 import type { EventStore, IdentityStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
 import { mapHotmart } from './hotmart.js';
@@ -29,6 +30,8 @@ export interface WebhookDependencies {
   secrets: (orgId: string, provider: Provider) => Promise<string[]>;
   parseJson: (raw: Buffer) => unknown;
   identityCache?: IdentityCache;
+  /** The org's own junk values (identity keys; PUT /v1/settings/identity): never linked. Without it, only the built-in list. */
+  ignoredIdentities?: (orgId: string) => Promise<ReadonlySet<string>>;
 }
 
 export interface WebhookOutcome {
@@ -65,23 +68,28 @@ export async function receiveWebhook(
   }
   // The raw bytes stay as delivered; everything derived from them is well-formed and its ids obey the id rule
   // (section 3), so a signed delivery is never refused for an odd character or a long id, and never a 5xx.
-  const body = wellFormedDeep(parsed) as object;
+  // (A copy only when the bytes escape a surrogate: the other deliveries are well-formed as parsed.)
+  const body = (mayHoldLoneSurrogate(raw.toString('latin1')) ? wellFormedDeep(parsed) : parsed) as object;
   const delivered = MAPPERS[provider](body, headers);
   const mapped: MappedDelivery = {
     ...delivered, externalEventId: derivedId(delivered.externalEventId),
     ...(delivered.objectIdRef !== undefined ? { objectIdRef: derivedId(delivered.objectIdRef) } : {}),
   };
-  // A lead id the payload carries is a hint: one that breaks the API's lead_id rules is ignored, not failed on.
+  // A lead id the payload carries is a hint (section 4): one that breaks the API's lead_id rules is ignored, not failed
+  // on; a valid one is followed only while no identity of the delivery belongs to another lead, and never merges.
   if (mapped.explicitLeadId !== undefined && idProblem(mapped.explicitLeadId.trim()) !== undefined) delete mapped.explicitLeadId;
   const nowIso = new Date(now).toISOString();
   const pendingClaims: Promise<void>[] = [];
+  // Nothing identifies the person (a bare refund, say, or only junk values): the provider object is the lead, stably.
+  const ownLead = `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
+  const hasIdentity = normalizeClaims(mapped.identity).length > 0;
   const leadId =
     (await resolveLead(deps.identities, orgId, mapped.identity, {
-      nowIso, cache: deps.identityCache, explicitLeadId: mapped.explicitLeadId?.trim(),
-      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), alongside: (work) => pendingClaims.push(work),
-    })) ??
-    // Nothing identifies the person (a bare refund, say): the provider object is the lead, stably.
-    `lead_${uuidv5(`${orgId}:${provider}:${mapped.objectIdRef ?? mapped.externalEventId}`, EVENT_ID_NAMESPACE).replace(/-/g, '')}`;
+      nowIso, cache: deps.identityCache, hintLeadId: mapped.explicitLeadId?.trim(), fallbackLeadId: ownLead,
+      ignore: hasIdentity ? await deps.ignoredIdentities?.(orgId) : undefined,
+      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), onRefused: (refusal) => recordMergeRefused(deps.events, orgId, refusal, now),
+      alongside: (work) => pendingClaims.push(work),
+    })) ?? ownLead;
 
   const rawBody = { bytes: raw, contentType: headers['content-type'] ?? 'application/json' };
   const input = toInput(provider, mapped, body, now);
