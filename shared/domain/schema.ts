@@ -28,8 +28,29 @@ declare global {
 export const MAX_ID_LENGTH = 255;
 const CONTROL = /\p{Cc}/u;
 
+/** Whether any string or key in `value` is not well-formed; iterative, linear, no path kept. */
+function holdsMalformedString(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'string') {
+      if (!current.isWellFormed()) return true;
+    } else if (Array.isArray(current)) {
+      for (const item of current) stack.push(item);
+    } else if (current !== null && typeof current === 'object') {
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue;
+        if (!key.isWellFormed()) return true;
+        stack.push((current as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return false;
+}
+
 /** Paths (as formatPath writes them) of every string or key in `value` that is not well-formed; iterative, linear. */
 export function malformedStringPaths(value: unknown, prefix: readonly PropertyKey[] = []): string[] {
+  if (!holdsMalformedString(value)) return []; // the common case: one allocation-free pass, paths only when needed
   const found: string[] = [];
   const stack: { value: unknown; path: PropertyKey[] }[] = [{ value, path: [...prefix] }];
   while (stack.length > 0) {
