@@ -2,6 +2,7 @@ import { defaultDependencies, type Dependencies, withPseudonymKey } from '../sha
 import { listAudit } from '../shared/domain/audit.js';
 import { presentErasure, requestErasure } from '../shared/domain/erasure.js';
 import { NotFoundError } from '../shared/domain/errors.js';
+import { parseIdentitySettings } from '../shared/domain/identity.js';
 import { parsePrivacySettings } from '../shared/domain/privacy.js';
 import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
 import { json } from '../shared/http/middleware.js';
@@ -13,6 +14,12 @@ export function createAdminHandler(deps: Dependencies) {
     'PUT /v1/settings/privacy': async (_event, state) => {
       const settings = parsePrivacySettings(state.body, new Date(deps.clock.now()).toISOString());
       await deps.settings.setPrivacy(callerOf(state).orgId, settings);
+      return json(200, settings);
+    },
+    'GET /v1/settings/identity': async (_event, state) => json(200, await deps.settings.identity(callerOf(state).orgId)),
+    'PUT /v1/settings/identity': async (_event, state) => {
+      const settings = parseIdentitySettings(state.body, new Date(deps.clock.now()).toISOString());
+      await deps.settings.setIdentity(callerOf(state).orgId, settings);
       return json(200, settings);
     },
     'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, deps.cursors, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),

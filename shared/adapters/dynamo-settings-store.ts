@@ -1,8 +1,8 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys } from '../domain/keys.js';
-import type { PrivacySettings, SettingsStore } from '../domain/ports.js';
+import type { IdentitySettings, PrivacySettings, SettingsStore } from '../domain/ports.js';
 
-/** Per-org settings in the control table (controlKeys.privacySettings). */
+/** Per-org settings in the control table (controlKeys.privacySettings, controlKeys.identitySettings). */
 export class DynamoSettingsStore implements SettingsStore {
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
 
@@ -13,5 +13,14 @@ export class DynamoSettingsStore implements SettingsStore {
 
   async setPrivacy(orgId: string, settings: PrivacySettings): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.privacySettings(orgId), org_id: orgId, ...settings } }));
+  }
+
+  async identity(orgId: string): Promise<IdentitySettings> {
+    const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.identitySettings(orgId), ConsistentRead: true }));
+    return { ignore: (result.Item?.ignore as string[] | undefined) ?? [], ...(result.Item?.updated_at ? { updated_at: result.Item.updated_at as string } : {}) };
+  }
+
+  async setIdentity(orgId: string, settings: IdentitySettings): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.identitySettings(orgId), org_id: orgId, ...settings } }));
   }
 }

@@ -38,7 +38,7 @@ export const environmentVariables = {
   },
   SETTINGS_CACHE_SECONDS: {
     type: 'seconds', field: 'settingsCacheSeconds', setBy: 'local', default: '60',
-    description: "How long a function keeps an org's privacy settings in memory (AWS 60 s; locally 0: changes apply at once).",
+    description: "How long a function keeps an org's privacy and identity settings in memory (AWS 60 s; locally 0: changes apply at once).",
   },
   IDENTITY_CACHE_SECONDS: {
     type: 'seconds', field: 'identityCacheSeconds', setBy: 'local', default: '300',
@@ -103,9 +103,9 @@ export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR
  * without a default at start-up.
  */
 export const functionVariables = {
-  ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET'],
+  ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
   query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
-  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS'],
+  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS', 'SETTINGS_CACHE_SECONDS'],
   health: [],
   console: ['CONSOLE_DIR'],
   exports: [

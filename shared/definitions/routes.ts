@@ -64,6 +64,8 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/console/{proxy+}', handler: 'console', throttle: { rateLimit: 50, burstLimit: 100 } },
   { method: 'GET', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin' },
   { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
+  { method: 'GET', path: '/v1/settings/identity', handler: 'admin', scope: 'admin' },
+  { method: 'PUT', path: '/v1/settings/identity', handler: 'admin', scope: 'admin', maxBodyBytes: 64 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
   { method: 'DELETE', path: '/v1/leads/{lead_id}', handler: 'admin', scope: 'admin', audit: 'lead.erase' },
   { method: 'GET', path: '/v1/erasures/{id}', handler: 'admin', scope: 'admin' },

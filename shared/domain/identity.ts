@@ -1,7 +1,14 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { v7 as uuidv7 } from 'uuid';
+import * as z from 'zod/mini';
+import {
+  JUNK_EMAILS, JUNK_LOCAL_PARTS, MAX_IGNORED_IDENTITIES, NANP_FICTIONAL, PLACEHOLDER_DOMAINS, PLACEHOLDER_LOCAL_PARTS, PLACEHOLDER_TLDS,
+  SEQUENTIAL_MIN_DIGITS,
+} from '../definitions/junk-identities.js';
+import { ValidationError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
-import type { IdentityStore, LeadProfile } from './ports.js';
+import { parseOrThrow } from './schema.js';
+import type { IdentitySettings, IdentityStore, LeadProfile, SettingsStore } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
 
 /**
@@ -73,6 +80,95 @@ export function personKeys(claims: Pick<IdentityClaims, 'emails' | 'phones' | 'r
 /** Every key a delivery claims: the person's, then the provider objects it names (claimed, but not listed on the lead). */
 export function normalizeClaims(claims: IdentityClaims): string[] {
   return [...new Set([...personKeys(claims), ...(claims.objects ?? []).map(refKey)])];
+}
+
+const junkEmails = new Set(JUNK_EMAILS);
+const junkLocalParts = new Set(JUNK_LOCAL_PARTS);
+const placeholderLocalParts = new Set(PLACEHOLDER_LOCAL_PARTS);
+const placeholderDomains = new Set(PLACEHOLDER_DOMAINS);
+const placeholderTlds = new Set(PLACEHOLDER_TLDS);
+
+/** A normalized e-mail that many people type instead of their own (shared/definitions/junk-identities.ts). */
+function isJunkEmail(email: string): boolean {
+  if (junkEmails.has(email)) return true;
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at).split('+')[0]!; // a sub-address (noemail+1@…) is its mailbox's
+  const domain = email.slice(at + 1);
+  if (junkLocalParts.has(local)) return true;
+  return placeholderLocalParts.has(local) && (placeholderDomains.has(domain) || placeholderTlds.has(domain.slice(domain.lastIndexOf('.') + 1)));
+}
+
+/** Digits each one step from the one before, the same way round (0 follows 9): 1234567890, 9876543210. */
+function isSequential(digits: string): boolean {
+  if (digits.length < SEQUENTIAL_MIN_DIGITS) return false;
+  const step = (i: number) => (Number(digits[i]) - Number(digits[i - 1]) + 10) % 10;
+  const first = step(1);
+  if (first !== 1 && first !== 9) return false;
+  for (let i = 2; i < digits.length; i++) if (step(i) !== first) return false;
+  return true;
+}
+
+const junkPhoneMemo = new Map<string, boolean>();
+
+/** An E.164 phone whose national number is one repeated digit or a sequence, or the NANP's fictional 555-01XX. */
+function isJunkPhone(e164: string): boolean {
+  const memo = junkPhoneMemo.get(e164);
+  if (memo !== undefined) return memo;
+  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? e164.slice(1);
+  const junk = NANP_FICTIONAL.test(e164) || /^(\d)\1*$/.test(national) || isSequential(national);
+  if (junkPhoneMemo.size >= 10_000) junkPhoneMemo.clear();
+  junkPhoneMemo.set(e164, junk);
+  return junk;
+}
+
+/**
+ * Whether an identity key names a junk value (contract section 8, v1.2): one of the built-in placeholders
+ * (shared/definitions/junk-identities.ts) or one of the org's own (`ignore`, identity keys). A junk value is never
+ * claimed, linked or merged on; the event keeps it. Provider refs are never junk by the built-in rules.
+ */
+export function isJunkIdentity(key: string, ignore?: ReadonlySet<string>): boolean {
+  if (ignore?.has(key)) return true;
+  if (key.startsWith('email:')) return isJunkEmail(key.slice('email:'.length));
+  if (key.startsWith('phone:')) return isJunkPhone(key.slice('phone:'.length));
+  return false;
+}
+
+/** The body of PUT /v1/settings/identity: e-mails and phones in international format (+…), normalized as identities are. */
+export const identitySettingsBody = z.strictObject({
+  ignore: z.array(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(254, 'must be at most 254 characters')))
+    .check(z.maxLength(MAX_IGNORED_IDENTITIES, `must hold at most ${MAX_IGNORED_IDENTITIES} values`)),
+});
+
+/** An ignore-list value as the identity key it stands for: an e-mail lower-cased, a phone in E.164 (no country assumed). */
+function ignoredKey(value: string): string | undefined {
+  if (value.includes('@')) {
+    const email = normalizeEmail(value);
+    return email && identityKey({ type: 'email', value: email });
+  }
+  const phone = value.trim().startsWith('+') ? normalizePhone(value) : undefined;
+  return phone && identityKey({ type: 'phone', value: phone });
+}
+
+export function parseIdentitySettings(body: unknown, nowIso: string): IdentitySettings {
+  const { ignore } = parseOrThrow(identitySettingsBody, body, { notObjectMessage: 'must be a JSON object: {"ignore": [ ... ]}' });
+  const keys = ignore.map(ignoredKey);
+  const errors = keys.flatMap((key, i) => (key === undefined ? [{ path: `ignore.${i}`, message: 'must be an e-mail address or a phone number in international format (+…)' }] : []));
+  if (errors.length > 0) throw new ValidationError(errors);
+  return { ignore: [...new Set(keys.map((key) => parseIdentityKey(key!).value))].sort(), updated_at: nowIso };
+}
+
+/** An org's own junk values as identity keys, cached per function for `ttlMs` (0: asked every time). */
+export function cachedIgnoredIdentities(store: SettingsStore, ttlMs: number): (orgId: string) => Promise<ReadonlySet<string>> {
+  const cache = new Map<string, { keys: ReadonlySet<string>; until: number }>();
+  return async (orgId) => {
+    const hit = cache.get(orgId);
+    if (ttlMs > 0 && hit && hit.until > Date.now()) return hit.keys;
+    const { ignore } = await store.identity(orgId);
+    const keys = new Set(ignore.flatMap((value) => ignoredKey(value) ?? []));
+    if (cache.size > 5_000) cache.clear();
+    cache.set(orgId, { keys, until: Date.now() + ttlMs });
+    return keys;
+  };
 }
 
 export function newLeadId(): string {
@@ -178,14 +274,39 @@ function personLead(cached: (string | undefined)[], keys: string[], person: Set<
   return leads.size === 1 && only !== undefined ? only : undefined;
 }
 
+/**
+ * A link or merge that did not happen (contract section 8, v1.2), recorded as `lead.merge_refused` on `lead`: the event
+ * went to `lead`, and `identity` would have tied it to `otherLeadId`. `hint`: a lead id the payload carried, while an
+ * identity of the delivery belongs to another lead; `junk`: a junk value already claimed by another lead (before it
+ * was junk: a claim made earlier, or a value an org adds to its list later).
+ */
+export interface LeadRefusal {
+  lead: string;
+  identity: string;
+  reason: 'hint' | 'junk';
+  otherLeadId: string;
+}
+
 export interface ResolveOptions {
-  /** A lead id the sender names on purpose (an API event's lead_id, Stripe client_reference_id): tied to the identities. */
+  /** A lead id the sender names on purpose (an API event's lead_id): tied to the identities, merging if need be. */
   explicitLeadId?: string | undefined;
+  /**
+   * A lead id the payload carries (Stripe client_reference_id or metadata.lead_id, Typeform hidden lead_id), set by
+   * whoever opened the link or form (section 4): the event goes to it only when no identity of the delivery belongs to
+   * another lead, and it never causes a merge. Ignored when `explicitLeadId` is given.
+   */
+  hintLeadId?: string | undefined;
+  /** The org's own junk values (identity keys): never claimed, like the built-in ones. */
+  ignore?: ReadonlySet<string> | undefined;
+  /** The lead when nothing else names one (no identity but junk, no explicit or hinted lead). */
+  fallbackLeadId?: string | undefined;
   nowIso: string;
   createLeadId?: () => string;
   cache?: IdentityCache | undefined;
   /** Told of each merge this resolution made (to record `lead.merged`). */
   onMerged?: (merge: LeadMerge) => Promise<void>;
+  /** Told of each link or merge refused (to record `lead.merge_refused`). */
+  onRefused?: (refusal: LeadRefusal) => Promise<void>;
   /**
    * For a returning person naming new provider objects: the object claims are handed over as work to run beside
    * the caller's own write (which must await it) instead of before it. The lead returned is then the cached one.
@@ -193,27 +314,52 @@ export interface ResolveOptions {
   alongside?: (work: Promise<void>) => void;
 }
 
+/** Provider refs first (customer, then objects), then e-mails, then phones: which identity names a lead most surely. */
+const STRENGTH: Record<string, number> = { ref: 0, email: 1, phone: 2 };
+function strongest(keys: string[]): string | undefined {
+  return [...keys].sort((a, b) => (STRENGTH[parseIdentityKey(a).type] ?? 3) - (STRENGTH[parseIdentityKey(b).type] ?? 3))[0];
+}
+
 /**
- * The live lead for a set of identities. Every key is claimed (first claim wins): by the explicit lead when
- * one is named, else by the lead of the first key already claimed, else by a new lead created by claiming the
- * first key (a lost race adopts the winner's lead). When the keys (and the explicit lead) turn out to belong to
- * more than one lead, this delivery ties them: they are merged (mergeLeads). Returns undefined when there is
- * nothing to go on.
+ * The live lead for a set of identities. Junk values (isJunkIdentity: built-in or the org's `ignore`) are left out:
+ * never claimed, never a tie. Every other key is claimed (first claim wins): by the explicit lead when one is named,
+ * else by the hinted lead when no key belongs to another lead, else by the lead of the first key already claimed, else
+ * by a new lead created by claiming the first key (a lost race adopts the winner's lead). When the keys (and the
+ * explicit lead) turn out to belong to more than one lead, this delivery ties them: they are merged (mergeLeads); a
+ * hinted lead is never among them. Returns undefined when there is nothing to go on.
  */
 export async function resolveLead(store: IdentityStore, orgId: string, claims: IdentityClaims, options: ResolveOptions): Promise<string | undefined> {
-  const keys = normalizeClaims(claims);
-  if (keys.length === 0) return options.explicitLeadId;
+  const all = normalizeClaims(claims);
+  const junk = all.filter((key) => isJunkIdentity(key, options.ignore));
+  const keys = junk.length === 0 ? all : all.filter((key) => !junk.includes(key));
+  const lead = await resolveKeys(store, orgId, claims, keys, options);
+  if (lead !== undefined && junk.length > 0 && options.onRefused) {
+    // A junk value claimed before it was junk would have tied this event to its lead: that is recorded, once per pair.
+    for (const [key, owner] of await store.find(orgId, junk)) {
+      const other: string = owner === lead ? lead : await liveLead(store, orgId, owner);
+      if (other !== lead) await options.onRefused({ lead, identity: key, reason: 'junk', otherLeadId: other });
+    }
+  }
+  return lead;
+}
+
+async function resolveKeys(
+  store: IdentityStore, orgId: string, claims: IdentityClaims, keys: string[], options: ResolveOptions,
+): Promise<string | undefined> {
+  const hint = options.explicitLeadId === undefined ? options.hintLeadId : undefined;
+  if (keys.length === 0) return options.explicitLeadId ?? hint ?? options.fallbackLeadId;
+  const named = options.explicitLeadId ?? hint;
   const nowMs = Date.parse(options.nowIso);
   const cached = options.cache ? keys.map((key) => options.cache!.get(orgId, key, nowMs)) : [];
   // Every identity already seen by this function, all on one lead (and the sender names no other): done.
-  if (cached.length === keys.length && cached.every((lead) => lead !== undefined && lead === cached[0]) && (options.explicitLeadId ?? cached[0]) === cached[0]) {
+  if (cached.length === keys.length && cached.every((lead) => lead !== undefined && lead === cached[0]) && (named ?? cached[0]) === cached[0]) {
     return cached[0];
   }
   // A returning person (every person identity cached, on one lead) naming new provider objects: claim just those.
   // When each claim comes back to that lead, nothing else can have changed; any other answer takes the full path.
   const person = new Set(personKeys(claims));
   const known = options.cache ? personLead(cached, keys, person) : undefined;
-  if (known !== undefined && (options.explicitLeadId ?? known) === known) {
+  if (known !== undefined && (named ?? known) === known) {
     const fresh = keys.filter((key, i) => !person.has(key) && cached[i] !== known);
     const claimFresh = async () => {
       const owners = await Promise.all(fresh.map((key) => store.claim(orgId, key, known, options.nowIso)));
@@ -231,19 +377,36 @@ export async function resolveLead(store: IdentityStore, orgId: string, claims: I
     if (await claimFresh()) return known;
   }
   const found = await store.find(orgId, keys);
-  let leadId = options.explicitLeadId ?? keys.map((key) => found.get(key)).find((lead) => lead !== undefined);
+  // The hint is taken only when every identity already claimed reads as the hinted lead (or none is claimed).
+  const hintLive = hint === undefined ? undefined : await liveLead(store, orgId, hint);
+  const readsAsHint = async (owner: string) => owner === hint || (await liveLead(store, orgId, owner)) === hintLive;
+  const hintTaken = hint !== undefined && (await Promise.all([...new Set(found.values())].map(readsAsHint))).every(Boolean);
+  let leadId = options.explicitLeadId ?? (hintTaken ? hint : undefined) ?? keys.map((key) => found.get(key)).find((lead) => lead !== undefined);
   const created = leadId === undefined;
   if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
   const claimant = leadId;
   const owners = await Promise.all(keys.map(async (key) => found.get(key) ?? (await store.claim(orgId, key, claimant, options.nowIso))));
   // The profile holds first_seen_at (the merge order) and lists the person's identities, not the provider objects.
   const claimed = keys.filter((key, i) => !found.has(key) && owners[i] === claimant && person.has(key));
-  if (claimed.length > 0 || created || options.explicitLeadId !== undefined) await store.addToProfile(orgId, claimant, claimed, options.nowIso);
-  const leads = [...new Set([claimant, ...owners])];
+  if (claimed.length > 0 || created || options.explicitLeadId !== undefined || hintTaken) await store.addToProfile(orgId, claimant, claimed, options.nowIso);
+  let leads = [...new Set([claimant, ...owners])];
+  if (hintTaken && leads.length > 1) {
+    // A race lost after the hint was taken: another lead claimed an identity of this delivery meanwhile. The hint
+    // never ties: the leads the delivery's own identities name, other than the hinted one's, decide.
+    const others = [...new Set(await Promise.all(leads.filter((lead) => lead !== hint).map((lead) => liveLead(store, orgId, lead))))]
+      .filter((lead) => lead !== hintLive);
+    leads = others.length > 0 ? others : [claimant];
+  }
   const tie = keys.find((_, i) => owners[i] !== claimant) ?? keys[0]!;
   // One lead: the live one it reads as (a known lead may have been merged since); several: this delivery ties them.
   const live = leads.length > 1 ? await mergeLeads(store, orgId, leads, tie, options.nowIso, options.onMerged)
-    : created ? claimant : await liveLead(store, orgId, claimant);
+    : created ? claimant : await liveLead(store, orgId, leads[0]!);
+  if (hint !== undefined && live !== hintLive) {
+    // The hinted lead was not followed: recorded on the lead the event went to, naming the strongest identity that
+    // already belonged to another lead (not one this delivery claimed just now).
+    const decided = strongest(keys.filter((key, i) => owners[i] !== hint && (found.has(key) || owners[i] !== claimant))) ?? keys[0]!;
+    await options.onRefused?.({ lead: live, identity: decided, reason: 'hint', otherLeadId: hint });
+  }
   for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
   return live;
 }

@@ -1,6 +1,7 @@
 import { ConflictError, LeadlogError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
-import { normalizeClaims, parseIdentityKey, resolveLead, type LeadMerge } from './identity.js';
+import { normalizeClaims, parseIdentityKey, resolveLead, type LeadMerge, type LeadRefusal } from './identity.js';
+import { derivedId } from './schema.js';
 import { claims } from './webhooks/mapping.js';
 import type { EventStore, IdentityStore } from './ports.js';
 
@@ -25,6 +26,8 @@ export interface IngestContext {
   now: number;
   /** Where an event's `identity` is linked to its lead (section 8); without it, `identity` is only stored. */
   identities?: IdentityStore | undefined;
+  /** The org's own junk values (identity keys; PUT /v1/settings/identity): never linked. Without it, only the built-in list. */
+  ignoredIdentities?: ((orgId: string) => Promise<ReadonlySet<string>>) | undefined;
 }
 
 /**
@@ -37,6 +40,26 @@ export async function recordLeadMerge(store: EventStore, orgId: string, merge: L
     {
       lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: `merge:${merge.from}`,
       payload: { from_lead_id: merge.from, into_lead_id: merge.into, identity: { [type]: value } },
+    },
+    { now: nowMs, allowWebhookTypes: true },
+  );
+  if (!input.ok) throw new ValidationError(input.errors);
+  await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
+}
+
+/**
+ * Records a refused link or merge on the lead the event went to as one `lead.merge_refused` event (source leadlog,
+ * internal; payload {identity, reason, other_lead_id}). Its id comes from the reason and the two leads, so one pair of
+ * leads is refused once per reason however many deliveries name them (a later one with another identity is a
+ * conflict, and the first record stands): no lead's timeline grows with a shared placeholder.
+ */
+export async function recordMergeRefused(store: EventStore, orgId: string, refusal: LeadRefusal, nowMs: number): Promise<void> {
+  const { type, value } = parseIdentityKey(refusal.identity);
+  const input = validateEventInput(
+    {
+      lead_id: refusal.lead, source_type: 'internal', source: 'leadlog', event_type: 'lead.merge_refused',
+      external_event_id: derivedId(`refused:${refusal.reason}:${refusal.lead}:${refusal.otherLeadId}`),
+      payload: { identity: { [type]: value }, reason: refusal.reason, other_lead_id: refusal.otherLeadId },
     },
     { now: nowMs, allowWebhookTypes: true },
   );
@@ -97,7 +120,9 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
   if (linked && context.identities) {
     await resolveLead(context.identities, context.orgId, linked, {
       explicitLeadId: built.event.lead_id, nowIso: built.event.received_at,
+      ignore: await context.ignoredIdentities?.(context.orgId),
       onMerged: (merge) => recordLeadMerge(store, context.orgId, merge, context.now),
+      onRefused: (refusal) => recordMergeRefused(store, context.orgId, refusal, context.now),
     });
   }
   const outcome = await storeOnce(store, built, context.now);

@@ -42,6 +42,7 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ORG#<org>                                      / WEBHOOK#<prov.>  {secrets: [current, previous?]}
  *   ORG#<org>                                      / ALERTCFG         per-org alert rule overrides
  *   ORG#<org>                                      / PRIVACY          per-org privacy settings {pii_keys}
+ *   ORG#<org>                                      / IDENTITY         per-org identity settings {ignore}: values never linked
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
@@ -66,6 +67,7 @@ export const controlKeys = {
   webhookSecretsOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'WEBHOOK#' }),
   alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
   privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
+  identitySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'IDENTITY' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
   identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),

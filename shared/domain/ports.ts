@@ -161,9 +161,17 @@ export interface PrivacySettings {
   updated_at?: string;
 }
 
+/** An org's identity settings (section 8, v1.2): its own junk values (normalized e-mails and E.164 phones), never linked. */
+export interface IdentitySettings {
+  ignore: string[];
+  updated_at?: string;
+}
+
 export interface SettingsStore {
   privacy(orgId: string): Promise<PrivacySettings>;
   setPrivacy(orgId: string, settings: PrivacySettings): Promise<void>;
+  identity(orgId: string): Promise<IdentitySettings>;
+  setIdentity(orgId: string, settings: IdentitySettings): Promise<void>;
 }
 
 /** One audit record (section 9): who (the API key), what, on which resource, in which request. No PII. */

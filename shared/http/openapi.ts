@@ -7,6 +7,7 @@ import { EXPORT_FORMATS, exportRequestSchema } from '../domain/exports.js';
 import { exportScheduleSchema, SCHEDULE_EVERY } from '../domain/export-schedules.js';
 import { REPLAY_EVENTS_PER_SECOND, replayRequestSchema } from '../domain/replays.js';
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
+import { identitySettingsBody } from '../domain/identity.js';
 import { privacySettingsBody } from '../domain/privacy.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
 import { remapBody } from '../domain/webhooks/remap.js';
@@ -143,6 +144,7 @@ const replaySchema = z.strictObject({
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
+const identitySettingsSchema = z.strictObject({ ignore: z.array(z.string()), updated_at: z.optional(isoDateTime) });
 
 /** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
 const COMPONENTS = {
@@ -303,6 +305,20 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     body: { schema: privacySettingsBody, example: { pii_keys: ['nickname'] } },
     success: [{ status: 200, description: 'The settings as stored (key names normalized)', body: privacySettingsSchema }], problems: [413, 415],
   },
+  'GET /v1/settings/identity': {
+    id: 'getIdentitySettings',
+    description: 'The org\'s own junk values: e-mails and phones never linked to a lead nor merged on, besides the built-in list (docs/identity.md).',
+    tag: 'Settings', summary: 'The org\'s ignored identity values',
+    success: [{ status: 200, description: 'The settings', body: identitySettingsSchema, example: { ignore: ['+5511912345678', 'lead@acme.com'] } }],
+  },
+  'PUT /v1/settings/identity': {
+    id: 'putIdentitySettings',
+    description: 'Replaces the list. Values are normalized as identities are: e-mails lower-cased, phones (with their +country code) in E.164. '
+      + 'An event naming one keeps it, unlinked. Recorded in the audit trail.',
+    tag: 'Settings', summary: 'Set the org\'s ignored identity values (never linked from then on)',
+    body: { schema: identitySettingsBody, example: { ignore: ['Lead@Acme.com', '+55 11 91234-5678'] } },
+    success: [{ status: 200, description: 'The settings as stored (values normalized)', body: identitySettingsSchema }], problems: [413, 415],
+  },
   'GET /v1/audit': {
     id: 'listAudit',
     description: 'Unmasked PII reads, raw reads, key changes, settings changes, remaps and erasures; kept 400 days.',
@@ -378,6 +394,7 @@ const REF = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const registry = z.registry<{ id: string }>();
 for (const [name, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id: name });
 registry.add(privacySettingsSchema, { id: 'PrivacySettings' });
+registry.add(identitySettingsSchema, { id: 'IdentitySettings' });
 
 function named(schema: Schema | string, id: string): Record<string, unknown> {
   if (typeof schema === 'string') return REF(schema);

@@ -112,7 +112,7 @@ describe('merges under concurrent first sightings', () => {
     for (let batch = 0; batch < ROUNDS; batch += 10) {
       await Promise.all(Array.from({ length: Math.min(10, ROUNDS - batch) }, async (_, i) => {
         const round = batch + i;
-        const person = { e: `race${round}.${unique()}@example.com`, p: `+1415555${String(round).padStart(4, '0')}`, r: `stripe:cus_${unique()}` };
+        const person = { e: `race${round}.${unique()}@example.com`, p: `+1415556${String(round).padStart(4, '0')}` /* not 555-01XX: junk (v1.2) */, r: `stripe:cus_${unique()}` };
         const merges: string[] = [];
         const nowIso = new Date().toISOString();
         const leads = await Promise.all(subsets.map((subset, s) => resolveLead(store, orgId, {

@@ -173,7 +173,7 @@ describe('lead reads mask the ids of other leads (section 9, v1.2)', () => {
     const reader = await api.keyFor(orgId, ['events:read']);
     const u = unique();
     const [x, y] = [`x.${u}@example.com`, `y.${u}@example.com`];
-    const identity = { email: `person.${u}@example.com`, phone: '+14155550123' };
+    const identity = { email: `person.${u}@example.com`, phone: '+14155552671' }; // not 555-01XX: junk, never linked (v1.2)
     for (const lead of [x, y]) expect((await api.request('POST', '/v1/events', { key, body: sampleEvent({ lead_id: lead, identity }) })).status).toBe(201);
     const merged = (await api.request('GET', `/v1/leads/${encodeURIComponent(y)}`, { key })).body;
     const [live, other] = merged.merged_into === x ? [x, y] : [y, x];
