@@ -47,8 +47,9 @@ export const PLACEHOLDER_TLDS: readonly string[] = ['test', 'example', 'invalid'
 
 /**
  * Phones. A national number (the digits after the country code) is junk when it is one digit repeated
- * (`+1 111-111-1111`, `+55 11 11111-1111`), or a run of consecutive digits up or down of at least SEQUENTIAL_MIN_DIGITS
- * (`1234567890`, `0123456789`, `9876543210`), or a number of the NANP's fictional range 555-0100…0199 (any area code:
+ * (`+1 111-111-1111`, `+55 11 11111-1111`), or wholly a run of consecutive digits up or down of at least
+ * SEQUENTIAL_MIN_DIGITS without wrapping (`1234567890`, `0123456789`, `9876543210`; but not `9012345678`, a real
+ * Japanese mobile's shape), or a number of the NANP's fictional range 555-0100…0199 (any area code:
  * +1 NPA 555 01XX).
  */
 export const SEQUENTIAL_MIN_DIGITS = 7;

@@ -98,13 +98,20 @@ function isJunkEmail(email: string): boolean {
   return placeholderLocalParts.has(local) && (placeholderDomains.has(domain) || placeholderTlds.has(domain.slice(domain.lastIndexOf('.') + 1)));
 }
 
-/** Digits each one step from the one before, the same way round (0 follows 9): 1234567890, 9876543210. */
+/**
+ * Digits each one step from the one before, the same way round: 1234567, 1234567890 (0 may end a rising run, as on a
+ * keyboard's top row), 9876543210. No other wrap: +81 90-1234-5678 (national 9012345678) is a real number's shape.
+ */
 function isSequential(digits: string): boolean {
   if (digits.length < SEQUENTIAL_MIN_DIGITS) return false;
-  const step = (i: number) => (Number(digits[i]) - Number(digits[i - 1]) + 10) % 10;
-  const first = step(1);
-  if (first !== 1 && first !== 9) return false;
-  for (let i = 2; i < digits.length; i++) if (step(i) !== first) return false;
+  const d = (i: number) => digits.charCodeAt(i) - 48;
+  const rising = d(1) === d(0) + 1;
+  if (!rising && d(1) !== d(0) - 1) return false;
+  for (let i = 1; i < digits.length; i++) {
+    const expected = rising ? d(i - 1) + 1 : d(i - 1) - 1;
+    const keyboardZero = rising && i === digits.length - 1 && d(i - 1) === 9 && d(i) === 0;
+    if (d(i) !== expected && !keyboardZero) return false;
+  }
   return true;
 }
 

@@ -149,19 +149,33 @@ function isSpaceCode(code: number): boolean {
 /** Fully replaced: credentials are never shown in part. */
 export const maskSecret: Masker = () => '***';
 
-/** Section 9's key names, normalized, by what they hold. */
+/** A list of addresses (X-Forwarded-For: `client, proxy1, proxy2`): each part masked as an IP. */
+const maskIpList: Masker = (value) => value.split(',').map((part) => maskIp(part.trim())).join(', ');
+
+/**
+ * Section 9's key names, normalized, by what they hold; with the synonyms real forms and providers use (Portuguese
+ * and Spanish field names of Brazilian and Latin American forms, OAuth and HTTP credential names).
+ */
 const MASKERS_BY_KEY = new Map<string, Masker>([
   ...['email', 'email_address', 'e_mail'].map((k) => [k, maskEmail] as const),
-  ...['phone', 'phone_number', 'mobile', 'mobile_phone', 'cell', 'cell_phone', 'cellphone', 'whatsapp', 'telephone',
-    'home_phone', 'work_phone', 'phone_1', 'phone_2', 'phone_3'].map((k) => [k, maskPhone] as const),
-  ...['ssn', 'social_security_number', 'cpf', 'cnpj', 'document', 'document_number', 'tax_id', 'card_number', 'pan'].map((k) => [k, maskDocument] as const),
-  ...['date_of_birth', 'dob', 'birth_date', 'birthdate'].map((k) => [k, maskBirthDate] as const),
-  ...['address', 'street', 'address1', 'address2', 'address_1', 'address_2', 'street_address'].map((k) => [k, maskAllButFirst] as const),
-  ...['ip', 'ip_address', 'browser_ip'].map((k) => [k, maskIp] as const),
-  ...['first_name', 'last_name', 'name', 'full_name', 'firstname', 'lastname', 'fullname', 'surname', 'given_name', 'family_name', 'fname', 'lname']
-    .map((k) => [k, maskName] as const),
-  ...['password', 'pwd', 'secret', 'token', 'authorization', 'api_key', 'cookie'].map((k) => [k, maskSecret] as const),
+  ...['phone', 'phone_number', 'mobile', 'mobile_phone', 'mobile_number', 'cell', 'cell_phone', 'cellphone', 'cell_number', 'whatsapp', 'telephone',
+    'tel', 'telefone', 'telefono', 'celular', 'contact_number', 'home_phone', 'work_phone', 'phone_1', 'phone_2', 'phone_3'].map((k) => [k, maskPhone] as const),
+  ...['ssn', 'social_security_number', 'cpf', 'cnpj', 'rg', 'document', 'document_number', 'tax_id', 'national_id', 'passport', 'passport_number',
+    'drivers_license', 'card_number', 'pan', 'cc_number', 'credit_card', 'credit_card_number'].map((k) => [k, maskDocument] as const),
+  ...['date_of_birth', 'dob', 'birth_date', 'birthdate', 'birthday', 'data_nascimento', 'data_de_nascimento', 'fecha_nacimiento', 'fecha_de_nacimiento']
+    .map((k) => [k, maskBirthDate] as const),
+  ...['address', 'street', 'address1', 'address2', 'address_1', 'address_2', 'address_line1', 'address_line2', 'address_line_1', 'address_line_2',
+    'street_address', 'endereco', 'logradouro', 'direccion'].map((k) => [k, maskAllButFirst] as const),
+  ...['ip', 'ip_address', 'browser_ip', 'ipv4', 'ipv6', 'remote_addr'].map((k) => [k, maskIp] as const),
+  ...['x_forwarded_for', 'forwarded_for'].map((k) => [k, maskIpList] as const),
+  ...['first_name', 'last_name', 'name', 'full_name', 'firstname', 'lastname', 'fullname', 'surname', 'given_name', 'family_name', 'fname', 'lname',
+    'middle_name', 'nome', 'nome_completo', 'sobrenome', 'nombre', 'apellido', 'apellidos'].map((k) => [k, maskName] as const),
+  ...['password', 'passwd', 'pwd', 'secret', 'token', 'authorization', 'proxy_authorization', 'api_key', 'apikey', 'x_api_key', 'cookie', 'set_cookie',
+    'access_token', 'refresh_token', 'id_token', 'client_secret', 'private_key'].map((k) => [k, maskSecret] as const),
 ]);
+
+/** Suffixes that name a credential whatever comes before them (`stripe_secret`, `session_token`, `db_password`). */
+const SECRET_SUFFIXES = ['_token', '_secret', '_password', '_api_key', '_private_key'];
 
 function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | undefined {
   const normalized = normalizeKey(key);
@@ -170,6 +184,7 @@ function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | u
   if (normalized.endsWith('_email')) return maskEmail;
   if (normalized.endsWith('_phone')) return maskPhone;
   if (normalized.endsWith('_ip')) return maskIp;
+  if (SECRET_SUFFIXES.some((suffix) => normalized.endsWith(suffix))) return maskSecret;
   if (extraNameKeys?.has(normalized)) return maskName;
   return undefined;
 }

@@ -120,7 +120,7 @@ describe('junk values (section 8, v1.2)', () => {
     for (const phone of ['+11111111111', '+5511111111111', '+550000000000', '+11234567890', '+5501234567890', '+19876543210', '+14155550100', '+12125550199', '+16285550142']) {
       expect(isJunkIdentity(`phone:${phone}`), phone).toBe(true);
     }
-    for (const phone of ['+14155550200', '+14155552671', '+5511987654321', '+12125550099', '+4915112345678']) {
+    for (const phone of ['+14155550200', '+14155552671', '+5511987654321', '+12125550099', '+4915112345678', '+819012345678', '+5511901234567']) {
       expect(isJunkIdentity(`phone:${phone}`), phone).toBe(false);
     }
     expect(isJunkIdentity('ref:stripe:cus_1')).toBe(false);

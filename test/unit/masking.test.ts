@@ -292,3 +292,29 @@ describe('pseudonyms are keyed (red-team finding 2: a phone-shaped id was recove
     expect(params).toEqual(expect.arrayContaining([maskId('ana@example.com'), legacyMaskId('ana@example.com'), 'flow_1']));
   });
 });
+
+describe('the synonyms real forms and providers use (red-team finding 8)', () => {
+  it('masks Portuguese and Spanish field names, OAuth and HTTP credentials, card and id numbers, address lines and proxy chains', () => {
+    const masked = maskPii({
+      tel: '+14155552671', telefone: '+5511999998888', celular: '+5511988887777', nome: 'Ana Souza', sobrenome: 'Souza', nombre: 'Ana',
+      creditCard: '4242 4242 4242 4242', cc_number: '4000056655665556', rg: '12.345.678-9', birthday: '1990-04-01',
+      addressLine1: '12 Rua das Flores', access_token: 'ya29.a0AfH6', refreshToken: 'rt_123', client_secret: 'cs_abc', 'x-api-key': 'k_1',
+      'Set-Cookie': 'sid=abc', private_key: '-----BEGIN', stripe_secret: 'sk_live_1', db_password: 'hunter2', ipv6: '2001:db8:85a3::8a2e:370:7334',
+      'x-forwarded-for': '203.0.113.7, 198.51.100.2', order_token: 'ot_9',
+    }) as Record<string, string>;
+    expect(masked.tel).toBe('+1415*******');
+    expect(masked.telefone).toMatch(/^\+5511\*+$/);
+    expect(masked.celular).toMatch(/^\+5511\*+$/);
+    expect([masked.nome, masked.sobrenome, masked.nombre]).toEqual(['A***', 'S***', 'A***']);
+    expect(masked.creditCard).toBe('***-**-4242');
+    expect(masked.cc_number).toBe('***-**-5556');
+    expect(masked.rg).toBe('***-**-6789');
+    expect(masked.birthday).toBe('1990');
+    expect(masked.addressLine1).toBe('1***');
+    for (const key of ['access_token', 'refreshToken', 'client_secret', 'x-api-key', 'Set-Cookie', 'private_key', 'stripe_secret', 'db_password', 'order_token']) {
+      expect(masked[key], key).toBe('***');
+    }
+    expect(masked.ipv6).toBe('2001:db8:85a3::/48');
+    expect(masked['x-forwarded-for']).toBe('203.0.113.0, 198.51.100.0');
+  });
+});
