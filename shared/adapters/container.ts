@@ -232,7 +232,8 @@ export function configurePseudonymsFrom(config: Config): Promise<void> {
 export function withPseudonymKey<A extends unknown[], R>(fn: FunctionName, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
-      await configurePseudonymsFrom(loadConfig(fn));
+      // Once read, the key's promise is reused as is: the environment is parsed only until the first read succeeds.
+      await (pseudonymKeyRead ?? configurePseudonymsFrom(loadConfig(fn)));
     } catch (error) {
       // An HTTP call (API Gateway's v2 event) gets the 503 problem+json any dependency failure gets, never a bare
       // Lambda error; stream and job invocations fail, and their retries take them again.
