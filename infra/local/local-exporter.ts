@@ -94,7 +94,7 @@ export class LocalExporter implements ExportEngine {
       await this.query(async (connection) => {
         // Days in order, each part already in (occurred_at, id) order: the file is in that order too.
         const source = files.length === 0 ? emptySelect() : `SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}])`;
-        await connection.run(`COPY (${source}) TO ${sqlString(temp)} (${copyOptions(job.format)})`);
+        await connection.run(`COPY (${source}) TO ${sqlString(temp)} (${copyOptions('parquet')})`);
       });
     } else {
       // CSV and JSONL parts are joined byte for byte (CSV under one header row), so no value is read back and retyped.
@@ -159,10 +159,9 @@ function selectList(format: ExportJob['format']): string {
 }
 
 /** A part and the final file; CSV parts have no header (the joined file has one). */
-function copyOptions(format: ExportJob['format']): string {
-  if (format === 'parquet') return 'FORMAT parquet, COMPRESSION zstd';
-  if (format === 'csv') return `FORMAT csv, HEADER false, QUOTE '"', ESCAPE '"'`;
-  return 'FORMAT json';
+/** DuckDB's COPY options for the formats it writes (JSONL is written by writeJsonLines, never COPY). */
+function copyOptions(format: Exclude<ExportJob['format'], 'jsonl'>): string {
+  return format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : `FORMAT csv, HEADER false, QUOTE '"', ESCAPE '"'`;
 }
 
 function emptySelect(): string {
