@@ -19,6 +19,7 @@ import { legacyMaskId, maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { controlItemsOf } from '../support/control-table.js';
 
 /**
  * Erasure end to end (section 9): a family of three merged leads with webhook deliveries (one raw body in the blob
@@ -53,18 +54,6 @@ const unique = () => randomUUID().slice(0, 8);
 const event = (lead: string, extra: Record<string, unknown> = {}) => ({
   lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: { note: 'hello' }, occurred_at: new Date(Date.now() - 3_600_000).toISOString(), ...extra,
 });
-
-async function controlItemsOf(orgId: string): Promise<Record<string, unknown>[]> {
-  const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: inject('tableNames').control!, ExclusiveStartKey: start, FilterExpression: 'org_id = :org', ExpressionAttributeValues: { ':org': orgId } }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
 
 describe('erasing a lead (section 9)', () => {
   it('removes the lead, its merged leads and their identities from every store, and says so on the bus and in the audit', async () => {

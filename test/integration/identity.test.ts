@@ -1,20 +1,19 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { signTypeform, typeformResponse } from '../../infra/local/webhook-samples.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { controlItemsOf } from '../support/control-table.js';
 
 /**
  * Identity you can trust (contract section 8 v1.2, section 4's lead-id hints; issue #21 points 1 and 2), end to end
@@ -40,18 +39,6 @@ const person = (name: string) => ({ email: `${name}.${unique()}@example.com`, ph
 const apiEvent = (lead: string, identity?: Record<string, unknown>) => ({
   lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: {}, ...(identity ? { identity } : {}),
 });
-
-async function controlItemsOf(orgId: string): Promise<Record<string, unknown>[]> {
-  const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: inject('tableNames').control!, ExclusiveStartKey: start, FilterExpression: 'org_id = :org', ExpressionAttributeValues: { ':org': orgId } }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
 
 async function timeline(key: string, lead: string): Promise<{ event_type: string; lead_id: string; payload: Record<string, unknown> }[]> {
   const res = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events?limit=100`, { key });
