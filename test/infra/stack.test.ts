@@ -327,42 +327,41 @@ describe('the synthesized stack', () => {
     expect(JSON.stringify(exportsStatements)).not.toMatch(/ReplayWorkflow|EventsTable/);
   });
 
-  it('signs cursors with a generated Secrets Manager secret under the data key, readable by the paging functions only', () => {
-    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('CursorSecret'));
+  /**
+   * The one Secrets Manager secret whose logical id starts with `prefix`, checked as every secret of the stack must be:
+   * generated (never in the template), under the data key, and granted read-only (describe + get). Its readers: the
+   * functions whose roles' policies name it, sorted.
+   */
+  function generatedSecret(prefix: string) {
+    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith(prefix));
     expect(secrets).toHaveLength(1);
     const [secretId, secret] = secrets[0]!;
     expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
     expect(secret.Properties.SecretString).toBeUndefined(); // never in the template
     expect(JSON.stringify(secret.Properties.KmsKeyId)).toMatch(/DataKey/);
-    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${secretId}"`))
-      .flatMap((p) => p.Properties.Roles.map((role: { Ref: string }) => role.Ref.replace(/ServiceRole.*$/, '')));
-    expect(readers.sort()).toEqual(['AdminFunction', 'QueryFunction']);
-    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    for (const policy of policies) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         if (JSON.stringify(statement.Resource ?? '').includes(`"${secretId}"`)) expect([statement.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
       }
     }
+    const readers = policies
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${secretId}"`))
+      .flatMap((p) => p.Properties.Roles.map((role: { Ref: string }) => role.Ref.replace(/ServiceRole.*$/, '')));
+    return { secretId, secret, readers: readers.sort() };
+  }
+
+  it('signs cursors with a generated Secrets Manager secret under the data key, readable by the paging functions only', () => {
+    const { readers } = generatedSecret('CursorSecret');
+    expect(readers).toEqual(['AdminFunction', 'QueryFunction']);
   });
+
   it('keys masked ids with a generated Secrets Manager secret under the data key, retained, readable by the masking functions only', () => {
-    const secrets = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) => id.startsWith('PseudonymSecret'));
-    expect(secrets).toHaveLength(1);
-    const [secretId, secret] = secrets[0]!;
-    expect(secret.Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true });
-    expect(secret.Properties.SecretString).toBeUndefined(); // never in the template
-    expect(JSON.stringify(secret.Properties.KmsKeyId)).toMatch(/DataKey/);
+    const { secretId, secret, readers } = generatedSecret('PseudonymSecret');
     expect(secret.DeletionPolicy).toBe('Retain'); // archived pseudonyms outlive the stack
     expect(secret.UpdateReplacePolicy).toBe('Retain');
     expect(template.findResources('AWS::SecretsManager::RotationSchedule')).toEqual({}); // never rotated
-    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
-      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${secretId}"`))
-      .flatMap((p) => p.Properties.Roles.map((role: { Ref: string }) => role.Ref.replace(/ServiceRole.*$/, '')));
-    expect(readers.sort()).toEqual(['AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'QueryFunction', 'ReplayerFunction', 'ReplaysFunction']);
-    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-      for (const statement of policy.Properties.PolicyDocument.Statement) {
-        if (JSON.stringify(statement.Resource ?? '').includes(`"${secretId}"`)) expect([statement.Action].flat().sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
-      }
-    }
+    expect(readers).toEqual(['AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'QueryFunction', 'ReplayerFunction', 'ReplaysFunction']);
     // Exactly the functions whose contract names the variable get it, and it is this secret.
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       const variable = fn.Properties.Environment?.Variables?.PSEUDONYM_SECRET_ARN;
