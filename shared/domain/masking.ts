@@ -385,8 +385,7 @@ export function pseudonymDigest(data: string | Uint8Array): string {
  * guess. Idempotent: a masked id masks to itself. Throws when no key is configured.
  */
 export function maskId(id: string): string {
-  const masked = maskContacts(id);
-  return masked === id ? id : `${masked}~${pseudonymDigest(id).slice(0, ID_DIGEST_LENGTH)}`;
+  return pseudonymWith(id, pseudonymDigest);
 }
 
 /**
@@ -394,8 +393,13 @@ export function maskId(id: string): string {
  * rows and export files written before then (erasure and export filters match both forms); never to write one.
  */
 export function legacyMaskId(id: string): string {
+  return pseudonymWith(id, sha256Hex);
+}
+
+/** The id unchanged when nothing in it is PII; else its e-mails and phones masked, `~`, and `digest(id)` cut short. */
+function pseudonymWith(id: string, digest: (id: string) => string): string {
   const masked = maskContacts(id);
-  return masked === id ? id : `${masked}~${sha256Hex(id).slice(0, ID_DIGEST_LENGTH)}`;
+  return masked === id ? id : `${masked}~${digest(id).slice(0, ID_DIGEST_LENGTH)}`;
 }
 
 /** Every form an id may have in the archive: as it is, its pseudonym, and its pre-key pseudonym (no repeats). */
