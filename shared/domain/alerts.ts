@@ -86,7 +86,7 @@ const CONTROL = /\p{Cc}/u;
 export function alertDimension(value: string): string {
   if (value.length <= MAX_DIMENSION_LENGTH && value.isWellFormed() && !CONTROL.test(value)) return value;
   const masked = maskContacts(value.toWellFormed());
-  const readable = [...masked.slice(0, 64).toWellFormed()].map((c) => (CONTROL.test(c) ? '\uFFFD' : c)).join('').slice(0, 64).toWellFormed();
+  const readable = masked.slice(0, 64).toWellFormed().replace(/\p{Cc}/gu, '\uFFFD');
   return `${readable}~${pseudonymDigest(Buffer.from(value, 'utf16le')).slice(0, 16)}`;
 }
 
