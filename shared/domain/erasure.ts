@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
-import { followMerges, mergedSubtree } from './identity.js';
+import { liveLead, mergedSubtree } from './identity.js';
 import { identityDigest } from './keys.js';
 import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
 import type { ExportEngine, ExportJobStore } from './exports.js';
@@ -112,11 +112,10 @@ export async function requestErasure(
 
 /** The lead's family (the live lead it reads as and every lead merged into that one) that leadlog holds anything of. */
 async function familyOf(ports: Pick<ErasureRequestPorts, 'events' | 'identities'>, orgId: string, leadId: string): Promise<string[]> {
-  const { lead: live, profile } = await followMerges(ports.identities, orgId, leadId);
-  const tree = await mergedSubtree(ports.identities, orgId, live, { profile });
+  const tree = await mergedSubtree(ports.identities, orgId, await liveLead(ports.identities, orgId, leadId));
   const held: string[] = [];
-  for (const [member, memberProfile] of tree) {
-    if (memberProfile || (await ports.events.erasable(orgId, member)).items.length > 0) held.push(member);
+  for (const [member, record] of tree) {
+    if (record.profile || record.identities.length > 0 || (await ports.events.erasable(orgId, member)).items.length > 0) held.push(member);
   }
   return held;
 }
@@ -262,9 +261,9 @@ async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
     } while (after);
   }
   for (const leadId of members) {
-    const profile = await ports.identities.profile(orgId, leadId);
-    if (!profile) continue;
-    const claims = await ownedClaims(ports, job, profile.identities.map(identityDigest));
+    const record = await ports.identities.lead(orgId, leadId);
+    if (!record.profile && record.identities.length === 0 && record.mergedFrom.length === 0) continue;
+    const claims = await ownedClaims(ports, job, record.identities.map(identityDigest));
     await plan(ports, job, { events: [], claims: [...claims.keys()], profiles: [leadId] });
     for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
     await ports.identities.removeProfile(orgId, leadId);

@@ -83,6 +83,13 @@ export class ConflictError extends LeadlogError {
   readonly slug = 'idempotency-conflict';
 }
 
+/** An unmerge of a lead that is not merged into the lead named (section 8, v1.2). */
+export class NotMergedError extends LeadlogError {
+  readonly status = 409;
+  readonly title = 'Not merged';
+  readonly slug = 'not-merged';
+}
+
 export class PayloadTooLargeError extends LeadlogError {
   readonly status = 413;
   readonly title = 'Payload too large';

@@ -5,10 +5,11 @@ import {
   JUNK_EMAILS, JUNK_LOCAL_PARTS, MAX_IGNORED_IDENTITIES, NANP_FICTIONAL, PLACEHOLDER_DOMAINS, PLACEHOLDER_LOCAL_PARTS, PLACEHOLDER_TLDS,
   SEQUENTIAL_MIN_DIGITS,
 } from '../definitions/junk-identities.js';
-import { ValidationError } from './errors.js';
+import { IDENTITY_LIMITS } from '../definitions/identity-limits.js';
+import { NotFoundError, NotMergedError, ValidationError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
 import { parseOrThrow } from './schema.js';
-import type { IdentitySettings, IdentityStore, LeadProfile, SettingsStore } from './ports.js';
+import type { IdentityCounts, IdentitySettings, IdentityStore, LeadProfile, LeadRecord, SettingsStore } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
 
 /**
@@ -211,41 +212,94 @@ export interface LeadMerge {
 
 /** How far merged_into chains are followed (each merge shortens nothing, so a chain is at most the number of merges). */
 const MAX_CHAIN = 64;
+/** How often a resolution re-reads and tries again when a concurrent one moved the state under it. */
+const MAX_ATTEMPTS = 64;
 
-/** The live lead a lead now reads as, with its profile: itself, or the end of its merged_into chain (a → b → c reads as c). */
-export async function followMerges(store: IdentityStore, orgId: string, leadId: string): Promise<{ lead: string; profile: LeadProfile | undefined }> {
-  let lead = leadId;
-  let profile = await store.profile(orgId, lead);
+const KINDS: IdentityKind[] = ['email', 'phone', 'ref'];
+const NO_IDENTITIES: IdentityCounts = { email: 0, phone: 0, ref: 0 };
+const kindOf = (key: string): IdentityKind => parseIdentityKey(key).type;
+
+/** A short random pause before trying again, growing with the attempt (the losers of a race spread out). */
+const pause = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 5 * 2 ** Math.min(attempt, 5))));
+
+/** The org's limits: its own where set, the defaults elsewhere. */
+export function identityLimits(settings?: Partial<IdentityCounts>): IdentityCounts {
+  return { ...IDENTITY_LIMITS, ...settings };
+}
+
+/**
+ * The live lead a lead now reads as, with its profile and the chain that leads there: itself, or the end of its
+ * merged_into chain (a → b → c reads as c; chain [a, b, c]).
+ */
+export async function followMerges(
+  store: IdentityStore, orgId: string, leadId: string,
+): Promise<{ lead: string; profile: LeadProfile | undefined; chain: string[] }> {
+  const chain = [leadId];
+  let profile = await store.profile(orgId, leadId);
   for (let hop = 0; hop < MAX_CHAIN && profile?.mergedInto; hop++) {
-    lead = profile.mergedInto;
-    profile = await store.profile(orgId, lead);
+    chain.push(profile.mergedInto);
+    profile = await store.profile(orgId, profile.mergedInto);
   }
-  return { lead, profile };
+  return { lead: chain[chain.length - 1]!, profile, chain };
 }
 
 export async function liveLead(store: IdentityStore, orgId: string, leadId: string): Promise<string> {
   return (await followMerges(store, orgId, leadId)).lead;
 }
 
+/** A merge that did not happen: `lead` stays apart from `into` (the survivor), because of a limit or an unmerge. */
+export interface MergeRefusal {
+  lead: string;
+  into: string;
+  reason: 'limit' | 'unmerged';
+}
+
 /**
  * Makes `leads` one lead: the one seen first (earliest first_seen_at, then lead id) survives and every other live
- * lead among them is merged into it. Race-free: each merge is one transaction that succeeds only while both leads
- * are live, and the survivor order is total (first_seen_at, id), so merges never form a cycle; a merge that loses a
- * race re-reads the live leads and tries again, until one live lead is left.
+ * lead among them is merged into it, unless the union would pass a limit or the two were split by an unmerge (then
+ * that one stays apart: a refusal). Race-free: each merge is one transaction that succeeds only while both leads are
+ * live, the merged lead's counts are as read and the survivor's stay within the limits; the survivor order is total
+ * (first_seen_at, id), so merges never form a cycle; a merge that loses a race re-reads the live leads and tries again.
  */
 export async function mergeLeads(
-  store: IdentityStore, orgId: string, leads: string[], identity: string, nowIso: string, onMerged?: (merge: LeadMerge) => Promise<void>,
-): Promise<string> {
-  for (let attempt = 0; attempt < MAX_CHAIN; attempt++) {
+  store: IdentityStore, orgId: string, leads: string[], identity: string,
+  options: { nowIso: string; limits?: IdentityCounts; onMerged?: ((merge: LeadMerge) => Promise<void>) | undefined },
+): Promise<{ survivor: string; refused: MergeRefusal[] }> {
+  const limits = options.limits ?? identityLimits();
+  const refusedPairs = new Map<string, MergeRefusal>();
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const followed = await Promise.all(leads.map((lead) => followMerges(store, orgId, lead)));
-    const live = new Map(followed.map(({ lead, profile }) => [lead, profile?.firstSeenAt ?? nowIso]));
-    if (live.size === 1) return [...live.keys()][0]!;
-    const seen = [...live].map(([lead, firstSeen]) => ({ lead, firstSeen }));
-    seen.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.lead.localeCompare(b.lead));
-    const survivor = seen[0]!.lead;
-    for (const { lead } of seen.slice(1)) {
-      if (await store.merge(orgId, lead, survivor, nowIso)) await onMerged?.({ from: lead, into: survivor, identity });
+    const live = [...new Map(followed.map(({ lead, profile }) => [lead, { lead, profile, firstSeen: profile?.firstSeenAt ?? options.nowIso }])).values()];
+    live.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.lead.localeCompare(b.lead));
+    const [survivor, ...others] = live;
+    let counts = survivor!.profile?.counts ?? NO_IDENTITIES;
+    let moved = false;
+    const refused: MergeRefusal[] = [];
+    for (const other of others) {
+      const pair = `${other.lead}\u0000${survivor!.lead}`;
+      const known = refusedPairs.get(pair);
+      if (known) {
+        refused.push(known);
+        continue;
+      }
+      const fromCounts = other.profile?.counts ?? NO_IDENTITIES;
+      const caps = Object.fromEntries(KINDS.map((kind) => [kind, limits[kind] - fromCounts[kind]])) as unknown as IdentityCounts;
+      // Over a limit on what was just read: refused without a write (the transaction would refuse it too).
+      const over = KINDS.some((kind) => fromCounts[kind] > 0 && counts[kind] > caps[kind]);
+      const outcome = over ? 'limit' : await store.merge(orgId, { from: other.lead, into: survivor!.lead, identity, fromCounts, caps, nowIso: options.nowIso });
+      if (outcome === 'merged') {
+        counts = { email: counts.email + fromCounts.email, phone: counts.phone + fromCounts.phone, ref: counts.ref + fromCounts.ref };
+        await options.onMerged?.({ from: other.lead, into: survivor!.lead, identity });
+      } else if (outcome === 'retry') {
+        moved = true;
+      } else {
+        const refusal = { lead: other.lead, into: survivor!.lead, reason: outcome };
+        refusedPairs.set(pair, refusal);
+        refused.push(refusal);
+      }
     }
+    if (!moved) return { survivor: survivor!.lead, refused };
+    await pause(attempt);
   }
   throw new Error(`leads ${leads.join(', ')} did not settle on one live lead`);
 }
@@ -255,21 +309,30 @@ export async function mergeLeads(
  * Their events together are the union timeline.
  */
 export async function leadFamily(store: IdentityStore, orgId: string, leadId: string): Promise<{ live: string; members: string[] }> {
-  const { lead: live, profile } = await followMerges(store, orgId, leadId);
-  return { live, members: [...(await mergedSubtree(store, orgId, live, { profile })).keys()] };
+  const live = await liveLead(store, orgId, leadId);
+  return { live, members: [...(await mergedSubtree(store, orgId, live)).keys()] };
 }
 
+/** The most leads a family read follows (a union timeline, a lead page, an erasure). */
+export const MAX_FAMILY = 1_000;
+/** How many lead records a family read asks for at once. */
+const FAMILY_READ_CONCURRENCY = 16;
+
 /**
- * A lead and every lead merged into it, directly or through a chain, each with its profile (read once; the lead's
- * own may be passed in when the caller has it).
+ * A lead and every lead merged into it, directly or through a chain, each with its record (profile, own identities,
+ * merges into it), read level by level, each level's records at once.
  */
-export async function mergedSubtree(
-  store: IdentityStore, orgId: string, leadId: string, known?: { profile: LeadProfile | undefined },
-): Promise<Map<string, LeadProfile | undefined>> {
-  const tree = new Map([[leadId, known ? known.profile : await store.profile(orgId, leadId)]]);
-  for (const [, profile] of tree) {
-    if (tree.size >= 1000) break;
-    for (const from of profile?.mergedFrom ?? []) if (!tree.has(from)) tree.set(from, await store.profile(orgId, from));
+export async function mergedSubtree(store: IdentityStore, orgId: string, leadId: string): Promise<Map<string, LeadRecord>> {
+  const tree = new Map<string, LeadRecord>();
+  let level = [leadId];
+  while (level.length > 0 && tree.size < MAX_FAMILY) {
+    const batch = level.filter((lead) => !tree.has(lead)).slice(0, MAX_FAMILY - tree.size);
+    const records: LeadRecord[] = [];
+    for (let i = 0; i < batch.length; i += FAMILY_READ_CONCURRENCY) {
+      records.push(...(await Promise.all(batch.slice(i, i + FAMILY_READ_CONCURRENCY).map((lead) => store.lead(orgId, lead)))));
+    }
+    batch.forEach((lead, i) => tree.set(lead, records[i]!));
+    level = records.flatMap((record) => record.mergedFrom.map((merge) => merge.lead));
   }
   return tree;
 }
@@ -283,15 +346,17 @@ function personLead(cached: (string | undefined)[], keys: string[], person: Set<
 
 /**
  * A link or merge that did not happen (contract section 8, v1.2), recorded as `lead.merge_refused` on `lead`: the event
- * went to `lead`, and `identity` would have tied it to `otherLeadId`. `hint`: a lead id the payload carried, while an
- * identity of the delivery belongs to another lead; `junk`: a junk value already claimed by another lead (before it
- * was junk: a claim made earlier, or a value an org adds to its list later).
+ * went to `lead`, and `identity` would have tied it to `otherLeadId` (or, for a limit on a new identity, would have
+ * been linked to `lead`). `hint`: a lead id the payload carried, while an identity of the delivery belongs to another
+ * lead; `junk`: a junk value already claimed by another lead (before it was junk: a claim made earlier, or a value an
+ * org adds to its list later); `limit`: the family would pass a per-family limit; `unmerged`: the two leads were split
+ * by an unmerge and a delivery does not tie them again.
  */
 export interface LeadRefusal {
   lead: string;
   identity: string;
-  reason: 'hint' | 'junk';
-  otherLeadId: string;
+  reason: 'hint' | 'junk' | 'limit' | 'unmerged';
+  otherLeadId?: string | undefined;
 }
 
 export interface ResolveOptions {
@@ -305,6 +370,8 @@ export interface ResolveOptions {
   hintLeadId?: string | undefined;
   /** The org's own junk values (identity keys): never claimed, like the built-in ones. */
   ignore?: ReadonlySet<string> | undefined;
+  /** The org's per-family limits (identityLimits: the defaults where it set none). */
+  limits?: IdentityCounts | undefined;
   /** The lead when nothing else names one (no identity but junk, no explicit or hinted lead). */
   fallbackLeadId?: string | undefined;
   nowIso: string;
@@ -324,16 +391,16 @@ export interface ResolveOptions {
 /** Provider refs first (customer, then objects), then e-mails, then phones: which identity names a lead most surely. */
 const STRENGTH: Record<string, number> = { ref: 0, email: 1, phone: 2 };
 function strongest(keys: string[]): string | undefined {
-  return [...keys].sort((a, b) => (STRENGTH[parseIdentityKey(a).type] ?? 3) - (STRENGTH[parseIdentityKey(b).type] ?? 3))[0];
+  return [...keys].sort((a, b) => (STRENGTH[kindOf(a)] ?? 3) - (STRENGTH[kindOf(b)] ?? 3))[0];
 }
 
 /**
  * The live lead for a set of identities. Junk values (isJunkIdentity: built-in or the org's `ignore`) are left out:
  * never claimed, never a tie. Every other key is claimed (first claim wins): by the explicit lead when one is named,
  * else by the hinted lead when no key belongs to another lead, else by the lead of the first key already claimed, else
- * by a new lead created by claiming the first key (a lost race adopts the winner's lead). When the keys (and the
- * explicit lead) turn out to belong to more than one lead, this delivery ties them: they are merged (mergeLeads); a
- * hinted lead is never among them. Returns undefined when there is nothing to go on.
+ * by a new lead. When the keys (and the explicit lead) turn out to belong to more than one lead, this delivery ties
+ * them: they are merged (mergeLeads); a hinted lead is never among them. Person identities past the family's limits
+ * are not linked. Returns undefined when there is nothing to go on.
  */
 export async function resolveLead(store: IdentityStore, orgId: string, claims: IdentityClaims, options: ResolveOptions): Promise<string | undefined> {
   const all = normalizeClaims(claims);
@@ -383,39 +450,120 @@ async function resolveKeys(
     }
     if (await claimFresh()) return known;
   }
-  const found = await store.find(orgId, keys);
-  // The hint is taken only when every identity already claimed reads as the hinted lead (or none is claimed).
-  const hintLive = hint === undefined ? undefined : await liveLead(store, orgId, hint);
-  const readsAsHint = async (owner: string) => owner === hint || (await liveLead(store, orgId, owner)) === hintLive;
-  const hintTaken = hint !== undefined && (await Promise.all([...new Set(found.values())].map(readsAsHint))).every(Boolean);
-  let leadId = options.explicitLeadId ?? (hintTaken ? hint : undefined) ?? keys.map((key) => found.get(key)).find((lead) => lead !== undefined);
-  const created = leadId === undefined;
-  if (leadId === undefined) leadId = await store.claim(orgId, keys[0]!, (options.createLeadId ?? newLeadId)(), options.nowIso);
-  const claimant = leadId;
-  const owners = await Promise.all(keys.map(async (key) => found.get(key) ?? (await store.claim(orgId, key, claimant, options.nowIso))));
-  // The profile holds first_seen_at (the merge order) and lists the person's identities, not the provider objects.
-  const claimed = keys.filter((key, i) => !found.has(key) && owners[i] === claimant && person.has(key));
-  if (claimed.length > 0 || created || options.explicitLeadId !== undefined || hintTaken) await store.addToProfile(orgId, claimant, claimed, options.nowIso);
-  let leads = [...new Set([claimant, ...owners])];
-  if (hintTaken && leads.length > 1) {
-    // A race lost after the hint was taken: another lead claimed an identity of this delivery meanwhile. The hint
-    // never ties: the leads the delivery's own identities name, other than the hinted one's, decide.
-    const others = [...new Set(await Promise.all(leads.filter((lead) => lead !== hint).map((lead) => liveLead(store, orgId, lead))))]
-      .filter((lead) => lead !== hintLive);
-    leads = others.length > 0 ? others : [claimant];
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const lead = await resolveOnce(store, orgId, keys, person, hint, options);
+    if (lead !== undefined) return lead;
+    await pause(attempt);
   }
-  const tie = keys.find((_, i) => owners[i] !== claimant) ?? keys[0]!;
-  // One lead: the live one it reads as (a known lead may have been merged since); several: this delivery ties them.
-  const live = leads.length > 1 ? await mergeLeads(store, orgId, leads, tie, options.nowIso, options.onMerged)
-    : created ? claimant : await liveLead(store, orgId, leads[0]!);
+  throw new Error(`the identities of one delivery did not settle on a lead after ${MAX_ATTEMPTS} attempts`);
+}
+
+/**
+ * One try at resolving: read who owns what, decide the claimant, claim everything new for it in one transaction
+ * (all or nothing, within the family's limits), then tie the leads the identities name. undefined: the transaction
+ * found the state moved (a key claimed meanwhile, a merge, a count that grew) and nothing was written; try again.
+ */
+async function resolveOnce(
+  store: IdentityStore, orgId: string, keys: string[], person: Set<string>, hint: string | undefined, options: ResolveOptions,
+): Promise<string | undefined> {
+  const nowMs = Date.parse(options.nowIso);
+  const limits = options.limits ?? identityLimits();
+  const found = await store.find(orgId, keys);
+  const followed = new Map<string, Promise<Awaited<ReturnType<typeof followMerges>>>>();
+  const follow = (lead: string) => {
+    if (!followed.has(lead)) followed.set(lead, followMerges(store, orgId, lead));
+    return followed.get(lead)!;
+  };
+  const hintLive = hint === undefined ? undefined : (await follow(hint)).lead;
+  const foundLive = new Map(await Promise.all([...new Set(found.values())].map(async (owner) => [owner, (await follow(owner)).lead] as const)));
+  // The hint is taken only when every identity already claimed reads as the hinted lead (or none is claimed).
+  const hintTaken = hint !== undefined && [...foundLive.values()].every((live) => live === hintLive);
+  const firstOwner = keys.map((key) => found.get(key)).find((lead) => lead !== undefined);
+  const claimant = options.explicitLeadId ?? (hintTaken ? hint : undefined) ?? firstOwner ?? (options.createLeadId ?? newLeadId)();
+  const created = options.explicitLeadId === undefined && !hintTaken && firstOwner === undefined;
+  const { chain, profile } = created ? { chain: [claimant], profile: undefined } : await follow(claimant);
+  const claimantLive = chain[chain.length - 1]!;
+
+  // New person identities count against the claimant's family: in claim order, up to what its limits leave.
+  const counts = profile?.counts ?? NO_IDENTITIES;
+  const room = { email: limits.email - counts.email, phone: limits.phone - counts.phone, ref: limits.ref - counts.ref };
+  const linked: string[] = [];
+  const objects: string[] = [];
+  const overLimit: string[] = [];
+  for (const key of keys.filter((k) => !found.has(k))) {
+    if (!person.has(key)) objects.push(key);
+    else if (room[kindOf(key)]-- > 0) linked.push(key);
+    else overLimit.push(key);
+  }
+  if (linked.length > 0 || objects.length > 0 || created || options.explicitLeadId !== undefined || hintTaken) {
+    const adding = KINDS.filter((kind) => linked.some((key) => kindOf(key) === kind));
+    const caps = Object.fromEntries(adding.map((kind) => [kind, limits[kind] - linked.filter((key) => kindOf(key) === kind).length]));
+    if (!(await store.link(orgId, { chain, keys: linked, objects, caps, nowIso: options.nowIso }))) return undefined;
+  }
+
+  const ownerOf = (key: string) => found.get(key) ?? (linked.includes(key) || objects.includes(key) ? claimant : undefined);
+  const liveOf = (owner: string) => (owner === claimant ? claimantLive : foundLive.get(owner)!);
+  const owned = keys.filter((key) => ownerOf(key) !== undefined);
+  const leads = [...new Set([claimantLive, ...owned.map((key) => liveOf(ownerOf(key)!))])];
+  const tie = owned.find((key) => liveOf(ownerOf(key)!) !== claimantLive) ?? keys[0]!;
+  const merged = leads.length > 1
+    ? await mergeLeads(store, orgId, leads, tie, { nowIso: options.nowIso, limits, onMerged: options.onMerged })
+    : { survivor: created ? claimant : await liveLead(store, orgId, claimantLive), refused: [] };
+  // A merge refused: the event goes to the lead its strongest identity names (an API event keeps its own lead).
+  const live = merged.refused.length === 0 ? merged.survivor
+    : await liveLead(store, orgId, options.explicitLeadId ?? ownerOf(strongest(owned) ?? tie) ?? claimant);
+  for (const refusal of merged.refused) {
+    const [a, b] = await Promise.all([liveLead(store, orgId, refusal.lead), liveLead(store, orgId, refusal.into)]);
+    await options.onRefused?.({ lead: live, identity: tie, reason: refusal.reason, otherLeadId: a === live ? b : a });
+  }
+  for (const key of overLimit) await options.onRefused?.({ lead: live, identity: key, reason: 'limit' });
   if (hint !== undefined && live !== hintLive) {
     // The hinted lead was not followed: recorded on the lead the event went to, naming the strongest identity that
     // already belonged to another lead (not one this delivery claimed just now).
-    const decided = strongest(keys.filter((key, i) => owners[i] !== hint && (found.has(key) || owners[i] !== claimant))) ?? keys[0]!;
+    const decided = strongest(keys.filter((key) => found.has(key) && foundLive.get(found.get(key)!) !== hintLive)) ?? keys[0]!;
     await options.onRefused?.({ lead: live, identity: decided, reason: 'hint', otherLeadId: hint });
   }
-  for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
+  // Remembered only when every identity of the delivery is on this lead (a refusal leaves some elsewhere, or nowhere).
+  if (merged.refused.length === 0 && overLimit.length === 0) for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
   return live;
+}
+
+/** What an unmerge did: `lead` is live again, split from `from` (the lead it had been merged into) at `at`. */
+export interface Unmerge {
+  changed: boolean;
+  lead: string;
+  from: string;
+  at: string;
+  /** The identity that had tied them. */
+  via?: string;
+}
+
+/**
+ * Splits `leadId` from the family it was merged into (contract section 8, v1.2): `pathLeadId` must be the lead it was
+ * merged into or one that lead reads as. `leadId` is live again with the identities it and the leads merged into it
+ * claimed; their events follow (stored events keep their lead_id, so nothing is rewritten). Race-free (one
+ * transaction, only while the merge and its chain stand) and idempotent: asked again, it answers changed: false.
+ */
+export async function unmergeLead(store: IdentityStore, orgId: string, pathLeadId: string, leadId: string, nowIso: string): Promise<Unmerge> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const [target, path] = await Promise.all([store.profile(orgId, leadId), store.profile(orgId, pathLeadId)]);
+    if (!path) throw new NotFoundError(`No lead '${pathLeadId}'.`);
+    if (!target) throw new NotFoundError(`No lead '${leadId}' (body lead_id).`);
+    if (!target.mergedInto) {
+      const split = target.unmerged;
+      if (split && (await followMerges(store, orgId, split.from)).chain.includes(pathLeadId)) {
+        return { changed: false, lead: leadId, from: split.from, at: split.at, ...(split.via ? { via: split.via } : {}) };
+      }
+      throw new NotMergedError(`Lead '${leadId}' is not merged into lead '${pathLeadId}'.`);
+    }
+    const { chain } = await followMerges(store, orgId, target.mergedInto);
+    if (!chain.includes(pathLeadId)) throw new NotMergedError(`Lead '${leadId}' is not merged into lead '${pathLeadId}' (it reads as '${chain[chain.length - 1]}').`);
+    if (await store.unmerge(orgId, { lead: leadId, chain, counts: target.counts, via: target.mergedVia, nowIso })) {
+      return { changed: true, lead: leadId, from: chain[0]!, at: nowIso, ...(target.mergedVia ? { via: target.mergedVia } : {}) };
+    }
+    await pause(attempt);
+  }
+  throw new Error(`the unmerge of ${leadId} did not settle`);
 }
 
 /** A lead's identities as the API shows them: masked unless the caller may see PII. */

@@ -45,7 +45,12 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   ORG#<org>                                      / IDENTITY         per-org identity settings {ignore}: values never linked
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
- *   LEAD#<org>#<lead id>                           / PROFILE          {identities, created_at}
+ *   LEAD#<org>#<lead id>                           / PROFILE          {created_at, merged_into?, n_email, n_phone, n_ref}: small, whatever
+ *                                                                     the family's size (the counts are its subtree's person identities)
+ *   LEAD#<org>#<lead id>                           / ID#<sha256>      {key}: a person identity this lead claimed, one item each
+ *   LEAD#<org>#<lead id>                           / MERGED#<lead id> {from, identity, merged_at}: a lead merged directly into this one
+ *   LEAD#<org>#<lead id>                           / SPLIT#<sha256>   a lead (by digest) split from this one by an unmerge: never merged
+ *                                                                     again by a delivery (on both sides; an erased side leaves a digest)
  *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
  *   ERASURE#<org>                                  / LEAD#<digest>    {erasure_id}: the erasure of a lead (idempotent DELETE), keyed by
  *                                                                     a digest of the lead id: an erased id (an e-mail) is never kept
@@ -72,6 +77,10 @@ export const controlKeys = {
   identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),
   leadProfile: (orgId: string, leadId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: 'PROFILE' }),
+  leadPartition: (orgId: string, leadId: string): string => `LEAD#${orgId}#${leadId}`,
+  leadIdentity: (orgId: string, leadId: string, identityKey: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `ID#${identityDigest(identityKey)}` }),
+  leadMerge: (orgId: string, into: string, from: string): ControlKey => ({ pk: `LEAD#${orgId}#${into}`, sk: `MERGED#${from}` }),
+  leadSplit: (orgId: string, leadId: string, other: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `SPLIT#${digest(other)}` }),
   erasureJob: (orgId: string, erasureId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}` }),
   erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${digest(leadId)}` }),
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),

@@ -116,35 +116,86 @@ export interface ApiKeyStore {
   revoke(orgId: string, keyId: string, atIso: string): Promise<boolean>;
 }
 
-/** What leadlog knows of a lead besides its events. */
+/** Person identities of each kind (e-mails, phones, provider customer refs): what the family limits count. */
+export interface IdentityCounts {
+  email: number;
+  phone: number;
+  ref: number;
+}
+
+/** What leadlog knows of a lead besides its events: one small item, whatever the size of its family. */
 export interface LeadProfile {
-  identities: string[];
   /** When the lead first claimed an identity: merges keep the lead seen first. */
   firstSeenAt?: string;
-  /** Set once, when this lead was merged into another. */
+  /** Set when this lead was merged into another (removed again by an unmerge), with the identity that tied them and when. */
   mergedInto?: string;
-  /** The leads merged directly into this one. */
-  mergedFrom: string[];
+  mergedVia?: string;
+  mergedAt?: string;
+  /**
+   * Person identities claimed by this lead and every lead merged into it, directly or through a chain (invariant kept
+   * by every link, merge and unmerge transaction). For a live lead these are its family's counts, which the limits cap.
+   */
+  counts: IdentityCounts;
+  /** The last unmerge that split this lead from the one it was merged into (`from`), when, and the identity that had tied them. */
+  unmerged?: { from: string; at: string; via?: string };
 }
+
+/** A lead's whole record: its profile and its own items (identities it claimed, merges into it), each its own item. */
+export interface LeadRecord {
+  profile: LeadProfile | undefined;
+  /** The person identity keys this lead claimed (not those of the leads merged into it). */
+  identities: string[];
+  /** The leads merged directly into this one, with the identity that tied each. */
+  mergedFrom: { lead: string; identity?: string; mergedAt?: string }[];
+}
+
+/** A claim of new identities for `chain[0]`, counted on every lead of `chain` (chain[i] merged into chain[i + 1]; the last is live). */
+export interface LinkRequest {
+  chain: string[];
+  /** Person identity keys: claimed, listed on chain[0] and counted. */
+  keys: string[];
+  /** Provider objects (orders, sessions, …): claimed only. */
+  objects: string[];
+  /** Per kind being added: the most the live lead's count may be before this link (the limit less what is added). */
+  caps: Partial<IdentityCounts>;
+  nowIso: string;
+}
+
+/** How a link or merge transaction ended: done; a limit stood in the way; the leads were split by an unmerge; or the state moved (re-read, retry). */
+export type MergeOutcome = 'merged' | 'limit' | 'unmerged' | 'retry';
 
 export interface IdentityStore {
   /** identity key → the lead that claimed it, for the keys already claimed. */
   find(orgId: string, keys: string[]): Promise<Map<string, string>>;
-  /** Claims the key for the lead unless already claimed; returns the lead that claimed it. */
+  /** Claims a provider object for the lead unless already claimed (uncounted); returns the lead that claimed it. */
   claim(orgId: string, key: string, leadId: string, nowIso: string): Promise<string>;
-  /** Records identities on the lead's profile, and its first_seen_at if it has none (idempotent). */
-  addToProfile(orgId: string, leadId: string, keys: string[], nowIso: string): Promise<void>;
-  profile(orgId: string, leadId: string): Promise<LeadProfile | undefined>;
   /**
-   * Merges `from` into `into` in one transaction, only while neither has been merged into anything: true when
-   * this call did it, false when either was no longer live (the caller re-reads and retries).
+   * All or nothing, in one transaction: claims every key and object for chain[0], lists the keys on it and counts them
+   * on every lead of the chain, while the chain still stands, the last lead is live and within its caps. false when
+   * any of that no longer held (a key claimed meanwhile, a merge, a count that grew): the caller re-reads and retries.
    */
-  merge(orgId: string, from: string, into: string, nowIso: string): Promise<boolean>;
+  link(orgId: string, request: LinkRequest): Promise<boolean>;
+  /** The lead's profile alone (one consistent read). */
+  profile(orgId: string, leadId: string): Promise<LeadProfile | undefined>;
+  /** The lead's profile, identities and the leads merged into it (one consistent query of its own items). */
+  lead(orgId: string, leadId: string): Promise<LeadRecord>;
+  /**
+   * Merges live `from` into live `into` in one transaction: only while both are live, `from` still counts
+   * `fromCounts`, `into` is within `caps` (each limit less fromCounts) and the two were not split by an unmerge.
+   */
+  merge(orgId: string, merge: { from: string; into: string; identity: string; fromCounts: IdentityCounts; caps: IdentityCounts; nowIso: string }): Promise<MergeOutcome>;
+  /**
+   * Undoes the merge of `lead` into chain[0] in one transaction: only while `lead` is merged into chain[0], still counts
+   * `counts`, and the chain up to its live lead stands; subtracts the counts from every lead of the chain and marks
+   * the pair as split (never merged again by a delivery); `via` (the identity that had tied them) is kept on `lead`.
+   * false when any of that no longer held.
+   */
+  unmerge(orgId: string, unmerge: { lead: string; chain: string[]; counts: IdentityCounts; via?: string | undefined; nowIso: string }): Promise<boolean>;
   /** identity digest → the lead holding its claim, for the digests claimed. */
   owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>>;
   /** Deletes the claim of an identity (by its digest) while `owner` still holds it (idempotent). */
   release(orgId: string, identityDigest: string, owner: string): Promise<void>;
-  /** Deletes a lead's profile (idempotent). */
+  /** Deletes a lead's profile and every item of its own (idempotent). */
   removeProfile(orgId: string, leadId: string): Promise<void>;
 }
 
@@ -164,6 +215,8 @@ export interface PrivacySettings {
 /** An org's identity settings (section 8, v1.2): its own junk values (normalized e-mails and E.164 phones), never linked. */
 export interface IdentitySettings {
   ignore: string[];
+  /** Per-family limits of person identities (defaults: IDENTITY_LIMITS). */
+  limits?: Partial<IdentityCounts>;
   updated_at?: string;
 }
 

@@ -255,8 +255,8 @@ export interface LeadView {
 export async function getLead(store: EventStore, identities: IdentityStore, viewer: Viewer, leadId: string, nowMs: number): Promise<LeadView> {
   const tree = await mergedSubtree(identities, viewer.orgId, leadId);
   const own = [...tree.keys()];
-  const profile = tree.get(leadId);
-  const profiles = [...tree.values()];
+  const record = tree.get(leadId);
+  const profile = record?.profile;
   const edge = (order: 'asc' | 'desc') => store.query({
     index: 'by_lead', partitions: own.map((member) => eventKeysFor.lead(viewer.orgId, member)), interleave: true, order, limit: 1, filters: {},
     include: { leadSnapshot: false, rawPayload: false }, nowMs,
@@ -268,9 +268,9 @@ export async function getLead(store: EventStore, identities: IdentityStore, view
   const otherId = (id: string) => (viewer.canSeePii ? id : maskId(id));
   return {
     lead_id: leadId,
-    identities: presentIdentities([...new Set(profiles.flatMap((p) => p?.identities ?? []))], viewer.canSeePii),
+    identities: presentIdentities([...new Set([...tree.values()].flatMap((member) => member.identities))], viewer.canSeePii),
     ...(profile?.mergedInto ? { merged_into: otherId(await liveLead(identities, viewer.orgId, leadId)) } : {}),
-    merged_from: (profile?.mergedFrom ?? []).map(otherId),
+    merged_from: (record?.mergedFrom ?? []).map((merge) => otherId(merge.lead)),
     first_seen_at: firstSeen ?? null,
     last_seen_at: last.items[0]?.received_at ?? firstSeen ?? null,
   };

@@ -1,57 +1,34 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it } from 'vitest';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { DynamoIdentityStore } from '../../shared/adapters/dynamo-identity-store.js';
+import { controlItemsOf } from '../support/control-table.js';
 import {
   IdentityCache, isJunkIdentity, leadFamily, liveLead, parseIdentitySettings, resolveLead, type LeadMerge, type LeadRefusal,
 } from '../../shared/domain/identity.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import type { IdentityStore } from '../../shared/domain/ports.js';
 
-/** An in-memory store with the same first-claim-wins and merge semantics as the DynamoDB adapter, counting calls. */
-function memoryStore() {
-  const owners = new Map<string, string>();
-  const profiles = new Map<string, Set<string>>();
-  const merged = new Map<string, { into?: string; from: Set<string>; firstSeen?: string }>();
-  const node = (id: string) => merged.get(id) ?? merged.set(id, { from: new Set() }).get(id)!;
-  const calls = { find: 0, claim: 0, profile: 0 };
-  const store: IdentityStore = {
-    async find(orgId, keys) {
-      calls.find++;
-      return new Map(keys.filter((k) => owners.has(`${orgId}|${k}`)).map((k) => [k, owners.get(`${orgId}|${k}`)!]));
-    },
-    async claim(orgId, key, leadId) {
-      calls.claim++;
-      const id = `${orgId}|${key}`;
-      if (!owners.has(id)) owners.set(id, leadId);
-      return owners.get(id)!;
-    },
-    async addToProfile(orgId, leadId, keys, nowIso) {
-      calls.profile++;
-      const set = profiles.get(`${orgId}|${leadId}`) ?? new Set();
-      keys.forEach((k) => set.add(k));
-      profiles.set(`${orgId}|${leadId}`, set);
-      node(`${orgId}|${leadId}`).firstSeen ??= nowIso;
-    },
-    async profile(orgId, leadId) {
-      const set = profiles.get(`${orgId}|${leadId}`);
-      const n = merged.get(`${orgId}|${leadId}`);
-      if (!set && !n) return undefined;
-      return {
-        identities: [...(set ?? [])], mergedFrom: [...(n?.from ?? [])],
-        ...(n?.firstSeen ? { firstSeenAt: n.firstSeen } : {}), ...(n?.into ? { mergedInto: n.into } : {}),
+/**
+ * The real DynamoDB identity store on the run's DynamoDB Local, each test in orgs of its own (the org ids it names are
+ * prefixed), counting the calls a resolution makes.
+ */
+function realStore() {
+  const prefix = `t${randomUUID().slice(0, 8)}_`;
+  const dynamo = new DynamoIdentityStore(createDocumentClient({ endpoint: inject('dynamoEndpoint') }), inject('tableNames').control!);
+  const calls = { find: 0, claim: 0, link: 0, profile: 0 };
+  const store = new Proxy(dynamo, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (orgId: string, ...rest: unknown[]) => {
+        if (name in calls) calls[name as keyof typeof calls]++;
+        return value.call(target, `${prefix}${orgId}`, ...rest);
       };
     },
-    async merge(orgId, from, into) {
-      const a = node(`${orgId}|${from}`);
-      const b = node(`${orgId}|${into}`);
-      if (a.into || b.into) return false;
-      a.into = into;
-      b.from.add(from);
-      return true;
-    },
-    owners: async () => { throw new Error('not used by resolution'); },
-    release: async () => { throw new Error('not used by resolution'); },
-    removeProfile: async () => { throw new Error('not used by resolution'); },
-  };
-  return { store, calls, profiles };
+  }) as IdentityStore;
+  const identitiesOf = async (leadId: string, orgId = 'org') => (await store.lead(orgId, leadId)).identities.sort();
+  return { store, calls, identitiesOf, orgOf: (orgId: string) => `${prefix}${orgId}` };
 }
 
 const nowIso = new Date().toISOString();
@@ -59,16 +36,16 @@ const ana = { emails: ['ana@example.com'], phones: [{ value: '+5511999999999' }]
 
 describe('resolveLead', () => {
   it('creates a lead on first sight and finds it again from any one identity', async () => {
-    const { store, profiles } = memoryStore();
+    const { store, identitiesOf } = realStore();
     const first = await resolveLead(store, 'org', ana, { nowIso, createLeadId: () => 'lead_a' });
     expect(first).toBe('lead_a');
     expect(await resolveLead(store, 'org', { emails: [], phones: [{ value: '(11) 99999-9999', defaultCountry: 'BR' }], refs: [] }, { nowIso, createLeadId: () => 'lead_b' })).toBe('lead_a');
-    expect([...profiles.get('org|lead_a')!].sort()).toEqual(['email:ana@example.com', 'phone:+5511999999999', 'ref:stripe:cus_1']);
+    expect(await identitiesOf('lead_a')).toEqual(['email:ana@example.com', 'phone:+5511999999999', 'ref:stripe:cus_1']);
     expect(await resolveLead(store, 'other_org', ana, { nowIso, createLeadId: () => 'lead_c' })).toBe('lead_c');
   });
 
   it('merges an explicit lead with the lead that already owns one of its identities, the one seen first surviving (v1.1)', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     await resolveLead(store, 'org', { emails: ['bob@example.com'], phones: [], refs: [] }, { nowIso: '2026-01-01T00:00:00.000Z', createLeadId: () => 'lead_bob' });
     const merges: LeadMerge[] = [];
     const explicit = await resolveLead(store, 'org', { emails: ['bob@example.com', 'new@example.com'], phones: [], refs: [] }, { nowIso, explicitLeadId: 'lead_x', onMerged: async (m) => void merges.push(m) });
@@ -79,7 +56,7 @@ describe('resolveLead', () => {
   });
 
   it('joins an e-mail-only lead and a phone-only lead when a later delivery carries both; chains read as their end', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     await resolveLead(store, 'org', { emails: ['ana@example.com'], phones: [], refs: [] }, { nowIso: '2026-01-01T00:00:00.000Z', createLeadId: () => 'lead_e' });
     await resolveLead(store, 'org', { emails: [], phones: [{ value: '+5511999999999' }], refs: [] }, { nowIso: '2026-01-02T00:00:00.000Z', createLeadId: () => 'lead_p' });
     await resolveLead(store, 'org', { emails: [], phones: [], refs: ['stripe:cus_9'] }, { nowIso: '2026-01-03T00:00:00.000Z', createLeadId: () => 'lead_r' });
@@ -90,7 +67,7 @@ describe('resolveLead', () => {
   });
 
   it('with a cache, a returning customer costs no identity calls', async () => {
-    const { store, calls } = memoryStore();
+    const { store, calls } = realStore();
     const cache = new IdentityCache();
     await resolveLead(store, 'org', ana, { nowIso, cache, createLeadId: () => 'lead_a' });
     const before = { ...calls };
@@ -99,7 +76,7 @@ describe('resolveLead', () => {
   });
 
   it('returns undefined when nothing identifies the person', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     expect(await resolveLead(store, 'org', { emails: ['nope'], phones: [], refs: [] }, { nowIso })).toBeUndefined();
   });
 });
@@ -135,7 +112,7 @@ describe('junk values (section 8, v1.2)', () => {
   });
 
   it('never claims a junk value: a thousand leads naming it stay a thousand leads, and none of them lists it', async () => {
-    const { store, calls, profiles } = memoryStore();
+    const { store, calls, orgOf } = realStore();
     const merges: LeadMerge[] = [];
     for (let i = 0; i < 1000; i++) {
       const lead = await resolveLead(store, 'org', { emails: ['TEST@test.com'], phones: [{ value: '+1 111 111 1111' }], refs: [] }, {
@@ -144,13 +121,13 @@ describe('junk values (section 8, v1.2)', () => {
       expect(lead).toBe(`lead_${i}`);
     }
     expect(merges).toEqual([]);
-    expect(calls.claim).toBe(0);
+    expect(calls.claim + calls.link).toBe(0);
     expect(await store.find('org', ['email:test@test.com', 'phone:+11111111111'])).toEqual(new Map());
-    expect([...profiles.values()].every((identities) => identities.size === 0)).toBe(true);
+    expect((await controlItemsOf(orgOf('org'))).filter((item) => String(item.pk).startsWith('LEAD#'))).toEqual([]);
   });
 
   it('links the other identities of the delivery, and records a refusal when the junk value was claimed by another lead before', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     await store.claim('org', 'email:lead@acme.com', 'lead_old', nowIso); // claimed before the org listed it
     const refusals: LeadRefusal[] = [];
     const lead = await resolveLead(store, 'org', { emails: ['lead@acme.com', 'ana@site.com'], phones: [], refs: [] }, {
@@ -162,14 +139,14 @@ describe('junk values (section 8, v1.2)', () => {
   });
 
   it('gives a delivery of junk values only the fallback lead', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     expect(await resolveLead(store, 'org', { emails: ['test@test.com'], phones: [], refs: [] }, { nowIso, fallbackLeadId: 'lead_own' })).toBe('lead_own');
   });
 });
 
 describe('lead-id hints (section 4, v1.2)', () => {
   it('follows a hint when no identity of the delivery belongs to another lead', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     const refusals: LeadRefusal[] = [];
     const lead = await resolveLead(store, 'org', ana, { nowIso, hintLeadId: 'lead_bob', onRefused: async (r) => { refusals.push(r); } });
     expect(lead).toBe('lead_bob');
@@ -180,7 +157,7 @@ describe('lead-id hints (section 4, v1.2)', () => {
   });
 
   it("never merges: an identity already another lead's sends the event there, records the refusal, and the hinted lead stays apart", async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     await resolveLead(store, 'org', { emails: ['alice@site.com'], phones: [], refs: [] }, { nowIso, createLeadId: () => 'lead_alice' });
     await resolveLead(store, 'org', { emails: ['bob@site.com'], phones: [], refs: [] }, { nowIso, createLeadId: () => 'lead_bob' });
     const merges: LeadMerge[] = [];
@@ -204,7 +181,7 @@ describe('lead-id hints (section 4, v1.2)', () => {
   });
 
   it('an explicit lead id (an API event) still ties, as in v1.1', async () => {
-    const { store } = memoryStore();
+    const { store } = realStore();
     await resolveLead(store, 'org', { emails: ['alice@site.com'], phones: [], refs: [] }, { nowIso, createLeadId: () => 'lead_alice' });
     const merges: LeadMerge[] = [];
     await resolveLead(store, 'org', { emails: ['alice@site.com'], phones: [], refs: [] }, { nowIso, explicitLeadId: 'lead_api', onMerged: async (m) => { merges.push(m); } });
