@@ -5,15 +5,20 @@ import { parseJson } from './json.js';
  * in a URL), problem+json answers turned into ApiErrors. A 401 forgets the key and asks for it again.
  */
 const KEY = 'leadlog.apiKey';
+/** Whether the signed-in key holds the admin scope: '1' or '0', kept beside the key and forgotten with it. */
+const ADMIN = 'leadlog.isAdmin';
 const listeners = new Set<() => void>();
+let adminCheck: Promise<boolean> | undefined;
 
 export const session = {
   key: (): string | null => sessionStorage.getItem(KEY),
   signIn(key: string): void {
+    forgetAdmin();
     sessionStorage.setItem(KEY, key);
     listeners.forEach((l) => l());
   },
   signOut(): void {
+    forgetAdmin();
     sessionStorage.removeItem(KEY);
     listeners.forEach((l) => l());
   },
@@ -35,6 +40,36 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly problem: Problem) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
+}
+
+function forgetAdmin(): void {
+  sessionStorage.removeItem(ADMIN);
+  adminCheck = undefined;
+}
+
+/**
+ * Whether the signed-in key holds the admin scope, asked once per session without a route of its own: the identity
+ * settings (`GET /v1/settings/identity`, scope admin, no side effect, not audited) answer 200 to an admin key and 403
+ * to any other. The answer is kept until the key changes; a failure that says nothing about the scope (network,
+ * 5xx) answers false for now and is asked again next time. Only what the console shows depends on it: the API
+ * checks the scope on every admin call anyway.
+ */
+export function isAdmin(): Promise<boolean> {
+  const known = sessionStorage.getItem(ADMIN);
+  if (known !== null) return Promise.resolve(known === '1');
+  if (adminCheck) return adminCheck; // pages asking at once share one request
+  const askedWith = session.key();
+  const check: Promise<boolean> = send('/v1/settings/identity')
+    .then(() => true, (error: unknown) => (error instanceof ApiError && error.status === 403 ? false : undefined))
+    .then((admin) => {
+      if (adminCheck === check) adminCheck = undefined;
+      if (admin === undefined) return false;
+      // Kept only for the key it was asked with (a sign-out or another key meanwhile forgot the check).
+      if (askedWith !== null && session.key() === askedWith) sessionStorage.setItem(ADMIN, admin ? '1' : '0');
+      return admin;
+    });
+  adminCheck = check;
+  return check;
 }
 
 /** Whether `key` may read this org's events: checked before it is kept, so a wrong key is never stored. */
@@ -82,7 +117,7 @@ export async function apiBytes(path: string): Promise<{ contentType: string; byt
 /** Query string from defined values only. */
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as [string, string | number][];
-  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
+  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}` : '';
 }
 
 // ── The API's shapes, as the console reads them ─────────────────────────────────────────────────────────
@@ -120,6 +155,13 @@ export interface Lead {
   merged_from: string[];
   first_seen_at: string | null;
   last_seen_at: string | null;
+}
+
+/** `POST /v1/leads/{lead_id}/unmerge`: `lead` is the unmerged lead, live again; `changed: false` when it already was. */
+export interface UnmergeResult {
+  changed: boolean;
+  from_lead_id: string;
+  lead: Lead;
 }
 
 export interface Alert {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isAdmin, session } from '../../console/src/api.js';
 import { diffSnapshots } from '../../console/src/diff.js';
 import { parseJson, RawNumber, stringifyJson } from '../../console/src/json.js';
 import { isRange } from '../../console/src/format.js';
@@ -58,5 +59,75 @@ describe("the console's pure parts", () => {
     const { spans, total } = waterfall([{ id: 'a', timing: { duration_ms: 100 } }, { id: 'b' }, { id: 'c', timing: { wait_ms: 50, duration_ms: 200 } }]);
     expect(Object.fromEntries(spans)).toEqual({ a: [0, 100], b: [100, 100], c: [150, 350] });
     expect(total).toBe(350);
+  });
+});
+
+describe("the console's admin check (isAdmin: which actions the lead page offers)", () => {
+  let answers: (() => Promise<Response>)[];
+  let asked: { path: string; key: string | null }[];
+  beforeEach(() => {
+    const stored = new Map<string, string>();
+    vi.stubGlobal('sessionStorage', {
+      getItem: (k: string) => stored.get(k) ?? null,
+      setItem: (k: string, v: string) => void stored.set(k, String(v)),
+      removeItem: (k: string) => void stored.delete(k),
+    });
+    answers = [];
+    asked = [];
+    vi.stubGlobal('fetch', (path: string, init: { headers: Record<string, string> }) => {
+      asked.push({ path, key: init.headers.authorization ?? null });
+      const next = answers.shift();
+      if (!next) throw new Error(`unexpected request ${path}`);
+      return next();
+    });
+    session.signIn('llk_admin');
+  });
+  afterEach(() => {
+    session.signOut();
+    vi.unstubAllGlobals();
+  });
+  const status = (code: number) => () => Promise.resolve(new Response(code === 200 ? '{"ignore":[]}' : '{"title":"Forbidden"}', { status: code }));
+
+  it('asks GET /v1/settings/identity once per session: 200 is admin, 403 is not, both remembered until the key changes', async () => {
+    answers.push(status(200));
+    expect(await isAdmin()).toBe(true);
+    expect(await isAdmin()).toBe(true);
+    expect(asked).toEqual([{ path: '/v1/settings/identity', key: 'Bearer llk_admin' }]);
+    // Another key: asked again, with that key, and its answer kept instead.
+    session.signIn('llk_reader');
+    answers.push(status(403));
+    expect(await isAdmin()).toBe(false);
+    expect(await isAdmin()).toBe(false);
+    expect(asked.map((a) => a.key)).toEqual(['Bearer llk_admin', 'Bearer llk_reader']);
+  });
+
+  it('shares one request between pages asking at once', async () => {
+    let answer!: (r: Response) => void;
+    answers.push(() => new Promise((resolve) => (answer = resolve)));
+    const both = Promise.all([isAdmin(), isAdmin()]);
+    answer(new Response('{}', { status: 200 }));
+    expect(await both).toEqual([true, true]);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('does not remember an answer that says nothing about the scope (5xx, network), nor one asked with a key since replaced', async () => {
+    answers.push(status(503));
+    expect(await isAdmin()).toBe(false);
+    answers.push(() => Promise.reject(new TypeError('fetch failed')));
+    expect(await isAdmin()).toBe(false);
+    answers.push(status(200));
+    expect(await isAdmin()).toBe(true);
+    expect(asked).toHaveLength(3);
+    // The admin key signs out while its check is under way: the next key's check is its own.
+    session.signIn('llk_first');
+    let answer!: (r: Response) => void;
+    answers.push(() => new Promise((resolve) => (answer = resolve)));
+    const first = isAdmin();
+    session.signIn('llk_second');
+    answer(new Response('{}', { status: 200 }));
+    expect(await first).toBe(true);
+    answers.push(status(403));
+    expect(await isAdmin()).toBe(false);
+    expect(asked.map((a) => a.key).slice(-2)).toEqual(['Bearer llk_first', 'Bearer llk_second']);
   });
 });
