@@ -8,7 +8,7 @@ import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
 import { createApiKey } from '../../shared/domain/api-keys.js';
 import { launchBrowser, watch } from '../support/browser.js';
-import { seedLongTimeline, seedStory } from '../support/console-seed.js';
+import { seedLongTimeline, seedMerge, seedStory } from '../support/console-seed.js';
 import { startRuntime, stopRuntime } from '../support/runtime.js';
 
 /**
@@ -50,6 +50,13 @@ async function open(path: string, options: { key?: string; width?: number } = {}
   return page;
 }
 const pages: { problems: string[] }[] = [];
+
+/** The event types of a lead's timeline, once it has loaded whole. */
+async function timelineTypes(page: Page): Promise<string[]> {
+  await page.waitForFunction(() => /^\d+ of \d+ events$/.test(document.querySelector('[data-testid=timeline-count]')?.textContent ?? ''));
+  return page.$$eval('.vlist .vrow .type', (els: any[]) => els.map((el) => el.innerText));
+}
+const seen = (types: string[]) => types.filter((t) => t === 'custom.seen').length;
 
 async function textOf(page: Page, selector: string): Promise<string> {
   await page.waitForSelector(selector);
@@ -252,6 +259,92 @@ describe('the console in a real browser', () => {
     await shot(page, '8-exports');
     await page.click('[data-testid=schedules] button');
     await page.waitForFunction(() => document.querySelector('[data-testid=schedules]') === null);
+  });
+
+  it('unmerges from the lead page for an admin key: asks once per session, confirms, reloads the lead, links the live lead; a stale page hears it was already done, and an erased lead is a problem+json alert', async () => {
+    await seedMerge({ url, key }, 'lead_una', 'lead_otto', 'una.otto@example.com', '+5521991234007');
+    const page = await open('/console/leads/lead_una', { key });
+    const scopeChecks: string[] = [];
+    page.on('request', (request) => request.url().includes('/v1/settings/identity') && scopeChecks.push(request.method()));
+    // Two more pages on the survivor, opened before the unmerge: they still list lead_otto.
+    const stale = await open('/console/leads/lead_una', { key });
+    const gone = await open('/console/leads/lead_una', { key });
+    for (const p of [page, stale, gone]) {
+      p.setDefaultTimeout(10_000); // a step that fails says which, before the test's own timeout
+      await p.waitForSelector('button[aria-label="Unmerge lead_otto"]');
+    }
+    // The admin check was made at sign-in's first page and is remembered for the tab: a reload and another lead page ask nothing.
+    await page.reload();
+    await page.waitForSelector('button[aria-label="Unmerge lead_otto"]');
+    await page.goto(`${url}/console/leads/lead_ana`);
+    await page.waitForSelector('[data-testid=identities]');
+    await page.goto(`${url}/console/leads/lead_una`);
+    expect(await textOf(page, '[data-testid=merged-from]')).toContain('lead_otto');
+    expect(scopeChecks).toEqual([]);
+    expect(seen(await timelineTypes(page))).toBe(2); // the union timeline: both leads' events
+
+    // A click only asks; cancel keeps the merge, confirm splits it.
+    await page.click('button[aria-label="Unmerge lead_otto"]');
+    expect(await textOf(page, '[role=group][aria-label="Confirm unmerging lead_otto"]')).toContain('splits the two families');
+    await page.click('[role=group] button:not([data-testid])');
+    expect(await page.$('[role=group][aria-label^="Confirm unmerging"]')).toBeNull();
+    await page.click('button[aria-label="Unmerge lead_otto"]');
+    await page.click('[data-testid=confirm-unmerge]');
+    expect(await textOf(page, '[data-testid=unmerge-result]')).toBe('Unmerged: lead_otto is a live lead again, with its own identities and timeline.');
+    // The lead reloaded: lead_otto is no longer merged from, and its events left the timeline.
+    await page.waitForSelector('[data-testid=identities]');
+    expect(await page.$('[data-testid=merged-from]')).toBeNull();
+    expect(seen(await timelineTypes(page))).toBe(1);
+    expect(await page.$('button[aria-label^="Unmerge"]')).toBeNull();
+    await page.click('[data-testid=unmerge-result] a');
+    await page.waitForFunction(() => document.querySelector('[data-testid=lead-id]')?.textContent === 'lead_otto');
+    await page.waitForSelector('[data-testid=identities]');
+    expect(await page.$('.lead-facts .banner')).toBeNull(); // no "Merged into": live
+    expect(await textOf(page, '[data-testid=identities]')).toContain('+5521991234007');
+    expect(seen(await timelineTypes(page))).toBe(1);
+
+    // A page that still showed the merge: the API answers changed: false, and the page catches up.
+    await stale.click('button[aria-label="Unmerge lead_otto"]');
+    await stale.click('[data-testid=confirm-unmerge]');
+    expect(await textOf(stale, '[data-testid=unmerge-result]')).toBe('lead_otto was already unmerged: nothing changed.');
+    await stale.waitForFunction(() => document.querySelector('[data-testid=identities]') && !document.querySelector('[data-testid=merged-from]'));
+
+    // The unmerged lead erased (its own family now): unmerging it again is a 404, shown as the API's problem.
+    const erasure = await fetch(`${url}/v1/leads/lead_otto`, { method: 'DELETE', headers: { authorization: `Bearer ${key}` } });
+    expect(erasure.status).toBe(202);
+    const { erasure_id } = (await erasure.json()) as { erasure_id: string };
+    await expect.poll(async () => ((await (await fetch(`${url}/v1/erasures/${erasure_id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { status: string }).status, { timeout: 30_000, interval: 250 }).toBe('completed');
+    await gone.click('button[aria-label="Unmerge lead_otto"]');
+    await gone.click('[data-testid=confirm-unmerge]');
+    const problem = await textOf(gone, '[data-testid=unmerge-error] [role=alert]');
+    expect(problem).toContain('(404)');
+    expect(await gone.$('[data-testid=unmerge-result]')).toBeNull();
+    // The survivor was not erased with it.
+    expect((await fetch(`${url}/v1/leads/lead_una`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+  }, 90_000);
+
+  it('shows no Unmerge button to a key without the admin scope', async () => {
+    await seedMerge({ url, key }, 'lead_ines', 'lead_ivo', 'ines.ivo@example.com', '+5521991234008');
+    const context = await browser.createBrowserContext();
+    const page = await context.newPage();
+    pages.push(watch(page, url));
+    page.setDefaultTimeout(10_000);
+    const scopeChecks: number[] = [];
+    page.on('response', (response) => response.url().includes('/v1/settings/identity') && scopeChecks.push(response.status()));
+    await page.goto(`${url}/console/leads/lead_ines`);
+    await page.type('#api-key', readOnlyKey);
+    await page.click('button[type=submit]');
+    expect(await textOf(page, '[data-testid=merged-from]')).toContain('lead_ivo');
+    expect(seen(await timelineTypes(page))).toBe(2);
+    await expect.poll(() => scopeChecks).toEqual([403]);
+    expect(await page.$('button[aria-label^="Unmerge"]')).toBeNull();
+    // Remembered: a reload does not ask again, and still shows no button.
+    await page.reload();
+    expect(await textOf(page, '[data-testid=merged-from]')).toContain('lead_ivo');
+    expect(seen(await timelineTypes(page))).toBe(2);
+    expect(scopeChecks).toEqual([403]);
+    expect(await page.$('button[aria-label^="Unmerge"]')).toBeNull();
+    await context.close();
   });
 
   it('is readable on a 390 px phone: nothing wider than the screen', async () => {

@@ -72,3 +72,22 @@ export async function seedLongTimeline(options: SeedOptions, leadId: string, cou
     payload: { integration: 'bench' }, lead_snapshot: { step: i, score: i % 100, email: 'long@example.com' },
   })));
 }
+
+/**
+ * Two leads merged through the real API, as a lead form and a later purchase would: `first` posts an e-mail, then
+ * `second` posts the same e-mail with a phone, so `second` is merged into `first` (the lead seen first survives).
+ * Each lead gets one event; the merge is checked, so a test never starts from leads that were not merged.
+ */
+export async function seedMerge(options: SeedOptions, first: string, second: string, email: string, phone: string): Promise<void> {
+  const send = async (leadId: string, identity: Record<string, string>) => {
+    const response = await fetch(`${options.url}/v1/events`, {
+      method: 'POST', headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lead_id: leadId, source_type: 'direct', source: 'web', event_type: 'custom.seen', external_event_id: `${leadId}_seen`, payload: {}, identity }),
+    });
+    if (response.status !== 201 && response.status !== 200) throw new Error(`seed refused: ${response.status} ${await response.text()}`);
+  };
+  await send(first, { email });
+  await send(second, { email, phone });
+  const lead = (await (await fetch(`${options.url}/v1/leads/${encodeURIComponent(second)}`, { headers: { authorization: `Bearer ${options.key}` } })).json()) as { merged_into?: string };
+  if (lead.merged_into !== first) throw new Error(`seed: ${second} was not merged into ${first}: ${JSON.stringify(lead)}`);
+}

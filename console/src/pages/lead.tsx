@@ -1,16 +1,23 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, qs, type Lead, type LeadEvent, type Page } from '../api.js';
+import { api, isAdmin, qs, type Lead, type LeadEvent, type Page, type UnmergeResult } from '../api.js';
 import { Inspector, type Tab } from '../components/inspector.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { TimeCell } from '../components/time.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { familyOf, formatMs, formatTime, isRange, RANGES } from '../format.js';
 import { isMasked } from '../json.js';
+import { useLoad } from '../use-load.js';
 import { waterfall } from '../waterfall.js';
 
 const MAX_EVENTS = 10_000;
 const ROW_HEIGHT = 34;
+
+/**
+ * Where an unmerge on this page stands, for the lead it was started on (`on`): asking to confirm, under way, done,
+ * or refused. It outlives the lead's reload after success (the answer stays on screen while the lead reloads).
+ */
+type UnmergeState = { on: string; merged: string } & ({ step: 'confirm' } | { step: 'busy' } | { step: 'done'; result: UnmergeResult } | { step: 'error'; error: unknown });
 
 /**
  * A lead's whole story: identities and merges, the timeline (every event of the lead and the leads merged into it,
@@ -24,6 +31,19 @@ export function LeadPage() {
   const [lead, setLead] = useState<{ lead: Lead } | { error: unknown } | undefined>();
   const [timeline, setTimeline] = useState<{ events: LeadEvent[]; done: boolean; error?: unknown }>({ events: [], done: false });
   const [attempt, setAttempt] = useState(0);
+  const admin = useLoad(() => isAdmin(), []).state;
+  const [unmergeState, setUnmerge] = useState<UnmergeState | undefined>();
+  const unmerge = unmergeState?.on === leadId ? unmergeState : undefined;
+  const runUnmerge = async (merged: string) => {
+    setUnmerge({ on: leadId, merged, step: 'busy' });
+    try {
+      const result = await api<UnmergeResult>(`/v1/leads/${encodeURIComponent(leadId)}/unmerge`, { method: 'POST', body: { lead_id: merged } });
+      setUnmerge({ on: leadId, merged, step: 'done', result });
+      setAttempt((a) => a + 1); // merged_from shrinks, the timeline loses the other family's events
+    } catch (error) {
+      setUnmerge({ on: leadId, merged, step: 'error', error });
+    }
+  };
 
   useEffect(() => {
     let live = true;
@@ -85,10 +105,32 @@ export function LeadPage() {
                 <li key={`${i.kind}:${i.value}`}><span class="tag">{i.kind}</span> <span class={isMasked(i.value) ? 'masked' : ''} title={isMasked(i.value) ? 'masked: this key lacks pii:read' : undefined}>{i.value}</span></li>
               ))}
             </ul>
-            {l.merged_from.length ? <p>Merged from: {l.merged_from.map((m) => <a key={m} class="chip" href={`/console/leads/${encodeURIComponent(m)}`}>{m}</a>)}</p> : null}
+            {l.merged_from.length ? (
+              <p data-testid="merged-from">Merged from: {l.merged_from.map((m) => (
+                <span key={m} class="chip">
+                  <a href={`/console/leads/${encodeURIComponent(m)}`}>{m}</a>
+                  {admin && 'value' in admin && admin.value ? (
+                    <button type="button" class="small" aria-label={`Unmerge ${m}`} disabled={unmerge?.step === 'busy'}
+                      onClick={() => setUnmerge({ on: leadId, merged: m, step: 'confirm' })}>Unmerge</button>
+                  ) : null}
+                </span>
+              ))}</p>
+            ) : null}
+            {unmerge && (unmerge.step === 'confirm' || unmerge.step === 'busy') ? (
+              <div class="confirm" role="group" aria-label={`Confirm unmerging ${unmerge.merged}`}
+                onKeyDown={(e) => e.key === 'Escape' && unmerge.step === 'confirm' && setUnmerge(undefined)}>
+                <p><strong>Unmerge <code>{unmerge.merged}</code> from this lead?</strong> This splits the two families: it becomes a live lead again with the identities it brought, and its events leave this timeline.</p>
+                <button type="button" class="danger" data-testid="confirm-unmerge" autoFocus disabled={unmerge.step === 'busy'} onClick={() => runUnmerge(unmerge.merged)}>
+                  {unmerge.step === 'busy' ? 'Unmerging…' : 'Yes, unmerge'}
+                </button>{' '}
+                <button type="button" disabled={unmerge.step === 'busy'} onClick={() => setUnmerge(undefined)}>Cancel</button>
+              </div>
+            ) : null}
             <p class="muted">First seen {l.first_seen_at ? formatTime(l.first_seen_at) : '—'} · last seen {l.last_seen_at ? formatTime(l.last_seen_at) : '—'}</p>
           </div>
         )}
+        {unmerge?.step === 'done' ? <UnmergeDone result={unmerge.result} /> : null}
+        {unmerge?.step === 'error' ? <div data-testid="unmerge-error"><ErrorState error={unmerge.error} /></div> : null}
       </header>
 
       <section class="filters" aria-label="Timeline filters">
@@ -141,5 +183,16 @@ export function LeadPage() {
         </aside>
       </div>
     </main>
+  );
+}
+
+/** What an unmerge did, with a link to the lead that is live again. */
+function UnmergeDone({ result }: { result: UnmergeResult }) {
+  const id = result.lead.lead_id;
+  const link = <a href={`/console/leads/${encodeURIComponent(id)}`}>{id}</a>;
+  return (
+    <p role="status" class="banner ok" data-testid="unmerge-result">
+      {result.changed ? <>Unmerged: {link} is a live lead again, with its own identities and timeline.</> : <>{link} was already unmerged: nothing changed.</>}
+    </p>
   );
 }
