@@ -2,12 +2,14 @@ import { defaultDependencies, type Dependencies, withPseudonymKey } from '../sha
 import { listAudit } from '../shared/domain/audit.js';
 import { presentErasure, requestErasure } from '../shared/domain/erasure.js';
 import { NotFoundError } from '../shared/domain/errors.js';
-import { parseIdentitySettings } from '../shared/domain/identity.js';
+import { parseIdentitySettings, parseUnmergeBody, presentIdentitySettings, unmergeLead } from '../shared/domain/identity.js';
+import { recordLeadUnmerged } from '../shared/domain/ingest.js';
+import { getLead } from '../shared/domain/queries.js';
 import { parsePrivacySettings } from '../shared/domain/privacy.js';
-import { builtOnFirstCall, callerOf, createHttpHandler } from '../shared/http/handler.js';
+import { builtOnFirstCall, callerOf, createHttpHandler, viewerOf } from '../shared/http/handler.js';
 import { json } from '../shared/http/middleware.js';
 
-/** The org's settings, audit trail and erasures (scope admin): section 9. */
+/** The org's settings, audit trail, erasures and unmerges (scope admin): sections 8 and 9. */
 export function createAdminHandler(deps: Dependencies) {
   return createHttpHandler('admin', {
     'GET /v1/settings/privacy': async (_event, state) => json(200, await deps.settings.privacy(callerOf(state).orgId)),
@@ -16,11 +18,11 @@ export function createAdminHandler(deps: Dependencies) {
       await deps.settings.setPrivacy(callerOf(state).orgId, settings);
       return json(200, settings);
     },
-    'GET /v1/settings/identity': async (_event, state) => json(200, await deps.settings.identity(callerOf(state).orgId)),
+    'GET /v1/settings/identity': async (_event, state) => json(200, presentIdentitySettings(await deps.settings.identity(callerOf(state).orgId))),
     'PUT /v1/settings/identity': async (_event, state) => {
       const settings = parseIdentitySettings(state.body, new Date(deps.clock.now()).toISOString());
       await deps.settings.setIdentity(callerOf(state).orgId, settings);
-      return json(200, settings);
+      return json(200, presentIdentitySettings(settings));
     },
     'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, deps.cursors, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),
     'DELETE /v1/leads/{lead_id}': async (event, state) => {
@@ -28,6 +30,14 @@ export function createAdminHandler(deps: Dependencies) {
       const job = await requestErasure(deps, { orgId, leadId: event.pathParameters?.lead_id ?? '', keyId, requestId: state.requestId, nowMs: deps.clock.now() });
       state.auditAs = `erasure/${job.id}`; // never the lead's id: an erasure leaves no record of it (section 9)
       return json(202, { erasure_id: job.id, status: presentErasure(job).status }, { location: `/v1/erasures/${job.id}` });
+    },
+    'POST /v1/leads/{lead_id}/unmerge': async (event, state) => {
+      const viewer = viewerOf(state);
+      const nowMs = deps.clock.now();
+      const unmerge = await unmergeLead(deps.identities, viewer.orgId, event.pathParameters?.lead_id ?? '', parseUnmergeBody(state.body), new Date(nowMs).toISOString());
+      // Recorded on each call: a call that crashed after the split leaves them to the next, which finds it done.
+      await recordLeadUnmerged(deps.events, viewer.orgId, unmerge, nowMs);
+      return json(200, { changed: unmerge.changed, from_lead_id: unmerge.from, lead: await getLead(deps.events, deps.identities, viewer, unmerge.lead, nowMs) });
     },
     'GET /v1/erasures/{id}': async (event, state) => {
       const id = event.pathParameters?.id ?? '';

@@ -38,7 +38,7 @@ import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
-import { cachedIgnoredIdentities } from '../domain/identity.js';
+import { cachedIdentityRules, type IdentityRules } from '../domain/identity.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { FirehoseArchive } from './firehose-archive.js';
 
@@ -68,8 +68,8 @@ export interface Dependencies {
   scheduler: ErasureScheduler;
   /** An org's masking options (its own PII key names), cached for SETTINGS_CACHE_SECONDS. */
   maskOptions: (orgId: string) => Promise<MaskOptions>;
-  /** An org's own junk identity values (PUT /v1/settings/identity) as identity keys, cached for SETTINGS_CACHE_SECONDS. */
-  ignoredIdentities: (orgId: string) => Promise<ReadonlySet<string>>;
+  /** An org's identity rules (PUT /v1/settings/identity: its junk values as identity keys, its limits), cached for SETTINGS_CACHE_SECONDS. */
+  identityRules: (orgId: string) => Promise<IdentityRules>;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -147,7 +147,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
       ? new StepFunctionsErasureScheduler(createStepFunctionsClient({ region: config.region }), config.erasureStateMachineArn)
       : polledErasureScheduler),
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
-    ignoredIdentities: () => cachedIgnoredIdentities(deps.settings, config.settingsCacheSeconds * 1000),
+    identityRules: () => cachedIdentityRules(deps.settings, config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
   return deps;

@@ -17,7 +17,11 @@ export class DynamoSettingsStore implements SettingsStore {
 
   async identity(orgId: string): Promise<IdentitySettings> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.identitySettings(orgId), ConsistentRead: true }));
-    return { ignore: (result.Item?.ignore as string[] | undefined) ?? [], ...(result.Item?.updated_at ? { updated_at: result.Item.updated_at as string } : {}) };
+    return {
+      ignore: (result.Item?.ignore as string[] | undefined) ?? [],
+      ...(result.Item?.limits ? { limits: result.Item.limits as IdentitySettings['limits'] } : {}),
+      ...(result.Item?.updated_at ? { updated_at: result.Item.updated_at as string } : {}),
+    };
   }
 
   async setIdentity(orgId: string, settings: IdentitySettings): Promise<void> {

@@ -36,7 +36,7 @@ export interface RouteDefinition {
 }
 
 /** 'lead.lookup': a lookup by e-mail, phone or ref, recorded whatever the key (a guess confirmed is a disclosure). */
-export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase' | 'lead.lookup';
+export type AuditAction = 'pii.read' | 'settings.update' | 'webhooks.remap' | 'lead.erase' | 'lead.unmerge' | 'lead.lookup';
 
 export const KB = 1024;
 
@@ -68,6 +68,7 @@ const ROUTE_TABLE = [
   { method: 'PUT', path: '/v1/settings/identity', handler: 'admin', scope: 'admin', maxBodyBytes: 64 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
   { method: 'DELETE', path: '/v1/leads/{lead_id}', handler: 'admin', scope: 'admin', audit: 'lead.erase' },
+  { method: 'POST', path: '/v1/leads/{lead_id}/unmerge', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'lead.unmerge' },
   { method: 'GET', path: '/v1/erasures/{id}', handler: 'admin', scope: 'admin' },
   { method: 'POST', path: '/v1/exports', handler: 'exports', scope: 'events:read', maxBodyBytes: 16 * KB },
   { method: 'GET', path: '/v1/exports/{id}', handler: 'exports', scope: 'events:read' },

@@ -74,8 +74,8 @@ export const leadDomainTypes = Object.keys(leadDomainPayloads) as LeadDomainType
  */
 export const webhookOnlyTypes = [
   'webhook.unmapped', 'webhook.redundant', 'purchase_refunded', 'purchase_cancelled', 'purchase_chargeback',
-  // Written by leadlog itself when one delivery or event ties two leads, and when it refuses to (section 8).
-  'lead.merged', 'lead.merge_refused',
+  // Written by leadlog itself when one delivery or event ties two leads, when it refuses to, and when an unmerge splits them (section 8).
+  'lead.merged', 'lead.merge_refused', 'lead.unmerged',
 ] as const;
 
 export const CUSTOM_TYPE = /^custom\.[a-z0-9_.]{1,80}$/;

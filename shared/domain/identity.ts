@@ -5,10 +5,10 @@ import {
   JUNK_EMAILS, JUNK_LOCAL_PARTS, MAX_IGNORED_IDENTITIES, NANP_FICTIONAL, PLACEHOLDER_DOMAINS, PLACEHOLDER_LOCAL_PARTS, PLACEHOLDER_TLDS,
   SEQUENTIAL_MIN_DIGITS,
 } from '../definitions/junk-identities.js';
-import { IDENTITY_LIMITS } from '../definitions/identity-limits.js';
+import { IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-limits.js';
 import { NotFoundError, NotMergedError, ValidationError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
-import { parseOrThrow } from './schema.js';
+import { idString, parseOrThrow } from './schema.js';
 import type { IdentityCounts, IdentitySettings, IdentityStore, LeadProfile, LeadRecord, SettingsStore } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
 
@@ -141,10 +141,16 @@ export function isJunkIdentity(key: string, ignore?: ReadonlySet<string>): boole
   return false;
 }
 
-/** The body of PUT /v1/settings/identity: e-mails and phones in international format (+…), normalized as identities are. */
+const limit = z.int().check(z.minimum(1, 'must be at least 1'), z.maximum(MAX_IDENTITY_LIMIT, `must be at most ${MAX_IDENTITY_LIMIT}`));
+
+/**
+ * The body of PUT /v1/settings/identity (it replaces the settings: what is left out takes its default): `ignore`,
+ * e-mails and phones in international format (+…), normalized as identities are; `limits`, per family and kind.
+ */
 export const identitySettingsBody = z.strictObject({
-  ignore: z.array(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(254, 'must be at most 254 characters')))
-    .check(z.maxLength(MAX_IGNORED_IDENTITIES, `must hold at most ${MAX_IGNORED_IDENTITIES} values`)),
+  ignore: z.optional(z.array(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(254, 'must be at most 254 characters')))
+    .check(z.maxLength(MAX_IGNORED_IDENTITIES, `must hold at most ${MAX_IGNORED_IDENTITIES} values`))),
+  limits: z.optional(z.strictObject({ email: z.optional(limit), phone: z.optional(limit), ref: z.optional(limit) })),
 });
 
 /** An ignore-list value as the identity key it stands for: an e-mail lower-cased, a phone in E.164 (no country assumed). */
@@ -158,24 +164,36 @@ function ignoredKey(value: string): string | undefined {
 }
 
 export function parseIdentitySettings(body: unknown, nowIso: string): IdentitySettings {
-  const { ignore } = parseOrThrow(identitySettingsBody, body, { notObjectMessage: 'must be a JSON object: {"ignore": [ ... ]}' });
+  const { ignore = [], limits } = parseOrThrow(identitySettingsBody, body, { notObjectMessage: 'must be a JSON object: {"ignore": [ ... ], "limits": { ... }}' });
   const keys = ignore.map(ignoredKey);
   const errors = keys.flatMap((key, i) => (key === undefined ? [{ path: `ignore.${i}`, message: 'must be an e-mail address or a phone number in international format (+…)' }] : []));
   if (errors.length > 0) throw new ValidationError(errors);
-  return { ignore: [...new Set(keys.map((key) => parseIdentityKey(key!).value))].sort(), updated_at: nowIso };
+  // The limits the org set, as it set them (a default it left out follows the default, should that change).
+  return { ignore: [...new Set(keys.map((key) => parseIdentityKey(key!).value))].sort(), ...(limits ? { limits } : {}), updated_at: nowIso };
 }
 
-/** An org's own junk values as identity keys, cached per function for `ttlMs` (0: asked every time). */
-export function cachedIgnoredIdentities(store: SettingsStore, ttlMs: number): (orgId: string) => Promise<ReadonlySet<string>> {
-  const cache = new Map<string, { keys: ReadonlySet<string>; until: number }>();
+/** The settings as GET /v1/settings/identity shows them: every limit in force (the org's, else the default). */
+export function presentIdentitySettings(settings: IdentitySettings): Required<Omit<IdentitySettings, 'updated_at'>> & Pick<IdentitySettings, 'updated_at'> {
+  return { ignore: settings.ignore, limits: identityLimits(settings.limits), ...(settings.updated_at ? { updated_at: settings.updated_at } : {}) };
+}
+
+/** What an org's identity settings mean to a resolution: its junk values as identity keys, and its limits. */
+export interface IdentityRules {
+  ignore: ReadonlySet<string>;
+  limits: IdentityCounts;
+}
+
+/** An org's identity rules (its own junk values, its limits), cached per function for `ttlMs` (0: asked every time). */
+export function cachedIdentityRules(store: SettingsStore, ttlMs: number): (orgId: string) => Promise<IdentityRules> {
+  const cache = new Map<string, { rules: IdentityRules; until: number }>();
   return async (orgId) => {
     const hit = cache.get(orgId);
-    if (ttlMs > 0 && hit && hit.until > Date.now()) return hit.keys;
-    const { ignore } = await store.identity(orgId);
-    const keys = new Set(ignore.flatMap((value) => ignoredKey(value) ?? []));
+    if (ttlMs > 0 && hit && hit.until > Date.now()) return hit.rules;
+    const { ignore, limits } = await store.identity(orgId);
+    const rules = { ignore: new Set(ignore.flatMap((value) => ignoredKey(value) ?? [])), limits: identityLimits(limits) };
     if (cache.size > 5_000) cache.clear();
-    cache.set(orgId, { keys, until: Date.now() + ttlMs });
-    return keys;
+    cache.set(orgId, { rules, until: Date.now() + ttlMs });
+    return rules;
   };
 }
 
@@ -313,8 +331,11 @@ export async function leadFamily(store: IdentityStore, orgId: string, leadId: st
   return { live, members: [...(await mergedSubtree(store, orgId, live)).keys()] };
 }
 
-/** The most leads a family read follows (a union timeline, a lead page, an erasure). */
-export const MAX_FAMILY = 1_000;
+/**
+ * The most leads a family read follows (a union timeline, a lead page, an erasure). The limits bound the members that
+ * bring person identities; leads tied only by provider objects are not counted, so the bound is generous.
+ */
+export const MAX_FAMILY = 10_000;
 /** How many lead records a family read asks for at once. */
 const FAMILY_READ_CONCURRENCY = 16;
 
@@ -512,9 +533,15 @@ async function resolveOnce(
   // A merge refused: the event goes to the lead its strongest identity names (an API event keeps its own lead).
   const live = merged.refused.length === 0 ? merged.survivor
     : await liveLead(store, orgId, options.explicitLeadId ?? ownerOf(strongest(owned) ?? tie) ?? claimant);
-  for (const refusal of merged.refused) {
-    const [a, b] = await Promise.all([liveLead(store, orgId, refusal.lead), liveLead(store, orgId, refusal.into)]);
-    await options.onRefused?.({ lead: live, identity: tie, reason: refusal.reason, otherLeadId: a === live ? b : a });
+  if (merged.refused.length > 0) {
+    // Each refusal names the other lead and the strongest identity of the delivery that belongs to it now.
+    const ownerLive = new Map(await Promise.all([...new Set(owned.map((key) => ownerOf(key)!))].map(async (owner) => [owner, await liveLead(store, orgId, owner)] as const)));
+    for (const refusal of merged.refused) {
+      const [a, b] = await Promise.all([liveLead(store, orgId, refusal.lead), liveLead(store, orgId, refusal.into)]);
+      const other = a === live ? b : a;
+      const identity = strongest(owned.filter((key) => ownerLive.get(ownerOf(key)!) === other)) ?? tie;
+      await options.onRefused?.({ lead: live, identity, reason: refusal.reason, otherLeadId: other });
+    }
   }
   for (const key of overLimit) await options.onRefused?.({ lead: live, identity: key, reason: 'limit' });
   if (hint !== undefined && live !== hintLive) {
@@ -526,6 +553,13 @@ async function resolveOnce(
   // Remembered only when every identity of the delivery is on this lead (a refusal leaves some elsewhere, or nowhere).
   if (merged.refused.length === 0 && overLimit.length === 0) for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
   return live;
+}
+
+/** The body of POST /v1/leads/{lead_id}/unmerge: the lead merged into it to split off. */
+export const unmergeBody = z.strictObject({ lead_id: idString() });
+
+export function parseUnmergeBody(body: unknown): string {
+  return parseOrThrow(unmergeBody, body, { notObjectMessage: 'must be a JSON object: {"lead_id": "<a lead merged into this one>"}' }).lead_id;
 }
 
 /** What an unmerge did: `lead` is live again, split from `from` (the lead it had been merged into) at `at`. */

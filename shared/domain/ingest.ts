@@ -1,6 +1,7 @@
 import { ConflictError, LeadlogError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
-import { normalizeClaims, parseIdentityKey, resolveLead, type LeadMerge, type LeadRefusal } from './identity.js';
+import { normalizeClaims, parseIdentityKey, resolveLead, type IdentityRules, type LeadMerge, type LeadRefusal, type Unmerge } from './identity.js';
+import { identityDigest } from './keys.js';
 import { derivedId } from './schema.js';
 import { claims } from './webhooks/mapping.js';
 import type { EventStore, IdentityStore } from './ports.js';
@@ -26,8 +27,8 @@ export interface IngestContext {
   now: number;
   /** Where an event's `identity` is linked to its lead (section 8); without it, `identity` is only stored. */
   identities?: IdentityStore | undefined;
-  /** The org's own junk values (identity keys; PUT /v1/settings/identity): never linked. Without it, only the built-in list. */
-  ignoredIdentities?: ((orgId: string) => Promise<ReadonlySet<string>>) | undefined;
+  /** The org's identity rules (PUT /v1/settings/identity: junk values never linked, limits). Without it, the built-in list and default limits. */
+  identityRules?: ((orgId: string) => Promise<IdentityRules>) | undefined;
 }
 
 /**
@@ -49,22 +50,44 @@ export async function recordLeadMerge(store: EventStore, orgId: string, merge: L
 
 /**
  * Records a refused link or merge on the lead the event went to as one `lead.merge_refused` event (source leadlog,
- * internal; payload {identity, reason, other_lead_id}). Its id comes from the reason and the two leads, so one pair of
+ * internal; payload {identity, reason, other_lead_id?}). Its id comes from the reason and the two leads, so one pair of
  * leads is refused once per reason however many deliveries name them (a later one with another identity is a
- * conflict, and the first record stands): no lead's timeline grows with a shared placeholder.
+ * conflict, and the first record stands): no lead's timeline grows with a shared placeholder. A new identity over a
+ * limit names no other lead: its id comes from the lead and that identity's digest, once per identity.
  */
 export async function recordMergeRefused(store: EventStore, orgId: string, refusal: LeadRefusal, nowMs: number): Promise<void> {
   const { type, value } = parseIdentityKey(refusal.identity);
   const input = validateEventInput(
     {
       lead_id: refusal.lead, source_type: 'internal', source: 'leadlog', event_type: 'lead.merge_refused',
-      external_event_id: derivedId(`refused:${refusal.reason}:${refusal.lead}:${refusal.otherLeadId}`),
-      payload: { identity: { [type]: value }, reason: refusal.reason, other_lead_id: refusal.otherLeadId },
+      external_event_id: derivedId(`refused:${refusal.reason}:${refusal.lead}:${refusal.otherLeadId ?? `identity:${identityDigest(refusal.identity)}`}`),
+      payload: { identity: { [type]: value }, reason: refusal.reason, ...(refusal.otherLeadId !== undefined ? { other_lead_id: refusal.otherLeadId } : {}) },
     },
     { now: nowMs, allowWebhookTypes: true },
   );
   if (!input.ok) throw new ValidationError(input.errors);
   await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
+}
+
+/**
+ * Records an unmerge as one `lead.unmerged` event on each of the two leads (source leadlog, internal; payload
+ * {from_lead_id, into_lead_id, identity?}: the merge of from into into that was undone). Their ids and occurred_at
+ * come from the unmerge itself, so recording them again (an unmerge asked again after a crash) finds duplicates.
+ */
+export async function recordLeadUnmerged(store: EventStore, orgId: string, unmerge: Unmerge, nowMs: number): Promise<void> {
+  const via = unmerge.via === undefined ? undefined : parseIdentityKey(unmerge.via);
+  const payload = { from_lead_id: unmerge.lead, into_lead_id: unmerge.from, ...(via ? { identity: { [via.type]: via.value } } : {}) };
+  for (const [side, lead] of [['from', unmerge.lead], ['into', unmerge.from]] as const) {
+    const input = validateEventInput(
+      {
+        lead_id: lead, source_type: 'internal', source: 'leadlog', event_type: 'lead.unmerged', occurred_at: unmerge.at,
+        external_event_id: derivedId(`unmerged:${side}:${unmerge.lead}:${unmerge.from}:${unmerge.at}`), payload,
+      },
+      { now: nowMs, allowWebhookTypes: true },
+    );
+    if (!input.ok) throw new ValidationError(input.errors);
+    await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
+  }
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -120,7 +143,7 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
   if (linked && context.identities) {
     await resolveLead(context.identities, context.orgId, linked, {
       explicitLeadId: built.event.lead_id, nowIso: built.event.received_at,
-      ignore: await context.ignoredIdentities?.(context.orgId),
+      ...(await context.identityRules?.(context.orgId)),
       onMerged: (merge) => recordLeadMerge(store, context.orgId, merge, context.now),
       onRefused: (refusal) => recordMergeRefused(store, context.orgId, refusal, context.now),
     });

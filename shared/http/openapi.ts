@@ -7,7 +7,7 @@ import { EXPORT_FORMATS, exportRequestSchema } from '../domain/exports.js';
 import { exportScheduleSchema, SCHEDULE_EVERY } from '../domain/export-schedules.js';
 import { REPLAY_EVENTS_PER_SECOND, replayRequestSchema } from '../domain/replays.js';
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
-import { identitySettingsBody } from '../domain/identity.js';
+import { identitySettingsBody, unmergeBody } from '../domain/identity.js';
 import { privacySettingsBody } from '../domain/privacy.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
 import { remapBody } from '../domain/webhooks/remap.js';
@@ -144,7 +144,8 @@ const replaySchema = z.strictObject({
 });
 
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
-const identitySettingsSchema = z.strictObject({ ignore: z.array(z.string()), updated_at: z.optional(isoDateTime) });
+const identityLimitsSchema = z.strictObject({ email: count, phone: count, ref: count });
+const identitySettingsSchema = z.strictObject({ ignore: z.array(z.string()), limits: identityLimitsSchema, updated_at: z.optional(isoDateTime) });
 
 /** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
 const COMPONENTS = {
@@ -307,16 +308,16 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   },
   'GET /v1/settings/identity': {
     id: 'getIdentitySettings',
-    description: 'The org\'s own junk values: e-mails and phones never linked to a lead nor merged on, besides the built-in list (docs/identity.md).',
-    tag: 'Settings', summary: 'The org\'s ignored identity values',
-    success: [{ status: 200, description: 'The settings', body: identitySettingsSchema, example: { ignore: ['+5511912345678', 'lead@acme.com'] } }],
+    description: 'The org\'s own junk values (e-mails and phones never linked to a lead nor merged on, besides the built-in list) and the per-family limits in force (docs/identity.md).',
+    tag: 'Settings', summary: 'The org\'s identity rules: ignored values and family limits',
+    success: [{ status: 200, description: 'The settings', body: identitySettingsSchema, example: { ignore: ['+5511912345678', 'lead@acme.com'], limits: { email: 5, phone: 5, ref: 50 } } }],
   },
   'PUT /v1/settings/identity': {
     id: 'putIdentitySettings',
-    description: 'Replaces the list. Values are normalized as identities are: e-mails lower-cased, phones (with their +country code) in E.164. '
-      + 'An event naming one keeps it, unlinked. Recorded in the audit trail.',
-    tag: 'Settings', summary: 'Set the org\'s ignored identity values (never linked from then on)',
-    body: { schema: identitySettingsBody, example: { ignore: ['Lead@Acme.com', '+55 11 91234-5678'] } },
+    description: 'Replaces the settings; what is left out takes its default. `ignore` values are normalized as identities are: e-mails lower-cased, phones (with their +country code) in E.164; '
+      + 'an event naming one keeps it, unlinked. `limits`: the most e-mails, phones and provider customer refs one lead family may hold (defaults 5, 5, 50); a link or merge past one does not happen (`lead.merge_refused`). Recorded in the audit trail.',
+    tag: 'Settings', summary: 'Set the org\'s identity rules: ignored values (never linked from then on) and family limits',
+    body: { schema: identitySettingsBody, example: { ignore: ['Lead@Acme.com', '+55 11 91234-5678'], limits: { email: 3 } } },
     success: [{ status: 200, description: 'The settings as stored (values normalized)', body: identitySettingsSchema }], problems: [413, 415],
   },
   'GET /v1/audit': {
@@ -331,6 +332,15 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     tag: 'Privacy', summary: 'Erase a lead and every lead merged with it',
     success: [{ status: 202, description: 'The erasure (the same one when asked again)', body: z.strictObject({ erasure_id: z.string(), status: z.enum(['running', 'completed']) }), headers: { location: 'The erasure\'s URL' } }],
     problems: [404],
+  },
+  'POST /v1/leads/{lead_id}/unmerge': {
+    id: 'unmergeLead',
+    description: 'Splits a wrong merge: the body\'s lead, merged into this one (directly or through a chain), is live again with the identities it and the leads merged into it claimed, and their events; '
+      + 'timelines, lookups and erasure follow the new families, and a delivery never merges the two again. `lead.unmerged` is recorded on both. Asked again: 200 with changed false.',
+    tag: 'Leads', summary: 'Unmerge a lead from this one',
+    body: { schema: unmergeBody, example: { lead_id: 'lead_43' } },
+    success: [{ status: 200, description: 'The lead split off (live again), and the lead it had been merged into', body: z.strictObject({ changed: z.boolean(), from_lead_id: z.string(), lead: leadSchema }) }],
+    problems: [404, 409, 413, 415],
   },
   'POST /v1/exports': {
     id: 'createExport',
@@ -439,7 +449,7 @@ function security(route: RouteDefinition) {
 
 const PROBLEM_TITLES: Record<number, string> = {
   400: 'Invalid request: every bad field is listed in `errors`', 401: 'Missing or invalid API key (or webhook signature)',
-  403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Same idempotency key, different content',
+  403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Conflict: the same idempotency key with different content (idempotency-conflict), or a lead not merged into the one named (not-merged)',
   413: 'Body too large', 415: 'Not JSON, or a compressed body (content-encoding)', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
 };
 

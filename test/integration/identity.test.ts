@@ -142,7 +142,7 @@ describe('junk values never link or merge (section 8, v1.2)', () => {
     const shared = `front.desk.${unique()}@acme.com`;
     // Before the value is listed: two leads naming it are merged (v1.1).
     expect((await api.request('POST', '/v1/events', { key, body: apiEvent('before_a', { email: shared }) })).status).toBe(201);
-    expect((await api.request('GET', '/v1/settings/identity', { key })).body).toEqual({ ignore: [] });
+    expect((await api.request('GET', '/v1/settings/identity', { key })).body).toEqual({ ignore: [], limits: { email: 5, phone: 5, ref: 50 } });
     expect((await api.request('PUT', '/v1/settings/identity', { key: reader, body: { ignore: [shared] } })).status).toBe(403);
     const bad = await api.request('PUT', '/v1/settings/identity', { key, body: { ignore: ['not a value', '11 91234-5678'] } });
     expect(bad.status).toBe(400);

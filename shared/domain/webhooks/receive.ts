@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { NotFoundError, ValidationError, WebhookSignatureError } from '../errors.js';
 import { buildEvent, validateEventInput, type EventInput, type LeadEvent } from '../event.js';
 import { EVENT_ID_NAMESPACE } from '../ids.js';
-import { normalizeClaims, resolveLead, type IdentityCache } from '../identity.js';
+import { normalizeClaims, resolveLead, type IdentityCache, type IdentityRules } from '../identity.js';
 import { recordLeadMerge, recordMergeRefused, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import { derivedId, idProblem, wellFormedDeep } from '../schema.js';
@@ -30,8 +30,8 @@ export interface WebhookDependencies {
   secrets: (orgId: string, provider: Provider) => Promise<string[]>;
   parseJson: (raw: Buffer) => unknown;
   identityCache?: IdentityCache;
-  /** The org's own junk values (identity keys; PUT /v1/settings/identity): never linked. Without it, only the built-in list. */
-  ignoredIdentities?: (orgId: string) => Promise<ReadonlySet<string>>;
+  /** The org's identity rules (PUT /v1/settings/identity: junk values never linked, limits). Without it, the built-in list and default limits. */
+  identityRules?: (orgId: string) => Promise<IdentityRules>;
 }
 
 export interface WebhookOutcome {
@@ -86,7 +86,7 @@ export async function receiveWebhook(
   const leadId =
     (await resolveLead(deps.identities, orgId, mapped.identity, {
       nowIso, cache: deps.identityCache, hintLeadId: mapped.explicitLeadId?.trim(), fallbackLeadId: ownLead,
-      ignore: hasIdentity ? await deps.ignoredIdentities?.(orgId) : undefined,
+      ...(hasIdentity ? await deps.identityRules?.(orgId) : {}),
       onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), onRefused: (refusal) => recordMergeRefused(deps.events, orgId, refusal, now),
       alongside: (work) => pendingClaims.push(work),
     })) ?? ownLead;
