@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErasureRunner } from '../../infra/local/job-runner.js';
+import { LocalArchive } from '../../infra/local/local-archive.js';
+import { LocalBus } from '../../infra/local/local-bus.js';
+import { LocalExporter } from '../../infra/local/local-exporter.js';
+import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { loadConfig } from '../../shared/config.js';
+import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
+import { maskId } from '../../shared/domain/masking.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+
+/**
+ * Unmerge (contract section 8 v1.2; issue #21 point 4), end to end against DynamoDB Local: a wrong merge split by
+ * POST /v1/leads/{lead_id}/unmerge, race-free and idempotent; timelines, lookups and erasure follow the new families;
+ * `lead.unmerged` on both; a delivery never ties the two again.
+ */
+let api: TestApi;
+const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-unmerge-'));
+const archive = new LocalArchive({ dir: archiveDir });
+
+beforeAll(async () => {
+  api = await startTestApi();
+  await archive.start();
+});
+afterAll(async () => {
+  await archive.stop();
+  await api.close();
+});
+
+const unique = () => randomUUID().slice(0, 8);
+const apiEvent = (lead: string, identity?: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: {}, ...(identity ? { identity } : {}), ...extra,
+});
+
+async function post(key: string, body: unknown): Promise<void> {
+  const res = await api.request('POST', '/v1/events', { key, body });
+  expect(res.status, res.text).toBe(201);
+}
+
+async function timeline(key: string, lead: string): Promise<{ event_type: string; lead_id: string; payload: Record<string, unknown> }[]> {
+  const res = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events?limit=1000`, { key });
+  expect(res.status, res.text).toBe(200);
+  return res.body.items;
+}
+
+/** Alice (lead a: her e-mail) and Bob (lead b: his e-mail and phone), wrongly merged by an event on a naming Bob's e-mail. */
+async function wrongMerge(key: string) {
+  const tag = unique();
+  const a = `lead_alice_${tag}`;
+  const b = `lead_bob_${tag}`;
+  const alice = { email: `alice.${tag}@example.com` };
+  const bob = { email: `bob.${tag}@example.com`, phone: `+55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}` };
+  await post(key, apiEvent(a, alice, { event_type: 'custom.alice' }));
+  await post(key, apiEvent(b, bob, { event_type: 'custom.bob' }));
+  await post(key, apiEvent(a, { email: bob.email }, { event_type: 'custom.typo', external_event_id: `typo_${tag}` }));
+  expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBe(a);
+  return { a, b, alice, bob };
+}
+
+describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
+  it('splits a wrong merge: the lead is live again with its identities and events, both get lead.unmerged, and asking again changes nothing', async () => {
+    const { key } = await api.newOrg();
+    const { a, b, alice, bob } = await wrongMerge(key);
+    expect((await timeline(key, a)).map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged']);
+
+    const res = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ changed: true, from_lead_id: a, lead: { lead_id: b, merged_from: [] } });
+    expect(res.body.lead.merged_into).toBeUndefined();
+    expect(res.body.lead.identities.map((i: { value: string }) => i.value).sort()).toEqual([bob.phone, bob.email].sort());
+
+    // Lookups and lead reads follow the new families.
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items[0].lead_id).toBe(b);
+    expect((await api.request('GET', `/v1/leads?phone=${encodeURIComponent(bob.phone)}`, { key })).body.items[0].lead_id).toBe(b);
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id).toBe(a);
+    const aView = (await api.request('GET', `/v1/leads/${a}`, { key })).body;
+    expect(aView.merged_from).toEqual([]);
+    expect(aView.identities.map((i: { value: string }) => i.value)).toEqual([alice.email]);
+
+    // Timelines: each family its own events (stored events keep their lead_id), lead.unmerged on both.
+    const unmerged = { from_lead_id: b, into_lead_id: a, identity: { email: bob.email } };
+    const aEvents = await timeline(key, a);
+    expect(aEvents.map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo', 'lead.merged', 'lead.unmerged']);
+    expect(aEvents.find((e) => e.event_type === 'lead.unmerged')!.payload).toEqual(unmerged);
+    const bEvents = await timeline(key, b);
+    expect(bEvents.map((e) => e.event_type).sort()).toEqual(['custom.bob', 'lead.unmerged']);
+    expect(bEvents.find((e) => e.event_type === 'lead.unmerged')).toMatchObject({ lead_id: b, payload: unmerged });
+
+    // Asked again, from either lead of the old family: 200, nothing changes, nothing recorded twice.
+    const again = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } });
+    expect(again.status, again.text).toBe(200);
+    expect(again.body).toMatchObject({ changed: false, from_lead_id: a, lead: { lead_id: b } });
+    expect((await timeline(key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+  });
+
+  it('a delivery never ties the two again: the tie is refused (reason unmerged), each stays live', async () => {
+    const { key } = await api.newOrg();
+    const { a, b, bob } = await wrongMerge(key);
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    await post(key, apiEvent(a, { email: bob.email }, { event_type: 'custom.typo', external_event_id: 'typo_again' }));
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBeUndefined();
+    expect((await api.request('GET', `/v1/leads/${a}`, { key })).body.merged_from).toEqual([]);
+    const refused = (await timeline(key, a)).filter((e) => e.event_type === 'lead.merge_refused');
+    expect(refused.map((e) => e.payload)).toEqual([{ identity: { email: bob.email }, reason: 'unmerged', other_lead_id: b }]);
+  });
+
+  it('answers 403 without admin, 404 for an unknown lead, 409 for a lead not merged into this one, 400 for a bad body', async () => {
+    const { orgId, key } = await api.newOrg();
+    const reader = await api.keyFor(orgId, ['events:read', 'events:write', 'pii:read']);
+    const { a, b } = await wrongMerge(key);
+    const other = `lead_other_${unique()}`;
+    await post(key, apiEvent(other, { email: `other.${unique()}@example.com` }));
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key: reader, body: { lead_id: b } })).status).toBe(403);
+    const unknown = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: 'lead_nobody' } });
+    expect([unknown.status, unknown.headers.get('content-type')]).toEqual([404, 'application/problem+json']);
+    expect((await api.request('POST', '/v1/leads/lead_nobody/unmerge', { key, body: { lead_id: b } })).status).toBe(404);
+    const notMerged = await api.request('POST', `/v1/leads/${other}/unmerge`, { key, body: { lead_id: b } });
+    expect(notMerged.status, notMerged.text).toBe(409);
+    expect(notMerged.body.type).toMatch(/not-merged$/);
+    expect((await api.request('POST', `/v1/leads/${b}/unmerge`, { key, body: { lead_id: a } })).status).toBe(409); // a is the live one
+    const bad = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: 'x\u0001y', extra: 1 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['extra', 'lead_id']);
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: {} })).status).toBe(400);
+    // Another org's leads are not found.
+    const stranger = await api.newOrg();
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key: stranger.key, body: { lead_id: b } })).status).toBe(404);
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBe(a);
+  });
+
+  it('is race-free: ten calls at once split once, one says changed, lead.unmerged is recorded once on each', async () => {
+    const { orgId, key } = await api.newOrg();
+    const { a, b } = await wrongMerge(key);
+    const calls = await Promise.all(Array.from({ length: 10 }, () => api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })));
+    expect(calls.map((c) => c.status)).toEqual(calls.map(() => 200));
+    expect(calls.filter((c) => c.body.changed)).toHaveLength(1);
+    expect((await timeline(key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    const profile = await api.deps.identities.profile(orgId, a);
+    expect(profile?.counts).toEqual({ email: 1, phone: 0, ref: 0 });
+  });
+
+  it('takes the leads merged into it along, through a chain, and gives the counts back to every lead of the chain', async () => {
+    const { orgId, key } = await api.newOrg();
+    const tag = unique();
+    const [x, y, z] = [`lead_x_${tag}`, `lead_y_${tag}`, `lead_z_${tag}`];
+    const [ex, ey, ez] = [`x.${tag}@example.com`, `y.${tag}@example.com`, `z.${tag}@example.com`];
+    await post(key, apiEvent(x, { email: ex }));
+    await post(key, apiEvent(y, { email: ey }));
+    await post(key, apiEvent(z, { email: ez }));
+    await post(key, apiEvent(z, { email: ey }, { external_event_id: 'zy' })); // z merged into y (y seen first)
+    await post(key, apiEvent(y, { email: ex }, { external_event_id: 'yx' })); // y (and z) merged into x
+    expect(await liveLead(api.deps.identities, orgId, z)).toBe(x);
+    expect((await api.deps.identities.profile(orgId, x))?.counts.email).toBe(3);
+    // Asked on the live lead for y, which was merged into x directly.
+    const res = await api.request('POST', `/v1/leads/${x}/unmerge`, { key, body: { lead_id: y } });
+    expect(res.status, res.text).toBe(200);
+    expect((await leadFamily(api.deps.identities, orgId, z)).members.sort()).toEqual([y, z].sort());
+    expect((await leadFamily(api.deps.identities, orgId, x)).members).toEqual([x]);
+    expect((await api.deps.identities.profile(orgId, x))?.counts.email).toBe(1);
+    expect((await api.deps.identities.profile(orgId, y))?.counts.email).toBe(2);
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(ez)}`, { key })).body.items[0].lead_id).toBe(y);
+    // z was merged into y, not into x: x cannot unmerge it any more, y can.
+    expect((await api.request('POST', `/v1/leads/${x}/unmerge`, { key, body: { lead_id: z } })).status).toBe(409);
+    expect((await api.request('POST', `/v1/leads/${y}/unmerge`, { key, body: { lead_id: z } })).status).toBe(200);
+    expect((await mergedSubtree(api.deps.identities, orgId, y)).size).toBe(1);
+  });
+
+  it('unmerge then erase one side: the other side is intact (events, identities, lookups)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const { a, b, alice, bob } = await wrongMerge(key);
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    const erase = await api.request('DELETE', `/v1/leads/${b}`, { key });
+    expect(erase.status, erase.text).toBe(202);
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
+      bus: new LocalBus({ rules: [] }), archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
+    }));
+    const deadline = Date.now() + 30_000;
+    let job: { body: Record<string, unknown> };
+    do {
+      await runner.tick();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      job = await api.request('GET', `/v1/erasures/${erase.body.erasure_id}`, { key });
+    } while (job.body.status !== 'completed' && Date.now() < deadline);
+    expect(job!.body).toMatchObject({ status: 'completed', leads: [maskId(b)] });
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items).toEqual([]);
+    expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id).toBe(a);
+    expect((await timeline(key, a)).map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo', 'lead.merged', 'lead.unmerged']);
+    expect((await api.deps.identities.lead(orgId, a)).identities).toEqual([`email:${alice.email}`]);
+  });
+});
