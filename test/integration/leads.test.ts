@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signShopify, signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
-import { leadFamily, liveLead, resolveLead } from '../../shared/domain/identity.js';
+import { leadFamily, liveLead, mergedSubtree, resolveLead } from '../../shared/domain/identity.js';
 import { recordLeadMerge } from '../../shared/domain/ingest.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -108,6 +108,7 @@ describe('merges under concurrent first sightings', () => {
     const store = api.deps.identities;
     const subsets = [['e'], ['p'], ['r'], ['e', 'p'], ['p', 'r'], ['e', 'r'], ['e', 'p', 'r']];
     let split = 0;
+    let overruns = 0;
     let mergesMade = 0;
     for (let batch = 0; batch < ROUNDS; batch += 10) {
       await Promise.all(Array.from({ length: Math.min(10, ROUNDS - batch) }, async (_, i) => {
@@ -126,6 +127,11 @@ describe('merges under concurrent first sightings', () => {
         })));
         const live = new Set(await Promise.all(leads.map((lead) => liveLead(store, orgId, lead!))));
         const family = await leadFamily(store, orgId, leads[0]!);
+        // The live lead counts exactly the family's person identities, within the default limits (v1.2).
+        const records = await mergedSubtree(store, orgId, family.live);
+        const counted = [...records.values()].flatMap((record) => record.identities).length;
+        const kept = records.get(family.live)!.profile!.counts;
+        if (counted !== 3 || kept.email + kept.phone + kept.ref !== 3 || kept.email > 5 || kept.phone > 5 || kept.ref > 50) overruns++;
         // One live lead; every lead created for the person is in its family; each merged lead was merged exactly once.
         if (live.size !== 1 || !leads.every((lead) => family.members.includes(lead!)) || new Set(merges).size !== merges.length) split++;
         expect(family.members.length - 1).toBe(merges.length);
@@ -133,8 +139,9 @@ describe('merges under concurrent first sightings', () => {
       }));
     }
     expect(split).toBe(0);
+    expect(overruns).toBe(0);
     expect(mergesMade).toBeGreaterThan(ROUNDS / 4); // the races did happen: leads were created apart and merged
-    console.log(`merge race: ${ROUNDS} rounds, ${mergesMade} merges, ${split} split leads`);
+    console.log(`merge race: ${ROUNDS} rounds, ${mergesMade} merges, ${split} split leads, ${overruns} limit overruns or inexact counts`);
   }, 180_000);
 
   it('through the API too: partial identities posted at once end on one lead', async () => {
