@@ -36,7 +36,7 @@ export function createAdminHandler(deps: Dependencies) {
       const nowMs = deps.clock.now();
       const unmerge = await unmergeLead(deps.identities, viewer.orgId, event.pathParameters?.lead_id ?? '', parseUnmergeBody(state.body), new Date(nowMs).toISOString());
       // Recorded on each call: a call that crashed after the split leaves them to the next, which finds it done.
-      await recordLeadUnmerged(deps.events, viewer.orgId, unmerge, nowMs);
+      await recordLeadUnmerged(deps.events, deps.identities, viewer.orgId, unmerge, nowMs);
       return json(200, { changed: unmerge.changed, from_lead_id: unmerge.from, lead: await getLead(deps.events, deps.identities, viewer, unmerge.lead, nowMs) });
     },
     'GET /v1/erasures/{id}': async (event, state) => {

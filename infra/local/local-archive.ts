@@ -109,13 +109,13 @@ export class LocalArchive implements Archive, ArchiveEraser {
     return run;
   }
 
-  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string): Promise<{ rows: number; files: number }> {
+  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string, eventIds: readonly string[] = []): Promise<{ rows: number; files: number }> {
     let removed = { rows: 0, files: 0 };
     const erasing = this.flush().then(async () => {
       const folder = join(this.options.dir, ARCHIVE_PREFIX, `org_id=${orgId}`);
       if (leadIds.length === 0 || !existsSync(folder)) return;
       const db = await this.db();
-      const where = erasedRowsPredicate(orgId, leadIds);
+      const where = erasedRowsPredicate(orgId, leadIds, eventIds);
       // The files holding the leads' rows, with how many of theirs and how many others each holds (one scan).
       const files = (await db.runAndReadAll(
         `SELECT filename, (count(*) FILTER (WHERE ${where.leads}))::INTEGER AS rows, (count(*) FILTER (WHERE NOT (${where.leads})))::INTEGER AS kept

@@ -32,7 +32,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
     private readonly options: { bucket: string; database: string; workGroup: string; pollMs?: number },
   ) {}
 
-  async eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string): Promise<{ rows: number; files: number }> {
+  async eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string, eventIds: readonly string[] = []): Promise<{ rows: number; files: number }> {
     const staging = `_erasure/${erasureId}/`;
     const removed = { rows: 0, files: 0 };
     const add = (more: { rows: number; files: number }) => {
@@ -41,7 +41,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
     };
     for (const marker of (await this.keys(staging)).filter((key) => key.endsWith('/_SWAP'))) add(await this.swap(marker, erasureId));
     if (leadIds.length === 0) return removed;
-    const where = erasedRowsPredicate(orgId, leadIds);
+    const where = erasedRowsPredicate(orgId, leadIds, eventIds);
     const found = (await this.query(`SELECT "$path" AS file, count(*) AS row_count FROM "${RAW_TABLE}" WHERE ${where.org} AND ${where.leads} GROUP BY 1`))
       .map(([file, rows]) => ({ key: keyOf(file!, this.options.bucket), rows: Number(rows) }));
     const columns = [...archiveColumns, ...partitionColumns].map((c) => c.name).join(', ');

@@ -75,6 +75,7 @@ function toItem(job: ErasureJob): Record<string, unknown> {
     requested_at: job.requestedAt, key_id: job.keyId, request_id: job.requestId,
     ...(job.settleUntil ? { settle_until: job.settleUntil } : {}),
     ...(job.pending ? { pending: job.pending } : {}),
+    ...(job.mentioned?.length ? { mentioned: job.mentioned } : {}),
     ...(job.completedAt ? { completed_at: job.completedAt } : {}),
   };
 }
@@ -86,6 +87,7 @@ function fromItem(item: Record<string, unknown>): ErasureJob {
     keyId: item.key_id as string, requestId: item.request_id as string,
     ...(item.settle_until ? { settleUntil: item.settle_until as string } : {}),
     ...(item.pending ? { pending: item.pending as ErasureJob['pending'] } : {}),
+    ...(item.mentioned ? { mentioned: item.mentioned as string[] } : {}),
     ...(item.completed_at ? { completedAt: item.completed_at as string } : {}),
   };
 }

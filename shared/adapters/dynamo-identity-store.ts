@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { controlKeys, identityDigest } from '../domain/keys.js';
+import { controlKeys, identityDigest, leadDigest } from '../domain/keys.js';
 import { queryPartition } from './control-table.js';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 import type { IdentityCounts, IdentityStore, LeadProfile, LeadRecord, LinkRequest, MergeOutcome } from '../domain/ports.js';
@@ -177,7 +177,7 @@ export class DynamoIdentityStore implements IdentityStore {
 
   async lead(orgId: string, leadId: string): Promise<LeadRecord> {
     const items = await queryPartition(this.client, this.tableName, controlKeys.leadPartition(orgId, leadId), undefined, { consistent: true });
-    const record: LeadRecord = { profile: undefined, identities: [], mergedFrom: [] };
+    const record: LeadRecord = { profile: undefined, identities: [], mergedFrom: [], mentions: [] };
     for (const item of items) {
       const sk = item.sk as string;
       if (sk === 'PROFILE') {
@@ -189,6 +189,8 @@ export class DynamoIdentityStore implements IdentityStore {
         record.identities.push(item.key as string);
       } else if (sk.startsWith('MERGED#')) {
         record.mergedFrom.push({ lead: item.from as string, identity: item.identity as string, mergedAt: item.merged_at as string });
+      } else if (sk.startsWith('MENTION#')) {
+        record.mentions.push({ eventId: item.event_id as string, leadDigest: item.on_lead_digest as string });
       }
     }
     record.identities = [...new Set(record.identities)];
@@ -276,6 +278,10 @@ export class DynamoIdentityStore implements IdentityStore {
       if (cancelled(error)) return false;
       throw error;
     }
+  }
+
+  async mention(orgId: string, leadId: string, { eventId, lead }: { eventId: string; lead: string }): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.leadMention(orgId, leadId, eventId), org_id: orgId, event_id: eventId, on_lead_digest: leadDigest(lead) } }));
   }
 
   async owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>> {

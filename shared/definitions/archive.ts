@@ -100,9 +100,11 @@ export function sqlLiteral(value: string): string {
 }
 
 /**
- * The archive side of an erasure (section 9), as one text for Athena and DuckDB: the rows of these leads in one org.
- * Its negation is what a rewritten file keeps.
+ * The archive side of an erasure (section 9), as one text for Athena and DuckDB: the rows of these leads in one org,
+ * and the rows of these events (events on other leads that name an erased one: a `lead.merged` or `lead.unmerged`
+ * left on the family it was split from, a `lead.merge_refused` naming it). Its negation is what a rewritten file keeps.
  */
-export function erasedRowsPredicate(orgId: string, leadIds: readonly string[]): { org: string; leads: string } {
-  return { org: `org_id = ${sqlLiteral(orgId)}`, leads: `lead_id IN (${leadIds.map(sqlLiteral).join(', ')})` };
+export function erasedRowsPredicate(orgId: string, leadIds: readonly string[], eventIds: readonly string[] = []): { org: string; leads: string } {
+  const leads = `lead_id IN (${leadIds.map(sqlLiteral).join(', ')})`;
+  return { org: `org_id = ${sqlLiteral(orgId)}`, leads: eventIds.length === 0 ? leads : `(${leads} OR id IN (${eventIds.map(sqlLiteral).join(', ')}))` };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
 import { liveLead, mergedSubtree } from './identity.js';
-import { identityDigest } from './keys.js';
+import { identityDigest, leadDigest } from './keys.js';
 import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
 import type { ExportEngine, ExportJobStore } from './exports.js';
 import { DAY_MS } from './time.js';
@@ -115,7 +115,8 @@ async function familyOf(ports: Pick<ErasureRequestPorts, 'events' | 'identities'
   const tree = await mergedSubtree(ports.identities, orgId, await liveLead(ports.identities, orgId, leadId));
   const held: string[] = [];
   for (const [member, record] of tree) {
-    if (record.profile || record.identities.length > 0 || (await ports.events.erasable(orgId, member)).items.length > 0) held.push(member);
+    const named = record.profile || record.identities.length > 0 || record.mentions.length > 0;
+    if (named || (await ports.events.erasable(orgId, member)).items.length > 0) held.push(member);
   }
   return held;
 }
@@ -175,7 +176,7 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
         // archived as its pseudonym (keyed; rows written before the key carry legacyMaskId's), so the rows are
         // found by every form (a pseudonym names exactly one id).
         const archived = archivedIdForms(job.members);
-        const removed = await ports.archive.eraseLeads(orgId, archived, job.id);
+        const removed = await ports.archive.eraseLeads(orgId, archived, job.id, job.mentioned ?? []);
         job.counts.archive_rows += removed.rows;
         job.counts.archive_files += removed.files;
         await advance('audit');
@@ -245,6 +246,7 @@ const EVENTS_PER_PAGE = 100;
  */
 async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
   const { orgId, members } = job;
+  const memberDigests = new Set(members.map(leadDigest));
   for (const leadId of members) {
     let after: Record<string, unknown> | undefined;
     do {
@@ -262,9 +264,14 @@ async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
   }
   for (const leadId of members) {
     const record = await ports.identities.lead(orgId, leadId);
-    if (!record.profile && record.identities.length === 0 && record.mergedFrom.length === 0) continue;
+    if (!record.profile && record.identities.length === 0 && record.mergedFrom.length === 0 && record.mentions.length === 0) continue;
     const claims = await ownedClaims(ports, job, record.identities.map(identityDigest));
-    await plan(ports, job, { events: [], claims: [...claims.keys()], profiles: [leadId] });
+    // Events on leads outside the family that name this one (after an unmerge, or a refusal): they go too.
+    const outside = record.mentions.filter((mention) => !memberDigests.has(mention.leadDigest)).map((mention) => mention.eventId);
+    const mentioned = (await Promise.all(outside.map((id) => ports.events.get(orgId, id, ports.clock.now())))).flatMap((event) => (event ? [event.id] : []));
+    job.mentioned = [...new Set([...(job.mentioned ?? []), ...outside])];
+    await plan(ports, job, { events: mentioned.map((id) => ({ id, blobKeys: [], identityDigests: [] })), claims: [...claims.keys()], profiles: [leadId] });
+    await ports.events.remove(orgId, mentioned);
     for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
     await ports.identities.removeProfile(orgId, leadId);
   }

@@ -1,5 +1,6 @@
 import { ConflictError, LeadlogError, ValidationError } from './errors.js';
 import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
+import { eventIdFor } from './ids.js';
 import { normalizeClaims, parseIdentityKey, resolveLead, type IdentityRules, type LeadMerge, type LeadRefusal, type Unmerge } from './identity.js';
 import { identityDigest } from './keys.js';
 import { derivedId } from './schema.js';
@@ -35,11 +36,14 @@ export interface IngestContext {
  * Records a merge on the surviving lead as one `lead.merged` event (source leadlog, internal). Its id comes from the
  * merged lead, so whichever writer records it, and however often, there is one.
  */
+/** The external id of the `lead.merged` event of a lead's merge (whichever lead it was merged into). */
+const mergeEventKey = (from: string) => derivedId(`merge:${from}`);
+
 export async function recordLeadMerge(store: EventStore, orgId: string, merge: LeadMerge, nowMs: number): Promise<void> {
   const { type, value } = parseIdentityKey(merge.identity);
   const input = validateEventInput(
     {
-      lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: `merge:${merge.from}`,
+      lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: mergeEventKey(merge.from),
       payload: { from_lead_id: merge.from, into_lead_id: merge.into, identity: { [type]: value } },
     },
     { now: nowMs, allowWebhookTypes: true },
@@ -55,7 +59,7 @@ export async function recordLeadMerge(store: EventStore, orgId: string, merge: L
  * conflict, and the first record stands): no lead's timeline grows with a shared placeholder. A new identity over a
  * limit names no other lead: its id comes from the lead and that identity's digest, once per identity.
  */
-export async function recordMergeRefused(store: EventStore, orgId: string, refusal: LeadRefusal, nowMs: number): Promise<void> {
+export async function recordMergeRefused(store: EventStore, identities: IdentityStore | undefined, orgId: string, refusal: LeadRefusal, nowMs: number): Promise<void> {
   const { type, value } = parseIdentityKey(refusal.identity);
   const input = validateEventInput(
     {
@@ -66,15 +70,21 @@ export async function recordMergeRefused(store: EventStore, orgId: string, refus
     { now: nowMs, allowWebhookTypes: true },
   );
   if (!input.ok) throw new ValidationError(input.errors);
-  await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
+  const built = buildEvent(input.value, { orgId, now: nowMs });
+  // It names the other lead on this one's timeline: noted before it is stored, so erasing that lead finds it.
+  if (refusal.otherLeadId !== undefined) await identities?.mention(orgId, refusal.otherLeadId, { eventId: built.event.id, lead: refusal.lead });
+  await storeOnce(store, built, nowMs);
 }
 
 /**
  * Records an unmerge as one `lead.unmerged` event on each of the two leads (source leadlog, internal; payload
  * {from_lead_id, into_lead_id, identity?}: the merge of from into into that was undone). Their ids and occurred_at
  * come from the unmerge itself, so recording them again (an unmerge asked again after a crash) finds duplicates.
+ * From now on the two are different families, so each event naming the other (these two, and the `lead.merged` left
+ * on the lead it was merged into) is noted on the lead it names first: erasing either side removes them.
  */
-export async function recordLeadUnmerged(store: EventStore, orgId: string, unmerge: Unmerge, nowMs: number): Promise<void> {
+export async function recordLeadUnmerged(store: EventStore, identities: IdentityStore, orgId: string, unmerge: Unmerge, nowMs: number): Promise<void> {
+  await identities.mention(orgId, unmerge.lead, { eventId: eventIdFor(orgId, 'leadlog', mergeEventKey(unmerge.lead)), lead: unmerge.from });
   const via = unmerge.via === undefined ? undefined : parseIdentityKey(unmerge.via);
   const payload = { from_lead_id: unmerge.lead, into_lead_id: unmerge.from, ...(via ? { identity: { [via.type]: via.value } } : {}) };
   for (const [side, lead] of [['from', unmerge.lead], ['into', unmerge.from]] as const) {
@@ -86,7 +96,9 @@ export async function recordLeadUnmerged(store: EventStore, orgId: string, unmer
       { now: nowMs, allowWebhookTypes: true },
     );
     if (!input.ok) throw new ValidationError(input.errors);
-    await storeOnce(store, buildEvent(input.value, { orgId, now: nowMs }), nowMs);
+    const built = buildEvent(input.value, { orgId, now: nowMs });
+    await identities.mention(orgId, side === 'from' ? unmerge.from : unmerge.lead, { eventId: built.event.id, lead });
+    await storeOnce(store, built, nowMs);
   }
 }
 
@@ -145,7 +157,7 @@ export async function ingestEvent(store: EventStore, body: unknown, context: Ing
       explicitLeadId: built.event.lead_id, nowIso: built.event.received_at,
       ...(await context.identityRules?.(context.orgId)),
       onMerged: (merge) => recordLeadMerge(store, context.orgId, merge, context.now),
-      onRefused: (refusal) => recordMergeRefused(store, context.orgId, refusal, context.now),
+      onRefused: (refusal) => recordMergeRefused(store, context.identities, context.orgId, refusal, context.now),
     });
   }
   const outcome = await storeOnce(store, built, context.now);

@@ -32,6 +32,8 @@ const digest = (value: string, length = 64) => sha256Hex(value).slice(0, length)
 
 /** The digest an identity (`email:…`, `phone:…`, `ref:…`) is keyed by; event items list the ones their delivery named. */
 export const identityDigest = (identityKey: string): string => digest(identityKey);
+/** The digest a lead is named by where its id must not stay once it is erased (split and mention items). */
+export const leadDigest = (leadId: string): string => digest(leadId);
 
 /**
  * Control table: one partition-and-sort-key layout for API keys, identities, lead profiles, webhook secrets,
@@ -51,6 +53,9 @@ export const identityDigest = (identityKey: string): string => digest(identityKe
  *   LEAD#<org>#<lead id>                           / MERGED#<lead id> {from, identity, merged_at}: a lead merged directly into this one
  *   LEAD#<org>#<lead id>                           / SPLIT#<sha256>   a lead (by digest) split from this one by an unmerge: never merged
  *                                                                     again by a delivery (on both sides; an erased side leaves a digest)
+ *   LEAD#<org>#<lead id>                           / MENTION#<event>  {event_id, on_lead_digest}: an event on another family that names this
+ *                                                                     lead (lead.merged/unmerged after a split, lead.merge_refused): erased with
+ *                                                                     it; the lead it is on by digest (that lead may be erased first)
  *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
  *   ERASURE#<org>                                  / LEAD#<digest>    {erasure_id}: the erasure of a lead (idempotent DELETE), keyed by
  *                                                                     a digest of the lead id: an erased id (an e-mail) is never kept
@@ -80,7 +85,8 @@ export const controlKeys = {
   leadPartition: (orgId: string, leadId: string): string => `LEAD#${orgId}#${leadId}`,
   leadIdentity: (orgId: string, leadId: string, identityKey: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `ID#${identityDigest(identityKey)}` }),
   leadMerge: (orgId: string, into: string, from: string): ControlKey => ({ pk: `LEAD#${orgId}#${into}`, sk: `MERGED#${from}` }),
-  leadSplit: (orgId: string, leadId: string, other: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `SPLIT#${digest(other)}` }),
+  leadSplit: (orgId: string, leadId: string, other: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `SPLIT#${leadDigest(other)}` }),
+  leadMention: (orgId: string, leadId: string, eventId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `MENTION#${eventId}` }),
   erasureJob: (orgId: string, erasureId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}` }),
   erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${digest(leadId)}` }),
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),

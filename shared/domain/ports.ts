@@ -147,6 +147,8 @@ export interface LeadRecord {
   identities: string[];
   /** The leads merged directly into this one, with the identity that tied each. */
   mergedFrom: { lead: string; identity?: string; mergedAt?: string }[];
+  /** Events stored on another lead (by digest: keys.leadDigest) that name this one (an erasure of this lead removes them too). */
+  mentions: { eventId: string; leadDigest: string }[];
 }
 
 /** A claim of new identities for `chain[0]`, counted on every lead of `chain` (chain[i] merged into chain[i + 1]; the last is live). */
@@ -191,6 +193,8 @@ export interface IdentityStore {
    * false when any of that no longer held.
    */
   unmerge(orgId: string, unmerge: { lead: string; chain: string[]; counts: IdentityCounts; via?: string | undefined; nowIso: string }): Promise<boolean>;
+  /** Notes that event `eventId`, stored on lead `on`, names lead `leadId` (idempotent): erasing `leadId` removes it too. */
+  mention(orgId: string, leadId: string, mention: { eventId: string; lead: string }): Promise<void>;
   /** identity digest → the lead holding its claim, for the digests claimed. */
   owners(orgId: string, identityDigests: string[]): Promise<Map<string, string>>;
   /** Deletes the claim of an identity (by its digest) while `owner` still holds it (idempotent). */
@@ -279,7 +283,8 @@ export interface Archive {
  * crash at any point; returns what this call removed.
  */
 export interface ArchiveEraser {
-  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string): Promise<{ rows: number; files: number }>;
+  /** The rows of these leads, and of these events (on other leads, naming one of them). */
+  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string, eventIds?: readonly string[]): Promise<{ rows: number; files: number }>;
 }
 
 /** An erasure job as stored (shared/domain/erasure.ts): lead ids, phase and counts, never PII. */
@@ -296,6 +301,8 @@ export interface ErasureJob {
   settleUntil?: string;
   /** The step under way (ids already counted): a run resumed after a crash does not count them again. */
   pending?: { events: string[]; claims: string[]; profiles: string[] };
+  /** Events on other leads that named a member (their ids): removed from DynamoDB with the members, then from the archive. */
+  mentioned?: string[];
   completedAt?: string;
   keyId: string;
   requestId: string;

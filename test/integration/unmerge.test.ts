@@ -2,16 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runArchiveSql } from '../../infra/local/athena.js';
 import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
-import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { controlItemsOf } from '../support/control-table.js';
 
 /**
  * Unmerge (contract section 8 v1.2; issue #21 point 4), end to end against DynamoDB Local: a wrong merge split by
@@ -21,6 +25,11 @@ import { startTestApi, type TestApi } from '../support/api.js';
 let api: TestApi;
 const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-unmerge-'));
 const archive = new LocalArchive({ dir: archiveDir });
+const drainStream = () =>
+  new StreamPoller({
+    endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, batchSize: 1000, checkpointFile: join(archiveDir, 'checkpoint.json'),
+    handler: createFanoutHandler(createFanoutDependencies(loadConfig(), { bus: new LocalBus({ rules: [] }), archive })),
+  }).drain();
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -175,6 +184,10 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     const { orgId, key } = await api.newOrg();
     const { a, b, alice, bob } = await wrongMerge(key);
     expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    await drainStream();
+    await archive.flush();
+    const archivedTypes = async () => (await runArchiveSql(archiveDir, 'SELECT event_type FROM events_raw WHERE org_id = ?', [orgId])).rows.map((r) => r.event_type).sort();
+    expect(await archivedTypes()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged', 'lead.unmerged', 'lead.unmerged']);
     const erase = await api.request('DELETE', `/v1/leads/${b}`, { key });
     expect(erase.status, erase.text).toBe(202);
     const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
@@ -191,7 +204,18 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items).toEqual([]);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id).toBe(a);
-    expect((await timeline(key, a)).map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo', 'lead.merged', 'lead.unmerged']);
+    // What leadlog wrote on Alice's family naming Bob (the merge, the unmerge) went with him; Alice's own events stay.
+    const left = await timeline(key, a);
+    expect(left.map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo']);
+    expect(JSON.stringify(left)).not.toContain(b);
     expect((await api.deps.identities.lead(orgId, a)).identities).toEqual([`email:${alice.email}`]);
+    // No plain id of Bob's is left on Alice's items (a split or mention item names him by digest only).
+    const aliceItems = (await controlItemsOf(orgId)).filter((item) => String(item.pk).endsWith(`#${a}`));
+    expect(aliceItems.length).toBeGreaterThan(1);
+    expect(JSON.stringify(aliceItems)).not.toContain(b);
+    expect(JSON.stringify(aliceItems)).not.toContain(bob.email);
+    expect(job!.body.counts).toMatchObject({ leads: 1, events: 4, archive_rows: 4 }); // custom.bob, Bob's lead.unmerged, and Alice's lead.merged + lead.unmerged naming him
+    expect(await archivedTypes()).toEqual(['custom.alice', 'custom.typo']);
+
   });
 });

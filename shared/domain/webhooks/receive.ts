@@ -87,7 +87,7 @@ export async function receiveWebhook(
     (await resolveLead(deps.identities, orgId, mapped.identity, {
       nowIso, cache: deps.identityCache, hintLeadId: mapped.explicitLeadId?.trim(), fallbackLeadId: ownLead,
       ...(hasIdentity ? await deps.identityRules?.(orgId) : {}),
-      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), onRefused: (refusal) => recordMergeRefused(deps.events, orgId, refusal, now),
+      onMerged: (merge) => recordLeadMerge(deps.events, orgId, merge, now), onRefused: (refusal) => recordMergeRefused(deps.events, deps.identities, orgId, refusal, now),
       alongside: (work) => pendingClaims.push(work),
     })) ?? ownLead;
 
