@@ -7,6 +7,10 @@ import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, WriteResul
 import { eventKeysFor } from '../domain/keys.js';
 import { toIso } from '../domain/time.js';
 import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
+
+/** How many partitions of a union timeline are read at once (a family may have thousands of leads). */
+const PARTITION_READ_CONCURRENCY = 16;
 
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
@@ -105,7 +109,7 @@ export class DynamoEventStore implements EventStore {
     const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1;
     const after = query.after?.timeKey;
-    const perPartition = await Promise.all(query.partitions.map((partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after, query.signal)));
+    const perPartition = await mapWithConcurrency(query.partitions, PARTITION_READ_CONCURRENCY, (partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after, query.signal));
     const direction = query.order === 'asc' ? 1 : -1;
     const merged = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0));
     return this.toPage(merged.slice(0, want).map((item) => ({ partition: 0, item })), query);

@@ -6,6 +6,7 @@ import {
   SEQUENTIAL_MIN_DIGITS,
 } from '../definitions/junk-identities.js';
 import { IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-limits.js';
+import { mapWithConcurrency } from './concurrency.js';
 import { NotFoundError, NotMergedError, ValidationError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
 import { idString, parseOrThrow } from './schema.js';
@@ -348,10 +349,7 @@ export async function mergedSubtree(store: IdentityStore, orgId: string, leadId:
   let level = [leadId];
   while (level.length > 0 && tree.size < MAX_FAMILY) {
     const batch = level.filter((lead) => !tree.has(lead)).slice(0, MAX_FAMILY - tree.size);
-    const records: LeadRecord[] = [];
-    for (let i = 0; i < batch.length; i += FAMILY_READ_CONCURRENCY) {
-      records.push(...(await Promise.all(batch.slice(i, i + FAMILY_READ_CONCURRENCY).map((lead) => store.lead(orgId, lead)))));
-    }
+    const records = await mapWithConcurrency(batch, FAMILY_READ_CONCURRENCY, (lead) => store.lead(orgId, lead));
     batch.forEach((lead, i) => tree.set(lead, records[i]!));
     level = records.flatMap((record) => record.mergedFrom.map((merge) => merge.lead));
   }

@@ -9,15 +9,14 @@ import { ErasureRunner, ExportRunner } from '../../infra/local/job-runner.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
-import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { toArchiveRow } from '../../shared/domain/archive.js';
 import { legacyMaskId, maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
-import { createFanoutHandler } from '../../shared/stream/handler.js';
+import { drainStream } from '../support/stream.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { controlItemsOf } from '../support/control-table.js';
 
@@ -44,11 +43,7 @@ afterAll(async () => {
   await api.close();
 });
 
-const drainStream = () =>
-  new StreamPoller({
-    endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, batchSize: 1000, checkpointFile: join(archiveDir, 'checkpoint.json'),
-    handler: createFanoutHandler(createFanoutDependencies(loadConfig(), { bus, archive })),
-  }).drain();
+const drainArchive = () => drainStream(archive, archiveDir, bus);
 
 const unique = () => randomUUID().slice(0, 8);
 const event = (lead: string, extra: Record<string, unknown> = {}) => ({
@@ -94,7 +89,7 @@ describe('erasing a lead (section 9)', () => {
     const timeline = (await api.request('GET', `/v1/leads/${y}/events?limit=1000`, { key })).body.items as { id: string; lead_id: string }[];
     expect(new Set(timeline.map((e) => e.lead_id))).toEqual(new Set(family));
     const eventIds = timeline.map((e) => e.id);
-    await drainStream();
+    await drainArchive();
     await archive.flush();
     const archivedBefore = await runArchiveSql(archiveDir, `SELECT lead_id FROM events WHERE org_id = '${orgId}'`);
     expect(archivedBefore.rows.filter((r) => family.includes(r.lead_id as string)).length).toBe(eventIds.length);
@@ -155,7 +150,7 @@ describe('erasing a lead (section 9)', () => {
     expect(kept.status).toBe('succeeded');
     expect((await fetch(kept.url!)).status).toBe(200);
     expect(status!.counts.identities).toBeGreaterThanOrEqual(4); // e-mail, phone, the Stripe customer, session objects
-    await drainStream(); // the deletions' stream records change nothing downstream
+    await drainArchive(); // the deletions' stream records change nothing downstream
 
     // Every read of every member answers 404; lookups find nothing; every event is gone, raw bytes too.
     for (const lead of family) {
@@ -208,7 +203,7 @@ describe('erasing a lead (section 9)', () => {
     const { orgId, key } = await api.newOrg();
     const lead = `erase.me.${unique()}@example.com`;
     expect((await api.request('POST', '/v1/events', { key, body: event(lead) })).status).toBe(201);
-    await drainStream();
+    await drainArchive();
     const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(erased.status, erased.text).toBe(202);
     const erasureId = erased.body.erasure_id as string;
@@ -255,7 +250,7 @@ describe('erasing a lead (section 9)', () => {
     const { orgId, key } = await api.newOrg();
     const lead = `legacy.${unique()}@example.com`;
     expect((await api.request('POST', '/v1/events', { key, body: event(lead) })).status).toBe(201);
-    await drainStream(); // archived with the keyed pseudonym
+    await drainArchive(); // archived with the keyed pseudonym
     // A row archived before the key: its lead id is the unkeyed pseudonym.
     await archive.putRows([{ ...toArchiveRow({ ...(event(lead) as object), id: randomUUID(), org_id: orgId, received_at: new Date().toISOString(), expires_at: new Date(Date.now() + 86_400_000).toISOString(), schema_version: '1' } as never), lead_id: legacyMaskId(lead) }]);
     await archive.flush();

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityLimits, leadFamily, liveLead, mergedSubtree, resolveLead, type LeadRefusal } from '../../shared/domain/identity.js';
 import { recordLeadMerge } from '../../shared/domain/ingest.js';
 import type { IdentityCounts } from '../../shared/domain/ports.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { apiEvent, timeline, unique } from '../support/leads.js';
 import { controlItemsOf } from '../support/control-table.js';
 
 /**
@@ -17,16 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const unique = () => randomUUID().slice(0, 8);
-const apiEvent = (lead: string, identity?: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: {}, ...(identity ? { identity } : {}), ...extra,
-});
 
-async function timeline(key: string, lead: string): Promise<{ event_type: string; lead_id: string; payload: Record<string, unknown> }[]> {
-  const res = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events?limit=1000`, { key });
-  expect(res.status, res.text).toBe(200);
-  return res.body.items;
-}
 
 /** A live family's person identities by kind (its members' identity items) and the counts its live profile keeps. */
 async function familyCounts(orgId: string, lead: string): Promise<{ actual: IdentityCounts; kept: IdentityCounts; members: number }> {
@@ -48,7 +39,7 @@ describe('limits per lead family (section 8, v1.2)', () => {
     const view = await api.request('GET', `/v1/leads/${lead}`, { key });
     expect(view.body.identities.map((i: { value: string }) => i.value).sort()).toEqual(emails.slice(0, 5).sort());
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(emails[5]!)}`, { key })).body.items).toEqual([]);
-    const events = await timeline(key, lead);
+    const events = await timeline(api, key, lead);
     expect(events.filter((e) => e.event_type === 'custom.seen')).toHaveLength(8);
     expect(events.filter((e) => e.event_type === 'lead.merge_refused').map((e) => e.payload)).toEqual([
       { identity: { email: emails[5] }, reason: 'limit' }, { identity: { email: emails[6] }, reason: 'limit' },
@@ -77,7 +68,7 @@ describe('limits per lead family (section 8, v1.2)', () => {
     expect(tie.body.event.lead_id).toBe(a);
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBeUndefined();
     expect((await api.request('GET', `/v1/leads/${a}`, { key })).body.merged_from).toEqual([]);
-    const refused = (await timeline(key, a)).filter((e) => e.event_type === 'lead.merge_refused');
+    const refused = (await timeline(api, key, a)).filter((e) => e.event_type === 'lead.merge_refused');
     expect(refused.map((e) => e.payload)).toEqual([{ identity: { ref: refs[2] }, reason: 'limit', other_lead_id: b }]);
     expect((await familyCounts(orgId, a)).kept).toEqual({ email: 0, phone: 0, ref: 2 });
     // Raised: the same tie merges.
@@ -111,7 +102,7 @@ describe('limits per lead family (section 8, v1.2)', () => {
     const posted = await Promise.all(Array.from({ length: 40 }, (_, i) => api.request('POST', '/v1/events', { key, body: apiEvent(lead, { email: `c${i}.${unique()}@example.com` }) })));
     expect(posted.map((p) => p.status)).toEqual(posted.map(() => 201));
     expect(await familyCounts(orgId, lead)).toEqual({ actual: { email: 3, phone: 0, ref: 0 }, kept: { email: 3, phone: 0, ref: 0 }, members: 1 });
-    expect((await timeline(key, lead)).filter((e) => e.event_type === 'lead.merge_refused')).toHaveLength(37);
+    expect((await timeline(api, key, lead)).filter((e) => e.event_type === 'lead.merge_refused')).toHaveLength(37);
   }, 60_000);
 
   it('races of partial identities under tight limits, 200 rounds: no family ever passes a limit and its counts stay exact', async () => {

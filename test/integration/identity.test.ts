@@ -13,6 +13,7 @@ import { loadConfig } from '../../shared/config.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { apiEvent, timeline, unique } from '../support/leads.js';
 import { controlItemsOf } from '../support/control-table.js';
 
 /**
@@ -34,17 +35,8 @@ afterAll(async () => {
   await api.close();
 });
 
-const unique = () => randomUUID().slice(0, 8);
 const person = (name: string) => ({ email: `${name}.${unique()}@example.com`, phone: `+55119${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}` });
-const apiEvent = (lead: string, identity?: Record<string, unknown>) => ({
-  lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: {}, ...(identity ? { identity } : {}),
-});
 
-async function timeline(key: string, lead: string): Promise<{ event_type: string; lead_id: string; payload: Record<string, unknown> }[]> {
-  const res = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events?limit=100`, { key });
-  expect(res.status, res.text).toBe(200);
-  return res.body.items;
-}
 
 describe('a lead id carried by a payload is a hint: it never merges (section 4, v1.2)', () => {
   it("the form respondent: Bob's link with Alice's e-mail lands on Alice, the two stay apart, and erasing Bob leaves Alice", async () => {
@@ -70,13 +62,13 @@ describe('a lead id carried by a payload is a hint: it never merges (section 4, 
       expect(view.body.merged_from).toEqual([]);
     }
     const reader = await api.keyFor(orgId, ['events:read']);
-    const refused = (await timeline(reader, aliceLead)).filter((event) => event.event_type === 'lead.merge_refused');
+    const refused = (await timeline(api, reader, aliceLead)).filter((event) => event.event_type === 'lead.merge_refused');
     expect(refused).toHaveLength(1);
     expect(refused[0]!.payload).toMatchObject({ reason: 'hint', other_lead_id: bobLead });
     expect(JSON.stringify(refused[0]!.payload)).not.toContain(alice.email); // masked like any event without pii:read
-    expect((await timeline(key, aliceLead)).find((event) => event.event_type === 'lead.merge_refused')!.payload)
+    expect((await timeline(api, key, aliceLead)).find((event) => event.event_type === 'lead.merge_refused')!.payload)
       .toEqual({ identity: { email: alice.email }, reason: 'hint', other_lead_id: bobLead });
-    expect((await timeline(key, bobLead)).map((event) => event.event_type)).toEqual(['form_submitted']);
+    expect((await timeline(api, key, bobLead)).map((event) => event.event_type)).toEqual(['form_submitted']);
 
     // Erasing Bob erases Bob's family only.
     const erased = await api.request('DELETE', `/v1/leads/${bobLead}`, { key });
@@ -94,7 +86,7 @@ describe('a lead id carried by a payload is a hint: it never merges (section 4, 
     const aliceView = await api.request('GET', `/v1/leads/${aliceLead}`, { key });
     expect(aliceView.status, aliceView.text).toBe(200);
     expect(aliceView.body.identities).toContainEqual({ kind: 'email', value: alice.email });
-    expect((await timeline(key, aliceLead)).filter((event) => event.event_type === 'form_submitted')).toHaveLength(2);
+    expect((await timeline(api, key, aliceLead)).filter((event) => event.event_type === 'form_submitted')).toHaveLength(2);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items.map((l: { lead_id: string }) => l.lead_id)).toEqual([aliceLead]);
   });
 
@@ -105,7 +97,7 @@ describe('a lead id carried by a payload is a hint: it never merges (section 4, 
     const body = JSON.stringify(typeformResponse(person('carol'), { leadId: 'lead_from_form' }));
     const res = await api.request('POST', `/v1/webhooks/typeform/${orgId}`, { rawBody: body, headers: signTypeform(body, secret) });
     expect(res.body.lead_id).toBe('lead_from_form');
-    expect((await timeline(key, 'lead_from_form')).map((event) => event.event_type)).toEqual(['form_submitted']);
+    expect((await timeline(api, key, 'lead_from_form')).map((event) => event.event_type)).toEqual(['form_submitted']);
   });
 });
 
@@ -126,14 +118,14 @@ describe('junk values never link or merge (section 8, v1.2)', () => {
       const view = await api.request('GET', `/v1/leads/junk_${tag}_${i}`, { key });
       expect(view.body).toMatchObject({ lead_id: `junk_${tag}_${i}`, merged_from: [], identities: [] });
       expect(view.body.merged_into).toBeUndefined();
-      expect((await timeline(key, `junk_${tag}_${i}`)).map((event) => event.event_type)).toEqual(['custom.seen']);
+      expect((await timeline(api, key, `junk_${tag}_${i}`)).map((event) => event.event_type)).toEqual(['custom.seen']);
     }
     // The control table holds nothing that grew with the 1,000 (no profile, no identity item; the API key's items only).
     const items = await controlItemsOf(orgId);
     expect(items.length).toBeLessThan(10);
     for (const item of items) expect(JSON.stringify(item).length).toBeLessThan(2_000);
     // The values stay in the events.
-    expect(JSON.stringify(await timeline(key, `junk_${tag}_7`))).toContain('Test@Test.com');
+    expect(JSON.stringify(await timeline(api, key, `junk_${tag}_7`))).toContain('Test@Test.com');
   }, 120_000);
 
   it("the org's own list (PUT/GET /v1/settings/identity, scope admin): listed values stop linking, and a claim made before is refused", async () => {
@@ -156,7 +148,7 @@ describe('junk values never link or merge (section 8, v1.2)', () => {
       const view = await api.request('GET', `/v1/leads/${lead}`, { key });
       expect(view.body.merged_into).toBeUndefined();
       expect(view.body.merged_from).toEqual([]);
-      const refused = (await timeline(key, lead)).filter((event) => event.event_type === 'lead.merge_refused');
+      const refused = (await timeline(api, key, lead)).filter((event) => event.event_type === 'lead.merge_refused');
       expect(refused.map((event) => event.payload)).toEqual([{ identity: { email: shared }, reason: 'junk', other_lead_id: 'before_a' }]);
     }
     expect((await api.deps.identities.find(orgId, ['phone:+5511912345678'])).size).toBe(0);

@@ -1,20 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runArchiveSql } from '../../infra/local/athena.js';
 import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
-import { StreamPoller } from '../../infra/local/stream-poller.js';
-import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
-import { createFanoutHandler } from '../../shared/stream/handler.js';
+import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { apiEvent, timeline, unique } from '../support/leads.js';
+import { drainStream } from '../support/stream.js';
 import { controlItemsOf } from '../support/control-table.js';
 
 /**
@@ -25,11 +24,7 @@ import { controlItemsOf } from '../support/control-table.js';
 let api: TestApi;
 const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-unmerge-'));
 const archive = new LocalArchive({ dir: archiveDir });
-const drainStream = () =>
-  new StreamPoller({
-    endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, batchSize: 1000, checkpointFile: join(archiveDir, 'checkpoint.json'),
-    handler: createFanoutHandler(createFanoutDependencies(loadConfig(), { bus: new LocalBus({ rules: [] }), archive })),
-  }).drain();
+const drainArchive = () => drainStream(archive, archiveDir);
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -40,21 +35,12 @@ afterAll(async () => {
   await api.close();
 });
 
-const unique = () => randomUUID().slice(0, 8);
-const apiEvent = (lead: string, identity?: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  lead_id: lead, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: {}, ...(identity ? { identity } : {}), ...extra,
-});
 
 async function post(key: string, body: unknown): Promise<void> {
   const res = await api.request('POST', '/v1/events', { key, body });
   expect(res.status, res.text).toBe(201);
 }
 
-async function timeline(key: string, lead: string): Promise<{ event_type: string; lead_id: string; payload: Record<string, unknown> }[]> {
-  const res = await api.request('GET', `/v1/leads/${encodeURIComponent(lead)}/events?limit=1000`, { key });
-  expect(res.status, res.text).toBe(200);
-  return res.body.items;
-}
 
 /** Alice (lead a: her e-mail) and Bob (lead b: his e-mail and phone), wrongly merged by an event on a naming Bob's e-mail. */
 async function wrongMerge(key: string) {
@@ -74,7 +60,7 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
   it('splits a wrong merge: the lead is live again with its identities and events, both get lead.unmerged, and asking again changes nothing', async () => {
     const { key } = await api.newOrg();
     const { a, b, alice, bob } = await wrongMerge(key);
-    expect((await timeline(key, a)).map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged']);
+    expect((await timeline(api, key, a)).map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged']);
 
     const res = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } });
     expect(res.status, res.text).toBe(200);
@@ -92,10 +78,10 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
 
     // Timelines: each family its own events (stored events keep their lead_id), lead.unmerged on both.
     const unmerged = { from_lead_id: b, into_lead_id: a, identity: { email: bob.email } };
-    const aEvents = await timeline(key, a);
+    const aEvents = await timeline(api, key, a);
     expect(aEvents.map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo', 'lead.merged', 'lead.unmerged']);
     expect(aEvents.find((e) => e.event_type === 'lead.unmerged')!.payload).toEqual(unmerged);
-    const bEvents = await timeline(key, b);
+    const bEvents = await timeline(api, key, b);
     expect(bEvents.map((e) => e.event_type).sort()).toEqual(['custom.bob', 'lead.unmerged']);
     expect(bEvents.find((e) => e.event_type === 'lead.unmerged')).toMatchObject({ lead_id: b, payload: unmerged });
 
@@ -103,8 +89,8 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     const again = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } });
     expect(again.status, again.text).toBe(200);
     expect(again.body).toMatchObject({ changed: false, from_lead_id: a, lead: { lead_id: b } });
-    expect((await timeline(key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
-    expect((await timeline(key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(api, key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(api, key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
   });
 
   it('a delivery never ties the two again: the tie is refused (reason unmerged), each stays live', async () => {
@@ -114,7 +100,7 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     await post(key, apiEvent(a, { email: bob.email }, { event_type: 'custom.typo', external_event_id: 'typo_again' }));
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBeUndefined();
     expect((await api.request('GET', `/v1/leads/${a}`, { key })).body.merged_from).toEqual([]);
-    const refused = (await timeline(key, a)).filter((e) => e.event_type === 'lead.merge_refused');
+    const refused = (await timeline(api, key, a)).filter((e) => e.event_type === 'lead.merge_refused');
     expect(refused.map((e) => e.payload)).toEqual([{ identity: { email: bob.email }, reason: 'unmerged', other_lead_id: b }]);
   });
 
@@ -148,8 +134,8 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     const calls = await Promise.all(Array.from({ length: 10 }, () => api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })));
     expect(calls.map((c) => c.status)).toEqual(calls.map(() => 200));
     expect(calls.filter((c) => c.body.changed)).toHaveLength(1);
-    expect((await timeline(key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
-    expect((await timeline(key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(api, key, a)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
+    expect((await timeline(api, key, b)).filter((e) => e.event_type === 'lead.unmerged')).toHaveLength(1);
     const profile = await api.deps.identities.profile(orgId, a);
     expect(profile?.counts).toEqual({ email: 1, phone: 0, ref: 0 });
   });
@@ -184,7 +170,7 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     const { orgId, key } = await api.newOrg();
     const { a, b, alice, bob } = await wrongMerge(key);
     expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
-    await drainStream();
+    await drainArchive();
     await archive.flush();
     const archivedTypes = async () => (await runArchiveSql(archiveDir, 'SELECT event_type FROM events_raw WHERE org_id = ?', [orgId])).rows.map((r) => r.event_type).sort();
     expect(await archivedTypes()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged', 'lead.unmerged', 'lead.unmerged']);
@@ -205,7 +191,7 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items).toEqual([]);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id).toBe(a);
     // What leadlog wrote on Alice's family naming Bob (the merge, the unmerge) went with him; Alice's own events stay.
-    const left = await timeline(key, a);
+    const left = await timeline(api, key, a);
     expect(left.map((e) => e.event_type).sort()).toEqual(['custom.alice', 'custom.typo']);
     expect(JSON.stringify(left)).not.toContain(b);
     expect((await api.deps.identities.lead(orgId, a)).identities).toEqual([`email:${alice.email}`]);
