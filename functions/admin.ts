@@ -1,6 +1,6 @@
 import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { listAudit } from '../shared/domain/audit.js';
-import { presentErasure, requestErasure } from '../shared/domain/erasure.js';
+import { presentErasure, refuseWhileErasing, requestErasure } from '../shared/domain/erasure.js';
 import { NotFoundError } from '../shared/domain/errors.js';
 import { parseIdentitySettings, parseUnmergeBody, presentIdentitySettings, unmergeLead } from '../shared/domain/identity.js';
 import { recordLeadUnmerged } from '../shared/domain/ingest.js';
@@ -34,9 +34,9 @@ export function createAdminHandler(deps: Dependencies) {
     'POST /v1/leads/{lead_id}/unmerge': async (event, state) => {
       const viewer = viewerOf(state);
       const nowMs = deps.clock.now();
-      const unmerge = await unmergeLead(deps.identities, viewer.orgId, event.pathParameters?.lead_id ?? '', parseUnmergeBody(state.body), new Date(nowMs).toISOString());
-      // Recorded on each call: a call that crashed after the split leaves them to the next, which finds it done.
-      await recordLeadUnmerged(deps.events, deps.identities, viewer.orgId, unmerge, nowMs);
+      const [pathLead, lead] = [event.pathParameters?.lead_id ?? '', parseUnmergeBody(state.body)];
+      await refuseWhileErasing(deps.erasures, viewer.orgId, [pathLead, lead]);
+      const unmerge = await unmergeLead(deps.identities, viewer.orgId, pathLead, lead, new Date(nowMs).toISOString(), (split) => recordLeadUnmerged(deps.events, deps.identities, viewer.orgId, split, nowMs));
       return json(200, { changed: unmerge.changed, from_lead_id: unmerge.from, lead: await getLead(deps.events, deps.identities, viewer, unmerge.lead, nowMs) });
     },
     'GET /v1/erasures/{id}': async (event, state) => {

@@ -4,7 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, type Dynam
 import { controlKeys, identityDigest, leadDigest } from '../domain/keys.js';
 import { queryPartition } from './control-table.js';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
-import type { IdentityCounts, IdentityStore, LeadProfile, LeadRecord, LinkRequest, MergeOutcome } from '../domain/ports.js';
+import type { IdentityCounts, IdentityStore, LeadProfile, LeadRecord, LinkRequest, MergeOutcome, MergeRequest } from '../domain/ports.js';
 
 type Kind = keyof IdentityCounts;
 const KINDS: Kind[] = ['email', 'phone', 'ref'];
@@ -38,25 +38,32 @@ function countCondition(kind: Kind, op: 'cap' | 'equals', value: number): { expr
   return { expression: `${name} = ${placeholder}`, values: { [placeholder]: value } };
 }
 
-/** `ADD n_email :add_email, …` for the kinds with a non-zero delta. */
-function addCounts(delta: IdentityCounts, sign: 1 | -1): { clause: string; values: Record<string, number> } {
+/** `ADD n_email :add_email, …` for the kinds with a non-zero delta (and `n_split` by `splits`, when not 0). */
+function addCounts(delta: IdentityCounts, sign: 1 | -1, splits = 0): { clause: string; values: Record<string, number> } {
   const kinds = KINDS.filter((kind) => delta[kind] !== 0);
+  const parts = [...kinds.map((kind) => `${COUNT[kind]} :add_${kind}`), ...(splits !== 0 ? ['n_split :add_split'] : [])];
   return {
-    clause: kinds.length === 0 ? '' : `ADD ${kinds.map((kind) => `${COUNT[kind]} :add_${kind}`).join(', ')}`,
-    values: Object.fromEntries(kinds.map((kind) => [`:add_${kind}`, sign * delta[kind]])),
+    clause: parts.length === 0 ? '' : `ADD ${parts.join(', ')}`,
+    values: { ...Object.fromEntries(kinds.map((kind) => [`:add_${kind}`, sign * delta[kind]])), ...(splits !== 0 ? { ':add_split': splits } : {}) },
   };
+}
+
+/** `n_split = value` (absent = 0) under its own placeholder. */
+function splitsEqual(value: number): { expression: string; values: Record<string, number> } {
+  return value === 0
+    ? { expression: '(attribute_not_exists(n_split) OR n_split = :splits)', values: { ':splits': 0 } }
+    : { expression: 'n_split = :splits', values: { ':splits': value } };
 }
 
 function profileOf(item: Record<string, unknown>): LeadProfile {
   return {
     counts: { email: Number(item.n_email ?? 0), phone: Number(item.n_phone ?? 0), ref: Number(item.n_ref ?? 0) },
+    splits: Number(item.n_split ?? 0),
     ...(item.created_at ? { firstSeenAt: item.created_at as string } : {}),
     ...(item.merged_into ? { mergedInto: item.merged_into as string } : {}),
     ...(item.merged_via ? { mergedVia: item.merged_via as string } : {}),
     ...(item.merged_at ? { mergedAt: item.merged_at as string } : {}),
-    ...(item.unmerged_from
-      ? { unmerged: { from: item.unmerged_from as string, at: item.unmerged_at as string, ...(item.unmerged_via ? { via: item.unmerged_via as string } : {}) } }
-      : {}),
+    ...(item.unmerged_from_digest ? { unmerged: { fromDigest: item.unmerged_from_digest as string, at: item.unmerged_at as string } } : {}),
   };
 }
 
@@ -177,7 +184,7 @@ export class DynamoIdentityStore implements IdentityStore {
 
   async lead(orgId: string, leadId: string): Promise<LeadRecord> {
     const items = await queryPartition(this.client, this.tableName, controlKeys.leadPartition(orgId, leadId), undefined, { consistent: true });
-    const record: LeadRecord = { profile: undefined, identities: [], mergedFrom: [], mentions: [] };
+    const record: LeadRecord = { profile: undefined, identities: [], mergedFrom: [], splits: [], mentions: [] };
     for (const item of items) {
       const sk = item.sk as string;
       if (sk === 'PROFILE') {
@@ -189,6 +196,8 @@ export class DynamoIdentityStore implements IdentityStore {
         record.identities.push(item.key as string);
       } else if (sk.startsWith('MERGED#')) {
         record.mergedFrom.push({ lead: item.from as string, identity: item.identity as string, mergedAt: item.merged_at as string });
+      } else if (sk.startsWith('SPLIT#')) {
+        record.splits.push(sk.slice('SPLIT#'.length));
       } else if (sk.startsWith('MENTION#')) {
         record.mentions.push({ eventId: item.event_id as string, leadDigest: item.on_lead_digest as string });
       }
@@ -198,12 +207,10 @@ export class DynamoIdentityStore implements IdentityStore {
     return record;
   }
 
-  async merge(
-    orgId: string, { from, into, identity, fromCounts, caps, nowIso }: { from: string; into: string; identity: string; fromCounts: IdentityCounts; caps: IdentityCounts; nowIso: string },
-  ): Promise<MergeOutcome> {
-    const fromConditions = KINDS.map((kind) => countCondition(kind, 'equals', fromCounts[kind]));
-    const intoConditions = KINDS.filter((kind) => fromCounts[kind] > 0).map((kind) => countCondition(kind, 'cap', caps[kind]));
-    const add = addCounts(fromCounts, 1);
+  async merge(orgId: string, { from, into, identity, fromCounts, caps, fromSplits, intoSplits, nowIso }: MergeRequest): Promise<MergeOutcome> {
+    const fromConditions = [...KINDS.map((kind) => countCondition(kind, 'equals', fromCounts[kind])), splitsEqual(fromSplits)];
+    const intoConditions = [...KINDS.filter((kind) => fromCounts[kind] > 0).map((kind) => countCondition(kind, 'cap', caps[kind])), splitsEqual(intoSplits)];
+    const add = addCounts(fromCounts, 1, fromSplits);
     const items: TransactItem[] = [
       {
         Update: {
@@ -240,20 +247,19 @@ export class DynamoIdentityStore implements IdentityStore {
     }
   }
 
-  async unmerge(
-    orgId: string, { lead, chain, counts, via, nowIso }: { lead: string; chain: string[]; counts: IdentityCounts; via?: string | undefined; nowIso: string },
-  ): Promise<boolean> {
+  async unmerge(orgId: string, { lead, chain, counts, splits, nowIso }: { lead: string; chain: string[]; counts: IdentityCounts; splits: number; nowIso: string }): Promise<boolean> {
     const parent = chain[0]!;
-    const live = chain[chain.length - 1]!;
-    const own = KINDS.map((kind) => countCondition(kind, 'equals', counts[kind]));
-    const subtract = addCounts(counts, -1);
+    const own = [...KINDS.map((kind) => countCondition(kind, 'equals', counts[kind])), splitsEqual(splits)];
+    // Every lead of the chain loses the lead's subtree (its counts, its split marks) and gains the parent's new mark.
+    const subtract = addCounts(counts, -1, 1 - splits);
     const items: TransactItem[] = [
       {
         Update: {
           TableName: this.tableName, Key: controlKeys.leadProfile(orgId, lead),
           ConditionExpression: ['merged_into = :parent', ...own.map((c) => c.expression)].join(' AND '),
-          UpdateExpression: `SET unmerged_from = :parent, unmerged_at = :now${via ? ', unmerged_via = :via' : ''} REMOVE merged_into, merged_at, merged_via${via ? '' : ', unmerged_via'}`,
-          ExpressionAttributeValues: { ':parent': parent, ':now': nowIso, ...(via ? { ':via': via } : {}), ...Object.assign({}, ...own.map((c) => c.values)) },
+          // The parent by digest only: it may be erased while this lead lives on.
+          UpdateExpression: 'SET unmerged_from_digest = :parentDigest, unmerged_at = :now ADD n_split :one REMOVE merged_into, merged_at, merged_via',
+          ExpressionAttributeValues: { ':parent': parent, ':parentDigest': leadDigest(parent), ':now': nowIso, ':one': 1, ...Object.assign({}, ...own.map((c) => c.values)) },
         },
       },
       { Delete: { TableName: this.tableName, Key: controlKeys.leadMerge(orgId, parent, lead) } },
@@ -268,8 +274,8 @@ export class DynamoIdentityStore implements IdentityStore {
         if (update === '') return { ConditionCheck: { TableName: this.tableName, Key: key, ConditionExpression: condition, ...withValues(values) } };
         return { Update: { TableName: this.tableName, Key: key, ConditionExpression: condition, UpdateExpression: update, ...withValues({ ...values, ...subtract.values, ...legacy.values }) } };
       }),
-      { Put: { TableName: this.tableName, Item: { ...controlKeys.leadSplit(orgId, lead, live), org_id: orgId, split_at: nowIso } } },
-      { Put: { TableName: this.tableName, Item: { ...controlKeys.leadSplit(orgId, live, lead), org_id: orgId, split_at: nowIso } } },
+      { Put: { TableName: this.tableName, Item: { ...controlKeys.leadSplit(orgId, lead, parent), org_id: orgId, split_at: nowIso } } },
+      { Put: { TableName: this.tableName, Item: { ...controlKeys.leadSplit(orgId, parent, lead), org_id: orgId, split_at: nowIso } } },
     ];
     try {
       await this.client.send(new TransactWriteCommand({ TransactItems: items }));

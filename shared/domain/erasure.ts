@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from './errors.js';
+import { ErasureRunningError, NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
 import { liveLead, mergedSubtree } from './identity.js';
 import { identityDigest, leadDigest } from './keys.js';
@@ -8,8 +8,10 @@ import type { ExportEngine, ExportJobStore } from './exports.js';
 import { DAY_MS } from './time.js';
 import { archivedIdForms, maskId } from './masking.js';
 import type {
-  ArchiveEraser, AuditLog, BlobStore, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
+  ArchiveEraser, AuditLog, BlobStore, BusEntry, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
 } from './ports.js';
+import { chunkEntries, entrySize } from './fanout.js';
+import { chunkBy } from './sink.js';
 
 /**
  * Erasure (section 9): a lead, every lead merged with it, and everything leadlog holds of them, removed from every
@@ -85,6 +87,18 @@ export interface ErasureRequestPorts {
  * its completed one when nothing of the lead has come back since, else a new job for the lead's whole family.
  * 404 when leadlog holds nothing of the lead.
  */
+/**
+ * Refuses (409 erasure-running) a change to leads whose family an erasure is removing right now: an unmerge accepted
+ * then would be undone by the erasure, which erases the family as it was when asked.
+ */
+export async function refuseWhileErasing(erasures: Pick<ErasureStore, 'ofLead' | 'get'>, orgId: string, leadIds: string[]): Promise<void> {
+  for (const leadId of leadIds) {
+    const id = await erasures.ofLead(orgId, leadId);
+    const job = id === undefined ? undefined : await erasures.get(orgId, id);
+    if (job && job.phase !== 'completed') throw new ErasureRunningError(`An erasure of lead '${leadId}' and its family is running (${job.id}); try again once it has completed.`);
+  }
+}
+
 export async function requestErasure(
   ports: ErasureRequestPorts,
   request: { orgId: string; leadId: string; keyId: string; requestId: string; nowMs: number },
@@ -193,11 +207,7 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'announce': {
         const at = new Date(ports.clock.now()).toISOString();
-        // Masked like every bus entry (section 3): subscribers hold the pseudonyms (maskId) the bus gave them, so
-        // the pseudonym is what lets them erase too (section 9).
-        const detail = { org_id: orgId, lead_id: maskId(job.leadId), erasure_id: job.id, leads: job.members.map(maskId) };
-        const failed = await ports.bus.putEvents([{ Source: BUS_SOURCE, DetailType: LEAD_ERASED_DETAIL_TYPE, Detail: JSON.stringify(detail), Time: new Date(at) }]);
-        if (failed.length > 0) throw new Error('the bus refused Lead Erased; the announce phase runs again');
+        await announceErasure(ports.bus, leadErasedEntries(job, new Date(at)));
         await ports.audit.record(orgId, { at, key_id: job.keyId, action: 'lead.erased', resource: `erasure/${job.id}`, request_id: job.requestId, detail: { ...job.counts } });
         // The plain ids are no longer needed: the completed job keeps their pseudonyms, in the same write.
         await advance('completed', { completedAt: at, leadId: maskId(job.leadId), members: job.members.map(maskId) });
@@ -205,6 +215,42 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'completed':
         return { status: 'completed' };
+    }
+  }
+}
+
+/** A `Lead Erased` entry at most this big (EventBridge's sizing): two fit one PutEvents request, and a target's envelope fits beside one. */
+export const LEAD_ERASED_ENTRY_BYTES = 96 * 1024;
+/** Tries per announce run for the entries the bus refused, before the phase fails (and runs again). */
+const ANNOUNCE_ATTEMPTS = 3;
+
+/**
+ * The `Lead Erased` entries of a job: `{org_id, lead_id, erasure_id}` (section 9) with `leads`, the family's ids,
+ * masked like every bus entry (section 3; subscribers hold the pseudonyms the bus gave them, so the pseudonym is
+ * what lets them erase too), and `part`/`parts`: a family whose pseudonyms do not fit one entry is announced in
+ * several, each with a slice of `leads`, each under LEAD_ERASED_ENTRY_BYTES. The same job gives the same entries
+ * (the members keep their order), so a subscriber dedupes a rerun by erasure_id + part.
+ */
+export function leadErasedEntries(job: ErasureJob, time: Date): BusEntry[] {
+  const base = { org_id: job.orgId, lead_id: maskId(job.leadId), erasure_id: job.id };
+  const entry = (detail: object): BusEntry => ({ Source: BUS_SOURCE, DetailType: LEAD_ERASED_DETAIL_TYPE, Detail: JSON.stringify(detail), Time: time });
+  // The entry without leads, its numbers wider than any count of parts: what each slice's pseudonyms (and a comma each) share the budget with.
+  const widest = 10 ** 9;
+  const room = LEAD_ERASED_ENTRY_BYTES - entrySize(entry({ ...base, part: widest, parts: widest, leads: [] }));
+  const slices = chunkBy(job.members.map(maskId), Number.POSITIVE_INFINITY, room, (lead) => Buffer.byteLength(JSON.stringify(lead)) + 1);
+  const parts = slices.length > 0 ? slices : [[]];
+  return parts.map((leads, i) => entry({ ...base, part: i + 1, parts: parts.length, leads }));
+}
+
+/** Sends the entries in PutEvents requests EventBridge accepts (chunkEntries), retrying refused ones; throws while any is still refused. */
+async function announceErasure(bus: EventBus, entries: BusEntry[]): Promise<void> {
+  for (const chunk of chunkEntries(entries)) {
+    let pending = chunk;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === ANNOUNCE_ATTEMPTS) throw new Error('the bus refused Lead Erased; the announce phase runs again');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      const failed = new Set(await bus.putEvents(pending));
+      pending = pending.filter((_, i) => failed.has(i));
     }
   }
 }

@@ -90,6 +90,13 @@ export class NotMergedError extends LeadlogError {
   readonly slug = 'not-merged';
 }
 
+/** A change to a family that an erasure is removing (section 9): it would be undone by the erasure, so it is refused. */
+export class ErasureRunningError extends LeadlogError {
+  readonly status = 409;
+  readonly title = 'Erasure running';
+  readonly slug = 'erasure-running';
+}
+
 export class PayloadTooLargeError extends LeadlogError {
   readonly status = 413;
   readonly title = 'Payload too large';

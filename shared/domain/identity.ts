@@ -9,6 +9,7 @@ import { IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-lim
 import { mapWithConcurrency } from './concurrency.js';
 import { NotFoundError, NotMergedError, ValidationError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
+import { leadDigest } from './keys.js';
 import { idString, parseOrThrow } from './schema.js';
 import type { IdentityCounts, IdentitySettings, IdentityStore, LeadProfile, LeadRecord, SettingsStore } from './ports.js';
 import type { IdentityClaims } from './webhooks/mapping.js';
@@ -292,6 +293,7 @@ export async function mergeLeads(
     live.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.lead.localeCompare(b.lead));
     const [survivor, ...others] = live;
     let counts = survivor!.profile?.counts ?? NO_IDENTITIES;
+    let splits = survivor!.profile?.splits ?? 0;
     let moved = false;
     const refused: MergeRefusal[] = [];
     for (const other of others) {
@@ -305,9 +307,14 @@ export async function mergeLeads(
       const caps = Object.fromEntries(KINDS.map((kind) => [kind, limits[kind] - fromCounts[kind]])) as unknown as IdentityCounts;
       // Over a limit on what was just read: refused without a write (the transaction would refuse it too).
       const over = KINDS.some((kind) => fromCounts[kind] > 0 && counts[kind] > caps[kind]);
-      const outcome = over ? 'limit' : await store.merge(orgId, { from: other.lead, into: survivor!.lead, identity, fromCounts, caps, nowIso: options.nowIso });
+      const fromSplits = other.profile?.splits ?? 0;
+      // Families that hold split marks: never tied again across one (the transaction holds both families' marks as read).
+      const split = !over && fromSplits + splits > 0 && (await splitApart(store, orgId, other.lead, survivor!.lead));
+      const outcome = over ? 'limit' : split ? 'unmerged'
+        : await store.merge(orgId, { from: other.lead, into: survivor!.lead, identity, fromCounts, caps, fromSplits, intoSplits: splits, nowIso: options.nowIso });
       if (outcome === 'merged') {
         counts = { email: counts.email + fromCounts.email, phone: counts.phone + fromCounts.phone, ref: counts.ref + fromCounts.ref };
+        splits += fromSplits;
         await options.onMerged?.({ from: other.lead, into: survivor!.lead, identity });
       } else if (outcome === 'retry') {
         moved = true;
@@ -321,6 +328,17 @@ export async function mergeLeads(
     await pause(attempt);
   }
   throw new Error(`leads ${leads.join(', ')} did not settle on one live lead`);
+}
+
+/**
+ * Whether an unmerge split any lead of one family from any lead of the other (each split marks both leads, by digest):
+ * then a delivery never ties them again, whatever either family became since (a side merged into an older lead, a
+ * chain unmerged link by link).
+ */
+async function splitApart(store: IdentityStore, orgId: string, a: string, b: string): Promise<boolean> {
+  const [familyA, familyB] = await Promise.all([mergedSubtree(store, orgId, a), mergedSubtree(store, orgId, b)]);
+  const inB = new Set([...familyB.keys()].map(leadDigest));
+  return [...familyA.values()].some((record) => record.splits.some((digest) => inB.has(digest)));
 }
 
 /**
@@ -560,39 +578,45 @@ export function parseUnmergeBody(body: unknown): string {
   return parseOrThrow(unmergeBody, body, { notObjectMessage: 'must be a JSON object: {"lead_id": "<a lead merged into this one>"}' }).lead_id;
 }
 
-/** What an unmerge did: `lead` is live again, split from `from` (the lead it had been merged into) at `at`. */
+/**
+ * An unmerge: `lead` split from `from` (the lead it had been merged into directly). `mergedAt` names the merge undone
+ * (stable across repeated calls, so what is recorded for it has one id); `via` is the identity that had tied them.
+ */
 export interface Unmerge {
   changed: boolean;
   lead: string;
   from: string;
-  at: string;
-  /** The identity that had tied them. */
+  mergedAt: string;
   via?: string;
 }
 
 /**
  * Splits `leadId` from the family it was merged into (contract section 8, v1.2): `pathLeadId` must be the lead it was
  * merged into or one that lead reads as. `leadId` is live again with the identities it and the leads merged into it
- * claimed; their events follow (stored events keep their lead_id, so nothing is rewritten). Race-free (one
- * transaction, only while the merge and its chain stand) and idempotent: asked again, it answers changed: false.
+ * claimed; their events follow (stored events keep their lead_id, so nothing is rewritten). `record` is told before the
+ * split is written (to record lead.unmerged, which a repeated call then finds already there): never a split without its
+ * record. Race-free (one transaction, only while the merge and its chain stand) and idempotent: asked again, it answers
+ * changed: false.
  */
-export async function unmergeLead(store: IdentityStore, orgId: string, pathLeadId: string, leadId: string, nowIso: string): Promise<Unmerge> {
+export async function unmergeLead(
+  store: IdentityStore, orgId: string, pathLeadId: string, leadId: string, nowIso: string, record?: (unmerge: Unmerge) => Promise<void>,
+): Promise<Unmerge> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const [target, path] = await Promise.all([store.profile(orgId, leadId), store.profile(orgId, pathLeadId)]);
     if (!path) throw new NotFoundError(`No lead '${pathLeadId}'.`);
     if (!target) throw new NotFoundError(`No lead '${leadId}' (body lead_id).`);
     if (!target.mergedInto) {
       const split = target.unmerged;
-      if (split && (await followMerges(store, orgId, split.from)).chain.includes(pathLeadId)) {
-        return { changed: false, lead: leadId, from: split.from, at: split.at, ...(split.via ? { via: split.via } : {}) };
-      }
+      // Split before: from a lead of the path lead's family (known by digest only), it is done.
+      const from = split && (await leadFamily(store, orgId, pathLeadId)).members.find((member) => leadDigest(member) === split.fromDigest);
+      if (from) return { changed: false, lead: leadId, from, mergedAt: split!.at };
       throw new NotMergedError(`Lead '${leadId}' is not merged into lead '${pathLeadId}'.`);
     }
     const { chain } = await followMerges(store, orgId, target.mergedInto);
     if (!chain.includes(pathLeadId)) throw new NotMergedError(`Lead '${leadId}' is not merged into lead '${pathLeadId}' (it reads as '${chain[chain.length - 1]}').`);
-    if (await store.unmerge(orgId, { lead: leadId, chain, counts: target.counts, via: target.mergedVia, nowIso })) {
-      return { changed: true, lead: leadId, from: chain[0]!, at: nowIso, ...(target.mergedVia ? { via: target.mergedVia } : {}) };
-    }
+    const unmerge: Unmerge = { changed: true, lead: leadId, from: chain[0]!, mergedAt: target.mergedAt ?? nowIso, ...(target.mergedVia ? { via: target.mergedVia } : {}) };
+    await record?.(unmerge);
+    if (await store.unmerge(orgId, { lead: leadId, chain, counts: target.counts, splits: target.splits, nowIso })) return unmerge;
     await pause(attempt);
   }
   throw new Error(`the unmerge of ${leadId} did not settle`);

@@ -78,8 +78,8 @@ export async function recordMergeRefused(store: EventStore, identities: Identity
 
 /**
  * Records an unmerge as one `lead.unmerged` event on each of the two leads (source leadlog, internal; payload
- * {from_lead_id, into_lead_id, identity?}: the merge of from into into that was undone). Their ids and occurred_at
- * come from the unmerge itself, so recording them again (an unmerge asked again after a crash) finds duplicates.
+ * {from_lead_id, into_lead_id, identity?}: the merge of from into into that was undone). Their ids come from that
+ * merge, so calls racing to undo it record them once (the first stands).
  * From now on the two are different families, so each event naming the other (these two, and the `lead.merged` left
  * on the lead it was merged into) is noted on the lead it names first: erasing either side removes them.
  */
@@ -90,8 +90,8 @@ export async function recordLeadUnmerged(store: EventStore, identities: Identity
   for (const [side, lead] of [['from', unmerge.lead], ['into', unmerge.from]] as const) {
     const input = validateEventInput(
       {
-        lead_id: lead, source_type: 'internal', source: 'leadlog', event_type: 'lead.unmerged', occurred_at: unmerge.at,
-        external_event_id: derivedId(`unmerged:${side}:${unmerge.lead}:${unmerge.from}:${unmerge.at}`), payload,
+        lead_id: lead, source_type: 'internal', source: 'leadlog', event_type: 'lead.unmerged',
+        external_event_id: derivedId(`unmerged:${side}:${unmerge.lead}:${unmerge.from}:${unmerge.mergedAt}`), payload,
       },
       { now: nowMs, allowWebhookTypes: true },
     );

@@ -136,8 +136,13 @@ export interface LeadProfile {
    * by every link, merge and unmerge transaction). For a live lead these are its family's counts, which the limits cap.
    */
   counts: IdentityCounts;
-  /** The last unmerge that split this lead from the one it was merged into (`from`), when, and the identity that had tied them. */
-  unmerged?: { from: string; at: string; via?: string };
+  /** How many split items (an unmerge's marks) this lead and every lead merged into it hold: a merge checks them when any. */
+  splits: number;
+  /**
+   * The last unmerge that split this lead from the one it was merged into: that lead by digest (keys.leadDigest: it
+   * may be erased before this one, and nothing here may then name it) and when.
+   */
+  unmerged?: { fromDigest: string; at: string };
 }
 
 /** A lead's whole record: its profile and its own items (identities it claimed, merges into it), each its own item. */
@@ -147,6 +152,8 @@ export interface LeadRecord {
   identities: string[];
   /** The leads merged directly into this one, with the identity that tied each. */
   mergedFrom: { lead: string; identity?: string; mergedAt?: string }[];
+  /** The leads (by digest) split from this one by an unmerge: a delivery never ties their families again. */
+  splits: string[];
   /** Events stored on another lead (by digest: keys.leadDigest) that name this one (an erasure of this lead removes them too). */
   mentions: { eventId: string; leadDigest: string }[];
 }
@@ -160,6 +167,19 @@ export interface LinkRequest {
   objects: string[];
   /** Per kind being added: the most the live lead's count may be before this link (the limit less what is added). */
   caps: Partial<IdentityCounts>;
+  nowIso: string;
+}
+
+/** A merge of live `from` into live `into`, decided on counts and split marks as read. */
+export interface MergeRequest {
+  from: string;
+  into: string;
+  identity: string;
+  fromCounts: IdentityCounts;
+  /** Per kind: the most `into`'s count may be (its limit less fromCounts). */
+  caps: IdentityCounts;
+  fromSplits: number;
+  intoSplits: number;
   nowIso: string;
 }
 
@@ -183,16 +203,16 @@ export interface IdentityStore {
   lead(orgId: string, leadId: string): Promise<LeadRecord>;
   /**
    * Merges live `from` into live `into` in one transaction: only while both are live, `from` still counts
-   * `fromCounts`, `into` is within `caps` (each limit less fromCounts) and the two were not split by an unmerge.
+   * `fromCounts`, `into` is within `caps` (each limit less fromCounts), neither family's split marks changed, and the
+   * two were not split by an unmerge.
    */
-  merge(orgId: string, merge: { from: string; into: string; identity: string; fromCounts: IdentityCounts; caps: IdentityCounts; nowIso: string }): Promise<MergeOutcome>;
+  merge(orgId: string, merge: MergeRequest): Promise<MergeOutcome>;
   /**
    * Undoes the merge of `lead` into chain[0] in one transaction: only while `lead` is merged into chain[0], still counts
-   * `counts`, and the chain up to its live lead stands; subtracts the counts from every lead of the chain and marks
-   * the pair as split (never merged again by a delivery); `via` (the identity that had tied them) is kept on `lead`.
-   * false when any of that no longer held.
+   * `counts` and `splits`, and the chain up to its live lead stands; subtracts them from every lead of the chain and
+   * marks `lead` and chain[0] as split (their families are never tied again by a delivery). false when any of that no longer held.
    */
-  unmerge(orgId: string, unmerge: { lead: string; chain: string[]; counts: IdentityCounts; via?: string | undefined; nowIso: string }): Promise<boolean>;
+  unmerge(orgId: string, unmerge: { lead: string; chain: string[]; counts: IdentityCounts; splits: number; nowIso: string }): Promise<boolean>;
   /** Notes that event `eventId`, stored on lead `on`, names lead `leadId` (idempotent): erasing `leadId` removes it too. */
   mention(orgId: string, leadId: string, mention: { eventId: string; lead: string }): Promise<void>;
   /** identity digest → the lead holding its claim, for the digests claimed. */

@@ -101,6 +101,38 @@ describe('a lead id carried by a payload is a hint: it never merges (section 4, 
   });
 });
 
+describe('hidden fields are the link owner\'s, not the respondent\'s (section 4, v1.2)', () => {
+  it("a Typeform opened as …#email=<Bob's>&phone=<Bob's> with Alice's own e-mail typed in: Alice's, no merge; with nothing typed: Bob's (red team)", async () => {
+    const { orgId, key } = await api.newOrg();
+    const secret = `typeform_secret_${randomUUID()}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'typeform', secret, nowIso: new Date().toISOString() });
+    const [alice, bob] = [person('alice'), person('bob')];
+    for (const [lead, who] of [[`lead_alice_${unique()}`, alice], [`lead_bob_${unique()}`, bob]] as const) {
+      expect((await api.request('POST', '/v1/events', { key, body: apiEvent(lead, who) })).status).toBe(201);
+    }
+    const submit = async (typed: Partial<{ email: string; phone: string }>) => {
+      const form = typeformResponse({ email: typed.email ?? '', phone: typed.phone ?? '' });
+      const response = form.form_response as { hidden: Record<string, string>; answers: { type: string }[] };
+      response.answers = response.answers.filter((answer) => (answer.type === 'email' ? typed.email : answer.type === 'phone_number' ? typed.phone : true));
+      Object.assign(response.hidden, { email: bob.email, phone: bob.phone });
+      const body = JSON.stringify(form);
+      const res = await api.request('POST', `/v1/webhooks/typeform/${orgId}`, { rawBody: body, headers: signTypeform(body, secret) });
+      expect(res.status, res.text).toBe(200);
+      return res.body.lead_id as string;
+    };
+    const aliceLead = (await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id;
+    const bobLead = (await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items[0].lead_id;
+    expect(await submit({ email: alice.email })).toBe(aliceLead);
+    expect(await submit({ phone: alice.phone })).toBe(aliceLead);
+    for (const lead of [aliceLead, bobLead]) {
+      const view = (await api.request('GET', `/v1/leads/${lead}`, { key })).body;
+      expect([view.merged_into, view.merged_from]).toEqual([undefined, []]);
+    }
+    // Nobody typed anything: the personalised link names its owner.
+    expect(await submit({})).toBe(bobLead);
+  });
+});
+
 describe('junk values never link or merge (section 8, v1.2)', () => {
   it('a placeholder e-mail and phone shared by 1,000 leads: 1,000 leads, no merge, no claim, no item grows', async () => {
     const { orgId, key } = await api.newOrg();

@@ -42,6 +42,23 @@ async function post(key: string, body: unknown): Promise<void> {
 }
 
 
+/** DELETE /v1/leads/{lead} (202), then the erasure run to its end as npm start runs it: its final answer. */
+async function erase(key: string, lead: string): Promise<Record<string, any>> {
+  const res = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
+  expect(res.status, res.text).toBe(202);
+  const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
+    bus: new LocalBus({ rules: [] }), archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
+  }));
+  const deadline = Date.now() + 30_000;
+  let job: { body: Record<string, any> };
+  do {
+    await runner.tick();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    job = await api.request('GET', `/v1/erasures/${res.body.erasure_id}`, { key });
+  } while (job.body.status !== 'completed' && Date.now() < deadline);
+  return job!.body;
+}
+
 /** Alice (lead a: her e-mail) and Bob (lead b: his e-mail and phone), wrongly merged by an event on a naming Bob's e-mail. */
 async function wrongMerge(key: string) {
   const tag = unique();
@@ -174,19 +191,8 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     await archive.flush();
     const archivedTypes = async () => (await runArchiveSql(archiveDir, 'SELECT event_type FROM events_raw WHERE org_id = ?', [orgId])).rows.map((r) => r.event_type).sort();
     expect(await archivedTypes()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged', 'lead.unmerged', 'lead.unmerged']);
-    const erase = await api.request('DELETE', `/v1/leads/${b}`, { key });
-    expect(erase.status, erase.text).toBe(202);
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
-      bus: new LocalBus({ rules: [] }), archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
-    }));
-    const deadline = Date.now() + 30_000;
-    let job: { body: Record<string, unknown> };
-    do {
-      await runner.tick();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      job = await api.request('GET', `/v1/erasures/${erase.body.erasure_id}`, { key });
-    } while (job.body.status !== 'completed' && Date.now() < deadline);
-    expect(job!.body).toMatchObject({ status: 'completed', leads: [maskId(b)] });
+    const job = await erase(key, b);
+    expect(job).toMatchObject({ status: 'completed', leads: [maskId(b)] });
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items).toEqual([]);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(alice.email)}`, { key })).body.items[0].lead_id).toBe(a);
@@ -200,8 +206,71 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     expect(aliceItems.length).toBeGreaterThan(1);
     expect(JSON.stringify(aliceItems)).not.toContain(b);
     expect(JSON.stringify(aliceItems)).not.toContain(bob.email);
-    expect(job!.body.counts).toMatchObject({ leads: 1, events: 4, archive_rows: 4 }); // custom.bob, Bob's lead.unmerged, and Alice's lead.merged + lead.unmerged naming him
+    expect(job.counts).toMatchObject({ leads: 1, events: 4, archive_rows: 4 }); // custom.bob, Bob's lead.unmerged, and Alice's lead.merged + lead.unmerged naming him
     expect(await archivedTypes()).toEqual(['custom.alice', 'custom.typo']);
 
   });
+  it('never ties the families again, whatever they became: a side merged into an older lead, a chain split link by link (red team)', async () => {
+    const { key } = await api.newOrg();
+    const tag = unique();
+    const [a, b, c] = [`lead_a_${tag}`, `lead_b_${tag}`, `lead_c_${tag}`];
+    const [ea, eb, ec] = [`a.${tag}@acme.io`, `b.${tag}@acme.io`, `c.${tag}@acme.io`];
+    await post(key, apiEvent(c, { email: ec })); // Bob's older lead
+    await post(key, apiEvent(a, { email: ea })); // Alice
+    await post(key, apiEvent(b, { email: eb })); // Bob
+    await post(key, apiEvent(a, { email: eb }, { external_event_id: 'typo1' })); // wrong: b into a
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    await post(key, apiEvent(b, { email: ec }, { external_event_id: 'right' })); // right: b into c
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBe(c);
+    await post(key, apiEvent(a, { email: eb }, { external_event_id: 'typo2' })); // the same typo again
+    expect((await api.request('GET', `/v1/leads/${a}`, { key })).body.merged_into).toBeUndefined();
+    expect((await api.request('GET', `/v1/leads/${c}`, { key })).body.merged_from).toEqual([b]);
+    expect((await timeline(api, key, a)).filter((e) => e.event_type === 'lead.merge_refused').map((e) => e.payload.reason)).toEqual(['unmerged']);
+
+    // A chain: z into y, y into x; z split from y, then y from x; the tie z–y that was undone stays undone.
+    const [x, y, z] = [`lead_x_${tag}`, `lead_y_${tag}`, `lead_z_${tag}`];
+    const [ex, ey, ez] = [`x.${tag}@acme.io`, `y.${tag}@acme.io`, `z.${tag}@acme.io`];
+    for (const [lead, email] of [[x, ex], [y, ey], [z, ez]] as const) await post(key, apiEvent(lead, { email }));
+    await post(key, apiEvent(z, { email: ey }, { external_event_id: 'zy' }));
+    await post(key, apiEvent(y, { email: ex }, { external_event_id: 'yx' }));
+    const first = await api.request('POST', `/v1/leads/${x}/unmerge`, { key, body: { lead_id: z } });
+    expect([first.status, first.body.from_lead_id]).toEqual([200, y]);
+    expect((await api.request('POST', `/v1/leads/${x}/unmerge`, { key, body: { lead_id: y } })).status).toBe(200);
+    await post(key, apiEvent(z, { email: ey }, { external_event_id: 'zy2' }));
+    expect((await api.request('GET', `/v1/leads/${z}`, { key })).body.merged_into).toBeUndefined();
+    // Families never split stay free to merge: x and a new lead tie as usual.
+    await post(key, apiEvent(`lead_w_${tag}`, { email: ex }));
+    expect((await api.request('GET', `/v1/leads/lead_w_${tag}`, { key })).body.merged_into).toBe(x);
+  });
+
+  it("erasing the side split from keeps no trace of it on the other: no e-mail, no lead id in the other's items or leadlog's events (red team)", async () => {
+    const { orgId, key } = await api.newOrg();
+    const tag = unique();
+    const [a, b] = [`lead_alice_${tag}`, `lead_bob_${tag}`];
+    const alice = `alice.${tag}@acme.io`;
+    await post(key, apiEvent(a, { email: alice }));
+    await post(key, apiEvent(b, { email: `bob.${tag}@acme.io` }));
+    await post(key, apiEvent(b, { email: alice }, { external_event_id: 'tie' })); // b merged into a, tied by Alice's e-mail
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    expect((await erase(key, a)).status).toBe('completed');
+    const internal = (await timeline(api, key, b)).filter((e) => e.event_type.startsWith('lead.'));
+    expect(JSON.stringify(internal)).not.toContain(alice);
+    expect(JSON.stringify(internal)).not.toContain(a);
+    const items = (await controlItemsOf(orgId)).filter((item) => !String(item.pk).startsWith('ERASURE'));
+    expect(JSON.stringify(items)).not.toContain(alice);
+    expect(JSON.stringify(items)).not.toContain(a);
+    // Asked again after Alice is gone: nothing to split from, Bob is live.
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(404);
+  }, 60_000);
+
+  it('is refused (409 erasure-running) while an erasure of the family runs: the erasure would undo it (red team)', async () => {
+    const { key } = await api.newOrg();
+    const { a, b } = await wrongMerge(key);
+    expect((await api.request('DELETE', `/v1/leads/${a}`, { key })).status).toBe(202);
+    const refused = await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.type).toMatch(/erasure-running$/);
+    expect((await erase(key, a)).status).toBe('completed');
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
+  }, 60_000);
 });

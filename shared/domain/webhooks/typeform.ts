@@ -35,8 +35,14 @@ export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
         })
       : { provider_event_type: providerType };
 
-  const emails = [...answers.filter((a) => a.type === 'email').map((a) => str(a.email)), str(hidden.email)];
-  const phones = answers.filter((a) => a.type === 'phone_number').map((a) => str(a.phone_number));
+  // What the respondent typed is theirs. Hidden fields are set by whoever shared the link (section 4, v1.2), like a
+  // hidden lead_id: a hidden e-mail or phone names the respondent only when they typed neither; otherwise it stays in
+  // the payload (`hidden`), unlinked, so a link carrying its owner's e-mail never ties a stranger to that owner.
+  const typedEmails = answers.filter((a) => a.type === 'email').map((a) => str(a.email)).filter(Boolean);
+  const typedPhones = answers.filter((a) => a.type === 'phone_number').map((a) => str(a.phone_number)).filter(Boolean);
+  const typed = typedEmails.length > 0 || typedPhones.length > 0;
+  const emails = typed ? typedEmails : [str(hidden.email)];
+  const phones = typed ? typedPhones : [str(hidden.phone)];
   return {
     providerEventType: providerType,
     eventType,
@@ -50,7 +56,7 @@ export function mapTypeform(body: unknown, _headers: Headers): MappedDelivery {
     objectIdRef: str(response.token),
     payload,
     identity: claims({
-      emails, phones: [...phones, str(hidden.phone)].filter(Boolean).map((value) => ({ value: value! })),
+      emails, phones: phones.filter(Boolean).map((value) => ({ value: value! })),
       objects: [objectRef('typeform', 'response', str(response.token))],
     }),
     explicitLeadId: str(hidden.lead_id),
