@@ -83,11 +83,6 @@ export interface ErasureRequestPorts {
 }
 
 /**
- * DELETE /v1/leads/{lead_id}: the lead's running erasure if there is one (started again: starting is idempotent),
- * its completed one when nothing of the lead has come back since, else a new job for the lead's whole family.
- * 404 when leadlog holds nothing of the lead.
- */
-/**
  * Refuses (409 erasure-running) a change to leads whose family an erasure is removing right now: an unmerge accepted
  * then would be undone by the erasure, which erases the family as it was when asked.
  */
@@ -99,6 +94,11 @@ export async function refuseWhileErasing(erasures: Pick<ErasureStore, 'ofLead' |
   }
 }
 
+/**
+ * DELETE /v1/leads/{lead_id}: the lead's running erasure if there is one (started again: starting is idempotent),
+ * its completed one when nothing of the lead has come back since, else a new job for the lead's whole family.
+ * 404 when leadlog holds nothing of the lead.
+ */
 export async function requestErasure(
   ports: ErasureRequestPorts,
   request: { orgId: string; leadId: string; keyId: string; requestId: string; nowMs: number },
