@@ -3,11 +3,11 @@ import { v7 as uuidv7 } from 'uuid';
 import * as z from 'zod/mini';
 import {
   JUNK_EMAILS, JUNK_LOCAL_PARTS, MAX_IGNORED_IDENTITIES, NANP_FICTIONAL, PLACEHOLDER_DOMAINS, PLACEHOLDER_LOCAL_PARTS, PLACEHOLDER_TLDS,
-  SEQUENTIAL_MIN_DIGITS,
+  PLACEHOLDER_SUBSCRIBER, SEQUENTIAL_MIN_DIGITS,
 } from '../definitions/junk-identities.js';
 import { IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-limits.js';
 import { mapWithConcurrency } from './concurrency.js';
-import { NotFoundError, NotMergedError, ValidationError } from './errors.js';
+import { NotFoundError, NotMergedError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
 import { leadDigest } from './keys.js';
 import { idString, parseOrThrow } from './schema.js';
@@ -29,9 +29,16 @@ export interface LeadIdentity {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** A quoted local part that needs no quotes (`"ana"@…` is `ana@…`): letters, digits and the atom's punctuation. */
+const NEEDLESSLY_QUOTED = /^"([a-z0-9!#$%&'*+\-/=?^_`{|}~.]+)"@/;
 
+/**
+ * An e-mail as one mailbox is written once: compatibility forms folded (NFKC: full-width `ｔｅｓｔ@ｔｅｓｔ.ｃｏｍ` is
+ * `test@test.com`), trimmed, lower-cased, a domain's trailing dot dropped (`email.com.` is `email.com`), needless
+ * quotes around the local part dropped. undefined when it cannot be an address.
+ */
 export function normalizeEmail(value: string): string | undefined {
-  const email = value.trim().toLowerCase();
+  const email = value.normalize('NFKC').trim().toLowerCase().replace(/\.+$/, '').replace(NEEDLESSLY_QUOTED, '$1@');
   return EMAIL.test(email) && email.length <= 254 ? email : undefined;
 }
 
@@ -125,7 +132,7 @@ function isJunkPhone(e164: string): boolean {
   const memo = junkPhoneMemo.get(e164);
   if (memo !== undefined) return memo;
   const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? e164.slice(1);
-  const junk = NANP_FICTIONAL.test(e164) || /^(\d)\1*$/.test(national) || isSequential(national);
+  const junk = NANP_FICTIONAL.test(e164) || /^(\d)\1*$/.test(national) || isSequential(national) || PLACEHOLDER_SUBSCRIBER.test(national);
   if (junkPhoneMemo.size >= 10_000) junkPhoneMemo.clear();
   junkPhoneMemo.set(e164, junk);
   return junk;
@@ -150,7 +157,10 @@ const limit = z.int().check(z.minimum(1, 'must be at least 1'), z.maximum(MAX_ID
  * e-mails and phones in international format (+…), normalized as identities are; `limits`, per family and kind.
  */
 export const identitySettingsBody = z.strictObject({
-  ignore: z.optional(z.array(z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(254, 'must be at most 254 characters')))
+  ignore: z.optional(z.array(z.string().check(
+    z.minLength(1, 'must not be empty'), z.maxLength(254, 'must be at most 254 characters'),
+    z.refine((value) => ignoredKey(value) !== undefined, 'must be an e-mail address or a phone number in international format (+…)'),
+  ))
     .check(z.maxLength(MAX_IGNORED_IDENTITIES, `must hold at most ${MAX_IGNORED_IDENTITIES} values`))),
   limits: z.optional(z.strictObject({ email: z.optional(limit), phone: z.optional(limit), ref: z.optional(limit) })),
 });
@@ -167,9 +177,8 @@ function ignoredKey(value: string): string | undefined {
 
 export function parseIdentitySettings(body: unknown, nowIso: string): IdentitySettings {
   const { ignore = [], limits } = parseOrThrow(identitySettingsBody, body, { notObjectMessage: 'must be a JSON object: {"ignore": [ ... ], "limits": { ... }}' });
+  // Every value is one (the schema refines each): every bad field is named in one answer, whatever else is wrong.
   const keys = ignore.map(ignoredKey);
-  const errors = keys.flatMap((key, i) => (key === undefined ? [{ path: `ignore.${i}`, message: 'must be an e-mail address or a phone number in international format (+…)' }] : []));
-  if (errors.length > 0) throw new ValidationError(errors);
   // The limits the org set, as it set them (a default it left out follows the default, should that change).
   return { ignore: [...new Set(keys.map((key) => parseIdentityKey(key!).value))].sort(), ...(limits ? { limits } : {}), updated_at: nowIso };
 }

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoIdentityStore } from '../../shared/adapters/dynamo-identity-store.js';
 import { controlItemsOf } from '../support/control-table.js';
 import {
-  IdentityCache, isJunkIdentity, leadFamily, liveLead, parseIdentitySettings, resolveLead, type LeadMerge, type LeadRefusal,
+  IdentityCache, isJunkIdentity, leadFamily, liveLead, normalizeEmail, parseIdentitySettings, resolveLead, type LeadMerge, type LeadRefusal,
 } from '../../shared/domain/identity.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import type { IdentityStore } from '../../shared/domain/ports.js';
@@ -32,15 +32,15 @@ function realStore() {
 }
 
 const nowIso = new Date().toISOString();
-const ana = { emails: ['ana@example.com'], phones: [{ value: '+5511999999999' }], refs: ['stripe:cus_1'] };
+const ana = { emails: ['ana@example.com'], phones: [{ value: '+5511987612345' }], refs: ['stripe:cus_1'] };
 
 describe('resolveLead', () => {
   it('creates a lead on first sight and finds it again from any one identity', async () => {
     const { store, identitiesOf } = realStore();
     const first = await resolveLead(store, 'org', ana, { nowIso, createLeadId: () => 'lead_a' });
     expect(first).toBe('lead_a');
-    expect(await resolveLead(store, 'org', { emails: [], phones: [{ value: '(11) 99999-9999', defaultCountry: 'BR' }], refs: [] }, { nowIso, createLeadId: () => 'lead_b' })).toBe('lead_a');
-    expect(await identitiesOf('lead_a')).toEqual(['email:ana@example.com', 'phone:+5511999999999', 'ref:stripe:cus_1']);
+    expect(await resolveLead(store, 'org', { emails: [], phones: [{ value: '(11) 98761-2345', defaultCountry: 'BR' }], refs: [] }, { nowIso, createLeadId: () => 'lead_b' })).toBe('lead_a');
+    expect(await identitiesOf('lead_a')).toEqual(['email:ana@example.com', 'phone:+5511987612345', 'ref:stripe:cus_1']);
     expect(await resolveLead(store, 'other_org', ana, { nowIso, createLeadId: () => 'lead_c' })).toBe('lead_c');
   });
 
@@ -58,10 +58,10 @@ describe('resolveLead', () => {
   it('joins an e-mail-only lead and a phone-only lead when a later delivery carries both; chains read as their end', async () => {
     const { store } = realStore();
     await resolveLead(store, 'org', { emails: ['ana@example.com'], phones: [], refs: [] }, { nowIso: '2026-01-01T00:00:00.000Z', createLeadId: () => 'lead_e' });
-    await resolveLead(store, 'org', { emails: [], phones: [{ value: '+5511999999999' }], refs: [] }, { nowIso: '2026-01-02T00:00:00.000Z', createLeadId: () => 'lead_p' });
+    await resolveLead(store, 'org', { emails: [], phones: [{ value: '+5511987612345' }], refs: [] }, { nowIso: '2026-01-02T00:00:00.000Z', createLeadId: () => 'lead_p' });
     await resolveLead(store, 'org', { emails: [], phones: [], refs: ['stripe:cus_9'] }, { nowIso: '2026-01-03T00:00:00.000Z', createLeadId: () => 'lead_r' });
-    expect(await resolveLead(store, 'org', { emails: [], phones: [{ value: '+5511999999999' }], refs: ['stripe:cus_9'] }, { nowIso })).toBe('lead_p');
-    expect(await resolveLead(store, 'org', { emails: ['ana@example.com'], phones: [{ value: '+5511999999999' }], refs: [] }, { nowIso })).toBe('lead_e');
+    expect(await resolveLead(store, 'org', { emails: [], phones: [{ value: '+5511987612345' }], refs: ['stripe:cus_9'] }, { nowIso })).toBe('lead_p');
+    expect(await resolveLead(store, 'org', { emails: ['ana@example.com'], phones: [{ value: '+5511987612345' }], refs: [] }, { nowIso })).toBe('lead_e');
     expect(await liveLead(store, 'org', 'lead_r')).toBe('lead_e'); // lead_r → lead_p → lead_e
     expect((await leadFamily(store, 'org', 'lead_r')).members.sort()).toEqual(['lead_e', 'lead_p', 'lead_r']);
   });
@@ -103,12 +103,39 @@ describe('junk values (section 8, v1.2)', () => {
     expect(isJunkIdentity('ref:stripe:cus_1')).toBe(false);
   });
 
+  it('knows placeholders typed into a mask after the area code, and e-mails written another way (red team)', () => {
+    // After a 2- or 3-digit area code: all zeros, or one digit 8+ times.
+    for (const phone of ['+5511999999999', '+5511000000000', '+12120000000', '+442000000000']) {
+      expect(isJunkIdentity(`phone:${phone}`), phone).toBe(true);
+    }
+    // Real shapes stay: a vanity line of seven, ordinary mobiles.
+    for (const phone of ['+14157777777', '+5511912345678', '+5521987654321', '+5511987654321', '+12127365000']) {
+      expect(isJunkIdentity(`phone:${phone}`), phone).toBe(false);
+    }
+    // One mailbox, written another way, is the same identity (and so the same junk).
+    for (const [typed, normal] of [['no@email.com.', 'no@email.com'], ['ｔｅｓｔ＠ｔｅｓｔ．ｃｏｍ', 'test@test.com'], ['"test"@gmail.com', 'test@gmail.com'], [' Ana@Example.COM ', 'ana@example.com']]) {
+      expect(normalizeEmail(typed!), typed).toBe(normal);
+    }
+    expect(isJunkIdentity(`email:${normalizeEmail('"test"@gmail.com')}`)).toBe(true);
+    expect(normalizeEmail('"a b"@example.com')).toBeUndefined(); // a quoted local part with a space is no address we link
+  });
+
   it("adds the org's own list, normalized as identities are (PUT /v1/settings/identity)", () => {
     const settings = parseIdentitySettings({ ignore: [' Lead@Acme.com ', '+55 11 91234-5678', 'lead@acme.com'] }, nowIso);
     expect(settings).toEqual({ ignore: ['+5511912345678', 'lead@acme.com'], updated_at: nowIso });
     expect(isJunkIdentity('email:lead@acme.com', new Set(['email:lead@acme.com']))).toBe(true);
     expect(() => parseIdentitySettings({ ignore: ['not an address', '11 91234-5678'] }, nowIso)).toThrow(ValidationError);
     expect(() => parseIdentitySettings({ ignore: 'x' }, nowIso)).toThrow(ValidationError);
+    // Every bad field in one answer, whatever else is wrong (red team): values, limits and unknown keys together.
+    const paths = (() => {
+      try {
+        parseIdentitySettings({ ignore: ['ok@acme.com', 'not-a-value', 7], limits: { email: 0, fax: 1 }, extra: true }, nowIso);
+      } catch (error) {
+        return (error as ValidationError).errors!.map((e) => e.path).sort();
+      }
+      return [];
+    })();
+    expect(paths).toEqual(['extra', 'ignore[1]', 'ignore[2]', 'limits.email', 'limits.fax']);
   });
 
   it('never claims a junk value: a thousand leads naming it stay a thousand leads, and none of them lists it', async () => {
