@@ -449,7 +449,7 @@ function security(route: RouteDefinition) {
 
 const PROBLEM_TITLES: Record<number, string> = {
   400: 'Invalid request: every bad field is listed in `errors`', 401: 'Missing or invalid API key (or webhook signature)',
-  403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Conflict: the same idempotency key with different content (idempotency-conflict), or a lead not merged into the one named (not-merged)',
+  403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Conflict: the same idempotency key with different content (idempotency-conflict); for an unmerge, a lead not merged into the one named (not-merged) or a family being erased (erasure-running)',
   413: 'Body too large', 415: 'Not JSON, or a compressed body (content-encoding)', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
 };
 
