@@ -227,9 +227,9 @@ const ANNOUNCE_ATTEMPTS = 3;
 /**
  * The `Lead Erased` entries of a job: `{org_id, lead_id, erasure_id}` (section 9) with `leads`, the family's ids,
  * masked like every bus entry (section 3; subscribers hold the pseudonyms the bus gave them, so the pseudonym is
- * what lets them erase too), and `part`/`parts`: a family whose pseudonyms do not fit one entry is announced in
- * several, each with a slice of `leads`, each under LEAD_ERASED_ENTRY_BYTES. The same job gives the same entries
- * (the members keep their order), so a subscriber dedupes a rerun by erasure_id + part.
+ * what lets them erase too). A family whose pseudonyms do not fit one entry is announced in several, each with a
+ * slice of `leads` and `part` (1…) of `parts`, each under LEAD_ERASED_ENTRY_BYTES. The same job gives the same
+ * entries (the members keep their order), so a subscriber dedupes a rerun by erasure_id + part (absent: 1).
  */
 export function leadErasedEntries(job: ErasureJob, time: Date): BusEntry[] {
   const base = { org_id: job.orgId, lead_id: maskId(job.leadId), erasure_id: job.id };
@@ -238,12 +238,13 @@ export function leadErasedEntries(job: ErasureJob, time: Date): BusEntry[] {
   const widest = 10 ** 9;
   const room = LEAD_ERASED_ENTRY_BYTES - entrySize(entry({ ...base, part: widest, parts: widest, leads: [] }));
   const slices = chunkBy(job.members.map(maskId), Number.POSITIVE_INFINITY, room, (lead) => Buffer.byteLength(JSON.stringify(lead)) + 1);
-  const parts = slices.length > 0 ? slices : [[]];
-  return parts.map((leads, i) => entry({ ...base, part: i + 1, parts: parts.length, leads }));
+  // A family that fits one entry gets the entry as shipped; only a split announcement numbers its parts.
+  if (slices.length <= 1) return [entry({ ...base, leads: slices[0] ?? [] })];
+  return slices.map((leads, i) => entry({ ...base, leads, part: i + 1, parts: slices.length }));
 }
 
 /** Sends the entries in PutEvents requests EventBridge accepts (chunkEntries), retrying refused ones; throws while any is still refused. */
-async function announceErasure(bus: EventBus, entries: BusEntry[]): Promise<void> {
+export async function announceErasure(bus: EventBus, entries: BusEntry[]): Promise<void> {
   for (const chunk of chunkEntries(entries)) {
     let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {

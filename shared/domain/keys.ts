@@ -57,6 +57,9 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *                                                                     lead (lead.merged/unmerged after a split, lead.merge_refused): erased with
  *                                                                     it; the lead it is on by digest (that lead may be erased first)
  *   ERASURE#<org>                                  / JOB#<erasure id> one erasure job: phase, members, counts (no PII)
+ *   ERASURE#<org>                                  / JOB#<erasure id>#PART#<list>#<digest>#<n>  {values}: the n-th slice of a long
+ *                                                                     list of the job (members, mentioned, …) kept out of the job item so no
+ *                                                                     item grows with the family; <digest> names the list's content
  *   ERASURE#<org>                                  / LEAD#<digest>    {erasure_id}: the erasure of a lead (idempotent DELETE), keyed by
  *                                                                     a digest of the lead id: an erased id (an e-mail) is never kept
  *   ERASURES                                       / <org>#<id>       a running erasure (the local runner resumes these)
@@ -88,6 +91,10 @@ export const controlKeys = {
   leadSplit: (orgId: string, leadId: string, other: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `SPLIT#${leadDigest(other)}` }),
   leadMention: (orgId: string, leadId: string, eventId: string): ControlKey => ({ pk: `LEAD#${orgId}#${leadId}`, sk: `MENTION#${eventId}` }),
   erasureJob: (orgId: string, erasureId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}` }),
+  erasureJobPart: (orgId: string, erasureId: string, list: string, contentDigest: string, n: number): ControlKey => ({
+    pk: `ERASURE#${orgId}`, sk: `JOB#${erasureId}#PART#${list}#${contentDigest}#${String(n).padStart(5, '0')}`,
+  }),
+  erasureJobParts: (orgId: string, erasureId: string): ControlPrefix => ({ pk: `ERASURE#${orgId}`, skPrefix: `JOB#${erasureId}#PART#` }),
   erasureOfLead: (orgId: string, leadId: string): ControlKey => ({ pk: `ERASURE#${orgId}`, sk: `LEAD#${digest(leadId)}` }),
   runningErasure: (orgId: string, erasureId: string): ControlKey => ({ pk: 'ERASURES', sk: `${orgId}#${erasureId}` }),
   runningErasures: (): ControlPrefix => ({ pk: 'ERASURES', skPrefix: '' }),
