@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { listAudit } from '../shared/domain/audit.js';
 import { presentErasure, refuseWhileErasing, requestErasure } from '../shared/domain/erasure.js';
@@ -37,6 +38,8 @@ export function createAdminHandler(deps: Dependencies) {
       const [pathLead, lead] = [event.pathParameters?.lead_id ?? '', parseUnmergeBody(state.body)];
       await refuseWhileErasing(deps.erasures, viewer.orgId, [pathLead, lead]);
       const unmerge = await unmergeLead(deps.identities, viewer.orgId, pathLead, lead, new Date(nowMs).toISOString(), (split) => recordLeadUnmerged(deps.events, deps.identities, viewer.orgId, split, nowMs));
+      // Identity caches (webhooks functions) drop what they knew of the family once they next read the org's rules.
+      if (unmerge.changed) await deps.settings.newIdentityEpoch(viewer.orgId, `${new Date(nowMs).toISOString()}#${randomUUID()}`);
       return json(200, { changed: unmerge.changed, from_lead_id: unmerge.from, lead: await getLead(deps.events, deps.identities, viewer, unmerge.lead, nowMs) });
     },
     'GET /v1/erasures/{id}': async (event, state) => {

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { controlKeys } from '../domain/keys.js';
 import type { IdentitySettings, PrivacySettings, SettingsStore } from '../domain/ports.js';
 
@@ -21,10 +21,20 @@ export class DynamoSettingsStore implements SettingsStore {
       ignore: (result.Item?.ignore as string[] | undefined) ?? [],
       ...(result.Item?.limits ? { limits: result.Item.limits as IdentitySettings['limits'] } : {}),
       ...(result.Item?.updated_at ? { updated_at: result.Item.updated_at as string } : {}),
+      ...(result.Item?.identity_epoch ? { epoch: result.Item.identity_epoch as string } : {}),
     };
   }
 
+  async newIdentityEpoch(orgId: string, epoch: string): Promise<void> {
+    await this.client.send(new UpdateCommand({
+      TableName: this.tableName, Key: controlKeys.identitySettings(orgId),
+      UpdateExpression: 'SET identity_epoch = :epoch, org_id = :org', ExpressionAttributeValues: { ':epoch': epoch, ':org': orgId },
+    }));
+  }
+
   async setIdentity(orgId: string, settings: IdentitySettings): Promise<void> {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.identitySettings(orgId), org_id: orgId, ...settings } }));
+    // A replaced list may unlink what caches hold: the epoch moves on with it.
+    const { epoch: _shown, ...stored } = settings;
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.identitySettings(orgId), org_id: orgId, ...stored, identity_epoch: stored.updated_at ?? new Date().toISOString() } }));
   }
 }

@@ -184,14 +184,19 @@ export function parseIdentitySettings(body: unknown, nowIso: string): IdentitySe
 }
 
 /** The settings as GET /v1/settings/identity shows them: every limit in force (the org's, else the default). */
-export function presentIdentitySettings(settings: IdentitySettings): Required<Omit<IdentitySettings, 'updated_at'>> & Pick<IdentitySettings, 'updated_at'> {
+export function presentIdentitySettings(settings: IdentitySettings): { ignore: string[]; limits: IdentityCounts; updated_at?: string } {
   return { ignore: settings.ignore, limits: identityLimits(settings.limits), ...(settings.updated_at ? { updated_at: settings.updated_at } : {}) };
 }
 
-/** What an org's identity settings mean to a resolution: its junk values as identity keys, and its limits. */
+/**
+ * What an org's identity settings mean to a resolution: its junk values as identity keys, its limits, and its identity
+ * epoch, moved on by every unmerge: a function's identity cache drops what it learned before (within the settings
+ * cache's SETTINGS_CACHE_SECONDS instead of the identity cache's IDENTITY_CACHE_SECONDS).
+ */
 export interface IdentityRules {
   ignore: ReadonlySet<string>;
   limits: IdentityCounts;
+  epoch?: string | undefined;
 }
 
 /** An org's identity rules (its own junk values, its limits), cached per function for `ttlMs` (0: asked every time). */
@@ -200,8 +205,8 @@ export function cachedIdentityRules(store: SettingsStore, ttlMs: number): (orgId
   return async (orgId) => {
     const hit = cache.get(orgId);
     if (ttlMs > 0 && hit && hit.until > Date.now()) return hit.rules;
-    const { ignore, limits } = await store.identity(orgId);
-    const rules = { ignore: new Set(ignore.flatMap((value) => ignoredKey(value) ?? [])), limits: identityLimits(limits) };
+    const { ignore, limits, epoch } = await store.identity(orgId);
+    const rules = { ignore: new Set(ignore.flatMap((value) => ignoredKey(value) ?? [])), limits: identityLimits(limits), epoch };
     if (cache.size > 5_000) cache.clear();
     cache.set(orgId, { rules, until: Date.now() + ttlMs });
     return rules;
@@ -218,17 +223,18 @@ export function newLeadId(): string {
  * into another; entries expire (and are bounded) so merges and erasures are seen within the TTL.
  */
 export class IdentityCache {
-  private readonly entries = new Map<string, { leadId: string; until: number }>();
+  private readonly entries = new Map<string, { leadId: string; until: number; epoch: string | undefined }>();
   constructor(private readonly ttlMs = 5 * 60_000, private readonly maxEntries = 50_000) {}
 
-  get(orgId: string, key: string, nowMs: number): string | undefined {
+  /** An entry counts only under the org's identity epoch it was made in: an unmerge moves the epoch on (IdentityRules). */
+  get(orgId: string, key: string, nowMs: number, epoch?: string): string | undefined {
     const hit = this.entries.get(`${orgId}\u0000${key}`);
-    return hit && hit.until > nowMs ? hit.leadId : undefined;
+    return hit && hit.until > nowMs && hit.epoch === epoch ? hit.leadId : undefined;
   }
 
-  set(orgId: string, key: string, leadId: string, nowMs: number): void {
+  set(orgId: string, key: string, leadId: string, nowMs: number, epoch?: string): void {
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(`${orgId}\u0000${key}`, { leadId, until: nowMs + this.ttlMs });
+    this.entries.set(`${orgId}\u0000${key}`, { leadId, until: nowMs + this.ttlMs, epoch });
   }
 }
 
@@ -418,6 +424,8 @@ export interface ResolveOptions {
   ignore?: ReadonlySet<string> | undefined;
   /** The org's per-family limits (identityLimits: the defaults where it set none). */
   limits?: IdentityCounts | undefined;
+  /** The org's identity epoch (IdentityRules): cache entries from another epoch are not used. */
+  epoch?: string | undefined;
   /** The lead when nothing else names one (no identity but junk, no explicit or hinted lead). */
   fallbackLeadId?: string | undefined;
   nowIso: string;
@@ -470,7 +478,7 @@ async function resolveKeys(
   if (keys.length === 0) return options.explicitLeadId ?? hint ?? options.fallbackLeadId;
   const named = options.explicitLeadId ?? hint;
   const nowMs = Date.parse(options.nowIso);
-  const cached = options.cache ? keys.map((key) => options.cache!.get(orgId, key, nowMs)) : [];
+  const cached = options.cache ? keys.map((key) => options.cache!.get(orgId, key, nowMs, options.epoch)) : [];
   // Every identity already seen by this function, all on one lead (and the sender names no other): done.
   if (cached.length === keys.length && cached.every((lead) => lead !== undefined && lead === cached[0]) && (named ?? cached[0]) === cached[0]) {
     return cached[0];
@@ -484,7 +492,7 @@ async function resolveKeys(
     const claimFresh = async () => {
       const owners = await Promise.all(fresh.map((key) => store.claim(orgId, key, known, options.nowIso)));
       const mine = owners.every((owner) => owner === known);
-      if (mine) for (const key of fresh) options.cache!.set(orgId, key, known, nowMs);
+      if (mine) for (const key of fresh) options.cache!.set(orgId, key, known, nowMs, options.epoch);
       return mine;
     };
     if (options.alongside) {
@@ -576,7 +584,7 @@ async function resolveOnce(
     await options.onRefused?.({ lead: live, identity: decided, reason: 'hint', otherLeadId: hint });
   }
   // Remembered only when every identity of the delivery is on this lead (a refusal leaves some elsewhere, or nowhere).
-  if (merged.refused.length === 0 && overLimit.length === 0) for (const key of keys) options.cache?.set(orgId, key, live, nowMs);
+  if (merged.refused.length === 0 && overLimit.length === 0) for (const key of keys) options.cache?.set(orgId, key, live, nowMs, options.epoch);
   return live;
 }
 

@@ -242,6 +242,8 @@ export interface IdentitySettings {
   /** Per-family limits of person identities (defaults: IDENTITY_LIMITS). */
   limits?: Partial<IdentityCounts>;
   updated_at?: string;
+  /** Moved on by every unmerge (never shown): identity caches drop what they learned before it. */
+  epoch?: string;
 }
 
 export interface SettingsStore {
@@ -249,6 +251,8 @@ export interface SettingsStore {
   setPrivacy(orgId: string, settings: PrivacySettings): Promise<void>;
   identity(orgId: string): Promise<IdentitySettings>;
   setIdentity(orgId: string, settings: IdentitySettings): Promise<void>;
+  /** Moves the org's identity epoch on (IdentitySettings.epoch), keeping the rest of its settings. */
+  newIdentityEpoch(orgId: string, epoch: string): Promise<void>;
 }
 
 /** One audit record (section 9): who (the API key), what, on which resource, in which request. No PII. */

@@ -11,6 +11,8 @@ import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
 import { maskId } from '../../shared/domain/masking.js';
+import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
+import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { apiEvent, timeline, unique } from '../support/leads.js';
 import { drainStream } from '../support/stream.js';
@@ -273,4 +275,19 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     expect((await erase(key, a)).status).toBe('completed');
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
   }, 60_000);
+  it("a webhooks function's identity cache follows an unmerge at once: Bob's next purchase is Bob's (red team)", async () => {
+    const { orgId, key } = await api.newOrg();
+    const secret = `stripe_secret_${unique()}${unique()}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId, provider: 'stripe', secret, nowIso: new Date().toISOString() });
+    const { a, b, bob } = await wrongMerge(key);
+    const buy = async () => {
+      const body = JSON.stringify(stripeCheckoutCompleted(bob));
+      const res = await api.request('POST', `/v1/webhooks/stripe/${orgId}`, { rawBody: body, headers: signStripe(body, secret) });
+      expect(res.status, res.text).toBe(200);
+      return res.body.lead_id as string;
+    };
+    expect(await buy()).toBe(a); // merged: Bob's purchase reads as the family's live lead, and the function remembers it
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    expect(await buy()).toBe(b);
+  });
 });
