@@ -30,6 +30,8 @@ export function createAdminHandler(deps: Dependencies) {
       const { orgId, keyId } = callerOf(state);
       const job = await requestErasure(deps, { orgId, leadId: event.pathParameters?.lead_id ?? '', keyId, requestId: state.requestId, nowMs: deps.clock.now() });
       state.auditAs = `erasure/${job.id}`; // never the lead's id: an erasure leaves no record of it (section 9)
+      // Identity caches stop sending the family's identities to its leads once they next read the org's rules.
+      await deps.settings.newIdentityEpoch(orgId, `${new Date(deps.clock.now()).toISOString()}#${randomUUID()}`);
       return json(202, { erasure_id: job.id, status: presentErasure(job).status }, { location: `/v1/erasures/${job.id}` });
     },
     'POST /v1/leads/{lead_id}/unmerge': async (event, state) => {
