@@ -549,20 +549,30 @@ async function resolveOnce(
     else if (room[kindOf(key)]-- > 0) linked.push(key);
     else overLimit.push(key);
   }
-  if (linked.length > 0 || objects.length > 0 || created || options.explicitLeadId !== undefined || hintTaken) {
+  // A lead named on purpose (explicit or hinted) gets a profile (first seen) if it has none: chain[0] has one when merged.
+  const unprofiled = (options.explicitLeadId !== undefined || hintTaken) && chain.length === 1 && !profile;
+  const objectOwners = new Map<string, string>();
+  if (linked.length > 0 || created || unprofiled) {
     const adding = KINDS.filter((kind) => linked.some((key) => kindOf(key) === kind));
     const caps = Object.fromEntries(adding.map((kind) => [kind, limits[kind] - linked.filter((key) => kindOf(key) === kind).length]));
     if (!(await store.link(orgId, { chain, keys: linked, objects, caps, nowIso: options.nowIso }))) return undefined;
+  } else if (objects.length > 0) {
+    // Only provider objects are new (a returning buyer's order): they count against no limit, so each is claimed on its
+    // own, at once; one that another lead claimed first ties that lead, as any identity does.
+    const owners = await Promise.all(objects.map((key) => store.claim(orgId, key, claimant, options.nowIso)));
+    objects.forEach((key, i) => objectOwners.set(key, owners[i]!));
   }
 
-  const ownerOf = (key: string) => found.get(key) ?? (linked.includes(key) || objects.includes(key) ? claimant : undefined);
-  const liveOf = (owner: string) => (owner === claimant ? claimantLive : foundLive.get(owner)!);
+  const ownerOf = (key: string) => found.get(key) ?? objectOwners.get(key) ?? (linked.includes(key) || objects.includes(key) ? claimant : undefined);
+  const ownersLive = new Map([...foundLive, [claimant, claimantLive]]);
+  for (const owner of new Set(objectOwners.values())) if (!ownersLive.has(owner)) ownersLive.set(owner, (await follow(owner)).lead);
+  const liveOf = (owner: string) => ownersLive.get(owner)!;
   const owned = keys.filter((key) => ownerOf(key) !== undefined);
   const leads = [...new Set([claimantLive, ...owned.map((key) => liveOf(ownerOf(key)!))])];
   const tie = owned.find((key) => liveOf(ownerOf(key)!) !== claimantLive) ?? keys[0]!;
   const merged = leads.length > 1
     ? await mergeLeads(store, orgId, leads, tie, { nowIso: options.nowIso, limits, onMerged: options.onMerged })
-    : { survivor: created ? claimant : await liveLead(store, orgId, claimantLive), refused: [] };
+    : { survivor: claimantLive, refused: [] };
   // A merge refused: the event goes to the lead its strongest identity names (an API event keeps its own lead).
   const live = merged.refused.length === 0 ? merged.survivor
     : await liveLead(store, orgId, options.explicitLeadId ?? ownerOf(strongest(owned) ?? tie) ?? claimant);
