@@ -285,7 +285,7 @@ async function main(): Promise<void> {
   report(`\n## Signed Stripe deliveries vs core ingest (concurrency ${CONCURRENCY}, ${EVENTS} x ${ROUNDS} rounds, median)`);
   report(`core ingest path:                          ${median(ingestAgain).toFixed(0)} events/s`);
   report(`webhook, returning customers (known ids):  ${median(webhookReturning).toFixed(0)} deliveries/s, ratio ${(median(webhookReturning) / median(ingestAgain)).toFixed(2)} (target >= 0.70)`);
-  report(`webhook, first sight (new lead: 3 identity claims + profile): ${median(webhookFirstSight).toFixed(0)} deliveries/s, ratio ${(median(webhookFirstSight) / median(ingestAgain)).toFixed(2)}`);
+  report(`webhook, first sight (new lead: one link transaction: 3 identity claims, their items, the profile): ${median(webhookFirstSight).toFixed(0)} deliveries/s, ratio ${(median(webhookFirstSight) / median(ingestAgain)).toFixed(2)}`);
 
   // 4b. First sight with merges: each person arrives e-mail only, then phone only (two leads), then with both (a merge:
   //     one transaction and a lead.merged event besides the delivery). The rate counts all three deliveries.
