@@ -60,8 +60,11 @@ export class JobRunner {
 
 /** Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here. */
 export class ErasureRunner extends JobRunner {
-  constructor(ports: ErasurePorts, options: { pollMs?: number; onError?: (error: Error) => void } = {}) {
-    super({ running: () => ports.erasures.running(), step: (orgId, id) => runErasure(ports, orgId, id) }, { ...options, now: () => ports.clock.now() });
+  /** `only`: the orgs whose erasures this runner takes (tests sharing one DynamoDB Local each run their own orgs'). */
+  constructor(ports: ErasurePorts, options: { pollMs?: number; onError?: (error: Error) => void; only?: (orgId: string) => boolean } = {}) {
+    const { only, ...runnerOptions } = options;
+    const running = async () => (await ports.erasures.running()).filter((job) => only?.(job.orgId) ?? true);
+    super({ running, step: (orgId, id) => runErasure(ports, orgId, id) }, { ...runnerOptions, now: () => ports.clock.now() });
   }
 }
 

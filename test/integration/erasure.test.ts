@@ -125,7 +125,7 @@ describe('erasing a lead (section 9)', () => {
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key: other.key })).status).toBe(404); // another org's erasure
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key })).body).toMatchObject({ erasure_id: erasureId, status: 'running', lead_id: y });
 
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: exporter }));
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: exporter }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let status: { status: string; counts: Record<string, number>; leads: string[] } | undefined;
     do {
@@ -207,7 +207,7 @@ describe('erasing a lead (section 9)', () => {
     const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(erased.status, erased.text).toBe(202);
     const erasureId = erased.body.erasure_id as string;
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }));
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let answer: { text: string; body: Record<string, unknown> };
     do {
@@ -259,7 +259,7 @@ describe('erasing a lead (section 9)', () => {
 
     const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(erased.status, erased.text).toBe(202);
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }));
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let status: unknown;
     do {

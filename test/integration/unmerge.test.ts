@@ -50,7 +50,7 @@ async function erase(key: string, lead: string): Promise<Record<string, any>> {
   expect(res.status, res.text).toBe(202);
   const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
     bus: new LocalBus({ rules: [] }), archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
-  }));
+  }), { only: api.ownOrg });
   const deadline = Date.now() + 30_000;
   let job: { body: Record<string, any> };
   do {

@@ -11,6 +11,8 @@ export interface TestApi {
   deps: Dependencies;
   request(method: string, path: string, options?: { key?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> }): Promise<TestResponse>;
   newOrg(scopes?: Scope[]): Promise<{ orgId: string; key: string }>;
+  /** Whether this API instance made the org (newOrg): job runners of one test file take only their own orgs' jobs. */
+  ownOrg(orgId: string): boolean;
   keyFor(orgId: string, scopes: Scope[]): Promise<string>;
   close(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startTestApi(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const orgs = new Set<string>();
   const keyFor = async (orgId: string, scopes: Scope[]) => (await createApiKey(deps.apiKeys, { orgId, scopes, now: Date.now() })).key;
   return {
     url,
@@ -61,8 +64,10 @@ export async function startTestApi(
     },
     async newOrg(scopes = ALL_SCOPES) {
       const orgId = `org_${randomBytes(6).toString('hex')}`;
+      orgs.add(orgId);
       return { orgId, key: await keyFor(orgId, scopes) };
     },
+    ownOrg: (orgId) => orgs.has(orgId),
     keyFor,
     async close() {
       server.closeAllConnections();
