@@ -50,15 +50,15 @@ export const PLACEHOLDER_TLDS: readonly string[] = ['test', 'example', 'invalid'
  * (`+1 111-111-1111`, `+55 11 11111-1111`), or wholly a run of consecutive digits up or down of at least
  * SEQUENTIAL_MIN_DIGITS without wrapping (`1234567890`, `0123456789`, `9876543210`; but not `9012345678`, a real
  * Japanese mobile's shape), or a number of the NANP's fictional range 555-0100…0199 (any area code:
- * +1 NPA 555 01XX). Also when, after an area code of 2 or 3 digits, the rest is all zeros (7 or more: `+1 212 000-0000`,
- * `+55 11 00000-0000`), or one digit repeated 8 or more times (`+55 11 99999-9999`: a form's mask filled in; seven
- * (`+1 415 777-7777`) may be a real vanity line and is not junk). A run after an area code (`+55 11 98765-4321`) is a
- * real mobile's shape and is not junk.
+ * +1 NPA 555 01XX). Also when, after a prefix of 2 or 3 digits (an area code), the rest is one digit repeated 9 or more
+ * times (`+55 11 99999-9999`, `+55 11 00000-0000`: a mobile form's mask filled in). Eight (`+44 20 7777 7777`,
+ * `+49 30 88888888`, `+1 212 222-2222` read as 21 + 22222222) are real lines' shapes and are not junk; nor is a run after
+ * an area code (`+55 11 98765-4321`).
  */
 export const SEQUENTIAL_MIN_DIGITS = 7;
 export const NANP_FICTIONAL = /^\+1\d{3}55501\d{2}$/;
-/** A national number whose subscriber part (after a 2- or 3-digit area code) is a placeholder: zeros, or one digit 8+ times. */
-export const PLACEHOLDER_SUBSCRIBER = /^\d{2,3}(?:0{7,}|(\d)\1{7,})$/;
+/** A national number whose subscriber part (after a 2- or 3-digit area code) is one digit 9 or more times: a mask filled in. */
+export const PLACEHOLDER_SUBSCRIBER = /^\d{2,3}(\d)\1{8,}$/;
 
 /** At most this many values in an org's own list (PUT /v1/settings/identity). */
 export const MAX_IGNORED_IDENTITIES = 1_000;

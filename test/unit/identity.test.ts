@@ -104,12 +104,14 @@ describe('junk values (section 8, v1.2)', () => {
   });
 
   it('knows placeholders typed into a mask after the area code, and e-mails written another way (red team)', () => {
-    // After a 2- or 3-digit area code: all zeros, or one digit 8+ times.
-    for (const phone of ['+5511999999999', '+5511000000000', '+12120000000', '+442000000000']) {
+    // After a 2- or 3-digit area code: one digit 9+ times (a mobile mask filled in).
+    for (const phone of ['+5511999999999', '+5511000000000', '+5521000000000']) {
       expect(isJunkIdentity(`phone:${phone}`), phone).toBe(true);
     }
     // Real shapes stay: a vanity line of seven, ordinary mobiles.
-    for (const phone of ['+14157777777', '+5511912345678', '+5521987654321', '+5511987654321', '+12127365000']) {
+    // Real lines' shapes stay (red team, second pass): eight repeated digits after an area code, a vanity line of seven.
+    for (const phone of ['+14157777777', '+16177777777', '+12122222222', '+442077777777', '+442030000000', '+552122222222', '+551130000000',
+      '+919888888888', '+493088888888', '+5511912345678', '+5521987654321', '+5511987654321', '+12127365000']) {
       expect(isJunkIdentity(`phone:${phone}`), phone).toBe(false);
     }
     // One mailbox, written another way, is the same identity (and so the same junk).
