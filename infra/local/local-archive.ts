@@ -113,7 +113,7 @@ export class LocalArchive implements Archive, ArchiveEraser {
     let removed = { rows: 0, files: 0 };
     const erasing = this.flush().then(async () => {
       const folder = join(this.options.dir, ARCHIVE_PREFIX, `org_id=${orgId}`);
-      if (leadIds.length === 0 || !existsSync(folder)) return;
+      if ((leadIds.length === 0 && eventIds.length === 0) || !existsSync(folder)) return;
       const db = await this.db();
       const where = erasedRowsPredicate(orgId, leadIds, eventIds);
       // The files holding the leads' rows, with how many of theirs and how many others each holds (one scan).

@@ -40,7 +40,7 @@ export class AthenaArchiveEraser implements ArchiveEraser {
       removed.files += more.files;
     };
     for (const marker of (await this.keys(staging)).filter((key) => key.endsWith('/_SWAP'))) add(await this.swap(marker, erasureId));
-    if (leadIds.length === 0) return removed;
+    if (leadIds.length === 0 && eventIds.length === 0) return removed;
     const where = erasedRowsPredicate(orgId, leadIds, eventIds);
     const found = (await this.query(`SELECT "$path" AS file, count(*) AS row_count FROM "${RAW_TABLE}" WHERE ${where.org} AND ${where.leads} GROUP BY 1`))
       .map(([file, rows]) => ({ key: keyOf(file!, this.options.bucket), rows: Number(rows) }));

@@ -105,6 +105,9 @@ export function sqlLiteral(value: string): string {
  * left on the family it was split from, a `lead.merge_refused` naming it). Its negation is what a rewritten file keeps.
  */
 export function erasedRowsPredicate(orgId: string, leadIds: readonly string[], eventIds: readonly string[] = []): { org: string; leads: string } {
-  const leads = `lead_id IN (${leadIds.map(sqlLiteral).join(', ')})`;
-  return { org: `org_id = ${sqlLiteral(orgId)}`, leads: eventIds.length === 0 ? leads : `(${leads} OR id IN (${eventIds.map(sqlLiteral).join(', ')}))` };
+  const parts = [
+    ...(leadIds.length > 0 ? [`lead_id IN (${leadIds.map(sqlLiteral).join(', ')})`] : []),
+    ...(eventIds.length > 0 ? [`id IN (${eventIds.map(sqlLiteral).join(', ')})`] : []),
+  ];
+  return { org: `org_id = ${sqlLiteral(orgId)}`, leads: parts.length === 0 ? 'FALSE' : parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})` };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ErasureRunningError, NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
-import { liveLead, mergedSubtree } from './identity.js';
+import { mapWithConcurrency } from './concurrency.js';
+import { followMerges, liveLead, mergedSubtree } from './identity.js';
 import { identityDigest, leadDigest } from './keys.js';
 import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
 import type { ExportEngine, ExportJobStore } from './exports.js';
@@ -124,6 +125,21 @@ export async function requestErasure(
   return standing;
 }
 
+/**
+ * Before anything is erased: a member split off by an unmerge that won the race with this erasure's request (the
+ * unmerge answered 200 `changed`) is a family of its own now, live and apart from the requested lead's, and is left out.
+ * Only members that still have a profile are judged (one erased already, or never profiled, stays a member).
+ */
+async function leaveSplitMembers(ports: ErasurePorts, job: ErasureJob): Promise<void> {
+  const live = await liveLead(ports.identities, job.orgId, job.leadId);
+  const judged = await mapWithConcurrency(job.members, 16, async (member) => followMerges(ports.identities, job.orgId, member));
+  const kept = job.members.filter((member, i) => !judged[i]!.profile || judged[i]!.lead === live || member === job.leadId);
+  if (kept.length === job.members.length) return;
+  job.members = kept;
+  job.counts.leads = kept.length;
+  await ports.erasures.save(job);
+}
+
 /** The lead's family (the live lead it reads as and every lead merged into that one) that leadlog holds anything of. */
 async function familyOf(ports: Pick<ErasureRequestPorts, 'events' | 'identities'>, orgId: string, leadId: string): Promise<string[]> {
   const tree = await mergedSubtree(ports.identities, orgId, await liveLead(ports.identities, orgId, leadId));
@@ -167,6 +183,7 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
   for (;;) {
     switch (job.phase) {
       case 'hot':
+        await leaveSplitMembers(ports, job);
         await eraseHot(ports, job);
         await advance('settle', { settleUntil: new Date(ports.clock.now() + ports.settleMs).toISOString() });
         break;
@@ -189,10 +206,15 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
         // The archive holds each lead id as it leaves DynamoDB, masked (maskId): an e-mail used as a lead id is
         // archived as its pseudonym (keyed; rows written before the key carry legacyMaskId's), so the rows are
         // found by every form (a pseudonym names exactly one id).
+        // In slices: one statement names at most ARCHIVE_IDS_PER_STATEMENT ids (Athena refuses a query over 256 KB),
+        // whatever the size of the family or the number of events that name it.
         const archived = archivedIdForms(job.members);
-        const removed = await ports.archive.eraseLeads(orgId, archived, job.id, job.mentioned ?? []);
-        job.counts.archive_rows += removed.rows;
-        job.counts.archive_files += removed.files;
+        const mentioned = job.mentioned ?? [];
+        for (let i = 0; i < Math.max(archived.length, mentioned.length); i += ARCHIVE_IDS_PER_STATEMENT) {
+          const removed = await ports.archive.eraseLeads(orgId, archived.slice(i, i + ARCHIVE_IDS_PER_STATEMENT), job.id, mentioned.slice(i, i + ARCHIVE_IDS_PER_STATEMENT));
+          job.counts.archive_rows += removed.rows;
+          job.counts.archive_files += removed.files;
+        }
         await advance('audit');
         break;
       }
@@ -285,6 +307,11 @@ async function eraseExports(ports: ErasurePorts, job: ErasureJob): Promise<numbe
 }
 
 const EVENTS_PER_PAGE = 100;
+/**
+ * How many ids (lead id forms, or event ids) one archive erase statement names: ids are at most ~1 KB in UTF-8 (a
+ * 255-character lead id), so 200 keep a statement well under Athena's 262,144-byte query limit.
+ */
+const ARCHIVE_IDS_PER_STATEMENT = 200;
 
 /**
  * Every member's events (with the claims they named and their blobs), then every member's profile. Each step is
@@ -315,7 +342,7 @@ async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
     const claims = await ownedClaims(ports, job, record.identities.map(identityDigest));
     // Events on leads outside the family that name this one (after an unmerge, or a refusal): they go too.
     const outside = record.mentions.filter((mention) => !memberDigests.has(mention.leadDigest)).map((mention) => mention.eventId);
-    const mentioned = (await Promise.all(outside.map((id) => ports.events.get(orgId, id, ports.clock.now())))).flatMap((event) => (event ? [event.id] : []));
+    const mentioned = (await mapWithConcurrency(outside, 16, (id) => ports.events.get(orgId, id, ports.clock.now()))).flatMap((event) => (event ? [event.id] : []));
     job.mentioned = [...new Set([...(job.mentioned ?? []), ...outside])];
     await plan(ports, job, { events: mentioned.map((id) => ({ id, blobKeys: [], identityDigests: [] })), claims: [...claims.keys()], profiles: [leadId] });
     await ports.events.remove(orgId, mentioned);

@@ -33,17 +33,21 @@ export interface IngestContext {
 }
 
 /**
- * Records a merge on the surviving lead as one `lead.merged` event (source leadlog, internal). Its id comes from the
- * merged lead, so whichever writer records it, and however often, there is one.
+ * The external id of the `lead.merged` event of `from`'s merge into `into`: one per pair, so a lead unmerged and later
+ * merged elsewhere gets its own record (red team). Before unmerges (v1.2) it came from `from` alone: `legacy`.
  */
-/** The external id of the `lead.merged` event of a lead's merge (whichever lead it was merged into). */
-const mergeEventKey = (from: string) => derivedId(`merge:${from}`);
+const mergeEventKey = (from: string, into: string) => derivedId(`merge:${from}:${into}`);
+const legacyMergeEventKey = (from: string) => derivedId(`merge:${from}`);
 
+/**
+ * Records a merge on the surviving lead as one `lead.merged` event (source leadlog, internal). Its id comes from the
+ * two leads, so whichever writer records it, and however often, there is one.
+ */
 export async function recordLeadMerge(store: EventStore, orgId: string, merge: LeadMerge, nowMs: number): Promise<void> {
   const { type, value } = parseIdentityKey(merge.identity);
   const input = validateEventInput(
     {
-      lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: mergeEventKey(merge.from),
+      lead_id: merge.into, source_type: 'internal', source: 'leadlog', event_type: 'lead.merged', external_event_id: mergeEventKey(merge.from, merge.into),
       payload: { from_lead_id: merge.from, into_lead_id: merge.into, identity: { [type]: value } },
     },
     { now: nowMs, allowWebhookTypes: true },
@@ -84,7 +88,9 @@ export async function recordMergeRefused(store: EventStore, identities: Identity
  * on the lead it was merged into) is noted on the lead it names first: erasing either side removes them.
  */
 export async function recordLeadUnmerged(store: EventStore, identities: IdentityStore, orgId: string, unmerge: Unmerge, nowMs: number): Promise<void> {
-  await identities.mention(orgId, unmerge.lead, { eventId: eventIdFor(orgId, 'leadlog', mergeEventKey(unmerge.lead)), lead: unmerge.from });
+  for (const key of [mergeEventKey(unmerge.lead, unmerge.from), legacyMergeEventKey(unmerge.lead)]) {
+    await identities.mention(orgId, unmerge.lead, { eventId: eventIdFor(orgId, 'leadlog', key), lead: unmerge.from });
+  }
   const via = unmerge.via === undefined ? undefined : parseIdentityKey(unmerge.via);
   const payload = { from_lead_id: unmerge.lead, into_lead_id: unmerge.from, ...(via ? { identity: { [via.type]: via.value } } : {}) };
   for (const [side, lead] of [['from', unmerge.lead], ['into', unmerge.from]] as const) {

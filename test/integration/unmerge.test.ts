@@ -11,6 +11,9 @@ import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
 import { maskId } from '../../shared/domain/masking.js';
+import { erasedRowsPredicate } from '../../shared/definitions/archive.js';
+import { recordMergeRefused } from '../../shared/domain/ingest.js';
+import { unmergeLead } from '../../shared/domain/identity.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { startTestApi, type TestApi } from '../support/api.js';
@@ -27,6 +30,14 @@ let api: TestApi;
 const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-unmerge-'));
 const archive = new LocalArchive({ dir: archiveDir });
 const drainArchive = () => drainStream(archive, archiveDir);
+/** The archive's erase statements as the erasure sends them: how many ids each names. */
+const eraseCalls: { leads: number; events: number; predicateBytes: number }[] = [];
+const recordingArchive = Object.assign(Object.create(archive) as LocalArchive, {
+  eraseLeads(orgId: string, leadIds: readonly string[], erasureId: string, eventIds: readonly string[] = []) {
+    eraseCalls.push({ leads: leadIds.length, events: eventIds.length, predicateBytes: Buffer.byteLength(erasedRowsPredicate(orgId, leadIds, eventIds).leads) });
+    return archive.eraseLeads(orgId, leadIds, erasureId, eventIds);
+  },
+});
 
 beforeAll(async () => {
   api = await startTestApi();
@@ -45,11 +56,12 @@ async function post(key: string, body: unknown): Promise<void> {
 
 
 /** DELETE /v1/leads/{lead} (202), then the erasure run to its end as npm start runs it: its final answer. */
-async function erase(key: string, lead: string): Promise<Record<string, any>> {
+async function erase(key: string, lead: string, between?: () => Promise<void>): Promise<Record<string, any>> {
   const res = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
   expect(res.status, res.text).toBe(202);
+  await between?.();
   const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
-    bus: new LocalBus({ rules: [] }), archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
+    bus: new LocalBus({ rules: [] }), archive: recordingArchive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
   }), { only: api.ownOrg });
   const deadline = Date.now() + 30_000;
   let job: { body: Record<string, any> };
@@ -289,5 +301,47 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     expect(await buy()).toBe(a); // merged: Bob's purchase reads as the family's live lead, and the function remembers it
     expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
     expect(await buy()).toBe(b);
+  });
+  it('an unmerge that wins the race with an erasure request keeps its lead: the erasure leaves the split member out (red team, second pass)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const { a, b } = await wrongMerge(key);
+    // DELETE a lists a and b; the unmerge lands before the erasure's first step (past the handler's check, as in a race).
+    const job = await erase(key, a, async () => {
+      expect((await unmergeLead(api.deps.identities, orgId, a, b, new Date().toISOString())).changed).toBe(true);
+    });
+    expect(job).toMatchObject({ status: 'completed', leads: [maskId(a)] });
+    expect((await api.request('GET', `/v1/leads/${a}`, { key })).status).toBe(404);
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(200);
+  }, 60_000);
+
+  it('a lead named by hundreds of refusals is erased with every one of them, the archive asked in statements Athena accepts (red team, second pass)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const bob = `lead_bob_${unique()}`;
+    await post(key, apiEvent(bob, { email: `bob.${unique()}@example.com` }));
+    const NAMED = 450;
+    for (let start = 0; start < NAMED; start += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => recordMergeRefused(api.deps.events, api.deps.identities, orgId, {
+        lead: `lead_v${start + j}_${unique()}`, identity: `email:v${start + j}@example.com`, reason: 'hint', otherLeadId: bob,
+      }, Date.now())));
+    }
+    expect((await api.deps.identities.lead(orgId, bob)).mentions).toHaveLength(NAMED);
+    eraseCalls.length = 0;
+    const job = await erase(key, bob);
+    expect(job).toMatchObject({ status: 'completed', counts: { leads: 1, events: NAMED + 1 } });
+    expect(eraseCalls.length).toBeGreaterThan(1);
+    for (const call of eraseCalls) expect(call.predicateBytes).toBeLessThan(200 * 1024);
+  }, 120_000);
+
+  it('a lead unmerged and later merged elsewhere gets its own lead.merged (red team, second pass)', async () => {
+    const { key } = await api.newOrg();
+    const [c, cEmail] = [`lead_c_${unique()}`, `c.${unique()}@example.com`];
+    await post(key, apiEvent(c, { email: cEmail })); // Bob's older lead
+    const { a, b } = await wrongMerge(key);
+    expect((await api.request('POST', `/v1/leads/${a}/unmerge`, { key, body: { lead_id: b } })).status).toBe(200);
+    await post(key, apiEvent(b, { email: cEmail }, { external_event_id: 'b_names_c' })); // right: b into c
+    expect((await api.request('GET', `/v1/leads/${b}`, { key })).body.merged_into).toBe(c);
+    const onC = (await timeline(api, key, c)).filter((e) => e.event_type === 'lead.merged' && e.lead_id === c);
+    expect(onC.map((e) => e.payload.from_lead_id)).toEqual([b]);
+    expect((await timeline(api, key, a)).filter((e) => e.event_type === 'lead.merged').map((e) => e.payload.into_lead_id)).toEqual([a]);
   });
 });

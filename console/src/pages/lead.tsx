@@ -92,7 +92,8 @@ export function LeadPage() {
   }, [selected, timeline.events]);
 
   if (lead && 'error' in lead) return <main id="main"><h1>Lead {leadId}</h1><ErrorState error={lead.error} retry={() => setAttempt((a) => a + 1)} /></main>;
-  const l = lead?.lead;
+  // The lead loaded for this id only: for one render after a navigation the state still holds the previous lead's.
+  const l = lead && 'lead' in lead && lead.lead.lead_id === leadId ? lead.lead : undefined;
   return (
     <main id="main" class="lead-page">
       <header class="lead-head">
