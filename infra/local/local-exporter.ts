@@ -66,12 +66,16 @@ export class LocalExporter implements ExportEngine {
     return { rows };
   }
 
-  async holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean> {
-    if (leadIds.length === 0) return false;
+  async holdsLeads(job: ExportJob, leadIds: readonly string[], eventIds: readonly string[] = []): Promise<boolean> {
+    if (leadIds.length === 0 && eventIds.length === 0) return false;
     const where = exportWhere(job.orgId, job.filter);
+    const named = [
+      ...(leadIds.length > 0 ? [`lead_id IN (${leadIds.map(() => '?').join(', ')})`] : []),
+      ...(eventIds.length > 0 ? [`id IN (${eventIds.map(() => '?').join(', ')})`] : []),
+    ];
     return this.query(async (connection) => {
       const reader = await connection.runAndReadAll(
-        `SELECT 1 ${where.sql} AND lead_id IN (${leadIds.map(() => '?').join(', ')}) LIMIT 1`, [...where.params, ...leadIds],
+        `SELECT 1 ${where.sql} AND ${named.length === 1 ? named[0] : `(${named.join(' OR ')})`} LIMIT 1`, [...where.params, ...leadIds, ...eventIds],
       );
       return reader.getRows().length > 0;
     });

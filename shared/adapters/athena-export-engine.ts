@@ -70,10 +70,14 @@ export class AthenaExportEngine implements ExportEngine {
     return { rows: Number(count) };
   }
 
-  async holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean> {
-    if (leadIds.length === 0) return false;
+  async holdsLeads(job: ExportJob, leadIds: readonly string[], eventIds: readonly string[] = []): Promise<boolean> {
+    if (leadIds.length === 0 && eventIds.length === 0) return false;
     const where = inlineParameters(exportWhere(job.orgId, job.filter));
-    const { rows } = await runAthena(this.athena, this.options, `SELECT 1 ${where} AND lead_id IN (${leadIds.map(sqlLiteral).join(', ')}) LIMIT 1`);
+    const named = [
+      ...(leadIds.length > 0 ? [`lead_id IN (${leadIds.map(sqlLiteral).join(', ')})`] : []),
+      ...(eventIds.length > 0 ? [`id IN (${eventIds.map(sqlLiteral).join(', ')})`] : []),
+    ];
+    const { rows } = await runAthena(this.athena, this.options, `SELECT 1 ${where} AND ${named.length === 1 ? named[0] : `(${named.join(' OR ')})`} LIMIT 1`);
     return rows.length > 0;
   }
 

@@ -5,7 +5,7 @@ import { mapWithConcurrency } from './concurrency.js';
 import { followMerges, liveLead, mergedSubtree } from './identity.js';
 import { identityDigest, leadDigest } from './keys.js';
 import { AUDIT_MAX_RANGE_DAYS } from './audit.js';
-import type { ExportEngine, ExportJobStore } from './exports.js';
+import type { ExportEngine, ExportJob, ExportJobStore } from './exports.js';
 import { DAY_MS } from './time.js';
 import { archivedIdForms, maskId } from './masking.js';
 import type {
@@ -286,6 +286,10 @@ export async function announceErasure(bus: EventBus, entries: BusEntry[]): Promi
  * rerun and counted once, so the count stays exact.
  */
 async function eraseExports(ports: ErasurePorts, job: ErasureJob): Promise<number> {
+  // The archive holds each lead id as it left DynamoDB (maskId, or before the key legacyMaskId): asked by every form,
+  // as the archive phase does, in slices a statement holds.
+  const forms = archivedIdForms(job.members);
+  const mentioned = job.mentioned ?? [];
   let erased = 0;
   for (const candidate of await ports.exports.store.list(job.orgId)) {
     if (candidate.status === 'erased') {
@@ -295,15 +299,23 @@ async function eraseExports(ports: ErasurePorts, job: ErasureJob): Promise<numbe
       continue;
     }
     if (candidate.status === 'failed') continue;
-    if (candidate.filter.leadId !== undefined && !job.members.includes(candidate.filter.leadId)) continue;
-    // The archive holds each lead id as it left DynamoDB (maskId, or before the key legacyMaskId): asked by every
-    // form, as the archive phase does.
-    if (!(await ports.exports.engine.holdsLeads(candidate, archivedIdForms(job.members)))) continue;
+    // An export of another lead may still hold leadlog's records naming a member (after an unmerge, a refusal).
+    const leadsInScope = candidate.filter.leadId === undefined || job.members.includes(candidate.filter.leadId);
+    if (!leadsInScope && mentioned.length === 0) continue;
+    if (!(await holdsAny(ports.exports.engine, candidate, leadsInScope ? forms : [], mentioned))) continue;
     await ports.exports.store.save({ ...candidate, status: 'erased', erasureId: job.id, completedAt: new Date(ports.clock.now()).toISOString() });
     await ports.exports.engine.discard(candidate);
     erased += 1;
   }
   return erased;
+}
+
+/** Whether the export holds rows of these leads or these events, asked ARCHIVE_IDS_PER_STATEMENT ids at a time. */
+async function holdsAny(engine: ExportEngine, job: ExportJob, leadForms: readonly string[], eventIds: readonly string[]): Promise<boolean> {
+  for (let i = 0; i < Math.max(leadForms.length, eventIds.length); i += ARCHIVE_IDS_PER_STATEMENT) {
+    if (await engine.holdsLeads(job, leadForms.slice(i, i + ARCHIVE_IDS_PER_STATEMENT), eventIds.slice(i, i + ARCHIVE_IDS_PER_STATEMENT))) return true;
+  }
+  return false;
 }
 
 const EVENTS_PER_PAGE = 100;

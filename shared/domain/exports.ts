@@ -214,8 +214,9 @@ export interface ExportEngine {
    * Whether the job's file holds (or, still running, may come to hold) a row of one of these leads: the job's own
    * query over the archive, narrowed to them. Asked by an erasure before it rewrites the archive, so the rows are
    * still there; an event of the leads that arrived after the export ran counts too (the answer errs toward erasing).
+   * `eventIds`: events on other leads that name one of them (leadlog's records after an unmerge, refusals) count too.
    */
-  holdsLeads(job: ExportJob, leadIds: readonly string[]): Promise<boolean>;
+  holdsLeads(job: ExportJob, leadIds: readonly string[], eventIds?: readonly string[]): Promise<boolean>;
   /** Deletes whatever the job wrote: its parts and its file; idempotent. */
   discard(job: ExportJob): Promise<void>;
 }

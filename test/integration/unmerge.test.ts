@@ -7,7 +7,8 @@ import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
-import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { createDependencies, createErasureDependencies } from '../../shared/adapters/container.js';
+import { parseExportRequest, runExport, type ExportJob } from '../../shared/domain/exports.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
 import { maskId } from '../../shared/domain/masking.js';
@@ -205,7 +206,19 @@ describe('POST /v1/leads/{lead_id}/unmerge (section 8, v1.2)', () => {
     await archive.flush();
     const archivedTypes = async () => (await runArchiveSql(archiveDir, 'SELECT event_type FROM events_raw WHERE org_id = ?', [orgId])).rows.map((r) => r.event_type).sort();
     expect(await archivedTypes()).toEqual(['custom.alice', 'custom.bob', 'custom.typo', 'lead.merged', 'lead.unmerged', 'lead.unmerged']);
+    // An export of Alice's lead made before: it holds leadlog's records naming Bob (red team, second pass).
+    const exportsStore = createDependencies().exports.store;
+    const exporter = new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! });
+    const { filter } = parseExportRequest({ format: 'jsonl', filter: { lead_id: a, from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString() } });
+    const aliceExport: ExportJob = {
+      orgId, id: `ex_alice_${unique()}`, format: 'jsonl', filter, status: 'queued',
+      requestedAt: new Date().toISOString(), settleUntil: new Date().toISOString(), daysDone: 0, rows: 0, bytes: 0,
+    };
+    await exportsStore.save(aliceExport);
+    for (;;) if ('done' in (await runExport({ store: exportsStore, engine: exporter, nowMs: () => Date.now() }, orgId, aliceExport.id))) break;
+    expect((await exportsStore.get(orgId, aliceExport.id))?.status).toBe('succeeded');
     const job = await erase(key, b);
+    expect((await exportsStore.get(orgId, aliceExport.id))).toMatchObject({ status: 'erased', erasureId: job.erasure_id });
     expect(job).toMatchObject({ status: 'completed', leads: [maskId(b)] });
     expect((await api.request('GET', `/v1/leads/${b}`, { key })).status).toBe(404);
     expect((await api.request('GET', `/v1/leads?email=${encodeURIComponent(bob.email)}`, { key })).body.items).toEqual([]);
