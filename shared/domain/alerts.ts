@@ -184,6 +184,8 @@ export function ruleById(id: AlertRuleId): AlertRuleDefinition {
 export interface AlertContext {
   store: AlertStore;
   publish: (alert: AlertRaised) => Promise<void>;
+  /** Now (the clock's): a window that ended more than WINDOW_MS before it is counted but never evaluated. */
+  nowMs: number;
 }
 
 /**
@@ -203,6 +205,8 @@ export async function processAlerts(context: AlertContext, records: { event: Lea
   const overrides = new Map<string, Awaited<ReturnType<AlertStore['overrides']>>>();
   const raised: AlertRaised[] = [];
   for (const { orgId, rule, dimension, atMs } of touched.values()) {
+    // Backfilled history (contract section 15): counted above, but a window that ended over an hour ago never raises.
+    if (atMs < context.nowMs - WINDOW_MS) continue;
     if (!overrides.has(orgId)) overrides.set(orgId, await context.store.overrides(orgId));
     const definition = ruleById(rule);
     const totals = await context.store.totals(orgId, rule, dimension, windowBuckets(atMs));

@@ -111,7 +111,7 @@ export async function fanOut(records: DecodedRecord[], ports: FanoutPorts): Prom
     if ((await ports.bus.putEvents([entry])).length > 0) throw new Error('the bus refused the alert');
   };
   try {
-    const raised = await processAlerts({ store: ports.alerts, publish }, published);
+    const raised = await processAlerts({ store: ports.alerts, publish, nowMs: ports.clock.now() }, published);
     for (const alert of raised) ports.log?.info('alert raised', { rule: alert.rule_id, org: alert.org_id });
     return { failedSequence: firstFailed, raised };
   } catch (error) {

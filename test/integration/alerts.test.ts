@@ -45,6 +45,21 @@ const submitted = (n: number, source = 'leadconduit') => Array.from({ length: n 
 const rejected = (n: number, reason: string, source = 'leadconduit') => Array.from({ length: n }, () => ({ event_type: 'source.rejected', outcome: 'failure' as const, reason, source }));
 
 describe('windowed alert rules', () => {
+  it('count backfilled history but never raise about the past: a window that ended over an hour ago stays quiet (section 15; issue #22)', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const bus = new LocalBus();
+    const alerts = collect(bus, orgId);
+    const handler = createFanoutHandler({ bus, alerts: store });
+    const past = new Date(Date.now() - 2 * 86_400_000).toISOString(); // two days ago: a year's backfill looks the same
+    const at = (events: Partial<LeadEvent>[], occurredAt: string) => events.map((e) => ({ ...e, occurred_at: occurredAt }));
+    await handler(streamEvent(at([...submitted(100), ...rejected(60, 'Invalid phone')], past), orgId));
+    expect(alerts).toHaveLength(0);
+    expect(await store.totals(orgId, 'rejection_rate', 'all', windowBuckets(Date.parse(past)))).toMatchObject({ numerator: 60, denominator: 100 });
+    // The same rate today raises.
+    await handler(streamEvent([...submitted(100), ...rejected(60, 'Invalid phone')], orgId));
+    expect(alerts.filter((d) => d.event.detail.rule_id === 'rejection_rate')).toHaveLength(1);
+  });
+
   it('raise the rejection-rate alert once, with top reasons, and count a replayed batch once', async () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const bus = new LocalBus();
