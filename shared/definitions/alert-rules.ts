@@ -17,6 +17,8 @@ export interface AlertRuleDefinition {
 export const WINDOW_MS = 3_600_000;
 /** Counters are kept per 5 minutes; a window's value sums the last twelve buckets. */
 export const BUCKET_MS = 300_000;
+/** Running-total items per (org, rule, dimension, bucket): batches spread over them (a hot dimension's writes are shared). */
+export const ALERT_TOTAL_SHARDS = 4;
 
 export const alertRules: readonly AlertRuleDefinition[] = [
   { id: 'rejection_rate', description: '(source.rejected + filter.failed) / source.submitted over the last hour', comparison: 'gt', threshold: 0.3, minSamples: 20 },

@@ -209,9 +209,14 @@ export async function processAlerts(context: AlertContext, records: { event: Lea
     if (atMs < context.nowMs - WINDOW_MS) continue;
     if (!overrides.has(orgId)) overrides.set(orgId, await context.store.overrides(orgId));
     const definition = ruleById(rule);
-    const totals = await context.store.totals(orgId, rule, dimension, windowBuckets(atMs));
-    const alert = evaluate(definition, settingsFor(definition, overrides.get(orgId)), orgId, dimension, totals, atMs);
-    if (!alert || !(await context.store.markRaised(alert))) continue;
+    const buckets = windowBuckets(atMs);
+    const settings = settingsFor(definition, overrides.get(orgId));
+    const totals = await context.store.totals(orgId, rule, dimension, buckets);
+    const crossed = evaluate(definition, settings, orgId, dimension, totals, atMs);
+    // Over the threshold and not yet raised: only then are the window's reasons read (for top_reasons).
+    if (!crossed || (await context.store.raised(crossed))) continue;
+    const alert = evaluate(definition, settings, orgId, dimension, { ...totals, reasons: await context.store.reasons(orgId, rule, dimension, buckets) }, atMs)!;
+    if (!(await context.store.markRaised(alert))) continue;
     try {
       await context.publish(alert);
     } catch (error) {

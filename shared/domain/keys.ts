@@ -68,7 +68,8 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   EXPORT_SCHEDULES                               / <org>#<id>       a scheduled export: name, period, format, filter, next run
  *   REPLAY#<org>                                   / JOB#<replay id>  one replay: filter, position, counts (TTL 7 days)
  *   REPLAYS                                        / <org>#<id>       a replay still running (the local runner resumes these)
- *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL)
+ *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL): the batch's idempotency mark and reasons
+ *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / TOTAL#<shard>    the bucket's running totals, ALERT_TOTAL_SHARDS items (TTL)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
  */
@@ -110,6 +111,9 @@ export const controlKeys = {
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({
     pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: firstSequence,
+  }),
+  alertTotal: (orgId: string, rule: string, dimension: string, bucketStart: number, shard: number): ControlKey => ({
+    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: `TOTAL#${shard}`,
   }),
   alertRaised: (orgId: string, rule: string, dimension: string, windowStart: string): ControlKey => ({
     // The sort key is a page position like any other (<ISO time>#<uuid>): the uuid names the rule and dimension.

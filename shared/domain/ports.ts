@@ -359,7 +359,12 @@ export interface AlertStore {
    * number (and that record's event id): a replay of the batch writes the same key and changes nothing.
    */
   apply(delta: CounterDelta): Promise<void>;
+  /** The buckets' running totals (a bounded read whatever the window holds); `reasons` empty: see reasons(). */
   totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
+  /** The buckets' failure reasons with counts (reads every batch's mark: asked only when a window first crosses). */
+  reasons(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<Record<string, number>>;
+  /** Whether this alert (org, rule, dimension, window) was raised already. */
+  raised(alert: AlertRaised): Promise<boolean>;
   overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined>;
   setOverrides(orgId: string, rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>>): Promise<void>;
   /** True the first time for this (org, rule, dimension, window); false after. The mark is also the alert history. */

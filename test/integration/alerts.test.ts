@@ -45,6 +45,17 @@ const submitted = (n: number, source = 'leadconduit') => Array.from({ length: n 
 const rejected = (n: number, reason: string, source = 'leadconduit') => Array.from({ length: n }, () => ({ event_type: 'source.rejected', outcome: 'failure' as const, reason, source }));
 
 describe('windowed alert rules', () => {
+  it('keep exact running totals under concurrent and replayed batches, read as one bounded BatchGet (contract section 5, v1.2; issue #22)', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const handler = createFanoutHandler({ bus: new LocalBus(), alerts: store });
+    const batches = Array.from({ length: 30 }, () => streamEvent([...submitted(10), ...rejected(1, 'Invalid phone')], orgId));
+    // Every batch at once, then a third of them again (Lambda retries), also at once.
+    await Promise.all(batches.map((batch) => handler(batch)));
+    await Promise.all(batches.slice(0, 10).map((batch) => handler(batch)));
+    expect(await store.totals(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toMatchObject({ numerator: 30, denominator: 300 });
+    expect(await store.reasons(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toEqual({ 'Invalid phone': 30 });
+  });
+
   it('count backfilled history but never raise about the past: a window that ended over an hour ago stays quiet (section 15; issue #22)', async () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const bus = new LocalBus();
