@@ -18,6 +18,7 @@ import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
+import { alertsBenchmark } from './alerts-bench.js';
 import { archiveBenchmarks } from './archive-bench.js';
 import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   exitWithUsageOnHelp(`Usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
-                        BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1)
+                        BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1 BENCH_SKIP_ALERTS=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
@@ -383,6 +384,7 @@ async function main(): Promise<void> {
     report(`${name.padEnd(10)} ${(result.outputFiles[0]!.contents.length / 1024).toFixed(1)} KB`);
   }
 
+  if (process.env.BENCH_SKIP_ALERTS !== '1') await alertsBenchmark(report, dynamo.endpoint, tableNames.control!);
   if (process.env.BENCH_SKIP_PATTERNS !== '1') patternBenchmarks(report);
   if (process.env.BENCH_SKIP_MASKING !== '1') maskingBenchmarks(report);
   if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
