@@ -1,13 +1,14 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { countIdentities, IDENTITY_KINDS } from '../definitions/identity-limits.js';
 import { controlKeys, identityDigest, leadDigest } from '../domain/keys.js';
 import { queryPartition } from './control-table.js';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 import type { IdentityCounts, IdentityStore, LeadProfile, LeadRecord, LinkRequest, MergeOutcome, MergeRequest } from '../domain/ports.js';
 
 type Kind = keyof IdentityCounts;
-const KINDS: Kind[] = ['email', 'phone', 'ref'];
+const KINDS = IDENTITY_KINDS;
 /** The profile attribute counting one kind of person identity. */
 const COUNT: Record<Kind, string> = { email: 'n_email', phone: 'n_phone', ref: 'n_ref' };
 /** DynamoDB's cap on the items of one transaction. */
@@ -19,12 +20,6 @@ type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteComman
 const withValues = (values: Record<string, unknown>) => (Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {});
 
 const kindOf = (key: string): Kind => key.slice(0, key.indexOf(':')) as Kind;
-
-function countsOf(keys: string[]): IdentityCounts {
-  const counts: IdentityCounts = { email: 0, phone: 0, ref: 0 };
-  for (const key of keys) counts[kindOf(key)] += 1;
-  return counts;
-}
 
 /**
  * A condition on a profile's counts and the expression parts that go with it: `cap` (count ≤ value, absent = 0) or
@@ -124,7 +119,7 @@ export class DynamoIdentityStore implements IdentityStore {
       const keyPart = keys.slice(0, Math.floor(room / 2));
       const objectPart = objects.slice(0, room - 2 * keyPart.length);
       if (!(await this.linkPart(orgId, { ...request, keys: keyPart, objects: objectPart, caps }))) return false;
-      for (const [kind, added] of Object.entries(countsOf(keyPart)) as [Kind, number][]) if (caps[kind] !== undefined) caps[kind] -= added;
+      for (const [kind, added] of Object.entries(countIdentities(keyPart)) as [Kind, number][]) if (caps[kind] !== undefined) caps[kind] -= added;
       keys = keys.slice(keyPart.length);
       objects = objects.slice(objectPart.length);
     } while (keys.length > 0 || objects.length > 0);
@@ -141,7 +136,7 @@ export class DynamoIdentityStore implements IdentityStore {
     for (const key of objects) {
       items.push({ Put: { TableName: this.tableName, Item: this.claimItem(orgId, key, claimant, nowIso), ConditionExpression: 'attribute_not_exists(pk)' } });
     }
-    const delta = countsOf(keys);
+    const delta = countIdentities(keys);
     const add = addCounts(delta, 1);
     // Nothing counted: the claimant's profile is only made sure of (first seen); no chain to hold.
     const counted = keys.length > 0 ? chain : [claimant];

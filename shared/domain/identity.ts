@@ -5,7 +5,7 @@ import {
   JUNK_EMAILS, JUNK_LOCAL_PARTS, MAX_IGNORED_IDENTITIES, NANP_FICTIONAL, PLACEHOLDER_DOMAINS, PLACEHOLDER_LOCAL_PARTS, PLACEHOLDER_TLDS,
   PLACEHOLDER_SUBSCRIBER, SEQUENTIAL_MIN_DIGITS,
 } from '../definitions/junk-identities.js';
-import { IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-limits.js';
+import { countIdentities, IDENTITY_KINDS, IDENTITY_LIMITS, MAX_IDENTITY_LIMIT } from '../definitions/identity-limits.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { NotFoundError, NotMergedError } from './errors.js';
 import { maskEmail, maskPhone } from './masking.js';
@@ -250,7 +250,7 @@ const MAX_CHAIN = 64;
 /** How often a resolution re-reads and tries again when a concurrent one moved the state under it. */
 const MAX_ATTEMPTS = 64;
 
-const KINDS: IdentityKind[] = ['email', 'phone', 'ref'];
+const KINDS = IDENTITY_KINDS;
 const NO_IDENTITIES: IdentityCounts = { email: 0, phone: 0, ref: 0 };
 const kindOf = (key: string): IdentityKind => parseIdentityKey(key).type;
 
@@ -553,8 +553,8 @@ async function resolveOnce(
   const unprofiled = (options.explicitLeadId !== undefined || hintTaken) && chain.length === 1 && !profile;
   const objectOwners = new Map<string, string>();
   if (linked.length > 0 || created || unprofiled) {
-    const adding = KINDS.filter((kind) => linked.some((key) => kindOf(key) === kind));
-    const caps = Object.fromEntries(adding.map((kind) => [kind, limits[kind] - linked.filter((key) => kindOf(key) === kind).length]));
+    const added = countIdentities(linked);
+    const caps = Object.fromEntries(KINDS.filter((kind) => added[kind] > 0).map((kind) => [kind, limits[kind] - added[kind]]));
     if (!(await store.link(orgId, { chain, keys: linked, objects, caps, nowIso: options.nowIso }))) return undefined;
   } else if (objects.length > 0) {
     // Only provider objects are new (a returning buyer's order): they count against no limit, so each is claimed on its
