@@ -10,12 +10,33 @@ const utf8 = new TextEncoder();
  */
 export const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * An index key spread over shards (contract section 15: no key above half of DynamoDB's per-key limit). Shard 0 is
+ * the unsharded key `<org>#<rest>` (items written before an org had shards stay where readers look); shard k > 0 is
+ * `<org>~<k>#<rest>`: '~' is never in an org id and the org part ends at the first '#', so no flow id, however
+ * many '#' it holds, makes one shard's key equal another's.
+ */
+const shardedKey = (orgId: string, rest: string, shard: number) => (shard === 0 ? `${orgId}#${rest}` : `${orgId}~${shard}#${rest}`);
+
+/** Which of `shards` an event's index entries go to: from its id, so a retried write lands on the same shard. */
+export function shardOf(id: string, shards: number): number {
+  if (shards <= 1) return 0;
+  return parseInt(sha256Hex(id).slice(0, 8), 16) % shards;
+}
+
 /** Events table: the item key and the index partition and sort keys. */
 export const eventKeysFor = {
   pk: (orgId: string, id: string) => `${orgId}#${id}`,
   lead: (orgId: string, leadId: string) => `${orgId}#${leadId}`,
-  day: (orgId: string, day: string) => `${orgId}#${day}`,
-  flow: (orgId: string, flowId: string) => `${orgId}#${flowId}`,
+  /** An org's day in by_day, shard `shard` (0: the unsharded key). */
+  day: (orgId: string, day: string, shard = 0) => shardedKey(orgId, day, shard),
+  /** An org's flow in by_flow, shard `shard` (0: the unsharded key). */
+  flow: (orgId: string, flowId: string, shard = 0) => shardedKey(orgId, flowId, shard),
+  /** Every shard of a day (read side by side, merged by time_key). */
+  dayShards: (orgId: string, day: string, shards: number) => Array.from({ length: Math.max(1, shards) }, (_, k) => shardedKey(orgId, day, k)),
+  flowShards: (orgId: string, flowId: string, shards: number) => Array.from({ length: Math.max(1, shards) }, (_, k) => shardedKey(orgId, flowId, k)),
+  /** The org of any events-table key (pk, lead, day or flow key, sharded or not). */
+  orgOf: (key: string) => key.slice(0, key.indexOf('#')).replace(/~\d+$/, ''),
   time: (occurredAt: string, id: string) => `${occurredAt}#${id}`,
 };
 
@@ -45,6 +66,7 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   ORG#<org>                                      / ALERTCFG         per-org alert rule overrides
  *   ORG#<org>                                      / PRIVACY          per-org privacy settings {pii_keys}
  *   ORG#<org>                                      / IDENTITY         per-org identity settings {ignore}: values never linked
+ *   ORG#<org>                                      / SHARDS           the org's index shard plan {shards, previous, writers_from}
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {created_at, merged_into?, n_email, n_phone, n_ref}: small, whatever
@@ -82,6 +104,7 @@ export const controlKeys = {
   alertSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'ALERTCFG' }),
   privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
   identitySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'IDENTITY' }),
+  shardPlan: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'SHARDS' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
   identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),

@@ -1,0 +1,33 @@
+/**
+ * DynamoDB's per-key limits and the share of them leadlog plans to use (contract section 15): plain data, read by
+ * the key layout (shared/domain/keys.ts), the shard plans and the scale model (scripts/scale-model.ts).
+ *
+ * A partition key value takes at most 1,000 write units and 3,000 read units a second
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html); leadlog keeps
+ * every key under half of that at its design targets, so a burst or an uneven hash never throttles.
+ */
+export const KEY_WRITE_UNITS_PER_SECOND = 1_000;
+export const KEY_READ_UNITS_PER_SECOND = 3_000;
+export const KEY_HEADROOM = 0.5;
+
+/** An index entry of the events table (FILTER_ATTRIBUTES only, well under 1 KB) costs one write unit. */
+export const INDEX_ENTRY_WRITE_UNITS = 1;
+
+/** The most shards an org's day or flow key is spread over: a page then reads at most this many partitions. */
+export const MAX_INDEX_SHARDS = 256;
+
+/**
+ * Shards an org's `by_day` and `by_flow` keys need for a peak rate (events a second, bursts included): each shard
+ * takes at most half of a key's write limit. An org without a plan has 1 (the unsharded key).
+ */
+export function indexShardsFor(peakEventsPerSecond: number): number {
+  const perShard = (KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM) / INDEX_ENTRY_WRITE_UNITS;
+  return Math.min(MAX_INDEX_SHARDS, Math.max(1, Math.ceil(peakEventsPerSecond / perShard)));
+}
+
+/**
+ * How long a raised shard count waits before writers use it: readers (whose plan cache is at most
+ * SHARD_PLAN_CACHE_MS old) read the new shards first, so no written event is ever outside what a reader reads.
+ */
+export const SHARD_PLAN_CACHE_MS = 60_000;
+export const SHARD_PLAN_WRITE_DELAY_MS = 2 * SHARD_PLAN_CACHE_MS;
