@@ -6,7 +6,7 @@ import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
-  type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type SettingsStore, type WebhookSecretStore,
+  type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type SettingsStore, type ShardPlanStore, type WebhookSecretStore,
 } from '../domain/ports.js';
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
@@ -32,6 +32,7 @@ import { FileBlobStore, S3BlobStore } from './blob-stores.js';
 import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
+import { DynamoShardPlanStore } from './dynamo-shard-plan-store.js';
 import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
@@ -49,6 +50,8 @@ import { FirehoseArchive } from './firehose-archive.js';
  */
 export interface Dependencies {
   config: Config;
+  /** Each org's index shard plan (section 15); the events store writes and reads by it. */
+  shardPlans: ShardPlanStore;
   events: EventStore;
   apiKeys: ApiKeyStore;
   identities: IdentityStore;
@@ -114,7 +117,8 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
   const deps: Dependencies = memoized<Dependencies>({
     config: () => config,
     blobs: clients.blobs,
-    events: () => new DynamoEventStore(clients.documents(), config.eventsTableName, deps.blobs),
+    shardPlans: () => new DynamoShardPlanStore(clients.documents(), config.controlTableName),
+    events: () => new DynamoEventStore(clients.documents(), config.eventsTableName, deps.blobs, deps.shardPlans),
     apiKeys: () => new DynamoApiKeyStore(clients.documents(), config.controlTableName),
     identities: () => new DynamoIdentityStore(clients.documents(), config.controlTableName),
     webhookSecrets: () => new DynamoWebhookSecretStore(clients.documents(), config.controlTableName),

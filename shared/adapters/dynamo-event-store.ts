@@ -3,22 +3,31 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
-import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, WriteResult } from '../domain/ports.js';
+import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, ShardPlanStore, WriteResult } from '../domain/ports.js';
+import type { ShardPlan } from '../domain/shards.js';
 import { eventKeysFor } from '../domain/keys.js';
 import { toIso } from '../domain/time.js';
 import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
 import { mapWithConcurrency } from '../domain/concurrency.js';
 
-/** How many partitions of a union timeline are read at once (a family may have thousands of leads). */
+/** How many partitions of a group (a family's leads, a day's shards) are read at once. */
 const PARTITION_READ_CONCURRENCY = 16;
 
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
 
-/** An item and the index of the partition it was read from. */
+/** An item and the index of the partition group it was read from. */
 interface Positioned {
   partition: number;
   item: EventItem;
+}
+
+/** One partition of a group being merged: what it has read and not yet handed out, and where its next page starts. */
+interface PartitionReader {
+  input: QueryCommandInput;
+  buffered: EventItem[];
+  next?: Record<string, unknown>;
+  done: boolean;
 }
 
 const INDEX_PARTITION_KEY = { by_lead: 'lead_key', by_day: 'day_key', by_flow: 'flow_key' } as const;
@@ -28,10 +37,15 @@ export class DynamoEventStore implements EventStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly blobs: BlobStore,
+    private readonly plans: ShardPlanStore,
   ) {}
 
+  shardPlan(orgId: string, nowMs: number): Promise<ShardPlan> {
+    return this.plans.of(orgId, nowMs);
+  }
+
   async put(built: BuiltEvent, nowMs: number): Promise<WriteResult> {
-    const item = await this.toItem(built);
+    const item = await this.toItem(built, (await this.plans.of(built.event.org_id, nowMs)).write);
     try {
       await this.client.send(
         new PutCommand({
@@ -86,56 +100,72 @@ export class DynamoEventStore implements EventStore {
     await batchWriteAll(this.client, this.tableName, ids.map((id) => ({ DeleteRequest: { Key: { pk: eventKeysFor.pk(orgId, id) } } })));
   }
 
+  /**
+   * Groups one after another (a range's days), the partitions of a group side by side (a day's shards, a family's
+   * leads), merged by (occurred_at, id). The position is the group and the last time_key returned, valid in every
+   * partition of the group (ids are unique), so a page starts at that key in each (inclusive, the key itself
+   * dropped) and a group may gain partitions between pages (a raised shard plan, a merge) without losing any item.
+   */
   async query(query: RangeQuery): Promise<Page> {
-    if (query.interleave) return this.interleaved(query);
-    const partitionKey = INDEX_PARTITION_KEY[query.index];
     const want = query.limit + 1; // one extra tells whether a next page exists
     const collected: Positioned[] = [];
     const start = query.after?.partition ?? 0;
-    for (let partition = start; partition < query.partitions.length && collected.length < want; partition++) {
-      const input = this.queryInput(query, partitionKey, query.partitions[partition]!);
-      const startKey = query.after && partition === start ? this.startKey(query, partitionKey, partition) : undefined;
-      for (const item of await this.collect(input, want - collected.length, startKey, undefined, query.signal)) collected.push({ partition, item });
+    for (let group = start; group < query.partitions.length && collected.length < want; group++) {
+      const after = group === start ? query.after?.timeKey : undefined;
+      for (const item of await this.merged(query, query.partitions[group]!, want - collected.length, after)) collected.push({ partition: group, item });
     }
     return this.toPage(collected, query);
   }
 
   /**
-   * Partitions read side by side and merged by (occurred_at, id): a lead's union timeline across the leads merged
-   * into it. The position is the last time_key returned, valid in every partition (ids are unique), so a page
-   * starts at that key in each (inclusive, the key itself dropped) and the partitions may differ between pages.
+   * Up to `want` items of a group's partitions in (occurred_at, id) order: a k-way merge that reads each partition
+   * a page at a time, so a page over many shards reads about `want` items in all, not `want` from each.
    */
-  private async interleaved(query: RangeQuery): Promise<Page> {
+  private async merged(query: RangeQuery, partitions: string[], want: number, after?: string): Promise<EventItem[]> {
     const partitionKey = INDEX_PARTITION_KEY[query.index];
-    const want = query.limit + 1;
-    const after = query.after?.timeKey;
-    const perPartition = await mapWithConcurrency(query.partitions, PARTITION_READ_CONCURRENCY, (partition) => this.collect(this.queryInput(query, partitionKey, partition, after), want, undefined, after, query.signal));
+    const readers: PartitionReader[] = partitions.map((partition) => ({ input: this.queryInput(query, partitionKey, partition, after), buffered: [], done: false }));
+    // The first page of each partition is its share of the page (at least 10 items); a partition that runs dry
+    // while still ahead of the others is read again, a larger page each time.
+    let pageSize = Math.max(10, Math.ceil(want / partitions.length) + 1);
     const direction = query.order === 'asc' ? 1 : -1;
-    const merged = perPartition.flat().sort((a, b) => direction * (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : 0));
-    return this.toPage(merged.slice(0, want).map((item) => ({ partition: 0, item })), query);
+    const out: EventItem[] = [];
+    while (out.length < want) {
+      const empty = readers.filter((reader) => reader.buffered.length === 0 && !reader.done);
+      if (empty.length > 0) {
+        const size = pageSize;
+        await mapWithConcurrency(empty, PARTITION_READ_CONCURRENCY, (reader) => this.fill(reader, size, after, query.signal));
+        pageSize = Math.min(1000, pageSize * 2);
+        continue;
+      }
+      let best: PartitionReader | undefined;
+      for (const reader of readers) {
+        const head = reader.buffered[0];
+        if (head && (!best || direction * (head.time_key < best.buffered[0]!.time_key ? -1 : 1) < 0)) best = reader;
+      }
+      if (!best) break; // every partition is done
+      out.push(best.buffered.shift()!);
+    }
+    return out;
   }
 
   /**
-   * Up to `want` items of one query, following DynamoDB's pages; `skip` drops the item at a position's own key. Once
-   * `signal` fires (the request's deadline), no further page is read and the read in flight is abandoned: its reason
-   * (the domain's RequestTimeoutError) is thrown.
+   * Reads pages of one partition until it has an item or is done. Once `signal` fires (the request's deadline), no
+   * further page is read and the read in flight is abandoned: its reason (the domain's RequestTimeoutError) is thrown.
    */
-  private async collect(input: QueryCommandInput, want: number, startKey?: Record<string, unknown>, skip?: string, signal?: AbortSignal): Promise<EventItem[]> {
-    const items: EventItem[] = [];
-    let exclusiveStartKey = startKey;
-    do {
+  private async fill(reader: PartitionReader, size: number, skip: string | undefined, signal?: AbortSignal): Promise<void> {
+    while (reader.buffered.length === 0 && !reader.done) {
       signal?.throwIfAborted();
       const result = await this.client.send(
-        new QueryCommand({ ...input, Limit: Math.min(Math.max(want - items.length, 10), 1000), ExclusiveStartKey: exclusiveStartKey }),
+        new QueryCommand({ ...reader.input, Limit: size, ExclusiveStartKey: reader.next }),
         ...(signal ? [{ abortSignal: signal }] : []),
       ).catch((error: unknown) => {
         signal?.throwIfAborted();
         throw error;
       });
-      for (const item of (result.Items ?? []) as EventItem[]) if (item.time_key !== skip) items.push(item);
-      exclusiveStartKey = result.LastEvaluatedKey;
-    } while (exclusiveStartKey && items.length < want);
-    return items.slice(0, want);
+      for (const item of (result.Items ?? []) as EventItem[]) if (item.time_key !== skip) reader.buffered.push(item);
+      reader.next = result.LastEvaluatedKey;
+      reader.done = reader.next === undefined;
+    }
   }
 
   /** A page of `limit` decoded events; one more collected than the limit means there is a next page, after the last. */
@@ -223,16 +253,8 @@ export class DynamoEventStore implements EventStore {
     };
   }
 
-  /** Rebuilds the index key of the last item returned: partition value, time_key, and the base pk (org#id). */
-  private startKey(query: RangeQuery, partitionKey: string, partition: number): Record<string, unknown> {
-    const after = query.after!;
-    const id = after.timeKey.slice(after.timeKey.lastIndexOf('#') + 1);
-    const orgId = query.partitions[partition]!.slice(0, query.partitions[partition]!.indexOf('#'));
-    return { pk: eventKeysFor.pk(orgId, id), [partitionKey]: query.partitions[partition], time_key: after.timeKey };
-  }
-
   /** The item `put` writes for this event (public for the benchmark's bare-PutItem baseline). */
-  toItem(built: BuiltEvent): Promise<EventItem> {
-    return encodeEventItem(built, this.blobs);
+  toItem(built: BuiltEvent, indexShards = 1): Promise<EventItem> {
+    return encodeEventItem(built, this.blobs, indexShards);
   }
 }

@@ -6,7 +6,7 @@ import { sha256Hex } from '../domain/canonical.js';
 import { parseJsonLossless, parseJsonWellFormed } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
-import { eventKeysFor } from '../domain/keys.js';
+import { eventKeysFor, shardOf } from '../domain/keys.js';
 import type { BlobStore, RangeQuery, StoredEvent } from '../domain/ports.js';
 import { utcDay } from '../domain/time.js';
 
@@ -89,10 +89,15 @@ const bytesOf = (plain: Uint8Array | undefined, z: Uint8Array | undefined): Buff
 export type Include = RangeQuery['include'];
 const EVERYTHING: Include = { leadSnapshot: true, rawPayload: true };
 
-/** The item for an event; a raw payload over the inline limit is written to the blob store first. */
-export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Promise<EventItem> {
+/**
+ * The item for an event; a raw payload over the inline limit is written to the blob store first. `indexShards` is
+ * the org's shard plan for writers (shared/domain/shards.ts): the day and flow index entries go to shard
+ * shardOf(id, indexShards), the same for a retried write.
+ */
+export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore, indexShards = 1): Promise<EventItem> {
   const { raw_payload: rawPayload, lead_snapshot: leadSnapshot, ...summary } = built.event;
   const e = built.event;
+  const shard = shardOf(e.id, indexShards);
   const item: EventItem = {
     pk: eventKeysFor.pk(e.org_id, e.id),
     id: e.id,
@@ -101,13 +106,13 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore): Prom
     event_type: e.event_type,
     source: e.source,
     ...(e.outcome ? { outcome: e.outcome } : {}),
-    ...(e.flow_id ? { flow_id: e.flow_id, flow_key: eventKeysFor.flow(e.org_id, e.flow_id) } : {}),
+    ...(e.flow_id ? { flow_id: e.flow_id, flow_key: eventKeysFor.flow(e.org_id, e.flow_id, shard) } : {}),
     occurred_at: e.occurred_at,
     received_at: e.received_at,
     expires_at: Math.floor(Date.parse(e.expires_at) / 1000),
     content_hash: built.contentHash,
     lead_key: eventKeysFor.lead(e.org_id, e.lead_id),
-    day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at)),
+    day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at), shard),
     time_key: eventKeysFor.time(e.occurred_at, e.id),
   };
   store(item, 'body', JSON.stringify(summary));

@@ -4,6 +4,7 @@ import type { AlertRaised, CounterDelta, CounterTotals, RuleSettings } from './a
 import type { ErasureCounts, ErasurePhase } from './erasure.js';
 import type { BuiltEvent, LeadEvent, RawBody } from './event.js';
 import type { Provider } from './webhooks/signatures.js';
+import type { ShardPlan } from './shards.js';
 
 /**
  * Ports: every interface the domain talks to, in one place. Adapters (shared/adapters/, infra/local/)
@@ -29,8 +30,12 @@ export type IndexName = 'by_lead' | 'by_day' | 'by_flow';
 
 export interface RangeQuery {
   index: IndexName;
-  /** Partition key values in reading order (one per UTC day for by_day, else one). */
-  partitions: string[];
+  /**
+   * Groups of partition key values, read one group after another (one group per UTC day for by_day, else one);
+   * the partitions of a group (a day's shards, a flow's shards, the leads of a family) are read side by side and
+   * merged by (occurred_at, id).
+   */
+  partitions: string[][];
   /** Inclusive lower and exclusive upper bound on occurred_at (epoch ms). */
   fromMs?: number;
   toMs?: number;
@@ -46,14 +51,12 @@ export interface RangeQuery {
   include: { leadSnapshot: boolean; rawPayload: boolean };
   /** Continue after this position (decoded from a cursor). */
   after?: PagePosition;
-  /** Read the partitions side by side, merged by (occurred_at, id), instead of one after another. */
-  interleave?: boolean;
   nowMs: number;
   /** The request's deadline: when it fires, the store stops between reads (and abandons the read in flight). */
   signal?: AbortSignal;
 }
 
-/** Where a page ended: the partition index and the sort key of the last item returned. */
+/** Where a page ended: the index of the partition group and the sort key of the last item returned. */
 export interface PagePosition {
   partition: number;
   timeKey: string;
@@ -73,6 +76,8 @@ export interface EventStore {
   /** The bytes an event arrived with (a webhook's body as delivered; an API event's raw_payload as JSON), if any. */
   getRaw(orgId: string, id: string, nowMs: number): Promise<RawBody | undefined>;
   query(query: RangeQuery): Promise<Page>;
+  /** The org's index shard plan now (shared/domain/shards.ts): writers spread by `write`, readers merge `read`. */
+  shardPlan(orgId: string, nowMs: number): Promise<ShardPlan>;
   /**
    * A page of a lead's stored events (any day), with what an erasure must remove beside them; `next` continues
    * after the page (a position, so deleting what was read does not disturb paging).
@@ -87,6 +92,13 @@ export interface ErasableEvent {
   id: string;
   blobKeys: string[];
   identityDigests: string[];
+}
+
+/** Where an org's index shard plans are kept (the control table), cached for at most SHARD_PLAN_CACHE_MS. */
+export interface ShardPlanStore {
+  of(orgId: string, nowMs: number): Promise<ShardPlan>;
+  /** Raises the plan to `shards` (never lowers it); answers the plan now. */
+  raise(orgId: string, shards: number, nowMs: number): Promise<ShardPlan>;
 }
 
 /** Claim-check storage for raw payloads and bodies too big for an item (S3 in AWS, files under .data/s3 locally). */

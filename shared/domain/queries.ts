@@ -10,6 +10,7 @@ import { maskEvent, maskId, type MaskOptions } from './masking.js';
 import type { ErasureStore, EventStore, IdentityStore, RangeQuery, TypeMatch } from './ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, utcDays } from './time.js';
 import { eventKeysFor } from './keys.js';
+import { dayPartitions, flowPartitions } from './shards.js';
 import { identityKey, leadFamily, liveLead, mergedSubtree, personKeys, presentIdentities, type LeadIdentity } from './identity.js';
 
 export const MAX_LIST_RANGE_DAYS = 31;
@@ -169,8 +170,7 @@ export async function leadTimeline(
   const { members } = await leadFamily(identities, viewer.orgId, leadId);
   const page = await runQuery(reads, viewer, binding, p.cursor, {
     index: 'by_lead',
-    partitions: members.map((member) => eventKeysFor.lead(viewer.orgId, member)),
-    interleave: true,
+    partitions: [members.map((member) => eventKeysFor.lead(viewer.orgId, member))],
     ...(p.from !== undefined ? { fromMs: p.from } : {}),
     ...(p.to !== undefined ? { toMs: p.to } : {}),
     order: p.order ?? 'asc',
@@ -208,10 +208,11 @@ export async function listEvents(reads: ReadPorts, viewer: Viewer, params: Param
     ...(p.source ? { source: p.source } : {}),
   };
   const base = { fromMs, toMs, order, limit: p.limit ?? 100, filters, include: { leadSnapshot: false, rawPayload: false }, nowMs };
+  const plan = await reads.store.shardPlan(viewer.orgId, nowMs);
   if (p.flow_id) {
-    return runQuery(reads, viewer, binding, opened, { ...base, index: 'by_flow', partitions: [eventKeysFor.flow(viewer.orgId, p.flow_id)] }, defaults);
+    return runQuery(reads, viewer, binding, opened, { ...base, index: 'by_flow', partitions: [flowPartitions(viewer.orgId, p.flow_id, plan)] }, defaults);
   }
-  const days = utcDays(fromMs, toMs).map((day) => eventKeysFor.day(viewer.orgId, day));
+  const days = utcDays(fromMs, toMs).map((day) => dayPartitions(viewer.orgId, day, plan));
   if (order === 'desc') days.reverse();
   return runQuery(reads, viewer, binding, opened, { ...base, index: 'by_day', partitions: days }, defaults);
 }
@@ -224,9 +225,10 @@ export async function flowEvents(reads: ReadPorts, viewer: Viewer, flowId: strin
   checkRange(fromMs, toMs, [p.start !== undefined ? 'start' : 'from', p.end !== undefined ? 'end' : 'to']);
   const order = p.order ?? 'asc';
   const binding = { route: 'flow', flowId, lead: p.lead_id, type: params.type, outcome: p.outcome, from: fromMs, to: toMs, order };
+  const plan = await reads.store.shardPlan(viewer.orgId, nowMs);
   return runQuery(reads, viewer, binding, p.cursor, {
     index: 'by_flow',
-    partitions: [eventKeysFor.flow(viewer.orgId, flowId)],
+    partitions: [flowPartitions(viewer.orgId, flowId, plan)],
     ...(fromMs !== undefined ? { fromMs } : {}),
     ...(toMs !== undefined ? { toMs } : {}),
     order,
@@ -258,7 +260,7 @@ export async function getLead(store: EventStore, identities: IdentityStore, view
   const record = tree.get(leadId);
   const profile = record?.profile;
   const edge = (order: 'asc' | 'desc') => store.query({
-    index: 'by_lead', partitions: own.map((member) => eventKeysFor.lead(viewer.orgId, member)), interleave: true, order, limit: 1, filters: {},
+    index: 'by_lead', partitions: [own.map((member) => eventKeysFor.lead(viewer.orgId, member))], order, limit: 1, filters: {},
     include: { leadSnapshot: false, rawPayload: false }, nowMs,
   });
   const [first, last] = await Promise.all([edge('asc'), edge('desc')]);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { ValidationError } from './errors.js';
 import { chunkEntries, toBusEntry } from './fanout.js';
-import { eventKeysFor } from './keys.js';
+import { dayPartitions } from './shards.js';
 import type { MaskOptions } from './masking.js';
 import type { EventBus, EventStore, PagePosition, TypeMatch } from './ports.js';
 import type { LeadEvent } from './event.js';
@@ -118,9 +118,10 @@ export function parseReplayRequest(body: unknown, nowMs: number): { filter: Repl
   };
 }
 
-function page(store: EventStore, orgId: string, filter: ReplayFilter, after: PagePosition | undefined, nowMs: number, limit = PAGE, signal?: AbortSignal) {
+async function page(store: EventStore, orgId: string, filter: ReplayFilter, after: PagePosition | undefined, nowMs: number, limit = PAGE, signal?: AbortSignal) {
+  const plan = await store.shardPlan(orgId, nowMs);
   return store.query({
-    index: 'by_day', partitions: utcDays(filter.fromMs, filter.toMs).map((day) => eventKeysFor.day(orgId, day)),
+    index: 'by_day', partitions: utcDays(filter.fromMs, filter.toMs).map((day) => dayPartitions(orgId, day, plan)),
     fromMs: filter.fromMs, toMs: filter.toMs, order: 'asc', limit,
     filters: { ...(filter.types ? { eventTypes: filter.types } : {}), ...(filter.source ? { source: filter.source } : {}), ...(filter.leadId ? { leadId: filter.leadId } : {}) },
     include: { leadSnapshot: false, rawPayload: false }, ...(after ? { after } : {}), nowMs, ...(signal ? { signal } : {}),

@@ -16,6 +16,7 @@ import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { startRuntime, stopRuntime } from '../support/runtime.js';
 import { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
+import { fixedShardPlans } from '../../shared/domain/shards.js';
 
 /** Rounds of each, alternating: DynamoDB Local's disk makes single rounds vary by a third on these machines. */
 const ROUNDS = 5;
@@ -30,7 +31,7 @@ export async function localRuntimeBenchmark(report: (line: string) => void, body
     const key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
     const documents = createDocumentClient({ endpoint: runtime.dynamoEndpoint });
     const scratch = await ensureTables(runtime.dynamoEndpoint, 'bench-bare');
-    const store = new DynamoEventStore(documents, scratch.events!, { put: async () => undefined } as never);
+    const store = new DynamoEventStore(documents, scratch.events!, { put: async () => undefined } as never, fixedShardPlans());
     const concurrently = async (count: number, task: (i: number) => Promise<void>) => {
       let next = 0;
       const started = performance.now();

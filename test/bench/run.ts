@@ -29,6 +29,7 @@ import { localRuntimeBenchmark } from './local-runtime-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 import { parseJsonLossless } from '../../shared/domain/json.js';
+import { UNSHARDED } from '../../shared/domain/shards.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 3000);
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
     get: async () => undefined,
     getRaw: async () => undefined,
     query: async () => ({ items: [], positions: [] }),
+    shardPlan: async () => UNSHARDED,
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
   };

@@ -42,7 +42,7 @@ beforeAll(async () => {
     { step: 'initialize', name: 'faultInjection' },
   );
   const deps = createDependencies();
-  const events = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!));
+  const events = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!), deps.shardPlans);
   api = await startTestApi({ handlers: { ingest: createIngestHandler({ ...deps, events }) as unknown as LambdaHttpHandler } as never });
 });
 afterAll(() => api.close());
@@ -69,7 +69,7 @@ describe('DynamoDB faults on the write path', () => {
     const logs = captureLogs(); // Powertools at DEBUG for the handler made below
     try {
       const deps = createDependencies();
-      const events = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!));
+      const events = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!), deps.shardPlans);
       const local = await startTestApi({ handlers: { ingest: createIngestHandler({ ...deps, events }) as unknown as LambdaHttpHandler } as never });
       const { key } = await local.newOrg();
       fault = 'throttle-before-write';
@@ -92,7 +92,7 @@ describe('DynamoDB faults on the write path', () => {
     async (mode) => {
       // Fault injection only: the real store and the real SDK error translation, failing the 3rd item's write.
       const deps = createDependencies();
-      const real = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!));
+      const real = new DynamoEventStore(client, deps.config.eventsTableName, new FileBlobStore(deps.config.blobDir!), deps.shardPlans);
       const third = (b: BuiltEvent) => b.event.external_event_id?.endsWith('_2') === true;
       const events: EventStore = Object.assign(Object.create(real) as EventStore, {
         async put(b: BuiltEvent, nowMs: number) {

@@ -4,6 +4,7 @@ import { ingestBatch, ingestEvent, storeOnce } from '../../shared/domain/ingest.
 import { ServiceUnavailableError } from '../../shared/domain/errors.js';
 import { batchResultOf } from '../../shared/http/problem.js';
 import type { EventStore, StoredEvent, WriteResult } from '../../shared/domain/ports.js';
+import { UNSHARDED } from '../../shared/domain/shards.js';
 
 const now = Date.parse('2026-11-23T14:30:00.000Z');
 const input = (amount: number) => ({
@@ -28,6 +29,7 @@ function memoryStore(items = new Map<string, StoredEvent>()): EventStore {
     get: async () => undefined,
     getRaw: async () => undefined,
     query: async () => ({ items: [], positions: [] }),
+    shardPlan: async () => UNSHARDED,
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
   };

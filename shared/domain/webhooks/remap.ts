@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { buildEvent, type LeadEvent } from '../event.js';
 import { storeOnce } from '../ingest.js';
-import { eventKeysFor } from '../keys.js';
+import { dayPartitions } from '../shards.js';
 import type { EventStore } from '../ports.js';
 import { DAY_MS, MAX_FUTURE_SKEW_MS, RETENTION_MS, utcDays } from '../time.js';
 import * as z from 'zod/mini';
@@ -57,7 +57,8 @@ function parseRequest(body: unknown, nowMs: number): { fromMs: number; toMs: num
 /** `signal`: the request's deadline; once it fires, no further page or event is examined (its reason is thrown). */
 export async function remapUnmapped(store: EventStore, orgId: string, body: unknown, nowMs: number, signal?: AbortSignal): Promise<RemapResult> {
   const { fromMs, toMs, provider } = parseRequest(body, nowMs);
-  const days = utcDays(Math.max(fromMs, nowMs - RETENTION_MS - DAY_MS), toMs).map((day) => eventKeysFor.day(orgId, day));
+  const plan = await store.shardPlan(orgId, nowMs);
+  const days = utcDays(Math.max(fromMs, nowMs - RETENTION_MS - DAY_MS), toMs).map((day) => dayPartitions(orgId, day, plan));
   const result: RemapResult = { examined: 0, remapped: 0 };
   let after: { partition: number; timeKey: string } | undefined;
   do {
