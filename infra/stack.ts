@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,7 @@ export class LeadlogStack extends Stack {
       CONTROL_TABLE_NAME: tables.control.tableName,
       RAW_PAYLOAD_BUCKET: storage.bucket.bucketName,
       EVENT_BUS_NAME: busName,
-      ARCHIVE_STREAM_NAME: analytics.deliveryStream.ref,
+      ARCHIVE_STREAM_NAMES: Fn.join(',', analytics.deliveryStreams.map((stream) => stream.ref)),
       ERASURE_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, erasureWorkflowName),
       EXPORT_BUCKET: exportStorage.bucket.bucketName,
       EXPORT_STATE_MACHINE_ARN: JobWorkflow.arnFor(this, exportWorkflowName),
@@ -129,8 +129,8 @@ export class LeadlogStack extends Stack {
     const { ingest, query, webhooks } = handlers;
     const authorizer = fn('authorizer');
     const fanoutFn = fn('fanout');
-    // No grant method exists for an L1 delivery stream: exactly the one action on exactly this stream.
-    fanoutFn.addToRolePolicy(new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [analytics.deliveryStream.attrArn] }));
+    // No grant method exists for an L1 delivery stream: exactly the one action on exactly the archive's streams.
+    fanoutFn.addToRolePolicy(new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: analytics.deliveryStreams.map((stream) => stream.attrArn) }));
     dataKey.grantEncrypt(fanoutFn); // the delivery stream's server-side encryption key
     tables.control.grantReadWriteData(fanoutFn); // alert counters, overrides and raised marks
 
@@ -336,12 +336,14 @@ export class LeadlogStack extends Stack {
       streamConsumer: fanoutFn,
       tables: [tables.events, tables.control],
       deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters, Bus: fanout.busDeadLetters },
-      deliveryStreamName: analytics.deliveryStream.ref,
+      deliveryStreamNames: analytics.deliveryStreams.map((stream) => stream.ref),
       key: dataKey,
     });
     new CfnOutput(this, 'OpsTopicArn', { value: monitoring.topic.topicArn });
     new CfnOutput(this, 'ArchiveBucketName', { value: analytics.bucket.bucketName });
-    new CfnOutput(this, 'ArchiveDeliveryStreamName', { value: analytics.deliveryStream.ref, description: 'npm run archive -- redeliver --bucket <ArchiveBucketName> --stream <this>' });
+    new CfnOutput(this, 'ArchiveDeliveryStreamNames', {
+      value: Fn.join(',', analytics.deliveryStreams.map((stream) => stream.ref)), description: 'npm run archive -- redeliver --bucket <ArchiveBucketName> --streams <this>',
+    });
     new CfnOutput(this, 'GlueDatabase', { value: analytics.database });
     new CfnOutput(this, 'AthenaWorkGroup', { value: analytics.workGroup.ref });
     new CfnOutput(this, 'EventBusName', { value: fanout.bus.eventBusName });

@@ -8,15 +8,16 @@ import { LocalArchive, redeliverLocalErrors } from '../infra/local/local-archive
 import { DATA_DIR, runningRuntime } from '../infra/local/runtime.js';
 
 /**
- * `npm run archive -- redeliver --bucket <ArchiveBucketName> --stream <delivery stream> [--repair] [--dry-run]`:
- * re-feeds what Firehose could not deliver (the archive bucket's errors/ prefix) into the delivery stream, then
+ * `npm run archive -- redeliver --bucket <ArchiveBucketName> --streams <ArchiveDeliveryStreamNames> [--repair] [--dry-run]`:
+ * re-feeds what Firehose could not deliver (the archive bucket's errors/ prefix, shared by every stream) into the streams, then
  * deletes each object it re-fed. `--local` does the same for the local archive's quarantine (.data/archive/errors/).
  */
-const usage = `Usage: npm run archive -- redeliver (--bucket <ArchiveBucketName output> --stream <delivery stream name> | --local) [--repair] [--dry-run]
+const usage = `Usage: npm run archive -- redeliver (--bucket <ArchiveBucketName output> --streams <ArchiveDeliveryStreamNames output> | --local) [--repair] [--dry-run]
 
   Re-feeds the archive's errors/ prefix (records Firehose could not deliver: partition quota exceeded,
-  conversion failures) into the delivery stream, object by object, deleting each once Firehose accepted
-  every record of it. Uses your AWS credentials (AWS_REGION, AWS_PROFILE).
+  conversion failures), which every delivery stream shares, into the streams (each record to its org's stream),
+  object by object, deleting each once Firehose accepted every record of it. --streams is the stack output as is:
+  the stream names, comma-separated, in the stack's order. Uses your AWS credentials (AWS_REGION, AWS_PROFILE).
   --local   re-feeds the local archive's quarantine (.data/archive/errors/: rows DuckDB could not encode) into
             the local archive; the running npm start archives them on its next flush (else this command does).
   --repair  makes each record well-formed first (lone UTF-16 surrogates become U+FFFD); a record that still
@@ -26,13 +27,14 @@ const usage = `Usage: npm run archive -- redeliver (--bucket <ArchiveBucketName 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    bucket: { type: 'string' }, stream: { type: 'string' }, local: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false },
+    bucket: { type: 'string' }, streams: { type: 'string' }, local: { type: 'boolean', default: false }, repair: { type: 'boolean', default: false },
     'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
   },
   allowPositionals: true,
   strict: false,
 });
-const aws = typeof values.bucket === 'string' && typeof values.stream === 'string';
+const streams = typeof values.streams === 'string' ? values.streams.split(',').map((name) => name.trim()) : [];
+const aws = typeof values.bucket === 'string' && streams.length > 0 && streams.every((name) => name !== '');
 if (values.help || positionals[0] !== 'redeliver' || aws === (values.local === true)) {
   console.log(usage);
   process.exit(values.help ? 0 : 2);
@@ -43,7 +45,7 @@ let last = 0;
 const result = await redeliverErrors(
   { s3: createS3Client(), firehose: createFirehoseClient() },
   {
-    bucket: values.bucket as string, stream: values.stream as string, dryRun: values['dry-run'] === true, repair: values.repair === true,
+    bucket: values.bucket as string, streams, dryRun: values['dry-run'] === true, repair: values.repair === true,
     onProgress: ({ objects, records }) => {
       if (Date.now() - last < 5000) return;
       last = Date.now();

@@ -9,7 +9,7 @@ import {
  * list for the function, read anyway, throws a ConfigError naming it.
  */
 type Spec<N extends EnvName> = (typeof environmentVariables)[N];
-type Value<N extends EnvName> = Spec<N>['type'] extends 'seconds' ? number : string;
+type Value<N extends EnvName> = Spec<N>['type'] extends 'seconds' ? number : Spec<N>['type'] extends 'names' ? readonly string[] : string;
 type Field<N extends EnvName> = Spec<N>['field'];
 type Optional<N extends EnvName> = Spec<N> extends { optional: true } ? N : never;
 
@@ -19,7 +19,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const PARSERS: Record<EnvType, (value: string) => string | number | undefined> = {
+const PARSERS: Record<EnvType, (value: string) => string | number | readonly string[] | undefined> = {
   string: (value) => value,
   url: (value) => (/^https?:\/\/\S+$/.test(value) ? value : undefined),
   seconds: (value) => {
@@ -28,8 +28,13 @@ const PARSERS: Record<EnvType, (value: string) => string | number | undefined> =
   },
   // An HMAC key at least as long as its output (RFC 2104).
   secret: (value) => (value.length >= 32 ? value : undefined),
+  // A list whose order means something (an index into it is kept elsewhere): no empty name, no name twice.
+  names: (value) => {
+    const names = value.split(',').map((name) => name.trim());
+    return names.every((name) => name !== '') && new Set(names).size === names.length ? names : undefined;
+  },
 };
-const EXPECTED: Record<EnvType, string> = { string: 'a non-empty string', url: 'an http(s) URL', seconds: 'whole seconds, 0..3600', secret: 'at least 32 characters' };
+const EXPECTED: Record<EnvType, string> = { string: 'a non-empty string', url: 'an http(s) URL', seconds: 'whole seconds, 0..3600', secret: 'at least 32 characters', names: 'comma-separated names, none empty or repeated' };
 
 /** `fn` names the function whose variables must be present; the process environment is read unless `env` is given. */
 export function loadConfig(fn?: FunctionName, env: Record<string, string | undefined> = process.env): Config {

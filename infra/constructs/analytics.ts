@@ -8,7 +8,7 @@ import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import {
-  ARCHIVE_PREFIX, ARCHIVE_TIMESTAMP_FORMAT, EVENTS_VIEW, PROJECTION_DT_RANGE, RAW_TABLE, archiveColumns, eventsViewSql, namedQueries, partitionColumns,
+  ARCHIVE_PREFIX, ARCHIVE_STREAMS, ARCHIVE_TIMESTAMP_FORMAT, EVENTS_VIEW, PROJECTION_DT_RANGE, RAW_TABLE, archiveColumns, eventsViewSql, namedQueries, partitionColumns,
   type ColumnType,
 } from '../../shared/definitions/archive.js';
 
@@ -25,17 +25,24 @@ export interface AnalyticsProps {
   key: IKey;
   logKey: IKey;
   accessLogs: IBucket;
+  /** Delivery streams (default ARCHIVE_STREAMS, the plan for contract section 15's targets). */
+  streams?: number;
 }
 
 /**
- * The archive and its SQL: Firehose (dynamic partitioning by org_id/dt, JSON → Parquet through the Glue
- * schema) into a KMS-encrypted bucket with a Standard → IA (30 d) → Glacier Instant Retrieval (90 d)
+ * The archive and its SQL: K Firehose streams from one definition (dynamic partitioning by org_id/dt, JSON → Parquet
+ * through the Glue schema; the fan-out spreads orgs over them so each stays within its active-partition quota) into a KMS-encrypted bucket with a Standard → IA (30 d) → Glacier Instant Retrieval (90 d)
  * lifecycle; the Glue table with partition projection (org_id injected: every query names its org); an
  * Athena workgroup with an enforced, encrypted result location and a per-query scan limit; the named queries.
  */
 export class Analytics extends Construct {
   readonly bucket: Bucket;
-  readonly deliveryStream: CfnDeliveryStream;
+  /**
+   * The delivery streams, in the order the fan-out indexes them (archiveStreamOf): one definition, K copies, each
+   * writing the same org_id=/dt= layout into the same bucket. Stream 0 keeps the construct id of the single stream
+   * the stack had before, so it is never replaced.
+   */
+  readonly deliveryStreams: CfnDeliveryStream[];
   readonly database: string;
   readonly workGroup: CfnWorkGroup;
   /** Where Athena writes query results (the erasure job's queries write there as it runs them). */
@@ -141,45 +148,49 @@ export class Analytics extends Construct {
       ],
     }));
 
-    this.deliveryStream = new CfnDeliveryStream(this, 'Delivery', {
-      deliveryStreamType: 'DirectPut',
-      deliveryStreamEncryptionConfigurationInput: { keyType: 'CUSTOMER_MANAGED_CMK', keyArn: props.key.keyArn },
-      extendedS3DestinationConfiguration: {
-        bucketArn: this.bucket.bucketArn,
-        roleArn: role.roleArn,
-        prefix: `${ARCHIVE_PREFIX}/org_id=!{partitionKeyFromQuery:org_id}/dt=!{partitionKeyFromQuery:dt}/`,
-        errorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
-        // Parquet wants big files: buffer 128 MB or 15 minutes (dynamic partitioning needs at least 64 MB).
-        bufferingHints: { sizeInMBs: 128, intervalInSeconds: 900 },
-        compressionFormat: 'UNCOMPRESSED', // Parquet compresses itself (Snappy below)
-        encryptionConfiguration: { kmsEncryptionConfig: { awskmsKeyArn: props.key.keyArn } },
-        cloudWatchLoggingOptions: { enabled: true, logGroupName: logs.logGroupName, logStreamName: logStream.logStreamName },
-        dynamicPartitioningConfiguration: { enabled: true, retryOptions: { durationInSeconds: 300 } },
-        processingConfiguration: {
-          enabled: true,
-          processors: [
-            // The fan-out packs rows of one org and day into one record (5 KB billing steps): split them again.
-            { type: 'RecordDeAggregation', parameters: [{ parameterName: 'SubRecordType', parameterValue: 'JSON' }] },
-            {
-              type: 'MetadataExtraction',
-              parameters: [
-                { parameterName: 'MetadataExtractionQuery', parameterValue: '{org_id: .org_id, dt: .dt}' },
-                { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
-              ],
-            },
-          ],
+    const deliveryStream = (index: number) => {
+      const stream = new CfnDeliveryStream(this, index === 0 ? 'Delivery' : `Delivery${index}`, {
+        deliveryStreamType: 'DirectPut',
+        deliveryStreamEncryptionConfigurationInput: { keyType: 'CUSTOMER_MANAGED_CMK', keyArn: props.key.keyArn },
+        extendedS3DestinationConfiguration: {
+          bucketArn: this.bucket.bucketArn,
+          roleArn: role.roleArn,
+          prefix: `${ARCHIVE_PREFIX}/org_id=!{partitionKeyFromQuery:org_id}/dt=!{partitionKeyFromQuery:dt}/`,
+          errorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+          // Parquet wants big files: buffer 128 MB or 15 minutes (dynamic partitioning needs at least 64 MB).
+          bufferingHints: { sizeInMBs: 128, intervalInSeconds: 900 },
+          compressionFormat: 'UNCOMPRESSED', // Parquet compresses itself (Snappy below)
+          encryptionConfiguration: { kmsEncryptionConfig: { awskmsKeyArn: props.key.keyArn } },
+          cloudWatchLoggingOptions: { enabled: true, logGroupName: logs.logGroupName, logStreamName: logStream.logStreamName },
+          dynamicPartitioningConfiguration: { enabled: true, retryOptions: { durationInSeconds: 300 } },
+          processingConfiguration: {
+            enabled: true,
+            processors: [
+              // The fan-out packs rows of one org and day into one record (5 KB billing steps): split them again.
+              { type: 'RecordDeAggregation', parameters: [{ parameterName: 'SubRecordType', parameterValue: 'JSON' }] },
+              {
+                type: 'MetadataExtraction',
+                parameters: [
+                  { parameterName: 'MetadataExtractionQuery', parameterValue: '{org_id: .org_id, dt: .dt}' },
+                  { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
+                ],
+              },
+            ],
+          },
+          dataFormatConversionConfiguration: {
+            enabled: true,
+            // The zone is parsed, not assumed: Joda's `ZZ` reads the `Z` of every archive row's timestamp as UTC.
+            inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: [ARCHIVE_TIMESTAMP_FORMAT] } } },
+            outputFormatConfiguration: { serializer: { parquetSerDe: { compression: 'SNAPPY' } } },
+            schemaConfiguration: { databaseName: this.database, tableName: RAW_TABLE, roleArn: role.roleArn, region, versionId: 'LATEST' },
+          },
         },
-        dataFormatConversionConfiguration: {
-          enabled: true,
-          // The zone is parsed, not assumed: Joda's `ZZ` reads the `Z` of every archive row's timestamp as UTC.
-          inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: [ARCHIVE_TIMESTAMP_FORMAT] } } },
-          outputFormatConfiguration: { serializer: { parquetSerDe: { compression: 'SNAPPY' } } },
-          schemaConfiguration: { databaseName: this.database, tableName: RAW_TABLE, roleArn: role.roleArn, region, versionId: 'LATEST' },
-        },
-      },
-    });
-    this.deliveryStream.node.addDependency(role);
-    this.deliveryStream.node.addDependency(table);
+      });
+      stream.node.addDependency(role);
+      stream.node.addDependency(table);
+      return stream;
+    };
+    this.deliveryStreams = Array.from({ length: props.streams ?? ARCHIVE_STREAMS }, (_, index) => deliveryStream(index));
 
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: props.prefix,

@@ -19,7 +19,8 @@ export interface MonitoringProps {
   streamConsumer: IFunction;
   tables: ITableV2[];
   deadLetterQueues: Record<string, IQueue>;
-  deliveryStreamName: string;
+  /** The archive's delivery streams: each gets the Firehose alarms (a stream's quota is its own). */
+  deliveryStreamNames: string[];
   key: IKey;
 }
 
@@ -77,15 +78,21 @@ export class Monitoring extends Construct {
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       alarm(`${name}DeadLetters`, queue.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }), 0, `Messages waiting in the ${name} dead-letter queue: redrive them.`);
     }
-    alarm('ArchiveDeliveryFailing', new Metric({ namespace: 'AWS/Firehose', metricName: 'DeliveryToS3.Success', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Average', period: Duration.minutes(15) }),
-      1, 'Firehose failed to deliver part of the archive to S3 (see the errors/ prefix).', ComparisonOperator.LESS_THAN_THRESHOLD, 2);
-    // Dynamic partitioning: beyond the active-partition quota (500 by default) records go to the errors/ prefix.
-    alarm('ArchivePartitionsExceeded', new Metric({ namespace: 'AWS/Firehose', metricName: 'PartitionCountExceeded', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Maximum', period: Duration.minutes(5) }),
-      0, 'Firehose exceeded its active partition quota: records went to errors/ (re-feed with npm run archive -- redeliver; raise the quota).');
-    alarm('ArchiveConversionFailed', new Metric({ namespace: 'AWS/Firehose', metricName: 'FailedConversion.Records', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Sum', period: Duration.minutes(5) }),
-      0, 'Firehose could not convert records to Parquet: they went to errors/ (re-feed with npm run archive -- redeliver).');
-    alarm('ArchiveFreshness', new Metric({ namespace: 'AWS/Firehose', metricName: 'DeliveryToS3.DataFreshness', dimensionsMap: { DeliveryStreamName: props.deliveryStreamName }, statistic: 'Maximum', period: Duration.minutes(15) }),
-      3600, 'The oldest archive record waiting in Firehose is more than an hour old.');
+    props.deliveryStreamNames.forEach((streamName, index) => {
+      // Stream 0 keeps the alarm names of the single stream the stack had; stream k adds its index.
+      const suffix = index === 0 ? '' : String(index);
+      const firehose = (metricName: string, statistic: string, period: Duration) =>
+        new Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: streamName }, statistic, period });
+      alarm(`ArchiveDeliveryFailing${suffix}`, firehose('DeliveryToS3.Success', 'Average', Duration.minutes(15)),
+        1, 'Firehose failed to deliver part of the archive to S3 (see the errors/ prefix).', ComparisonOperator.LESS_THAN_THRESHOLD, 2);
+      // Dynamic partitioning: beyond the active-partition quota (500 by default) records go to the errors/ prefix.
+      alarm(`ArchivePartitionsExceeded${suffix}`, firehose('PartitionCountExceeded', 'Maximum', five),
+        0, 'Firehose exceeded its active partition quota: records went to errors/ (re-feed with npm run archive -- redeliver; raise the quota or the streams: docs/decisions.md).');
+      alarm(`ArchiveConversionFailed${suffix}`, firehose('FailedConversion.Records', 'Sum', five),
+        0, 'Firehose could not convert records to Parquet: they went to errors/ (re-feed with npm run archive -- redeliver).');
+      alarm(`ArchiveFreshness${suffix}`, firehose('DeliveryToS3.DataFreshness', 'Maximum', Duration.minutes(15)),
+        3600, 'The oldest archive record waiting in Firehose is more than an hour old.');
+    });
     const throttled = (table: ITableV2) => table.metricThrottledRequestsForOperations({ operations: THROTTLE_OPERATIONS, period: five });
     props.tables.forEach((table, i) => {
       alarm(`Table${i}Throttles`, throttled(table), 0, `DynamoDB throttled requests on ${i === 0 ? 'events' : 'control'}.`, ComparisonOperator.GREATER_THAN_THRESHOLD, 2);

@@ -1,6 +1,6 @@
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ARCHIVE_ERROR_PREFIX } from '../definitions/archive.js';
+import { ARCHIVE_ERROR_PREFIX, archiveStreamOf } from '../definitions/archive.js';
 import { deleteKeys, listKeys } from './s3-keys.js';
 
 export { ARCHIVE_ERROR_PREFIX };
@@ -59,13 +59,31 @@ export function batchesOf(records: Buffer[], maxRecords = 500, maxBytes = 4 * 10
 }
 
 /**
- * Re-feeds the archive's error objects into the delivery stream, object by object: every record of an object is
- * accepted by Firehose (failed ones retried with backoff) before the object is deleted, so a crash re-feeds at
- * most one object twice, which the `events` view absorbs (the archive is at least once).
+ * The delivery stream a record goes back to: its org's home stream (archiveStreamOf, from the first row's org_id and
+ * id), where the org's partitions are already counted. Every stream writes the same layout into the same bucket, so
+ * any stream would archive the row in the same place; the home stream only keeps other streams' partitions bounded.
+ * A record whose first row cannot be read goes to stream 0 (it fails there again, with its reason, as before).
+ */
+export function streamOfRecord(record: Buffer, streams: number): number {
+  const text = record.toString('utf8');
+  const newline = text.indexOf('\n');
+  try {
+    const row = JSON.parse(newline === -1 ? text : text.slice(0, newline)) as { org_id?: unknown; id?: unknown };
+    return typeof row.org_id === 'string' ? archiveStreamOf(row.org_id, String(row.id ?? ''), streams) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Re-feeds the archive's error objects into the delivery streams (one error prefix for all of them), object by
+ * object: every record of an object is accepted by Firehose (failed ones retried with backoff) before the object is
+ * deleted, so a crash re-feeds at most one object twice, which the `events` view absorbs (the archive is at least
+ * once). `streams` are the stack's streams in its order (the ArchiveDeliveryStreamNames output).
  */
 export async function redeliverErrors(
   clients: { s3: S3Client; firehose: FirehoseClient },
-  options: { bucket: string; stream: string; dryRun?: boolean; repair?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
+  options: { bucket: string; streams: readonly string[]; dryRun?: boolean; repair?: boolean; onProgress?: (done: { objects: number; records: number }) => void },
 ): Promise<{ objects: number; records: number }> {
   const done = { objects: 0, records: 0 };
   for (const key of await listKeys(clients.s3, options.bucket, ARCHIVE_ERROR_PREFIX)) {
@@ -73,7 +91,14 @@ export async function redeliverErrors(
     const found = recordsOfErrorObject(await object.Body!.transformToString('utf8'));
     const records = options.repair ? found.map(repairRecord) : found;
     if (!options.dryRun) {
-      for (const batch of batchesOf(records)) await putAll(clients.firehose, options.stream, batch);
+      const byStream = new Map<number, Buffer[]>();
+      for (const record of records) {
+        const stream = streamOfRecord(record, options.streams.length);
+        byStream.set(stream, [...(byStream.get(stream) ?? []), record]);
+      }
+      for (const [stream, streamRecords] of byStream) {
+        for (const batch of batchesOf(streamRecords)) await putAll(clients.firehose, options.streams[stream]!, batch);
+      }
       await deleteKeys(clients.s3, options.bucket, [key]);
     }
     done.objects++;

@@ -168,7 +168,7 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
   const clients = clientsFor(config);
   return memoized<Required<Omit<FanoutPorts, 'log'>>>({
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
-    archive: () => standIns.archive ?? new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamName),
+    archive: () => standIns.archive ?? new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamNames),
     alerts: (): AlertStore => new DynamoAlertStore(clients.documents(), config.controlTableName),
     maskOptions: () => cachedMaskOptions(new DynamoSettingsStore(clients.documents(), config.controlTableName), config.settingsCacheSeconds * 1000),
     clock: () => systemClock,

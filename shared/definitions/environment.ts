@@ -11,7 +11,7 @@ export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | '
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
 
-export type EnvType = 'string' | 'url' | 'seconds' | 'secret';
+export type EnvType = 'string' | 'url' | 'seconds' | 'secret' | 'names';
 
 export interface EnvVariable {
   type: EnvType;
@@ -31,7 +31,10 @@ export const environmentVariables = {
   CONTROL_TABLE_NAME: { type: 'string', field: 'controlTableName', setBy: 'aws', description: 'The control table (keys, identities, secrets, alert counters).' },
   RAW_PAYLOAD_BUCKET: { type: 'string', field: 'rawPayloadBucket', setBy: 'aws', optional: true, description: 'S3 bucket for raw payloads over the inline limit (claim check).' },
   EVENT_BUS_NAME: { type: 'string', field: 'eventBusName', setBy: 'aws', description: 'The leadlog EventBridge bus the fan-out publishes to.' },
-  ARCHIVE_STREAM_NAME: { type: 'string', field: 'archiveStreamName', setBy: 'aws', description: 'The Firehose stream that archives events to S3 as Parquet.' },
+  ARCHIVE_STREAM_NAMES: {
+    type: 'names', field: 'archiveStreamNames', setBy: 'aws',
+    description: "The Firehose streams that archive events to S3 as Parquet, comma-separated in the stack's order (an org's stream is archiveStreamOf's index into it).",
+  },
   WEBHOOK_SECRET_CACHE_SECONDS: {
     type: 'seconds', field: 'webhookSecretCacheSeconds', setBy: 'local', default: '60',
     description: "How long a function keeps an org's webhook secrets in memory (AWS 60 s; locally 0 so rotations apply at once).",
@@ -116,7 +119,7 @@ export const functionVariables = {
   exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME', 'PSEUDONYM_SECRET_ARN'],
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],
-  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAME', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
+  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAMES', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
   admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',

@@ -6,7 +6,7 @@ import { buildApp } from '../../infra/app.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
-import { ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
+import { ARCHIVE_STREAMS, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../../infra/queries.js';
 
 let template: Template;
@@ -155,6 +155,33 @@ describe('the synthesized stack', () => {
         { StorageClass: 'STANDARD_IA', TransitionInDays: 30 }, { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
       ] })]) },
     });
+  });
+
+  it('spreads the archive over ARCHIVE_STREAMS delivery streams of one definition: all granted to the fan-out, named to it in order, each alarmed', () => {
+    const streams = Object.entries(template.findResources('AWS::KinesisFirehose::DeliveryStream'));
+    expect(ARCHIVE_STREAMS).toBeGreaterThan(1);
+    expect(streams).toHaveLength(ARCHIVE_STREAMS);
+    // One definition: the same prefix (the contract's org_id=/dt= layout), error prefix, partitioning, buffer and schema.
+    const destinations = streams.map(([, stream]) => stream.Properties.ExtendedS3DestinationConfiguration);
+    for (const destination of destinations) expect(destination).toEqual(destinations[0]);
+    expect(destinations[0]).toMatchObject({ DynamicPartitioningConfiguration: { Enabled: true }, DataFormatConversionConfiguration: { SchemaConfiguration: { TableName: 'events_raw' } } });
+    // Stream 0 keeps the id of the single stream the stack had (never replaced); the fan-out gets every name, in order.
+    const ids = streams.map(([id]) => id);
+    expect(ids[0]).toMatch(/^AnalyticsDelivery[0-9A-F]{8}$/);
+    const fanout = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.ARCHIVE_STREAM_NAMES)!;
+    expect(fanout.Properties.Environment.Variables.ARCHIVE_STREAM_NAMES).toEqual({ 'Fn::Join': [',', ids.map((id) => ({ Ref: id }))] });
+    const puts = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((statement: { Action: unknown }) => statement.Action === 'firehose:PutRecordBatch');
+    expect(puts).toHaveLength(1);
+    expect(puts[0].Resource).toEqual(ids.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+    // Every stream's quota is its own: each has its partition, conversion, delivery and freshness alarms.
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    for (const metric of ['PartitionCountExceeded', 'FailedConversion.Records', 'DeliveryToS3.Success', 'DeliveryToS3.DataFreshness']) {
+      const alarmed = alarms.filter((a) => a.MetricName === metric).map((a) => a.Dimensions[0].Value);
+      expect(alarmed, metric).toEqual(ids.map((id) => ({ Ref: id })));
+    }
+    const output = Object.values(template.findOutputs('ArchiveDeliveryStreamNames'))[0]!;
+    expect(output.Value).toEqual({ 'Fn::Join': [',', ids.map((id) => ({ Ref: id }))] });
   });
 
   it('alarms on 5xx rate, Lambda errors and throttles, iterator age, dead letters, Firehose delivery and DynamoDB throttles', () => {

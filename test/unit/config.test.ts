@@ -4,7 +4,7 @@ import { environmentVariables, functionEnvironment, functionVariables, type Func
 
 describe('the environment contract', () => {
   it('names every missing variable of a function at once, and nothing it does not read', () => {
-    expect(() => loadConfig('fanout', {})).toThrow(/EVENT_BUS_NAME is required; CONTROL_TABLE_NAME is required; ARCHIVE_STREAM_NAME is required/);
+    expect(() => loadConfig('fanout', {})).toThrow(/EVENT_BUS_NAME is required; CONTROL_TABLE_NAME is required; ARCHIVE_STREAM_NAMES is required/);
     expect(() => loadConfig('ingest', {})).toThrow(/EVENTS_TABLE_NAME is required; CONTROL_TABLE_NAME is required; RAW_PAYLOAD_BUCKET \(AWS\) or BLOB_DIR \(local\) is required/);
     expect(() => loadConfig('health', {})).not.toThrow();
     expect(loadConfig('authorizer', { CONTROL_TABLE_NAME: 'control' }).controlTableName).toBe('control');
@@ -19,6 +19,15 @@ describe('the environment contract', () => {
       .toThrow(/WEBHOOK_SECRET_CACHE_SECONDS must be whole seconds, 0..3600; DYNAMODB_ENDPOINT must be an http\(s\) URL/);
   });
 
+  it('reads the archive streams as an ordered list of names, refusing an empty or repeated one (an index into it picks a stream)', () => {
+    const env = { EVENT_BUS_NAME: 'bus', CONTROL_TABLE_NAME: 'c', PSEUDONYM_SECRET: 'p'.repeat(32) };
+    expect(loadConfig('fanout', { ...env, ARCHIVE_STREAM_NAMES: 'fh-0, fh-1,fh-2' }).archiveStreamNames).toEqual(['fh-0', 'fh-1', 'fh-2']);
+    expect(loadConfig('fanout', { ...env, ARCHIVE_STREAM_NAMES: 'fh' }).archiveStreamNames).toEqual(['fh']);
+    for (const bad of ['fh-0,,fh-2', 'fh-0,fh-0', 'fh-0,']) {
+      expect(() => loadConfig('fanout', { ...env, ARCHIVE_STREAM_NAMES: bad }), bad).toThrow(/ARCHIVE_STREAM_NAMES must be comma-separated names/);
+    }
+  });
+
   it("throws a ConfigError naming a variable read outside the function's contract", () => {
     const config = loadConfig('authorizer', { CONTROL_TABLE_NAME: 'control' });
     expect(() => config.eventsTableName).toThrow(ConfigError);
@@ -27,7 +36,7 @@ describe('the environment contract', () => {
 
   it("gives each deployed function exactly its contract's AWS variables", () => {
     const deployed = {
-      EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAME: 'fh',
+      EVENTS_TABLE_NAME: 'e', CONTROL_TABLE_NAME: 'c', RAW_PAYLOAD_BUCKET: 'b', EVENT_BUS_NAME: 'bus', ARCHIVE_STREAM_NAMES: 'fh',
       ERASURE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:x', ARCHIVE_BUCKET: 'a', ARCHIVE_DATABASE: 'd', ATHENA_WORKGROUP: 'w',
       EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e', REPLAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:r',
       CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:cursor',
