@@ -3,7 +3,9 @@ import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
 import { createApiKey, hashApiKey, keyIdOf, parseScopes } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import type { ApiKeyStore, AuditLog, WebhookSecretStore } from '../../shared/domain/ports.js';
+import type { ApiKeyStore, AuditLog, ShardPlanStore, WebhookSecretStore } from '../../shared/domain/ports.js';
+import { DynamoShardPlanStore } from '../../shared/adapters/dynamo-shard-plan-store.js';
+import { indexShardsFor, MAX_INDEX_SHARDS, SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
 import { DynamoAuditLog } from '../../shared/adapters/dynamo-audit-log.js';
 import { randomUUID } from 'node:crypto';
 import { physicalTableName, controlTable } from '../../shared/definitions/tables.js';
@@ -28,6 +30,11 @@ const USAGE = `Usage: npm run keys -- <command> [options]
   webhook-secret list  --org <id>                     providers with secrets (never the secrets)
 Providers: stripe, shopify, typeform, hotmart
 
+  shards --org <id> [--events-per-second <peak> | --shards <n>]
+                       an org's index shard plan (docs/scale.md): with a peak rate (bursts included) or a count,
+                       raise it (plans only grow; readers use it at once, writers ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes later);
+                       without, print it
+
 Target: the local runtime's table (the running npm start, else .data/ directly).
   --aws [--table <control table>]   the deployed table instead (AWS credentials from the environment;
                                     table from --table or CONTROL_TABLE_NAME; see the stack's outputs)
@@ -42,6 +49,7 @@ interface ControlStores {
   apiKeys: ApiKeyStore;
   webhookSecrets: WebhookSecretStore;
   audit: AuditLog;
+  shardPlans: ShardPlanStore;
 }
 
 /** Key creation and revocation are audited (section 9); the CLI acts without an API key of its own. */
@@ -53,6 +61,7 @@ async function withStores<T>(aws: boolean, table: string | undefined, work: (sto
     apiKeys: new DynamoApiKeyStore(client, tableName),
     webhookSecrets: new DynamoWebhookSecretStore(client, tableName),
     audit: new DynamoAuditLog(client, tableName),
+    shardPlans: new DynamoShardPlanStore(client, tableName),
   });
   if (aws) {
     const tableName = table ?? localSettings.awsControlTable;
@@ -109,10 +118,27 @@ async function webhookSecretCommand(args: string[]): Promise<void> {
   });
 }
 
+async function shardsCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { org: { type: 'string' }, 'events-per-second': { type: 'string' }, shards: { type: 'string' }, aws: { type: 'boolean', default: false }, table: { type: 'string' } },
+    strict: true,
+  });
+  const org = values.org;
+  if (!org || !ORG_ID_PATTERN.test(org)) fail(`shards needs --org matching ${ORG_ID_PATTERN}`);
+  const rate = values['events-per-second'] !== undefined ? Number(values['events-per-second']) : undefined;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) fail('--events-per-second must be a positive number');
+  const count = values.shards !== undefined ? Number(values.shards) : rate !== undefined ? indexShardsFor(rate) : undefined;
+  if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= MAX_INDEX_SHARDS)) fail(`--shards must be a whole number from 1 to ${MAX_INDEX_SHARDS}`);
+  const plan = await withStores(values.aws, values.table, ({ shardPlans }) => (count === undefined ? shardPlans.of(org, Date.now()) : shardPlans.raise(org, count, Date.now())));
+  console.log(`org ${org}: readers merge ${plan.read} shard(s); writers spread over ${plan.write}${plan.write < plan.read ? ` (${plan.read} from ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes after the raise)` : ''}`);
+}
+
 async function main(): Promise<void> {
   exitWithUsageOnHelp(USAGE);
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'webhook-secret') return webhookSecretCommand(rest);
+  if (command === 'shards') return shardsCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { indexShardsFor, MAX_INDEX_SHARDS, SHARD_PLAN_CACHE_MS, SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
+import { eventKeysFor, shardOf } from '../../shared/domain/keys.js';
+import { planAt, raisedPlan } from '../../shared/domain/shards.js';
+
+describe('index shard plans (section 15)', () => {
+  it('size a plan from the peak rate: the fullest shard (mean + 4 sd of a hash spread) at most half of a key\'s 1,000 write units', () => {
+    expect(indexShardsFor(10)).toBe(1);
+    expect(indexShardsFor(400)).toBe(1);
+    for (const rate of [501, 1_000, 10_000, 100_000]) {
+      const shards = indexShardsFor(rate);
+      expect(shards).toBeGreaterThan(Math.ceil(rate / 500) - 1);
+      const mean = rate / shards;
+      expect(mean + 4 * Math.sqrt(mean)).toBeLessThanOrEqual(500 * 1.01);
+    }
+    expect(indexShardsFor(1e9)).toBe(MAX_INDEX_SHARDS);
+  });
+
+  it('only grow, and writers use a raised count only after every reader\'s cache has it', () => {
+    const raised = raisedPlan(undefined, 8, 1_000)!;
+    expect(SHARD_PLAN_WRITE_DELAY_MS).toBeGreaterThan(SHARD_PLAN_CACHE_MS);
+    expect(planAt(raised, 1_000)).toEqual({ write: 1, read: 8 });
+    expect(planAt(raised, 1_000 + SHARD_PLAN_WRITE_DELAY_MS)).toEqual({ write: 8, read: 8 });
+    expect(raisedPlan(raised, 4, 2_000)).toBeUndefined(); // never lowered
+    const again = raisedPlan(raised, 16, 2_000)!;
+    expect(again.previous).toBe(8); // a writer holding the last plan may already spread over 8
+    expect(() => raisedPlan(undefined, 0, 0)).toThrow(RangeError);
+    expect(() => raisedPlan(undefined, MAX_INDEX_SHARDS + 1, 0)).toThrow(RangeError);
+  });
+
+  it('put an event in one shard of every larger plan that a reader merges', () => {
+    for (let i = 0; i < 500; i++) {
+      const id = `00000000-0000-5000-8000-${String(i).padStart(12, '0')}`;
+      for (const n of [1, 2, 7, 20, 256]) expect(shardOf(id, n)).toBeLessThan(n);
+      expect(eventKeysFor.dayShards('org', '2026-01-01', 20)).toContain(eventKeysFor.day('org', '2026-01-01', shardOf(id, 20)));
+    }
+  });
+
+  it('keep shard keys apart from every flow id, whatever it holds', () => {
+    // Shard 0 is the unsharded key; shard k of flow "a" is never the key of another flow at another shard.
+    expect(eventKeysFor.flow('org', 'a', 0)).toBe('org#a');
+    const keys = new Set<string>();
+    for (const flow of ['a', 'a#1', '1#a', 'a#~1', '~1#a', 'org~1#a']) for (let k = 0; k < 3; k++) keys.add(eventKeysFor.flow('org', flow, k));
+    expect(keys.size).toBe(18);
+    expect(eventKeysFor.orgOf(eventKeysFor.flow('org_x', 'f#2', 5))).toBe('org_x');
+    expect(eventKeysFor.orgOf(eventKeysFor.day('org_x', '2026-01-01'))).toBe('org_x');
+  });
+});
