@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
+import { API_STAGE_THROTTLE } from '../../shared/definitions/rate-limits.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
+import { STREAM_BATCH_SIZE, STREAM_BATCHING_WINDOW_SECONDS, STREAM_PARALLELIZATION_FACTOR } from '../../shared/definitions/stream.js';
 import { ARCHIVE_STREAMS, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../../infra/queries.js';
 
@@ -98,6 +100,10 @@ describe('the synthesized stack', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      // The scale model's settings (shared/definitions/stream.ts): 1,000-record batches, a 60 s window, 2 per shard.
+      BatchSize: STREAM_BATCH_SIZE,
+      MaximumBatchingWindowInSeconds: STREAM_BATCHING_WINDOW_SECONDS,
+      ParallelizationFactor: STREAM_PARALLELIZATION_FACTOR,
     });
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'leadlog' });
     template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['leadlog'] } });
