@@ -7,6 +7,7 @@ import { parseIdentitySettings, parseUnmergeBody, presentIdentitySettings, unmer
 import { recordLeadUnmerged } from '../shared/domain/ingest.js';
 import { getLead } from '../shared/domain/queries.js';
 import { parsePrivacySettings } from '../shared/domain/privacy.js';
+import { parseRateLimitSettings, presentRateLimitSettings } from '../shared/domain/rate-limit.js';
 import { builtOnFirstCall, callerOf, createHttpHandler, viewerOf } from '../shared/http/handler.js';
 import { json } from '../shared/http/middleware.js';
 
@@ -24,6 +25,12 @@ export function createAdminHandler(deps: Dependencies) {
       const settings = parseIdentitySettings(state.body, new Date(deps.clock.now()).toISOString());
       await deps.settings.setIdentity(callerOf(state).orgId, settings);
       return json(200, presentIdentitySettings(settings));
+    },
+    'GET /v1/settings/limits': async (_event, state) => json(200, presentRateLimitSettings(await deps.rateLimits.limits(callerOf(state).orgId))),
+    'PUT /v1/settings/limits': async (_event, state) => {
+      const settings = parseRateLimitSettings(state.body, new Date(deps.clock.now()).toISOString());
+      await deps.rateLimits.setLimits(callerOf(state).orgId, settings);
+      return json(200, presentRateLimitSettings(settings));
     },
     'GET /v1/audit': async (event, state) => json(200, await listAudit(deps.audit, deps.cursors, callerOf(state).orgId, event.queryStringParameters ?? {}, deps.clock.now())),
     'DELETE /v1/leads/{lead_id}': async (event, state) => {
@@ -50,7 +57,7 @@ export function createAdminHandler(deps: Dependencies) {
       if (!job) throw new NotFoundError(`No erasure '${id.slice(0, 100)}'.`);
       return json(200, presentErasure(job));
     },
-  }, { audit: () => deps.audit, clock: deps.clock });
+  }, { audit: () => deps.audit, clock: deps.clock, limiter: () => deps.rateLimiter });
 }
 
 export const handler = withPseudonymKey('admin', builtOnFirstCall(() => createAdminHandler(defaultDependencies('admin'))));

@@ -33,7 +33,7 @@ export function createExportsHandler(deps: Dependencies) {
       if (!job) throw new NotFoundError(`No export '${id.slice(0, 100)}'.`);
       return json(200, await presentExport(job, deps.exports.links, deps.clock.now(), originOf(event)));
     },
-  });
+  }, { limiter: () => deps.rateLimiter });
 }
 
 export const handler = builtOnFirstCall(() => createExportsHandler(defaultDependencies('exports')));

@@ -24,7 +24,7 @@ export function createIngestHandler(deps: Dependencies) {
       const results = await ingestBatch(deps.events, state.body, context(event, state), (error, index) => logItemFault(logger, error, index));
       return json(200, { results: results.map(batchResultOf) });
     },
-  }, { logger });
+  }, { logger, limiter: () => deps.rateLimiter });
 }
 
 export const handler = builtOnFirstCall(() => createIngestHandler(defaultDependencies('ingest')));

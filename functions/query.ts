@@ -28,7 +28,7 @@ export function createQueryHandler(deps: Dependencies) {
     'GET /v1/alerts': async (event, state) => json(200, await listAlerts(deps.alerts, deps.cursors, viewerOf(state).orgId, params(event), deps.clock.now())),
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
       json(200, await flowEvents(reads(state), await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
-  }, { audit: () => deps.audit, clock: deps.clock });
+  }, { audit: () => deps.audit, clock: deps.clock, limiter: () => deps.rateLimiter });
 }
 
 export const handler = withPseudonymKey('query', builtOnFirstCall(() => createQueryHandler(defaultDependencies('query'))));

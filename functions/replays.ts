@@ -21,7 +21,7 @@ export function createReplaysHandler(deps: Dependencies) {
       if (!job) throw new NotFoundError(`No replay '${id.slice(0, 100)}'.`);
       return json(200, presentReplay(job));
     },
-  });
+  }, { limiter: () => deps.rateLimiter });
 }
 
 export const handler = withPseudonymKey('replays', builtOnFirstCall(() => createReplaysHandler(defaultDependencies('replays'))));

@@ -6,13 +6,14 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_STAGE_THROTTLE } from '../../shared/definitions/rate-limits.js';
 import { AUTHORIZER_CACHE_SECONDS, FALLBACK_HANDLER, HANDLER_NAMES, routeKey, routes, type HandlerName } from '../../shared/definitions/routes.js';
 
 export interface LeadlogApiProps {
   handlers: Record<HandlerName, IFunction>;
   authorizer: IFunction;
   logKey: IKey;
-  /** Steady-state requests per second and burst for the whole stage. */
+  /** Steady-state requests per second and burst for the whole stage (default API_STAGE_THROTTLE: the account's quota). */
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
@@ -43,7 +44,8 @@ export class LeadlogApi extends Construct {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 1000, burstLimit: 2000 },
+      // The account's regional quota, not a share of it: orgs are limited one by one (shared/domain/rate-limit.ts).
+      throttle: props.throttle ?? API_STAGE_THROTTLE,
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
     (this.stage.node.defaultChild as CfnStage).addPropertyOverride('AccessLogSettings.Format', JSON.stringify({

@@ -6,7 +6,7 @@ import type { FunctionName } from '../definitions/environment.js';
 import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
-  type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type SettingsStore, type ShardPlanStore, type WebhookSecretStore,
+  type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type RateLimitStore, type SettingsStore, type ShardPlanStore, type WebhookSecretStore,
 } from '../domain/ports.js';
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
@@ -37,6 +37,8 @@ import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
+import { DynamoRateLimitStore } from './dynamo-rate-limiter.js';
+import { RateLimiter } from '../domain/rate-limit.js';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
 import { cachedIdentityRules, type IdentityRules } from '../domain/identity.js';
@@ -73,6 +75,10 @@ export interface Dependencies {
   maskOptions: (orgId: string) => Promise<MaskOptions>;
   /** An org's identity rules (PUT /v1/settings/identity: its junk values as identity keys, its limits), cached for SETTINGS_CACHE_SECONDS. */
   identityRules: (orgId: string) => Promise<IdentityRules>;
+  /** Per-org token buckets (shared/domain/rate-limit.ts), leased from the control table; one per process, so leases are shared by its requests. */
+  rateLimiter: RateLimiter;
+  /** The orgs' buckets and overrides (PUT /v1/settings/limits). */
+  rateLimits: RateLimitStore;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -152,6 +158,8 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
       : polledErasureScheduler),
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
     identityRules: () => cachedIdentityRules(deps.settings, config.settingsCacheSeconds * 1000),
+    rateLimits: () => new DynamoRateLimitStore(clients.documents(), config.controlTableName),
+    rateLimiter: () => new RateLimiter(deps.rateLimits, { settingsCacheMs: config.settingsCacheSeconds * 1000, clock: deps.clock }),
     clock: () => systemClock,
   });
   return deps;

@@ -33,6 +33,13 @@ export interface RouteDefinition {
    * which no API key limits, cannot use up the account's Lambda concurrency.
    */
   throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * The org's rate limit (shared/domain/rate-limit.ts) applies to every route with a scope, once the key's org is
+   * known. 'after-signature': a route without a key whose org is known only once the provider's signature is
+   * verified (webhooks), so unsigned requests to an org's URL never spend its tokens. Other routes without a scope
+   * (health, the console, the API description) are not limited.
+   */
+  rateLimit?: 'after-signature';
 }
 
 /** 'lead.lookup': a lookup by e-mail, phone or ref, recorded whatever the key (a guess confirmed is a disclosure). */
@@ -54,7 +61,7 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'lead.lookup' },
   { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
-  { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', throttle: { rateLimit: 500, burstLimit: 1000 } },
+  { method: 'POST', path: '/v1/webhooks/{provider}/{org_id}', handler: 'webhooks', maxBodyBytes: 1024 * KB, body: 'raw', rateLimit: 'after-signature', throttle: { rateLimit: 500, burstLimit: 1000 } },
   { method: 'POST', path: '/v1/webhooks/remap', handler: 'webhooks', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'webhooks.remap' },
   { method: 'GET', path: '/v1/health', handler: 'health', throttle: { rateLimit: 20, burstLimit: 40 } },
   { method: 'GET', path: '/v1/openapi.json', handler: 'console', throttle: { rateLimit: 20, burstLimit: 40 } },
@@ -66,6 +73,8 @@ const ROUTE_TABLE = [
   { method: 'PUT', path: '/v1/settings/privacy', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/settings/identity', handler: 'admin', scope: 'admin' },
   { method: 'PUT', path: '/v1/settings/identity', handler: 'admin', scope: 'admin', maxBodyBytes: 64 * KB, audit: 'settings.update' },
+  { method: 'GET', path: '/v1/settings/limits', handler: 'admin', scope: 'admin' },
+  { method: 'PUT', path: '/v1/settings/limits', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'settings.update' },
   { method: 'GET', path: '/v1/audit', handler: 'admin', scope: 'admin' },
   { method: 'DELETE', path: '/v1/leads/{lead_id}', handler: 'admin', scope: 'admin', audit: 'lead.erase' },
   { method: 'POST', path: '/v1/leads/{lead_id}/unmerge', handler: 'admin', scope: 'admin', maxBodyBytes: 16 * KB, audit: 'lead.unmerge' },
@@ -81,6 +90,12 @@ const ROUTE_TABLE = [
 
 export const routes: readonly RouteDefinition[] = ROUTE_TABLE;
 type Route = (typeof ROUTE_TABLE)[number];
+
+/** Whether a route is rate-limited per org (RouteDefinition.rateLimit): every keyed route, and the signed webhooks. */
+export const isRateLimited = (route: RouteDefinition): boolean => route.scope !== undefined || route.rateLimit !== undefined;
+
+/** The handlers serving a rate-limited route: their stack must be given the limiter (the compiler checks it). */
+export type RateLimitedHandler = Extract<Route, { scope: Scope } | { rateLimit: 'after-signature' }>['handler'];
 
 /** API Gateway's route key of each route of handler `H`, e.g. 'POST /v1/events': a handler must serve exactly these. */
 export type RouteKey<H extends HandlerName = HandlerName> = Route extends infer R

@@ -123,6 +123,26 @@ export class MalformedRequestError extends LeadlogError {
   readonly slug = 'malformed-request';
 }
 
+/**
+ * The org sent more requests than its limit (per-org token bucket, shared/domain/rate-limit.ts): 429 with
+ * `Retry-After` in whole seconds (at least 1), as Stripe's, Segment's and Hookdeck's clients expect, and the
+ * `RateLimit-*` headers. Nothing of the request was done.
+ */
+export class RateLimitedError extends LeadlogError {
+  readonly status = 429;
+  readonly title = 'Too many requests';
+  readonly slug = 'rate-limited';
+  constructor(retryAfterSeconds: number, limits: { requestsPerSecond: number; burst: number }) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(`This org may send ${limits.requestsPerSecond} requests a second (bursts of ${limits.burst}); retry after ${seconds} s. `
+      + 'To go faster, post events in batches: POST /v1/events/batch takes up to 100 events as one request.');
+    this.headers['retry-after'] = String(seconds);
+    this.headers['ratelimit-limit'] = String(limits.requestsPerSecond);
+    this.headers['ratelimit-remaining'] = '0';
+    this.headers['ratelimit-reset'] = String(seconds);
+  }
+}
+
 /** Our own dependency failed (throttling, timeout): the client may retry with the same idempotency key. */
 export class ServiceUnavailableError extends LeadlogError {
   readonly status = 503;

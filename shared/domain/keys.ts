@@ -67,6 +67,10 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   ORG#<org>                                      / PRIVACY          per-org privacy settings {pii_keys}
  *   ORG#<org>                                      / IDENTITY         per-org identity settings {ignore}: values never linked
  *   ORG#<org>                                      / SHARDS           the org's index shard plan {shards, previous, writers_from}
+ *   ORG#<org>                                      / LIMITS           per-org rate limit {requests_per_second, burst} (PUT /v1/settings/limits)
+ *   RATELIMIT#<org>                                / BUCKET           the org's token bucket {tat}: GCRA's arrival time (ms), leased from in
+ *                                                                     chunks (shared/definitions/rate-limits.ts: a few dozen writes a second
+ *                                                                     at most); its own partition, so its writes share no key with settings
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {created_at, merged_into?, n_email, n_phone, n_ref}: small, whatever
@@ -105,6 +109,8 @@ export const controlKeys = {
   privacySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'PRIVACY' }),
   identitySettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'IDENTITY' }),
   shardPlan: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'SHARDS' }),
+  rateLimitSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'LIMITS' }),
+  rateLimitBucket: (orgId: string): ControlKey => ({ pk: `RATELIMIT#${orgId}`, sk: 'BUCKET' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
   identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),

@@ -267,6 +267,30 @@ export interface SettingsStore {
   newIdentityEpoch(orgId: string, epoch: string): Promise<void>;
 }
 
+/** An org's own rate limit (PUT /v1/settings/limits); a field left out follows RATE_LIMIT_DEFAULTS. */
+export interface RateLimitSettings {
+  requests_per_second?: number;
+  burst?: number;
+  updated_at?: string;
+}
+
+/** What a conditional change of an org's bucket saw: done (the new state), or refused (the state as it is; undefined: none yet). */
+export type BucketChange = { ok: true; tatMs: number } | { ok: false; tatMs: number | undefined };
+
+/**
+ * An org's rate-limit bucket, kept as GCRA's theoretical arrival time (`tat`, epoch ms: the bucket is full at any
+ * time ≥ tat), and the org's override. Each change is one conditional write, never a read first
+ * (shared/domain/rate-limit.ts decides which to make; shared/adapters/dynamo-rate-limiter.ts makes it).
+ */
+export interface RateLimitStore {
+  /** tat += addMs, only if nowMs ≤ tat ≤ atMostMs (the bucket is not full and still holds the tokens asked for). */
+  advance(orgId: string, change: { nowMs: number; addMs: number; atMostMs: number }): Promise<BucketChange>;
+  /** tat = nowMs + addMs, only if there is no state or tat < nowMs (the bucket is full). */
+  restart(orgId: string, change: { nowMs: number; addMs: number }): Promise<BucketChange>;
+  limits(orgId: string): Promise<RateLimitSettings | undefined>;
+  setLimits(orgId: string, settings: RateLimitSettings): Promise<void>;
+}
+
 /** One audit record (section 9): who (the API key), what, on which resource, in which request. No PII. */
 export interface AuditEntry {
   at: string;
@@ -371,8 +395,11 @@ export interface AlertStore {
    * number (and that record's event id): a replay of the batch writes the same key and changes nothing.
    */
   apply(delta: CounterDelta): Promise<void>;
-  /** The buckets' running totals (a bounded read whatever the window holds); `reasons` empty: see reasons(). */
-  totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals>;
+  /**
+   * The buckets' running totals (a bounded read whatever the window holds); `reasons` empty: see reasons(). With
+   * `nowMs` (the fan-out's clock), buckets closed well before it may come from the store's short-lived cache.
+   */
+  totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[], nowMs?: number): Promise<CounterTotals>;
   /** The buckets' failure reasons with counts (reads every batch's mark: asked only when a window first crosses). */
   reasons(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<Record<string, number>>;
   /** Whether this alert (org, rule, dimension, window) was raised already. */

@@ -1,12 +1,13 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { HandlerName, RouteKey } from '../definitions/routes.js';
+import type { HandlerName, RateLimitedHandler, RouteKey } from '../definitions/routes.js';
 import type { MaskOptions } from '../domain/masking.js';
 import type { Viewer } from '../domain/queries.js';
 import { RequestTimeoutError, ServiceUnavailableError } from '../domain/errors.js';
 import { systemClock, type AuditLog, type Clock } from '../domain/ports.js';
-import { auditTrail, authorize, httpEnvelope, jsonBody, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
+import type { RateLimiter } from '../domain/rate-limit.js';
+import { auditTrail, authorize, httpEnvelope, jsonBody, rateLimit, type Caller, type HttpContext, type HttpEvent, type HttpResult, type RequestState } from './middleware.js';
 
 export type RouteHandler = (event: HttpEvent, state: RequestState) => Promise<HttpResult>;
 
@@ -30,14 +31,20 @@ export function logItemFault(logger: Logger, error: unknown, index: number): voi
   logger.error('batch item failed', { batch_item: index, status: 500, error_name: typeof e?.name === 'string' ? e.name : typeof error, frames });
 }
 
+/** A handler serving a rate-limited route (RateLimitedHandler) must be given the limiter: the compiler checks it. */
+export type HttpHandlerOptions<H extends HandlerName> = { logger?: Logger; audit?: () => AuditLog; clock?: Clock }
+  & (H extends RateLimitedHandler ? { limiter: () => RateLimiter } : { limiter?: undefined });
+
 /**
  * A Lambda entry point for the routes of one handler module in the route table: the same middleware stack
- * for all of them (logging context, request id + problem mapping, scope check, body parsing), then the
- * route's handler. `handlers` must name exactly the handler's routes (the compiler checks it).
+ * for all of them (logging context, request id + problem mapping, scope check, the org's rate limit, body
+ * parsing), then the route's handler. `handlers` must name exactly the handler's routes (the compiler checks it).
  */
 export function createHttpHandler<H extends HandlerName>(
-  handlerName: H, handlers: { [K in RouteKey<H>]: RouteHandler }, options: { logger?: Logger; audit?: () => AuditLog; clock?: Clock } = {},
+  handlerName: H, handlers: { [K in RouteKey<H>]: RouteHandler },
+  ...given: H extends RateLimitedHandler ? [HttpHandlerOptions<H>] : [HttpHandlerOptions<H>?]
 ) {
+  const options: { logger?: Logger; audit?: () => AuditLog; clock?: Clock; limiter?: (() => RateLimiter) | undefined } = given[0] ?? {};
   const byRouteKey: Record<string, RouteHandler | undefined> = handlers;
   const logger = options.logger ?? createLogger(handlerName);
   // middy's own early timeout is off: its AbortSignal is shared by every request in flight in the process (locally
@@ -46,8 +53,9 @@ export function createHttpHandler<H extends HandlerName>(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpEnvelope(logger));
   if (options.audit) stack.use(auditTrail(options.audit, () => (options.clock ?? systemClock).now()));
+  stack.use(authorize());
+  if (options.limiter) stack.use(rateLimit(options.limiter, logger));
   return stack
-    .use(authorize())
     .use(jsonBody())
     .handler(async (event, context) => {
       const handle = byRouteKey[event.routeKey];

@@ -2,14 +2,15 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { findRoute, type RouteDefinition, type Scope } from '../definitions/routes.js';
+import { findRoute, isRateLimited, type RouteDefinition, type Scope } from '../definitions/routes.js';
 import {
   ForbiddenError, MalformedJsonError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError,
   ServiceUnavailableError,
 } from '../domain/errors.js';
 import { JsonDepthError, parseJsonLossless } from '../domain/json.js';
 import { maskError } from '../domain/masking.js';
-import type { AuditLog } from '../domain/ports.js';
+import type { AuditLog, Log } from '../domain/ports.js';
+import type { Admission, RateLimiter } from '../domain/rate-limit.js';
 import { toProblem } from './problem.js';
 import { decodePathParameters, noRouteError } from './routing.js';
 
@@ -43,6 +44,13 @@ export interface RequestState {
   auditAs?: string;
   /** The request's deadline (shared/http/handler.ts `withDeadline`): passed to every loop that may read for long. */
   signal?: AbortSignal;
+  /**
+   * On a route limited 'after-signature' (webhooks): spends one of the org's tokens (429 when it has none). The
+   * handler calls it once the signature is verified, never before.
+   */
+  admit?: (orgId: string) => Promise<void>;
+  /** The request's admission by its org's rate limit: the `RateLimit-*` headers of its answer. */
+  admitted?: Admission;
 }
 export type HttpContext = Context & { leadlog: RequestState };
 type Request = { event: HttpEvent; context: HttpContext; response: HttpResult | null | undefined; error: unknown };
@@ -113,6 +121,35 @@ export function authorize(): MiddlewareObj<HttpEvent, HttpResult, Error, HttpCon
       for (const scope of [route.scope, ...(route.alsoRequires ? [route.alsoRequires] : [])]) {
         if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(`This API key lacks the '${scope}' scope.`);
       }
+    },
+  };
+}
+
+/**
+ * The org's rate limit (shared/domain/rate-limit.ts), applied here once for every limited route (isRateLimited):
+ * a keyed route spends one token of the caller's org before its body is even read (a batch is one request); a
+ * webhook gets `admit`, which it calls once the signature is verified. Over the limit: 429 + Retry-After. A 2xx
+ * answer carries `RateLimit-Limit` and `RateLimit-Remaining` (the tokens left as this instance last saw them).
+ */
+export function rateLimit(limiter: () => RateLimiter, log: Log): MiddlewareObj<HttpEvent, HttpResult, Error, HttpContext> {
+  return {
+    before: async (request) => {
+      const state = request.context.leadlog;
+      if (!isRateLimited(state.route)) return;
+      const admit = async (orgId: string) => {
+        state.admitted = await limiter().admit(orgId, log);
+      };
+      if (state.caller) await admit(state.caller.orgId);
+      else state.admit = admit;
+    },
+    after: (request) => {
+      const { admitted } = request.context.leadlog;
+      if (!admitted || !request.response) return;
+      request.response.headers = {
+        ...request.response.headers,
+        'ratelimit-limit': String(admitted.limits.requestsPerSecond),
+        'ratelimit-remaining': String(admitted.remaining),
+      };
     },
   };
 }

@@ -9,10 +9,12 @@ import { REPLAY_EVENTS_PER_SECOND, replayRequestSchema } from '../domain/replays
 import { MAX_BATCH_EVENTS } from '../domain/ingest.js';
 import { identitySettingsBody, unmergeBody } from '../domain/identity.js';
 import { privacySettingsBody } from '../domain/privacy.js';
+import { rateLimitSettingsBody } from '../domain/rate-limit.js';
+import { MAX_RATE_LIMIT, RATE_LIMIT_DEFAULTS } from '../definitions/rate-limits.js';
 import { flowParams, leadLookupParams, listParams, timelineParams } from '../domain/queries.js';
 import { remapBody } from '../domain/webhooks/remap.js';
 import { PROVIDERS } from '../domain/webhooks/signatures.js';
-import { routeKey, routes, type RouteDefinition, type RouteKey } from '../definitions/routes.js';
+import { isRateLimited, routeKey, routes, type RouteDefinition, type RouteKey } from '../definitions/routes.js';
 import { PROBLEM_BASE } from './problem.js';
 
 /**
@@ -146,6 +148,7 @@ const replaySchema = z.strictObject({
 const privacySettingsSchema = z.strictObject({ pii_keys: z.array(z.string()), updated_at: z.optional(isoDateTime) });
 const identityLimitsSchema = z.strictObject({ email: count, phone: count, ref: count });
 const identitySettingsSchema = z.strictObject({ ignore: z.array(z.string()), limits: identityLimitsSchema, updated_at: z.optional(isoDateTime) });
+const rateLimitSettingsSchema = z.strictObject({ requests_per_second: z.int().check(z.gte(1)), burst: z.int().check(z.gte(1)), updated_at: z.optional(isoDateTime) });
 
 /** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
 const COMPONENTS = {
@@ -320,6 +323,21 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     body: { schema: identitySettingsBody, example: { ignore: ['Lead@Acme.com', '+55 11 91234-5678'], limits: { email: 3 } } },
     success: [{ status: 200, description: 'The settings as stored (values normalized)', body: identitySettingsSchema }], problems: [413, 415],
   },
+  'GET /v1/settings/limits': {
+    id: 'getRateLimitSettings',
+    description: `The org's rate limit in force: requests a second sustained and the burst its bucket holds (defaults ${RATE_LIMIT_DEFAULTS.requestsPerSecond} and ${RATE_LIMIT_DEFAULTS.burst}). `
+      + 'Every request with an API key, and every webhook delivery whose signature verifies, counts once; a batch of up to 100 events is one request.',
+    tag: 'Settings', summary: 'The org\'s rate limit',
+    success: [{ status: 200, description: 'The limit in force', body: rateLimitSettingsSchema, example: { requests_per_second: RATE_LIMIT_DEFAULTS.requestsPerSecond, burst: RATE_LIMIT_DEFAULTS.burst } }],
+  },
+  'PUT /v1/settings/limits': {
+    id: 'putRateLimitSettings',
+    description: `Replaces the org's rate limit; a field left out takes its default. At most ${MAX_RATE_LIMIT.requestsPerSecond} requests a second and a burst of ${MAX_RATE_LIMIT.burst}. `
+      + 'Over the limit, requests are answered 429 (rate-limited) with Retry-After in whole seconds. Applies within SETTINGS_CACHE_SECONDS. Recorded in the audit trail.',
+    tag: 'Settings', summary: 'Set the org\'s rate limit (requests a second, burst)',
+    body: { schema: rateLimitSettingsBody, example: { requests_per_second: 200, burst: 400 } },
+    success: [{ status: 200, description: 'The limit as stored', body: rateLimitSettingsSchema }], problems: [413, 415],
+  },
   'GET /v1/audit': {
     id: 'listAudit',
     description: 'Unmasked PII reads, raw reads, key changes, settings changes, remaps and erasures; kept 400 days.',
@@ -405,6 +423,7 @@ const registry = z.registry<{ id: string }>();
 for (const [name, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id: name });
 registry.add(privacySettingsSchema, { id: 'PrivacySettings' });
 registry.add(identitySettingsSchema, { id: 'IdentitySettings' });
+registry.add(rateLimitSettingsSchema, { id: 'RateLimitSettings' });
 
 function named(schema: Schema | string, id: string): Record<string, unknown> {
   if (typeof schema === 'string') return REF(schema);
@@ -450,7 +469,7 @@ function security(route: RouteDefinition) {
 const PROBLEM_TITLES: Record<number, string> = {
   400: 'Invalid request: every bad field is listed in `errors`', 401: 'Missing or invalid API key (or webhook signature)',
   403: 'The key lacks the scope', 404: 'Not found (another org\'s resource is also 404)', 409: 'Conflict: the same idempotency key with different content (idempotency-conflict); for an unmerge, a lead not merged into the one named (not-merged) or a family being erased (erasure-running)',
-  413: 'Body too large', 415: 'Not JSON, or a compressed body (content-encoding)', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
+  413: 'Body too large', 415: 'Not JSON, or a compressed body (content-encoding)', 429: 'The org is over its rate limit (rate-limited): retry after Retry-After seconds; batch events (POST /v1/events/batch) to go faster', 503: 'A dependency is briefly unavailable, or the request ran out of time and its work was stopped (request-timeout); retry (Retry-After)',
 };
 
 function operationOf(route: RouteDefinition, op: Operation) {
@@ -464,7 +483,7 @@ function operationOf(route: RouteDefinition, op: Operation) {
     responses[String(success.status)] = { description: success.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
   }
   const keyed = route.scope !== undefined;
-  const problems = new Set([400, ...(keyed ? [401, 403] : []), ...(route.handler === 'webhooks' && !keyed ? [401] : []), 503, ...(op.problems ?? [])]);
+  const problems = new Set([400, ...(keyed ? [401, 403] : []), ...(route.handler === 'webhooks' && !keyed ? [401] : []), ...(isRateLimited(route) ? [429] : []), 503, ...(op.problems ?? [])]);
   for (const status of [...problems].sort()) responses[String(status)] = { $ref: `#/components/responses/Problem${status}` };
   responses.default = { $ref: '#/components/responses/ProblemDefault' };
   const parameters = [...pathParameters(route.path), ...(op.query ? queryParameters(op.query) : [])];
@@ -534,7 +553,7 @@ export function openApiDocument(): Record<string, unknown> {
       schemas,
       responses: {
         ...Object.fromEntries(Object.entries(PROBLEM_TITLES).map(([status, title]) => [`Problem${status}`, problemResponse(title)])),
-        ProblemDefault: problemResponse('Any other problem (405 with Allow, 429 throttled, …), as problem+json'),
+        ProblemDefault: problemResponse('Any other problem (405 with Allow, 429 throttled by the API stage, …), as problem+json'),
       },
       securitySchemes: {
         apiKey: {

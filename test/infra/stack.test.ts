@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
+import { API_STAGE_THROTTLE } from '../../shared/definitions/rate-limits.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { STREAM_BATCH_SIZE, STREAM_BATCHING_WINDOW_SECONDS, STREAM_PARALLELIZATION_FACTOR } from '../../shared/definitions/stream.js';
@@ -73,7 +74,8 @@ describe('the synthesized stack', () => {
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
-      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
+      // Raised to the account's regional quota (10,000/s, burst 5,000): orgs are limited one by one, not by a shared throttle.
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: API_STAGE_THROTTLE.rateLimit, ThrottlingBurstLimit: API_STAGE_THROTTLE.burstLimit }),
       AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
     });
   });

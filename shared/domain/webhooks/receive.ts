@@ -32,6 +32,11 @@ export interface WebhookDependencies {
   identityCache?: IdentityCache;
   /** The org's identity rules (PUT /v1/settings/identity: junk values never linked, limits). Without it, the built-in list and default limits. */
   identityRules?: (orgId: string) => Promise<IdentityRules>;
+  /**
+   * Spends one of the org's rate-limit tokens (429 when it has none): called once the signature is verified and never
+   * before, so a flood of unsigned requests to an org's URL costs that org nothing.
+   */
+  admit?: (orgId: string) => Promise<void>;
 }
 
 export interface WebhookOutcome {
@@ -62,6 +67,7 @@ export async function receiveWebhook(
     onRefused?.(verification.reason);
     throw refused();
   }
+  await deps.admit?.(orgId);
   const parsed = deps.parseJson(raw);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ValidationError([{ path: '', message: 'must be a JSON object' }]);
