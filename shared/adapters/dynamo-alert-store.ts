@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll } from './dynamo-batch.js';
-import { ALERT_TOTAL_SHARDS, WINDOW_MS, type AlertRuleId } from '../definitions/alert-rules.js';
+import { ALERT_TOTAL_SHARDS, BUCKET_MS, WINDOW_MS, type AlertRuleId } from '../definitions/alert-rules.js';
 import { ALERT_HISTORY_DAYS, sumContributions, type AlertRaised, type CounterDelta, type CounterTotals, type RuleSettings } from '../domain/alerts.js';
-import { controlKeys } from '../domain/keys.js';
+import { alertShardOf, controlKeys } from '../domain/keys.js';
+import { mapWithConcurrency } from '../domain/concurrency.js';
 import type { AlertStore } from '../domain/ports.js';
 import { queryPartition } from './control-table.js';
 
@@ -16,8 +16,21 @@ import { queryPartition } from './control-table.js';
  * v1.2); its reasons are read from the marks only when the window first crosses its threshold.
  */
 
+/**
+ * Closed buckets (ended CLOSED_AFTER_MS before the evaluation's now) are cached per instance for
+ * CLOSED_BUCKET_CACHE_MS, so an evaluation reads the current bucket's ALERT_TOTAL_SHARDS items, not the window's
+ * twelve buckets: a late batch counts at once in the store, and in another instance's evaluation within a minute.
+ * The instance that writes to a cached bucket drops its copy. Per-org overrides are cached as long.
+ */
+const CLOSED_AFTER_MS = 60_000;
+const CLOSED_BUCKET_CACHE_MS = 60_000;
+const CLOSED_BUCKET_CACHE_ENTRIES = 10_000;
+
 export class DynamoAlertStore implements AlertStore {
-  constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
+  private readonly closedBuckets = new Map<string, { numerator: number; denominator: number; readAt: number }>();
+  private readonly cachedOverrides = new Map<string, { rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined; readAt: number }>();
+
+  constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string, private readonly clock: () => number = Date.now) {}
 
   async apply(delta: CounterDelta): Promise<void> {
     const first = delta.contributions.reduce((a, b) => (a.sequence <= b.sequence ? a : b));
@@ -25,7 +38,7 @@ export class DynamoAlertStore implements AlertStore {
     const expiresAt = Math.floor((delta.bucketStart + 3 * WINDOW_MS) / 1000);
     // The batch's mark (its idempotency key, with its reasons) and the bucket's running totals in one transaction: a
     // replayed batch finds its mark and adds nothing; the totals spread over shards so no one item takes every batch.
-    const shard = parseInt(createHash('sha256').update(first.sequence).digest('hex').slice(0, 8), 16) % ALERT_TOTAL_SHARDS;
+    const shard = alertShardOf(first.sequence);
     const items = [
       {
         Put: {
@@ -44,6 +57,7 @@ export class DynamoAlertStore implements AlertStore {
         },
       },
     ];
+    this.closedBuckets.delete(this.bucketKey(delta.orgId, delta.rule, delta.dimension, delta.bucketStart));
     for (let attempt = 0; ; attempt++) {
       try {
         await this.client.send(new TransactWriteCommand({ TransactItems: items }));
@@ -58,27 +72,54 @@ export class DynamoAlertStore implements AlertStore {
     }
   }
 
-  async totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<CounterTotals> {
-    // A bounded read whatever the window holds: the buckets' total items (ALERT_TOTAL_SHARDS each), one BatchGet.
-    const keys = buckets.flatMap((bucket) => Array.from({ length: ALERT_TOTAL_SHARDS }, (_, shard) => controlKeys.alertTotal(orgId, rule, dimension, bucket, shard)));
+  async totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[], nowMs?: number): Promise<CounterTotals> {
+    // A bounded read whatever the window holds: the total item of each shard of each bucket not cached, one BatchGet.
     const totals: CounterTotals = { numerator: 0, denominator: 0, reasons: {} };
+    const toRead: number[] = [];
+    for (const bucket of buckets) {
+      const cached = nowMs !== undefined ? this.closedBuckets.get(this.bucketKey(orgId, rule, dimension, bucket)) : undefined;
+      if (cached && this.clock() - cached.readAt < CLOSED_BUCKET_CACHE_MS) {
+        totals.numerator += cached.numerator;
+        totals.denominator += cached.denominator;
+      } else {
+        toRead.push(bucket);
+      }
+    }
+    const keys = toRead.flatMap((bucket) => Array.from({ length: ALERT_TOTAL_SHARDS }, (_, shard) => controlKeys.alertTotal(orgId, rule, dimension, bucket, shard)));
+    const byBucket = new Map(toRead.map((bucket) => [controlKeys.alertCounterPartition(orgId, rule, dimension, bucket, 0).replace(/#0$/, ''), { bucket, numerator: 0, denominator: 0 }]));
     for (const item of await batchGetAll(this.client, this.tableName, keys, { consistent: true })) {
-      totals.numerator += Number(item.numerator ?? 0);
-      totals.denominator += Number(item.denominator ?? 0);
+      const read = byBucket.get(String(item.pk).replace(/#\d+$/, ''))!;
+      read.numerator += Number(item.numerator ?? 0);
+      read.denominator += Number(item.denominator ?? 0);
+    }
+    for (const read of byBucket.values()) {
+      totals.numerator += read.numerator;
+      totals.denominator += read.denominator;
+      // A bucket that ended CLOSED_AFTER_MS before now takes few late batches: kept for CLOSED_BUCKET_CACHE_MS.
+      if (nowMs !== undefined && read.bucket + BUCKET_MS + CLOSED_AFTER_MS <= nowMs) this.remember(this.bucketKey(orgId, rule, dimension, read.bucket), read);
     }
     return totals;
   }
 
   async reasons(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[]): Promise<Record<string, number>> {
-    // Read only when a window first crosses its threshold: every batch's mark of the window, for its reasons.
+    // Read only when a window first crosses its threshold: every batch's mark of the window (every shard), for its reasons.
     const reasons: Record<string, number> = {};
-    for (const bucket of buckets) {
-      for (const item of await queryPartition(this.client, this.tableName, controlKeys.alertCounterPartition(orgId, rule, dimension, bucket), ['sk', 'reasons'])) {
-        if (String(item.sk).startsWith('TOTAL#')) continue;
-        for (const [reason, count] of Object.entries((item.reasons as Record<string, number>) ?? {})) reasons[reason] = (reasons[reason] ?? 0) + count;
-      }
+    const partitions = buckets.flatMap((bucket) => Array.from({ length: ALERT_TOTAL_SHARDS }, (_, shard) => controlKeys.alertCounterPartition(orgId, rule, dimension, bucket, shard)));
+    const marks = await mapWithConcurrency(partitions, 16, (partition) => queryPartition(this.client, this.tableName, partition, ['sk', 'reasons']));
+    for (const item of marks.flat()) {
+      if (item.sk === 'TOTAL') continue;
+      for (const [reason, count] of Object.entries((item.reasons as Record<string, number>) ?? {})) reasons[reason] = (reasons[reason] ?? 0) + count;
     }
     return reasons;
+  }
+
+  private bucketKey(orgId: string, rule: string, dimension: string, bucket: number): string {
+    return `${orgId}\u0000${rule}\u0000${dimension}\u0000${bucket}`;
+  }
+
+  private remember(key: string, read: { numerator: number; denominator: number }): void {
+    if (this.closedBuckets.size >= CLOSED_BUCKET_CACHE_ENTRIES) this.closedBuckets.delete(this.closedBuckets.keys().next().value!);
+    this.closedBuckets.set(key, { numerator: read.numerator, denominator: read.denominator, readAt: this.clock() });
   }
 
   async raised(alert: AlertRaised): Promise<boolean> {
@@ -86,12 +127,19 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   async overrides(orgId: string): Promise<Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined> {
+    // Read once a minute per org per instance, not once per batch: the org's ORG# partition is not a per-batch key.
+    const cached = this.cachedOverrides.get(orgId);
+    if (cached && this.clock() - cached.readAt < CLOSED_BUCKET_CACHE_MS) return cached.rules;
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: controlKeys.alertSettings(orgId) }));
-    return result.Item?.rules as Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined;
+    const rules = result.Item?.rules as Partial<Record<AlertRuleId, Partial<RuleSettings>>> | undefined;
+    if (this.cachedOverrides.size >= CLOSED_BUCKET_CACHE_ENTRIES) this.cachedOverrides.clear();
+    this.cachedOverrides.set(orgId, { rules, readAt: this.clock() });
+    return rules;
   }
 
   async setOverrides(orgId: string, rules: Partial<Record<AlertRuleId, Partial<RuleSettings>>>): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...controlKeys.alertSettings(orgId), rules } }));
+    this.cachedOverrides.delete(orgId);
   }
 
   private markKey(alert: AlertRaised) {

@@ -211,7 +211,7 @@ export async function processAlerts(context: AlertContext, records: { event: Lea
     const definition = ruleById(rule);
     const buckets = windowBuckets(atMs);
     const settings = settingsFor(definition, overrides.get(orgId));
-    const totals = await context.store.totals(orgId, rule, dimension, buckets);
+    const totals = await context.store.totals(orgId, rule, dimension, buckets, context.nowMs);
     const crossed = evaluate(definition, settings, orgId, dimension, totals, atMs);
     // Over the threshold and not yet raised: only then are the window's reasons read (for top_reasons).
     if (!crossed || (await context.store.raised(crossed))) continue;

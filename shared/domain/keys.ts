@@ -1,5 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { sha256Hex } from './canonical.js';
+import { ALERT_TOTAL_SHARDS } from '../definitions/alert-rules.js';
 
 const ALERT_ID_NAMESPACE = '0b3f9c52-7d1e-5a4b-8c6d-2e9f1a3b5c7d';
 const utf8 = new TextEncoder();
@@ -22,6 +23,11 @@ const shardedKey = (orgId: string, rest: string, shard: number) => (shard === 0 
 export function shardOf(id: string, shards: number): number {
   if (shards <= 1) return 0;
   return parseInt(sha256Hex(id).slice(0, 8), 16) % shards;
+}
+
+/** Which of ALERT_TOTAL_SHARDS a stream batch's counter writes go to: from its lowest sequence number (the same on a retry). */
+export function alertShardOf(firstSequence: string): number {
+  return parseInt(sha256Hex(firstSequence).slice(0, 8), 16) % ALERT_TOTAL_SHARDS;
 }
 
 /** Events table: the item key and the index partition and sort keys. */
@@ -94,8 +100,10 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   EXPORT_SCHEDULES                               / <org>#<id>       a scheduled export: name, period, format, filter, next run
  *   REPLAY#<org>                                   / JOB#<replay id>  one replay: filter, position, counts (TTL 7 days)
  *   REPLAYS                                        / <org>#<id>       a replay still running (the local runner resumes these)
- *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / <lowest seq.>    one counter item per batch (TTL): the batch's idempotency mark and reasons
- *   CNT#<org>#<rule>#<dimension digest>#<bucket>   / TOTAL#<shard>    the bucket's running totals, ALERT_TOTAL_SHARDS items (TTL)
+ *   CNT#<org>#<rule>#<dim. digest>#<bucket>#<shard> / <lowest seq.>   one counter item per batch (TTL): the batch's idempotency mark and
+ *                                                                     reasons, in the shard its lowest sequence number picks (alertShardOf)
+ *   CNT#<org>#<rule>#<dim. digest>#<bucket>#<shard> / TOTAL           that shard's running totals (TTL): ALERT_TOTAL_SHARDS partitions per
+ *                                                                     bucket, so no key takes every batch of a busy org (section 15)
  *   ALERTS#<org>                                   / <start>#<uuid of rule+dimension>  a raised alert, once per window;
  *                                                                      the org's alert history, newest last (TTL 30 days)
  */
@@ -136,13 +144,15 @@ export const controlKeys = {
   runningReplays: (): ControlPrefix => ({ pk: 'REPLAYS', skPrefix: '' }),
   exportSchedule: (orgId: string, id: string): ControlKey => ({ pk: 'EXPORT_SCHEDULES', sk: `${orgId}#${id}` }),
   exportSchedulesOf: (orgId?: string): ControlPrefix => ({ pk: 'EXPORT_SCHEDULES', skPrefix: orgId ? `${orgId}#` : '' }),
-  alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number): string =>
-    `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}`,
+  /** One shard of a bucket's counters: its batches' marks and its running total live under one partition key. */
+  alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number, shard: number): string =>
+    `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}#${shard}`,
+  /** A batch's mark, in the shard its lowest sequence number picks (alertShardOf): a replayed batch finds it there. */
   alertCounter: (orgId: string, rule: string, dimension: string, bucketStart: number, firstSequence: string): ControlKey => ({
-    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: firstSequence,
+    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart, alertShardOf(firstSequence)), sk: firstSequence,
   }),
   alertTotal: (orgId: string, rule: string, dimension: string, bucketStart: number, shard: number): ControlKey => ({
-    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart), sk: `TOTAL#${shard}`,
+    pk: controlKeys.alertCounterPartition(orgId, rule, dimension, bucketStart, shard), sk: 'TOTAL',
   }),
   alertRaised: (orgId: string, rule: string, dimension: string, windowStart: string): ControlKey => ({
     // The sort key is a page position like any other (<ISO time>#<uuid>): the uuid names the rule and dimension.
