@@ -9,6 +9,8 @@ import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { DynamoAlertStore } from '../../shared/adapters/dynamo-alert-store.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { windowBuckets } from '../../shared/domain/alerts.js';
+import { controlKeys } from '../../shared/domain/keys.js';
+import { ALERT_TOTAL_SHARDS } from '../../shared/definitions/alert-rules.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 
@@ -54,6 +56,26 @@ describe('windowed alert rules', () => {
     await Promise.all(batches.slice(0, 10).map((batch) => handler(batch)));
     expect(await store.totals(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toMatchObject({ numerator: 30, denominator: 300 });
     expect(await store.reasons(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toEqual({ 'Invalid phone': 30 });
+  });
+
+  it('spread a bucket\'s batches over its shards\' partitions, and a cached closed bucket follows its own late writes', async () => {
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+    const own = new DynamoAlertStore(client, inject('tableNames').control!);
+    const other = new DynamoAlertStore(client, inject('tableNames').control!);
+    const closed = Math.floor((Date.now() - 30 * 60_000) / 300_000) * 300_000; // a bucket that ended well before now
+    const delta = (seq: number, n: number) => ({ orgId, rule: 'rejection_rate' as const, dimension: 'all', bucketStart: closed, contributions: [{ sequence: String(seq), numerator: n, denominator: 10 }] });
+    for (let i = 0; i < 40; i++) await own.apply(delta(1_000 + i, 1));
+    const partitions = new Set(Array.from({ length: 40 }, (_, i) => controlKeys.alertCounter(orgId, 'rejection_rate', 'all', closed, String(1_000 + i)).pk));
+    expect(partitions.size).toBe(ALERT_TOTAL_SHARDS); // 40 batches reach every shard
+    const window = windowBuckets(Date.now());
+    expect(await own.totals(orgId, 'rejection_rate', 'all', window, Date.now())).toMatchObject({ numerator: 40, denominator: 400 });
+    await own.apply(delta(2_000, 5)); // its own late batch: the cached copy is dropped
+    expect(await own.totals(orgId, 'rejection_rate', 'all', window, Date.now())).toMatchObject({ numerator: 45, denominator: 410 });
+    await other.apply(delta(3_000, 5)); // another instance's: counted in the store at once
+    expect(await other.totals(orgId, 'rejection_rate', 'all', window)).toMatchObject({ numerator: 50, denominator: 420 });
+    await own.apply(delta(3_000, 5)); // a replay of that batch, from any instance, adds nothing
+    expect(await own.totals(orgId, 'rejection_rate', 'all', window)).toMatchObject({ numerator: 50, denominator: 420 });
   });
 
   it('count backfilled history but never raise about the past: a window that ended over an hour ago stays quiet (section 15; issue #22)', async () => {
