@@ -20,7 +20,9 @@ import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { alertsBenchmark } from './alerts-bench.js';
+import { shardingBenchmark } from './sharding-bench.js';
 import { archiveBenchmarks } from './archive-bench.js';
+import { archivePartitionsBenchmark } from './archive-partitions-bench.js';
 import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { exportsBenchmarks } from './exports-bench.js';
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
   exitWithUsageOnHelp(`Usage: npm run bench   (environment: BENCH_CONCURRENCY=32 BENCH_EVENTS=3000 BENCH_ROUNDS=5
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
-                        BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1 BENCH_SKIP_ALERTS=1)
+                        BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1 BENCH_SKIP_ALERTS=1 BENCH_SKIP_PARTITIONS=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
@@ -392,9 +394,11 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_SKIP_ALERTS !== '1') await alertsBenchmark(report, dynamo.endpoint, tableNames.control!);
+  if (process.env.BENCH_SKIP_SHARDS !== '1') await shardingBenchmark(report, deps.events, deps.shardPlans);
   if (process.env.BENCH_SKIP_PATTERNS !== '1') patternBenchmarks(report);
   if (process.env.BENCH_SKIP_MASKING !== '1') maskingBenchmarks(report);
   if (process.env.BENCH_SKIP_ARCHIVE !== '1') await archiveBenchmarks(report);
+  if (process.env.BENCH_SKIP_PARTITIONS !== '1') await archivePartitionsBenchmark(report);
   if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
 
   bare.destroy();
