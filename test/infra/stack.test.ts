@@ -101,7 +101,7 @@ describe('the synthesized stack', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-      // The scale model's settings (shared/definitions/stream.ts): 1,000-record batches, a 60 s window, 2 per shard.
+      // The scale model's settings (shared/definitions/stream.ts): 1,000-record batches, a 90 s window, 2 per shard.
       BatchSize: STREAM_BATCH_SIZE,
       MaximumBatchingWindowInSeconds: STREAM_BATCHING_WINDOW_SECONDS,
       ParallelizationFactor: STREAM_PARALLELIZATION_FACTOR,
