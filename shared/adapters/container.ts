@@ -33,6 +33,8 @@ import { DynamoAlertStore } from './dynamo-alert-store.js';
 import { DynamoApiKeyStore } from './dynamo-api-key-store.js';
 import { DynamoEventStore } from './dynamo-event-store.js';
 import { DynamoShardPlanStore } from './dynamo-shard-plan-store.js';
+import { plannedPeakEventsPerSecond } from '../domain/shards.js';
+import { archiveStreamsForOrg } from '../definitions/archive.js';
 import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
@@ -176,7 +178,13 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
   const clients = clientsFor(config);
   return memoized<Required<Omit<FanoutPorts, 'log'>>>({
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
-    archive: () => standIns.archive ?? new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamNames),
+    archive: () => {
+      if (standIns.archive) return standIns.archive;
+      // A large org's rows spread over as many streams as its peak rate needs (its index shard plan says how large).
+      const plans = new DynamoShardPlanStore(clients.documents(), config.controlTableName);
+      const orgStreams = async (orgId: string) => archiveStreamsForOrg(plannedPeakEventsPerSecond(await plans.of(orgId, Date.now())));
+      return new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamNames, orgStreams);
+    },
     alerts: (): AlertStore => new DynamoAlertStore(clients.documents(), config.controlTableName),
     maskOptions: () => cachedMaskOptions(new DynamoSettingsStore(clients.documents(), config.controlTableName), config.settingsCacheSeconds * 1000),
     clock: () => systemClock,

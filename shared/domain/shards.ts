@@ -1,4 +1,4 @@
-import { MAX_INDEX_SHARDS, SHARD_PLAN_WRITE_DELAY_MS } from '../definitions/scale.js';
+import { KEY_HEADROOM, KEY_WRITE_UNITS_PER_SECOND, MAX_INDEX_SHARDS, SHARD_PLAN_WRITE_DELAY_MS } from '../definitions/scale.js';
 import { eventKeysFor } from './keys.js';
 import type { ShardPlanStore } from './ports.js';
 
@@ -53,3 +53,11 @@ export const flowPartitions = (orgId: string, flowId: string, plan: ShardPlan): 
 
 /** A plan that never changes: for tools and benchmarks that write to a scratch table outside any org's plan. */
 export const fixedShardPlans = (plan: ShardPlan = UNSHARDED): ShardPlanStore => ({ of: async () => plan, raise: async () => plan });
+
+/**
+ * The peak rate a plan was sized for, at most (indexShardsFor's inverse, rounded up: each shard takes at most half a
+ * key's write units): what other per-org spreads follow, such as the archive's streams (archiveStreamsForOrg).
+ */
+export function plannedPeakEventsPerSecond(plan: ShardPlan): number {
+  return plan.read <= 1 ? 0 : plan.read * KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM;
+}

@@ -12,7 +12,15 @@ import type { LeadEvent } from '../../shared/domain/event.js';
  * is 1 unit (counter items are well under; a key not found costs 1 too), a written item up to 1 KB is 1 unit, 2 inside a transaction. The ratio
  * last/first must stay within 1.2.
  */
-export async function alertsBenchmark(report: (line: string) => void, endpoint: string, controlTable: string): Promise<void> {
+/** DynamoDB units per event of the windowed alerts, in the first bucket of the hour and in the last (a full window). */
+export interface AlertUnits {
+  first: { read: number; write: number };
+  last: { read: number; write: number };
+  batchesPerBucket: number;
+  eventsPerBatch: number;
+}
+
+export async function alertsBenchmark(report: (line: string) => void, endpoint: string, controlTable: string): Promise<AlertUnits> {
   const client = createDocumentClient({ endpoint });
   const units = { read: 0, write: 0 };
   client.middlewareStack.add(
@@ -64,4 +72,5 @@ export async function alertsBenchmark(report: (line: string) => void, endpoint: 
   const ratio = Math.max(last.read / first.read, last.write / first.write);
   report(`  last/first: ${ratio.toFixed(2)} (target <= 1.20) ${ratio <= 1.2 ? 'ok' : 'OVER'}`);
   client.destroy();
+  return { first, last, batchesPerBucket: BATCHES_PER_BUCKET, eventsPerBatch: EVENTS_PER_BATCH };
 }

@@ -17,6 +17,7 @@ import { toArchiveRow } from '../../shared/domain/archive.js';
 import { decodeEventItem } from '../../shared/adapters/event-item.js';
 import type { BlobStore } from '../../shared/domain/ports.js';
 import { realisticEvent } from './archive-bench.js';
+import type { AlertUnits } from './alerts-bench.js';
 
 const prices = JSON.parse(readFileSync(join(import.meta.dirname, 'aws-prices.json'), 'utf8')) as Record<string, number>;
 const HOT_MONTHS = 3; // 90 days in DynamoDB
@@ -107,6 +108,8 @@ export interface CostInputs {
   send: (kind: Kind, mode: 'single' | 'batch', count: number) => Promise<{ requests: number; msPerRequest: number }>;
   usage: Usage;
   resetUsage: () => void;
+  /** The windowed alerts' units per event at a full hour's window (test/bench/alerts-bench.ts), measured in the same run. */
+  alerts?: AlertUnits;
 }
 
 export type Kind = 'processing' | 'purchase' | 'domain' | 'webhook';
@@ -168,6 +171,8 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
       Lambda: perRequest * (prices.lambdaPerMillionRequests! + (Math.ceil(msPerRequest) / 1000) * memoryGb(fn) * prices.lambdaArmPerGbSecond! * million)
         + (1 / 100) * prices.lambdaPerMillionRequests! + 0.001 * memoryGb('fanout') * prices.lambdaArmPerGbSecond! * million, // fan-out: batches of 100, ~1 ms an event
       'DynamoDB writes': eventUnits * eventWritePrice + otherUnits * prices.dynamoOnDemandPerMillionWriteUnits!,
+      // Alert counters: what the alerts bench measured per event at a full window (control table, on demand).
+      'DynamoDB alerts': inputs.alerts ? inputs.alerts.last.write * prices.dynamoOnDemandPerMillionWriteUnits! + inputs.alerts.last.read * prices.dynamoOnDemandPerMillionReadUnits! : 0,
       'DynamoDB storage (90 d)': gb(base + perIndex.reduce((a, b) => a + b, 0)) * eventStoragePrice * HOT_MONTHS,
       'PITR (90 d)': gb(base) * prices.dynamoPitrPerGbMonth! * HOT_MONTHS,
       EventBridge: prices.eventBridgeCustomPerMillionEvents!,
@@ -183,6 +188,14 @@ export async function costBenchmarks(report: (line: string) => void, inputs: Cos
     rows.push(`${kind}/${mode}: $${total.toFixed(2)}`);
   }
   report(`summary: ${rows.join('; ')}`);
+  if (inputs.alerts) {
+    // Before issue #22 every batch re-read every counter item of the hour: one item per batch per bucket, so at a
+    // full window each batch read 12 x (batches per bucket) items; the same batches as the alerts bench measured.
+    const { last, batchesPerBucket, eventsPerBatch } = inputs.alerts;
+    const beforeReads = (12 * batchesPerBucket) / eventsPerBatch;
+    const dollars = (read: number, write: number) => write * prices.dynamoOnDemandPerMillionWriteUnits! + read * prices.dynamoOnDemandPerMillionReadUnits!;
+    report(`alerts at a full hour's window (${batchesPerBucket} batches of ${eventsPerBatch} per 5-minute bucket): now ${last.read.toFixed(2)} read + ${last.write.toFixed(2)} write units per event = $${dollars(last.read, last.write).toFixed(3)} per million events (in the totals above); before issue #22 ${beforeReads.toFixed(2)} read units per event (${batchesPerBucket} counter items x 12 buckets per batch, growing with traffic) = $${dollars(beforeReads, last.write).toFixed(3)}`);
+  }
 }
 
 /** Some stored items of one kind, read whole from the base table (the indexes keep only a few attributes). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { indexShardsFor, MAX_INDEX_SHARDS, SHARD_PLAN_CACHE_MS, SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
 import { eventKeysFor, shardOf } from '../../shared/domain/keys.js';
-import { planAt, raisedPlan } from '../../shared/domain/shards.js';
+import { planAt, plannedPeakEventsPerSecond, raisedPlan } from '../../shared/domain/shards.js';
+import { archiveStreamsForOrg } from '../../shared/definitions/archive.js';
 
 describe('index shard plans (section 15)', () => {
   it('size a plan from the peak rate: the fullest shard (mean + 4 sd of a hash spread) at most half of a key\'s 1,000 write units', () => {
@@ -26,6 +27,15 @@ describe('index shard plans (section 15)', () => {
     expect(again.previous).toBe(8); // a writer holding the last plan may already spread over 8
     expect(() => raisedPlan(undefined, 0, 0)).toThrow(RangeError);
     expect(() => raisedPlan(undefined, MAX_INDEX_SHARDS + 1, 0)).toThrow(RangeError);
+  });
+
+  it('size an org\'s other spreads (the archive\'s streams) at least for the peak its plan was sized for', () => {
+    for (const rate of [600, 2_000, 10_000, 100_000]) {
+      const shards = indexShardsFor(rate);
+      expect(plannedPeakEventsPerSecond({ write: shards, read: shards })).toBeGreaterThanOrEqual(rate);
+      expect(archiveStreamsForOrg(plannedPeakEventsPerSecond({ write: shards, read: shards }))).toBeGreaterThanOrEqual(archiveStreamsForOrg(rate));
+    }
+    expect(archiveStreamsForOrg(plannedPeakEventsPerSecond({ write: 1, read: 1 }))).toBe(1);
   });
 
   it('put an event in one shard of every larger plan that a reader merges', () => {
