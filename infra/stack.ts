@@ -14,6 +14,7 @@ import { LeadlogApi } from './constructs/api.js';
 import { acknowledge, LeadlogFunction } from './constructs/lambda-function.js';
 import { PayloadStorage } from './constructs/storage.js';
 import { LeadlogTables } from './constructs/tables.js';
+import { DEFAULT_STREAM_PROFILE, STREAM_PROFILES, type StreamProfile } from '../shared/definitions/stream.js';
 import { Fanout } from './constructs/fanout.js';
 import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
@@ -56,6 +57,11 @@ export interface LeadlogStackProps extends StackProps {
    * quota was lowered (new accounts start at 10). The public routes are throttled at the stage either way.
    */
   reserveConcurrency?: boolean;
+  /**
+   * The stream mapping's profile (shared/definitions/stream.ts): `standard` (default, bus and alerts within ~5 s) or
+   * `large` (section 15's 10,000 events/s: up to 90 s on a quiet shard; docs/scale.md).
+   */
+  streamProfile?: StreamProfile;
 }
 
 /** The whole of leadlog on AWS: one construct per concern, wired with grants (no hand-written policies). */
@@ -218,7 +224,7 @@ export class LeadlogStack extends Stack {
     exportStorage.bucket.grantRead(erasureFn);
     exportStorage.bucket.grantDelete(erasureFn);
 
-    const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey });
+    const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey, stream: STREAM_PROFILES[props.streamProfile ?? DEFAULT_STREAM_PROFILE] });
     fanout.bus.grantPutEventsTo(erasureFn); // Lead Erased
     const archiveObjects = `Resource::<${logicalId(analytics.bucket)}.Arn>/*`;
     const resultObjects = `Resource::<${logicalId(analytics.results)}.Arn>/*`;

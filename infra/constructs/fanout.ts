@@ -10,7 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventRules } from '../../shared/definitions/event-rules.js';
-import { STREAM_BATCH_SIZE, STREAM_BATCHING_WINDOW_SECONDS, STREAM_PARALLELIZATION_FACTOR } from '../../shared/definitions/stream.js';
+import type { StreamSettings } from '../../shared/definitions/stream.js';
 import { validatePattern } from '../../shared/domain/event-pattern.js';
 import { acknowledge } from './lambda-function.js';
 
@@ -19,6 +19,8 @@ export interface FanoutProps {
   events: ITableV2;
   fanout: IFunction;
   key: IKey;
+  /** The stream mapping's settings: a profile of shared/definitions/stream.ts (STREAM_PROFILES). */
+  stream: StreamSettings;
 }
 
 /**
@@ -104,9 +106,9 @@ export class Fanout extends Construct {
         // From the scale model (shared/definitions/stream.ts, docs/scale.md "Stream fan-out"): full 1,000-record
         // batches on a busy shard; on a grown table's quiet shards one batch a window, so alert totals, PutEvents and
         // PutRecordBatch calls stay bounded by shards × factor / window. Cost: up to the window in bus and alert latency.
-        batchSize: STREAM_BATCH_SIZE,
-        maxBatchingWindow: Duration.seconds(STREAM_BATCHING_WINDOW_SECONDS),
-        parallelizationFactor: STREAM_PARALLELIZATION_FACTOR,
+        batchSize: props.stream.batchSize,
+        maxBatchingWindow: Duration.seconds(props.stream.windowSeconds),
+        parallelizationFactor: props.stream.parallelization,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         retryAttempts: 10,

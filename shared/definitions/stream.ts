@@ -13,22 +13,40 @@
  * events/s with each concurrent batch under half its throughput.
  */
 
+/** The stream mapping's settings (Lambda's event source mapping for the events table's stream). */
+export interface StreamSettings {
+  /**
+   * Records per invocation: at most 1,000 (CDK's DynamoEventSource, and GetRecords' most per call). Lambda never
+   * sends more than its 6 MB synchronous payload: a batch of large items is cut short, never refused
+   * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html).
+   */
+  batchSize: number;
+  /**
+   * Seconds Lambda gathers records before invoking (MaximumBatchingWindowInSeconds, at most 300): the added latency
+   * of a quiet shard's bus events and alerts (a busy shard fills its batch first and never waits).
+   */
+  windowSeconds: number;
+  /** Concurrent batches per shard (ParallelizationFactor, at most 10); records of one item key stay in order. */
+  parallelization: number;
+}
+
 /**
- * Records per invocation: the most CDK's DynamoEventSource accepts (1,000, also GetRecords' most per call). Lambda
- * never sends more than its 6 MB synchronous payload: a batch of large items is cut short, never refused
- * (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html).
+ * Two profiles, chosen at deploy (`cdk deploy -c streamProfile=large`; default standard). The window trades latency
+ * for calls: on a grown table (one stream shard per 10 GB held) batches a second ≈ shards × factor / window, and each
+ * batch writes its alert totals and calls PutEvents and PutRecordBatch.
+ *  - standard: bus events and alerts within ~5 s; holds an org at 1,000 events/s on a table that kept 90 days of
+ *    1,000 events/s (the model's "standard profile" scenario).
+ *  - large: section 15's targets (10,000 events/s held 90 days: ~12,500 stream shards) keep every alert key under
+ *    half its limit only with few batches a second: up to 90 s of added latency on a quiet shard (docs/scale.md).
  */
-export const STREAM_BATCH_SIZE = 1_000;
-/**
- * Seconds Lambda gathers records before invoking (MaximumBatchingWindowInSeconds, at most 300): the added latency of a
- * quiet shard's bus events and alerts. 90 s keeps the hottest alert key of one org at 10,000 events/s on a grown table
- * at about a third of a key's write limit, 41 % in the 10× burst (the model's "alert counters" row: the fullest of
- * hundreds of keys, not their mean); 60 s measured 50 %, on the line; 1 s, the former setting, 755 %. With 8 alert
- * total shards instead of 4, 45 s would do.
- */
-export const STREAM_BATCHING_WINDOW_SECONDS = 90;
-/** Concurrent batches per shard (ParallelizationFactor, at most 10); records of one item key stay in order. */
-export const STREAM_PARALLELIZATION_FACTOR = 2;
+export const STREAM_PROFILES = {
+  standard: { batchSize: 1_000, windowSeconds: 5, parallelization: 2 },
+  large: { batchSize: 1_000, windowSeconds: 90, parallelization: 2 },
+} as const satisfies Record<string, StreamSettings>;
+
+export type StreamProfile = keyof typeof STREAM_PROFILES;
+export const DEFAULT_STREAM_PROFILE: StreamProfile = 'standard';
+export const isStreamProfile = (value: string): value is StreamProfile => Object.hasOwn(STREAM_PROFILES, value);
 
 /** The settings before issue #22, for the model's before/after table. */
 export const STREAM_SETTINGS_BEFORE = { batchSize: 100, windowSeconds: 1, parallelization: 1 } as const;

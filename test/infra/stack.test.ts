@@ -7,7 +7,7 @@ import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
 import { API_STAGE_THROTTLE } from '../../shared/definitions/rate-limits.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
-import { STREAM_BATCH_SIZE, STREAM_BATCHING_WINDOW_SECONDS, STREAM_PARALLELIZATION_FACTOR } from '../../shared/definitions/stream.js';
+import { STREAM_PROFILES } from '../../shared/definitions/stream.js';
 import { ARCHIVE_STREAMS, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../../infra/queries.js';
 
@@ -19,6 +19,20 @@ beforeAll(() => {
   app.synth(); // runs bundling and the cdk-nag validation plugin: an unacknowledged finding throws here
   template = Template.fromStack(stack);
 }, 180_000);
+
+describe('the stream profile (-c streamProfile=…)', () => {
+  it('takes the large profile for section 15\'s volumes and refuses an unknown one', () => {
+    const { context } = JSON.parse(readFileSync('cdk.json', 'utf8'));
+    // Template.fromStack synthesizes this stack alone (no cdk-nag pass: the profile changes three numbers only).
+    const { stack } = buildApp(new App({ context: { ...context, streamProfile: 'large' }, outdir: `${process.env.TMPDIR ?? '/tmp'}/leadlog-cdk-test-large-${process.pid}` }));
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: STREAM_PROFILES.large.batchSize,
+      MaximumBatchingWindowInSeconds: STREAM_PROFILES.large.windowSeconds,
+      ParallelizationFactor: STREAM_PROFILES.large.parallelization,
+    });
+    expect(() => buildApp(new App({ context: { ...context, streamProfile: 'huge' } }))).toThrow(/streamProfile must be one of standard, large/);
+  }, 180_000);
+});
 
 describe('the synthesized stack', () => {
   it('has the events table with TTL, a NEW_IMAGE stream, PITR, KMS, deletion protection and the indexes', () => {
@@ -101,10 +115,10 @@ describe('the synthesized stack', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
-      // The scale model's settings (shared/definitions/stream.ts): 1,000-record batches, a 90 s window, 2 per shard.
-      BatchSize: STREAM_BATCH_SIZE,
-      MaximumBatchingWindowInSeconds: STREAM_BATCHING_WINDOW_SECONDS,
-      ParallelizationFactor: STREAM_PARALLELIZATION_FACTOR,
+      // The default deploy's stream profile (shared/definitions/stream.ts): 1,000-record batches, a 5 s window, 2 per shard.
+      BatchSize: STREAM_PROFILES.standard.batchSize,
+      MaximumBatchingWindowInSeconds: STREAM_PROFILES.standard.windowSeconds,
+      ParallelizationFactor: STREAM_PROFILES.standard.parallelization,
     });
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'leadlog' });
     template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['leadlog'] } });
