@@ -19,7 +19,7 @@ export function buildApp(app = new App()): { app: App; stack: LeadlogStack } {
   if (!/^[a-z0-9-]{1,20}$/.test(stage)) throw new Error(`stage must match [a-z0-9-]{1,20}, got '${stage}'`);
   const stack = new LeadlogStack(app, `leadlog-${stage}`, {
     stage,
-    // Opt-in (`-c reservedConcurrency=true`): reserving fails in accounts whose concurrency quota is below ~155.
+    // Opt-in (`-c reservedConcurrency=true`): reserving fails in accounts whose concurrency quota is below ~355 (webhooks 250, health 5, and the 100 Lambda keeps unreserved).
     reserveConcurrency: String(app.node.tryGetContext('reservedConcurrency') ?? 'false') === 'true',
     // `-c streamProfile=large` for section 15's volumes (docs/scale.md): fewer stream batches, up to 90 s of latency.
     streamProfile: streamProfileOf(app.node.tryGetContext('streamProfile')),

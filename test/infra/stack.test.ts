@@ -219,9 +219,12 @@ describe('the synthesized stack', () => {
     const reserved = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.ReservedConcurrentExecutions !== undefined);
     expect(reserved).toEqual([]);
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
-    for (const route of routes.filter((r) => !r.scope)) {
+    for (const route of routes.filter((r) => !r.scope && r.throttle)) {
       expect(stage.Properties.RouteSettings[`${route.method} ${route.path}`], route.path).toEqual({ ThrottlingRateLimit: route.throttle!.rateLimit, ThrottlingBurstLimit: route.throttle!.burstLimit });
     }
+    // Every public route but the webhooks (limited by the stage and, once signed, per org) has its own lower throttle.
+    expect(routes.filter((r) => !r.scope && !r.throttle).map((r) => r.path)).toEqual(['/v1/webhooks/{provider}/{org_id}']);
+    expect(stage.Properties.RouteSettings['POST /v1/webhooks/{provider}/{org_id}']).toBeUndefined();
     expect(stage.DependsOn?.length).toBeGreaterThanOrEqual(2);
   });
 
