@@ -7,6 +7,7 @@ import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
   type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type RateLimitStore, type SettingsStore, type ShardPlanStore, type WebhookSecretStore,
+  type LeadConduitStatusStore,
 } from '../domain/ports.js';
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
@@ -39,6 +40,7 @@ import { DynamoIdentityStore } from './dynamo-identity-store.js';
 import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
+import { DynamoLeadConduitStatusStore } from './dynamo-leadconduit-status-store.js';
 import { DynamoRateLimitStore } from './dynamo-rate-limiter.js';
 import { RateLimiter } from '../domain/rate-limit.js';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
@@ -81,6 +83,8 @@ export interface Dependencies {
   rateLimiter: RateLimiter;
   /** The orgs' buckets and overrides (PUT /v1/settings/limits). */
   rateLimits: RateLimitStore;
+  /** LeadConduit's per-org counters and marks per way in (GET /v1/integrations/leadconduit/status). */
+  leadconduitStatus: LeadConduitStatusStore;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -161,6 +165,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     maskOptions: () => cachedMaskOptions(deps.settings, config.settingsCacheSeconds * 1000),
     identityRules: () => cachedIdentityRules(deps.settings, config.settingsCacheSeconds * 1000),
     rateLimits: () => new DynamoRateLimitStore(clients.documents(), config.controlTableName),
+    leadconduitStatus: () => new DynamoLeadConduitStatusStore(clients.documents(), config.controlTableName),
     rateLimiter: () => new RateLimiter(deps.rateLimits, { settingsCacheMs: config.settingsCacheSeconds * 1000, clock: deps.clock }),
     clock: () => systemClock,
   });

@@ -6,7 +6,7 @@ import { sha256Hex } from '../domain/canonical.js';
 import { parseJsonLossless, parseJsonWellFormed } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
-import { eventKeysFor, shardOf } from '../domain/keys.js';
+import { eventKeysFor, shardOf, timeTiebreak } from '../domain/keys.js';
 import type { BlobStore, RangeQuery, StoredEvent } from '../domain/ports.js';
 import { utcDay } from '../domain/time.js';
 
@@ -113,7 +113,7 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore, index
     content_hash: built.contentHash,
     lead_key: eventKeysFor.lead(e.org_id, e.lead_id),
     day_key: eventKeysFor.day(e.org_id, utcDay(e.occurred_at), shard),
-    time_key: eventKeysFor.time(e.occurred_at, e.id),
+    time_key: eventKeysFor.time(e.occurred_at, timeTiebreak(e)),
   };
   store(item, 'body', JSON.stringify(summary));
   if (leadSnapshot !== undefined) store(item, 'snapshot', JSON.stringify(leadSnapshot));

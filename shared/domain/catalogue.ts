@@ -55,11 +55,11 @@ const processingPayload = {
 };
 
 export const leadProcessingTypes = [
-  'source.submitted', 'source.accepted', 'source.rejected',
-  'filter.passed', 'filter.failed',
+  'source.submitted', 'source.accepted', 'source.rejected', 'source.error',
+  'filter.passed', 'filter.failed', 'filter.error',
   'enhancement.success', 'enhancement.failure', 'enhancement.error',
-  'recipient.delivered', 'recipient.failed', 'recipient.error',
-  'feedback.received', 'feedback.processed', 'feedback.returned',
+  'recipient.delivered', 'recipient.failed', 'recipient.error', 'recipient.skipped',
+  'feedback.received', 'feedback.processed', 'feedback.returned', 'feedback.sent',
   'flow.completed', 'retry.scheduled', 'retry.attempted',
 ] as const;
 
@@ -80,16 +80,18 @@ export const webhookOnlyTypes = [
 
 export const CUSTOM_TYPE = /^custom\.[a-z0-9_.]{1,80}$/;
 
-export type Outcome = 'success' | 'failure' | 'error';
+/** v1.2 adds `skip`: LeadConduit's skipped recipient step (its rule set failed or a cap was met; contract section 12). */
+export type Outcome = 'success' | 'failure' | 'error' | 'skip';
 
 /**
  * When a lead-processing event arrives without `outcome`, the type's own verb says it:
- * source.rejected is a failure, enhancement.error an error, everything else a success.
+ * source.rejected is a failure, enhancement.error an error, recipient.skipped a skip, everything else a success.
  */
 export function defaultOutcomeFor(eventType: string): Outcome | undefined {
   if (!(leadProcessingTypes as readonly string[]).includes(eventType)) return undefined;
   const verb = eventType.slice(eventType.indexOf('.') + 1);
   if (verb === 'error') return 'error';
+  if (verb === 'skipped') return 'skip';
   if (verb === 'rejected' || verb === 'failed' || verb === 'failure') return 'failure';
   return 'success';
 }

@@ -9,7 +9,8 @@ import { ISO_DATE_TIME_RULE, MAX_FUTURE_SKEW_MS, RETENTION_MS, parseIsoWithOffse
 
 export const SCHEMA_VERSION = '1';
 export const SOURCE_TYPES = ['external', 'internal', 'direct'] as const;
-export const OUTCOMES = ['success', 'failure', 'error'] as const;
+/** `skip` (v1.2): a LeadConduit recipient or retry step that was skipped (section 12); no reason required. */
+export const OUTCOMES = ['success', 'failure', 'error', 'skip'] as const;
 export const SOURCE_PATTERN = /^[a-z0-9_]{1,100}$/;
 
 /** Fields only the server sets; a client may echo them back (say, re-posting a fetched event) and they are ignored. */

@@ -43,8 +43,24 @@ export const eventKeysFor = {
   flowShards: (orgId: string, flowId: string, shards: number) => Array.from({ length: Math.max(1, shards) }, (_, k) => shardedKey(orgId, flowId, k)),
   /** The org of any events-table key (pk, lead, day or flow key, sharded or not). */
   orgOf: (key: string) => key.slice(0, key.indexOf('#')).replace(/~\d+$/, ''),
-  time: (occurredAt: string, id: string) => `${occurredAt}#${id}`,
+  /** The index sort key: occurred_at, then the tiebreak (timeTiebreak: the id, or LeadConduit's order). */
+  time: (occurredAt: string, tiebreak: string) => `${occurredAt}#${tiebreak}`,
 };
+
+const LEADCONDUIT_OBJECT_ID = /^[0-9a-fA-F]{24}$/;
+
+/**
+ * What orders events that share an occurred_at in the indexes (timelines, lists, flows): the event's id, except for a
+ * LeadConduit event whose LeadConduit id is a BSON ObjectId (24 hex digits, time-ordered as LeadConduit orders its
+ * events): that id, lower-cased, `-` and the first 11 hex digits of leadlog's id. One lead's LeadConduit events that
+ * share a start_timestamp thus keep LeadConduit's order (section 12). Same shape as an id (36 characters of
+ * [0-9a-f-], so cursors hold it as they hold an id) and never equal to one (its `-` is at position 24, a UUID's at 8);
+ * unique per org (a LeadConduit id names one leadlog id, and the digits of that id follow).
+ */
+export function timeTiebreak(event: { id: string; source: string; external_event_id?: string | undefined }): string {
+  if (event.source !== 'leadconduit' || event.external_event_id === undefined || !LEADCONDUIT_OBJECT_ID.test(event.external_event_id)) return event.id;
+  return `${event.external_event_id.toLowerCase()}-${event.id.replace(/-/g, '').slice(0, 11)}`;
+}
 
 export type ControlKey = { pk: string; sk: string };
 
@@ -74,6 +90,8 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   ORG#<org>                                      / IDENTITY         per-org identity settings {ignore}: values never linked
  *   ORG#<org>                                      / SHARDS           the org's index shard plan {shards, previous, writers_from}
  *   ORG#<org>                                      / LIMITS           per-org rate limit {requests_per_second, burst} (PUT /v1/settings/limits)
+ *   ORG#<org>                                      / LEADCONDUIT#<channel>  {created, duplicate, invalid (ADD), last_key, after_id, last_run_at,
+ *                                                                     last_error}: one item per way in (api, inbox, pull), section 12
  *   RATELIMIT#<org>                                / BUCKET           the org's token bucket {tat}: GCRA's arrival time (ms), leased from in
  *                                                                     chunks (shared/definitions/rate-limits.ts: a few dozen writes a second
  *                                                                     at most); its own partition, so its writes share no key with settings
@@ -119,6 +137,8 @@ export const controlKeys = {
   shardPlan: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'SHARDS' }),
   rateLimitSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'LIMITS' }),
   rateLimitBucket: (orgId: string): ControlKey => ({ pk: `RATELIMIT#${orgId}`, sk: 'BUCKET' }),
+  leadconduitStatus: (orgId: string, channel: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: `LEADCONDUIT#${channel}` }),
+  leadconduitStatusOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'LEADCONDUIT#' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,
   identity: (orgId: string, identityKey: string): ControlKey => controlKeys.identityByDigest(orgId, identityDigest(identityKey)),
   identityByDigest: (orgId: string, identityDigest: string): ControlKey => ({ pk: `IDENT#${orgId}#${identityDigest}`, sk: 'IDENT' }),

@@ -413,6 +413,39 @@ export interface AlertStore {
   recent(orgId: string, query: { fromIso: string; toIso: string; limit: number; after?: string }): Promise<{ items: AlertRaised[]; next?: string }>;
 }
 
+// ── LeadConduit (contract section 12) ────────────────────────────────────────────────────────────────
+
+/** The three ways LeadConduit events come in: POST /v1/integrations/leadconduit/events, the Event Streaming inbox, the pull. */
+export type LeadConduitChannel = 'api' | 'inbox' | 'pull';
+
+/** What a channel came to, cumulative per org (GET /v1/integrations/leadconduit/status). */
+export interface LeadConduitCounts {
+  created: number;
+  duplicate: number;
+  invalid: number;
+}
+
+/** The channel's own position and last failure: `last_key` (inbox), `after_id` and `last_run_at` (pull), `last_error` (both). */
+export interface LeadConduitMarks {
+  last_key?: string;
+  after_id?: string;
+  last_run_at?: string;
+  /** null clears it (a run that went well after one that failed). */
+  last_error?: string | null;
+}
+
+export interface LeadConduitChannelStatus extends LeadConduitCounts, LeadConduitMarks {}
+
+/** Per-org, per-channel counters and marks in the control table (controlKeys.leadconduitStatus). */
+export interface LeadConduitStatusStore {
+  /** Adds to the channel's counters (DynamoDB ADD: concurrent writers never lose a count); zero deltas write nothing. */
+  count(orgId: string, channel: LeadConduitChannel, delta: Partial<LeadConduitCounts>): Promise<void>;
+  /** Sets the channel's marks (only the fields given). */
+  mark(orgId: string, channel: LeadConduitChannel, marks: LeadConduitMarks): Promise<void>;
+  /** Every channel's status; a channel never used reads as zeros. */
+  status(orgId: string): Promise<Record<LeadConduitChannel, LeadConduitChannelStatus>>;
+}
+
 // ── Time and logs ────────────────────────────────────────────────────────────────────────────────────
 
 export interface Clock {
