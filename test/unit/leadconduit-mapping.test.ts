@@ -147,7 +147,7 @@ describe('mapLeadConduitEvent: type × outcome (contract section 12)', () => {
       vars: { ...(fixtures['recipient-success']!.vars as object), price: '12.50', flow: { id: 42, name: 'x'.repeat(5_000) } },
     };
     const { input } = mapped(odd);
-    expect(input.occurred_at).toBe(new Date(odd.end_timestamp as number).toISOString());
+    expect(input.occurred_at).toBe(new Date(fixtures["recipient-success"]!.end_timestamp as number).toISOString());
     expect(input.timing).not.toHaveProperty('duration_ms');
     expect(input.payload).not.toHaveProperty('cost');
     expect(input.payload).not.toHaveProperty('price');
