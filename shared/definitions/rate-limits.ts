@@ -37,10 +37,15 @@ export const LEASE_SECONDS = 0.05;
 export const LEASES_PER_SECOND_AT_FULL_RATE = 1 / LEASE_SECONDS;
 
 /**
- * How long an instance may spend a lease's tokens. Unspent ones are dropped (never given back): the limit can only
- * err on the strict side, by at most one lease per instance that served the org in the last LEASE_TTL_MS.
+ * How long an instance may spend a lease's tokens: twice the second of its own requests a lease is sized for
+ * (instanceLeaseSize), so a steady instance spends a lease before it expires and writes about once a second.
+ * Unspent ones are given back in the instance's next lease write (no extra write); an instance that falls idle drops
+ * its last lease, so the limit can only err on the strict side, by at most one lease (about a second of that
+ * instance's own requests) per instance.
  */
-export const LEASE_TTL_MS = 1_000;
+export const LEASE_TTL_MS = 2_000;
+/** A lease is about this long of the instance's own requests. */
+export const LEASE_OWN_SECONDS = 1;
 
 /**
  * Conditional writes a lease may take when instances race for the same bucket (a lost race is one failed
@@ -48,17 +53,36 @@ export const LEASE_TTL_MS = 1_000;
  */
 export const LEASE_WRITES_WORST_CASE = 2;
 
-/** Tokens an instance leases at once from an org's bucket: a fraction of its rate, at least 1, never above its burst. */
+/** The most tokens an instance leases at once from an org's bucket: a fraction of its rate, at least 1, never above its burst. */
 export function rateLimitLeaseSize(limits: { requestsPerSecond: number; burst: number }): number {
   return Math.max(1, Math.min(limits.burst, Math.ceil(limits.requestsPerSecond * LEASE_SECONDS)));
 }
 
 /**
- * Writes a second to one org's bucket item (`controlKeys.rateLimitBucket`) when the org sends `requestsPerSecond`:
- * one lease per `rateLimitLeaseSize` requests served (at most the org's rate: requests over it are refused from the
- * instance's memory until Retry-After, without a write), each lease at most LEASE_WRITES_WORST_CASE writes; plus,
- * once the org is over its limit, one probe a second per instance (`instances`) when its Retry-After passes.
- * One write is one write unit (the item is far below 1 KB).
+ * Tokens one instance leases when it serves `instanceRequestsPerSecond` of the org's requests: what it spends in
+ * LEASE_OWN_SECONDS (half a lease's lifetime), at least 1, at most rateLimitLeaseSize. Sized by the org's rate alone, N instances
+ * would hold N leases of 1/20 s of it (250 × 500 tokens against a 20,000 bucket at 10,000/s), so the bucket emptied
+ * into leases that expired unspent and an org at its own limit was refused; sized by what each spends, the leases
+ * held together are about one lease lifetime of the org's rate, whatever the number of instances.
+ */
+export function instanceLeaseSize(limits: { requestsPerSecond: number; burst: number }, instanceRequestsPerSecond: number): number {
+  const own = Math.ceil(Math.max(0, instanceRequestsPerSecond) * LEASE_OWN_SECONDS);
+  return Math.max(1, Math.min(rateLimitLeaseSize(limits), own));
+}
+
+/**
+ * Lambda instances serving one org's requests at once, for the model: its requests a second × a request's time
+ * (Little's law; ~20 ms for an ingest or a verified webhook, as the webhook function's reserved concurrency assumes).
+ */
+export const MODEL_REQUEST_SECONDS = 0.02;
+export const modelInstancesFor = (requestsPerSecond: number): number => Math.max(1, Math.ceil(requestsPerSecond * MODEL_REQUEST_SECONDS));
+
+/**
+ * Writes a second to one org's bucket item (`controlKeys.rateLimitBucket`) when the org sends `requestsPerSecond`
+ * over `instances` instances evenly: each instance leases `instanceLeaseSize` of its share of the requests served (at
+ * most the org's rate: requests over it are refused from the instance's memory until Retry-After, without a write),
+ * each lease at most LEASE_WRITES_WORST_CASE writes; plus, once the org is over its limit, one probe a second per
+ * instance when its Retry-After passes. One write is one write unit (the item is far below 1 KB).
  */
 export function rateLimitStateWritesPerSecond(
   requestsPerSecond: number,
@@ -66,7 +90,8 @@ export function rateLimitStateWritesPerSecond(
   instances = 1,
 ): number {
   const served = Math.min(requestsPerSecond, limits.requestsPerSecond);
-  const leases = served / rateLimitLeaseSize(limits);
+  const share = served / instances;
+  const leases = share > 0 ? instances * (share / instanceLeaseSize(limits, share)) : 0;
   const probes = requestsPerSecond > limits.requestsPerSecond ? instances : 0;
   return leases * LEASE_WRITES_WORST_CASE + probes;
 }

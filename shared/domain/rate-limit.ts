@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { MAX_RATE_LIMIT, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, rateLimitLeaseSize } from '../definitions/rate-limits.js';
+import { MAX_RATE_LIMIT, LEASE_SECONDS, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, instanceLeaseSize, rateLimitLeaseSize } from '../definitions/rate-limits.js';
 import { RateLimitedError } from './errors.js';
 import type { Clock, Log, RateLimitSettings, RateLimitStore } from './ports.js';
 import { parseOrThrow } from './schema.js';
@@ -13,9 +13,12 @@ import { parseOrThrow } from './schema.js';
  * one item per org (RateLimitStore) that is only ever changed by conditional writes, never read first: so two
  * instances can never both take the last tokens.
  *
- * Instances do not write per request: each LEASES tokens in chunks (rateLimitLeaseSize: 1/20 s of the org's rate),
- * spends them from memory, and leases again when they run out (one lease in flight per org per instance; the other
- * requests wait for it). A lease not spent within LEASE_TTL_MS is dropped. When the bucket is empty, the instance
+ * Instances do not write per request: each LEASES tokens in chunks (instanceLeaseSize: what the instance itself spent
+ * in a lease's lifetime, at most 1/20 s of the org's rate), spends them from memory, and leases again when they run
+ * out (one lease in flight per org per instance; the other requests wait for it). A lease not spent within
+ * LEASE_TTL_MS is no longer spent: its rest is given back in the instance's next lease write. So the tokens all
+ * instances hold stay about a second of the org's own rate however many instances serve it (sized by the org's rate,
+ * 250 instances held six times a 10,000/s org's bucket and refused 83 % of its requests at its own limit). When the bucket is empty, the instance
  * answers 429 from memory until the Retry-After it computed has passed: a flood over the limit costs no writes.
  *
  * Fail open: if the store fails (or the org's override cannot be read), requests are let through (never a 5xx for
@@ -72,30 +75,40 @@ const MAX_LEASE_ATTEMPTS = 4;
 
 /**
  * Takes up to `want` tokens from the org's bucket: as many as it holds, at most `want` (a partial lease when fewer
- * are left). Starts from the instance's last known `tat` to pick the write that usually succeeds first (an org in
- * use: advance; an idle one: restart), and follows what each refused write reports. Granted 0: the bucket is empty
- * (or the race was lost MAX_LEASE_ATTEMPTS times); `tatMs` tells when a token comes back.
+ * are left). Advances from the instance's last known `tat` (restarts when it knows none), and follows what each
+ * refused write reports (a tat in the past: the bucket is full, restart). `giveBack` unspent tokens of the
+ * instance's previous lease return in the same write. Granted 0: the bucket is empty (or the race was lost
+ * MAX_LEASE_ATTEMPTS times); `tatMs` tells when a token comes back.
  */
 export async function leaseTokens(
-  store: RateLimitStore, orgId: string, limits: Limits, want: number, nowMs: number, knownTatMs?: number,
+  store: RateLimitStore, orgId: string, limits: Limits, want: number, nowMs: number, knownTatMs?: number, giveBack = 0,
 ): Promise<{ granted: number; tatMs: number | undefined }> {
   const { intervalMs, capacityMs } = bucketShape(limits);
   let seen = knownTatMs;
+  // Restart only when the store itself said the bucket is full (or the instance knows nothing): a tat this instance
+  // saw in the past is usually stale because OTHER instances lease too, so it advances first (one write, not a
+  // refused restart and then an advance for every lease of an org served by many instances).
+  let full = seen === undefined;
   for (let attempt = 0; attempt < MAX_LEASE_ATTEMPTS; attempt++) {
-    if (seen === undefined || seen < nowMs) {
+    if (full) {
       const tokens = Math.min(want, limits.burst);
       const change = await store.restart(orgId, { nowMs, addMs: tokens * intervalMs });
       if (change.ok) return { granted: tokens, tatMs: change.tatMs };
       seen = change.tatMs;
+      full = seen === undefined || seen < nowMs;
       continue;
     }
-    const room = tokensAvailable(limits, seen, nowMs);
+    // `giveBack` tokens of an earlier lease, taken from this bucket and never spent, return in the same write (a
+    // bucket that filled up meanwhile took the restart path above: nothing to give back to a full bucket).
+    const room = Math.min(limits.burst, tokensAvailable(limits, seen, nowMs) + giveBack);
     if (room < 1) return { granted: 0, tatMs: seen };
     const tokens = Math.min(want, room);
-    const change = await store.advance(orgId, { nowMs, addMs: tokens * intervalMs, atMostMs: nowMs + capacityMs - tokens * intervalMs });
+    const net = tokens - giveBack;
+    const change = await store.advance(orgId, { nowMs, addMs: net * intervalMs, atMostMs: nowMs + capacityMs - net * intervalMs });
     if (change.ok) return { granted: tokens, tatMs: change.tatMs };
-    // No state at all (deleted by its TTL meanwhile) reads as a full bucket: restart.
+    // No state at all (deleted by its TTL meanwhile), or a tat in the past, is a full bucket: restart.
     seen = change.tatMs;
+    full = seen === undefined || seen < nowMs;
   }
   return { granted: 0, tatMs: seen };
 }
@@ -108,6 +121,9 @@ interface Held {
   refusedUntilMs: number;
   /** The org's tat as this instance last saw it, and the tokens the bucket held then. */
   tatMs?: number;
+  /** When the current lease was taken and how many of its tokens came from the bucket (0 when failing open). */
+  leasedAtMs: number;
+  leased: number;
   remainingAtLease: number;
   limits: Limits;
   limitsReadAtMs: number;
@@ -155,7 +171,7 @@ export class RateLimiter {
     if (!held) {
       if (this.held.size >= MAX_ORGS_HELD) this.held.clear();
       // limitsReadAtMs -Infinity: the override is read at the first lease.
-      held = { tokens: 0, leaseExpiresAtMs: 0, refusedUntilMs: 0, remainingAtLease: 0, limits: limitsOf(undefined), limitsReadAtMs: -Infinity };
+      held = { tokens: 0, leaseExpiresAtMs: 0, refusedUntilMs: 0, remainingAtLease: 0, limits: limitsOf(undefined), limitsReadAtMs: -Infinity, leasedAtMs: 0, leased: 0 };
       this.held.set(orgId, held);
     }
     return held;
@@ -169,14 +185,20 @@ export class RateLimiter {
         held.limitsReadAtMs = now;
         now = this.options.clock.now();
       }
-      const { granted, tatMs } = await leaseTokens(this.store, orgId, held.limits, rateLimitLeaseSize(held.limits), now, held.tatMs);
+      // This instance's own rate, from what it spent of its last lease (over at least LEASE_SECONDS, so a quick
+      // second request does not read as a huge rate): the next lease is about a lease lifetime of it.
+      const unspent = Math.min(held.tokens, held.leased);
+      const spent = held.leased - unspent;
+      const ownRate = spent / (Math.max(now - held.leasedAtMs, LEASE_SECONDS * 1000) / 1000);
+      const want = instanceLeaseSize(held.limits, ownRate);
+      const { granted, tatMs } = await leaseTokens(this.store, orgId, held.limits, want, now, held.tatMs, unspent);
       held.tatMs = tatMs;
       if (this.storeFailing) {
         this.storeFailing = false;
         log?.info('rate limiter store available again', { org_id: orgId });
       }
       if (granted > 0) {
-        Object.assign(held, { tokens: granted, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: tokensAvailable(held.limits, tatMs, now) });
+        Object.assign(held, { tokens: granted, leased: granted, leasedAtMs: now, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: tokensAvailable(held.limits, tatMs, now) });
       } else {
         // Empty (or a lost race, which reads as "try again in a moment"): refuse from memory until a token is back.
         const waitMs = tatMs === undefined ? 1000 : Math.max(msUntilNextToken(held.limits, tatMs, now), 1);
@@ -191,7 +213,8 @@ export class RateLimiter {
         log?.warn('rate limiter store failed; letting requests through', { org_id: orgId, cause: cause?.name ?? cause?.code });
       }
       const now = this.options.clock.now();
-      Object.assign(held, { tokens: rateLimitLeaseSize(held.limits), leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: 0 });
+      // Tokens the store never gave are never given back to it (leased: 0).
+      Object.assign(held, { tokens: rateLimitLeaseSize(held.limits), leased: 0, leasedAtMs: now, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: 0 });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { ALERT_TOTAL_SHARDS, BUCKET_MS, WINDOW_MS } from '../definitions/alert-rules.js';
 import { activePartitionsPerStream, ARCHIVE_ROW_BYTES, ARCHIVE_STREAMS, archiveStreamOf, archiveStreamsForOrg, FIREHOSE_ACTIVE_PARTITIONS_DEFAULT, FIREHOSE_ACTIVE_PARTITIONS_MAX, FIREHOSE_STREAM_BYTES_PER_SECOND, FIREHOSE_STREAM_REQUESTS_PER_SECOND } from '../definitions/archive.js';
-import { rateLimitStateWritesPerSecond, RATE_LIMIT_DEFAULTS } from '../definitions/rate-limits.js';
+import { modelInstancesFor, rateLimitStateWritesPerSecond, RATE_LIMIT_DEFAULTS } from '../definitions/rate-limits.js';
 import { AUTHORIZER_CACHE_SECONDS } from '../definitions/routes.js';
 import { INDEX_ENTRY_WRITE_UNITS, indexShardsFor, KEY_HEADROOM, KEY_READ_UNITS_PER_SECOND, KEY_WRITE_UNITS_PER_SECOND } from '../definitions/scale.js';
 import {
@@ -304,7 +304,8 @@ export function runScenario(scenario: Scenario, plan: Plan = PLAN, seed = 1): Sc
   const requestsPerOrg = scenario.eventsPerSecond / scenario.eventsPerRequest;
   for (let org = 0; org < scenario.orgs; org++) {
     const orgId = `org_${String(org).padStart(5, '0')}`;
-    limiter.add(controlKeys.rateLimitBucket(orgId).pk, rateLimitStateWritesPerSecond(requestsPerOrg, RATE_LIMIT_DEFAULTS));
+    // Served by many function instances at once, each leasing its own share (an org's leases grow with its instances).
+    limiter.add(controlKeys.rateLimitBucket(orgId).pk, rateLimitStateWritesPerSecond(requestsPerOrg, RATE_LIMIT_DEFAULTS, modelInstancesFor(requestsPerOrg)));
     apiKeys.add(controlKeys.apiKeyByHash(`hash_of_${orgId}_key`).pk, 0, Math.min(requestsPerOrg, 1 / AUTHORIZER_CACHE_SECONDS));
   }
 

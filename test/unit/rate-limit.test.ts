@@ -101,7 +101,8 @@ describe('per-org token bucket (GCRA over a leased store)', () => {
       await limiter.admit('org_a');
       if (i % 10 === 9) clock.advance(10); // 1,000 requests a second
     }
-    expect(store.writes).toBeLessThanOrEqual(1_000 / lease + 1);
+    // + 2: a new instance's first leases are small (1, then what it measured it spends), growing to the full lease.
+    expect(store.writes).toBeLessThanOrEqual(1_000 / lease + 3);
     // The model the scale model prints: far below half of a key's write limit even at 10,000 requests a second.
     expect(rateLimitStateWritesPerSecond(10_000, RATE_LIMIT_DEFAULTS, 100)).toBeLessThan(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
     expect(rateLimitStateWritesPerSecond(1_000)).toBe(40);
@@ -192,5 +193,46 @@ describe('per-org token bucket (GCRA over a leased store)', () => {
     const paths = (caught as { errors: { path: string }[] }).errors.map((e) => e.path).sort();
     expect(paths).toEqual(['burst', 'extra', 'requests_per_second']);
     expect(parseRateLimitSettings({ burst: 50 }, '2026-01-01T00:00:00.000Z')).toEqual({ burst: 50, updated_at: '2026-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('an org at its limit over many instances (issue #22 red team)', () => {
+  /** `instances` limiters share one store; `rate` requests a second arrive round-robin for `seconds`. */
+  async function atItsRate(limits: { requests_per_second: number; burst: number }, rate: number, instances: number, seconds: number) {
+    const store = new MemoryRateLimitStore();
+    await store.setLimits('org_a', limits);
+    const clock = fakeClock();
+    const limiters = Array.from({ length: instances }, () => new RateLimiter(store, { settingsCacheMs: 60_000, clock }));
+    let admitted = 0;
+    const perMs = rate / 1000;
+    let owed = 0;
+    for (let ms = 0, i = 0; ms < seconds * 1000; ms++) {
+      for (owed += perMs; owed >= 1; owed -= 1, i++) admitted += (await admitMany(limiters[i % instances]!, 'org_a', 1)).admitted;
+      clock.advance(1);
+    }
+    return { admitted, offered: rate * seconds, writesPerSecond: store.writes / seconds };
+  }
+
+  it('serves an org sending its own limit spread over 250 instances (Lambda\'s reserved concurrency), writing its bucket under half a key\'s limit', async () => {
+    // Each instance leased 1/20 s of the ORG's rate (500 tokens) and dropped what it had not spent after a second:
+    // 250 instances held 125,000 tokens of a 20,000 bucket, so leases came back empty and 83 % were refused.
+    const { admitted, offered, writesPerSecond } = await atItsRate({ requests_per_second: 10_000, burst: 20_000 }, 10_000, 250, 10);
+    expect(admitted / offered).toBeGreaterThanOrEqual(0.97);
+    expect(writesPerSecond).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+    expect(writesPerSecond).toBeLessThanOrEqual(rateLimitStateWritesPerSecond(10_000, { requestsPerSecond: 10_000, burst: 20_000 }, 250));
+  });
+
+  it('keeps the default limit\'s bucket item cool when 100 instances share an org at 1,000 requests a second', async () => {
+    // Before: partial leases of one token each, about 1,800 writes a second on one key (over its 1,000 write units).
+    const { admitted, offered, writesPerSecond } = await atItsRate({ requests_per_second: 1_000, burst: 2_000 }, 1_000, 100, 10);
+    expect(admitted / offered).toBeGreaterThanOrEqual(0.97);
+    expect(writesPerSecond).toBeLessThanOrEqual(rateLimitStateWritesPerSecond(1_000, RATE_LIMIT_DEFAULTS, 100));
+    expect(rateLimitStateWritesPerSecond(1_000, RATE_LIMIT_DEFAULTS, 100)).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+  });
+
+  it('still never passes burst + rate × time when many instances flood an org', async () => {
+    const { admitted } = await atItsRate({ requests_per_second: 100, burst: 100 }, 2_000, 50, 10);
+    expect(admitted).toBeLessThanOrEqual(1_100);
+    expect(admitted).toBeGreaterThanOrEqual(800);
   });
 });
