@@ -9,7 +9,9 @@ import type { ShardPlanStore } from './ports.js';
  * Invariants, so that no event is ever written where a reader does not look:
  *  - a plan only grows (shard k of n is shard k of every larger n; an event's shard is shardOf(id, n) < n);
  *  - readers read `shards` (the newest count) at once; writers keep `previous` until `writers_from_ms`, which is
- *    later than any reader's cached plan can be old (SHARD_PLAN_WRITE_DELAY_MS = 2 × the plan cache's lifetime).
+ *    later than any reader's cached plan can be old (SHARD_PLAN_WRITE_DELAY_MS = 2 × the plan cache's lifetime);
+ *  - `previous` is the count writers were allowed when the plan was raised (a raise during another's wait keeps
+ *    that one's `previous`), so no writer ever passes the count of the oldest plan a reader may still cache.
  * An org without a plan has one shard: its keys are the unsharded `<org>#<day>` / `<org>#<flow>`.
  */
 export interface ShardPlanRecord {
@@ -43,7 +45,10 @@ export function raisedPlan(current: ShardPlanRecord | undefined, wanted: number,
   }
   const shards = current?.shards ?? 1;
   if (wanted <= shards) return undefined;
-  return { shards: wanted, previous: shards, writers_from_ms: nowMs + SHARD_PLAN_WRITE_DELAY_MS };
+  // `previous` is what writers may use now: the last raise's count only once its writers moved to it. Raised again
+  // while they still wait, writers keep the older count, which readers caching the plan before the last raise read.
+  const writing = current ? planAt(current, nowMs).write : 1;
+  return { shards: wanted, previous: writing, writers_from_ms: nowMs + SHARD_PLAN_WRITE_DELAY_MS };
 }
 
 /** The by_day partitions of one day for a reader: every shard, read side by side. */

@@ -23,10 +23,36 @@ describe('index shard plans (section 15)', () => {
     expect(planAt(raised, 1_000)).toEqual({ write: 1, read: 8 });
     expect(planAt(raised, 1_000 + SHARD_PLAN_WRITE_DELAY_MS)).toEqual({ write: 8, read: 8 });
     expect(raisedPlan(raised, 4, 2_000)).toBeUndefined(); // never lowered
-    const again = raisedPlan(raised, 16, 2_000)!;
-    expect(again.previous).toBe(8); // a writer holding the last plan may already spread over 8
+    // Raised again before writers moved to 8: writers still spread over 1 (a reader's cache from before the first
+    // raise may still read only 1 shard); raised again after that, writers may spread over 8.
+    expect(raisedPlan(raised, 16, 2_000)!.previous).toBe(1);
+    expect(raisedPlan(raised, 16, 1_000 + SHARD_PLAN_WRITE_DELAY_MS)!.previous).toBe(8);
     expect(() => raisedPlan(undefined, 0, 0)).toThrow(RangeError);
     expect(() => raisedPlan(undefined, MAX_INDEX_SHARDS + 1, 0)).toThrow(RangeError);
+  });
+
+  it('never let a writer use a shard some reader\'s cached plan does not read, however close together raises come (red team #22)', () => {
+    // Raises at 0 s and `second` s; an instance's plan is the record as it was when it last fetched it (at most
+    // SHARD_PLAN_CACHE_MS ago). A raise made while the previous one's writers were still waiting once let writers
+    // jump to the previous raise's count at once, past readers still caching the plan before it.
+    const step = 1_000;
+    for (const second of [1_000, 30_000, 59_000, 61_000, 119_000, 121_000, 200_000]) {
+      const history: { at: number; record: ReturnType<typeof raisedPlan> }[] = [{ at: -Infinity, record: undefined }];
+      const first = raisedPlan(undefined, 4, 0)!;
+      history.push({ at: 0, record: first });
+      history.push({ at: second, record: raisedPlan(first, 16, second)! });
+      const recordAt = (t: number) => [...history].reverse().find((h) => h.at <= t)!.record;
+      for (let now = 0; now <= second + 2 * SHARD_PLAN_WRITE_DELAY_MS; now += step) {
+        let widestWrite = 0;
+        let narrowestRead = Infinity;
+        for (let fetched = now - SHARD_PLAN_CACHE_MS + step; fetched <= now; fetched += step) {
+          const plan = planAt(recordAt(fetched) ?? undefined, now);
+          widestWrite = Math.max(widestWrite, plan.write);
+          narrowestRead = Math.min(narrowestRead, plan.read);
+        }
+        expect({ second, now, widestWrite }).toEqual({ second, now, widestWrite: Math.min(widestWrite, narrowestRead) });
+      }
+    }
   });
 
   it('size an org\'s other spreads (the archive\'s streams) at least for the peak its plan was sized for', () => {
