@@ -446,6 +446,26 @@ export interface LeadConduitStatusStore {
   status(orgId: string): Promise<Record<LeadConduitChannel, LeadConduitChannelStatus>>;
 }
 
+// ── LeadConduit's Event Streaming inbox (contract section 12) ──────────────────────────────────────
+
+/** An inbox object as read: its bytes, or only its size when it is over the cap; when it last changed (epoch ms). */
+export type InboxObject = { body: Uint8Array; modifiedMs: number } | { tooLarge: true; size: number; modifiedMs: number };
+
+/**
+ * Where LeadConduit's objects land (shared/adapters/inbox-objects.ts: the S3 inbox bucket in AWS, `.data/inbox/`
+ * locally). Keys are whole (`leadconduit/<org_id>/…`); every method is safe to repeat.
+ */
+export interface InboxObjects {
+  /** Whether an object is whole as soon as it can be read (S3: yes; a local file may still be being written). */
+  readonly atomic: boolean;
+  /** The object (read up to maxBytes), or undefined when it is gone (handled by an earlier delivery). */
+  get(key: string, maxBytes: number): Promise<InboxObject | undefined>;
+  /** Copies the object aside with `<key>.error.json` (the reason) beside it, then removes it from the inbox. */
+  moveAside(key: string, reason: string): Promise<void>;
+  /** Ingested or skipped: kept a while (7 days in AWS), then it expires. */
+  markIngested(key: string): Promise<void>;
+}
+
 // ── Time and logs ────────────────────────────────────────────────────────────────────────────────────
 
 export interface Clock {
