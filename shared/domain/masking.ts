@@ -177,10 +177,22 @@ const MASKERS_BY_KEY = new Map<string, Masker>([
 /** Suffixes that name a credential whatever comes before them (`stripe_secret`, `session_token`, `db_password`). */
 const SECRET_SUFFIXES = ['_token', '_secret', '_password', '_api_key', '_private_key'];
 
+/**
+ * A numbered field (`phone_4`, `email_2`, `address3`, `first_name_2`: forms and LeadConduit's standard field ids
+ * number repeated fields) is masked as the field it numbers: the trailing number (one or two digits, with or without
+ * `_`) is dropped before the name is looked up.
+ */
+const NUMBERED = /^(.*[a-z])_?\d{1,2}$/;
+
 function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | undefined {
   const normalized = normalizeKey(key);
   const exact = MASKERS_BY_KEY.get(normalized);
   if (exact) return exact;
+  const numbered = normalized.length <= 64 ? NUMBERED.exec(normalized)?.[1] : undefined;
+  if (numbered !== undefined && numbered !== normalized) {
+    const base = maskerFor(numbered, extraNameKeys);
+    if (base) return base;
+  }
   if (normalized.endsWith('_email')) return maskEmail;
   if (normalized.endsWith('_phone')) return maskPhone;
   if (normalized.endsWith('_ip')) return maskIp;
@@ -440,6 +452,76 @@ const VALUE_PARTS = new Set(['value', 'normal', 'raw']);
  */
 const TYPED_VALUE_METADATA = new Set(['valid', 'type', 'country_code', 'domain', 'host', 'tld', 'area', 'reason', 'is_free', 'is_disposable', 'is_tollfree']);
 
+/** The content type an HTTP message object's `headers` name (any case), lower-cased, without parameters. */
+function contentTypeOf(headers: unknown): string | undefined {
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.trim().toLowerCase() === 'content-type' && typeof value === 'string') return value.split(';')[0]!.trim().toLowerCase();
+  }
+  return undefined;
+}
+
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+/** `+` as a space, then percent-decoded; undefined when the encoding is malformed. */
+function formDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A form-encoded body (or a URL's query) masked field by field as any object is: each value by its field's name
+ * (`phone_1=5127891111`, `ssn=…`), or as free text; a part left unchanged keeps its bytes, a masked one is re-encoded.
+ * One pass over the parts: linear in the text's size.
+ */
+export function maskFormEncoded(text: string, options: MaskOptions = {}): string {
+  let changed = false;
+  const parts = text.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return part;
+    const key = formDecode(part.slice(0, eq));
+    const value = formDecode(part.slice(eq + 1));
+    if (key === undefined || value === undefined) {
+      const contacts = maskContacts(part); // malformed encoding: what the scanners find is still masked
+      changed ||= contacts !== part;
+      return contacts;
+    }
+    const fieldMasker = maskerFor(key, options.extraNameKeys);
+    const masked = value === '' ? value : fieldMasker ? fieldMasker(value) : maskFreeText(value, options);
+    const maskedKey = maskContacts(key);
+    if (masked === value && maskedKey === key) return part;
+    changed = true;
+    return `${encodeURIComponent(maskedKey)}=${encodeURIComponent(masked)}`;
+  });
+  return changed ? parts.join('&') : text;
+}
+
+/** A URL with its query masked as a form (`?email=…&phone_1=…`), the rest as free text. */
+function maskUrl(text: string, options: MaskOptions): string {
+  const q = text.indexOf('?');
+  if (q < 0) return maskFreeText(text, options);
+  const hash = text.indexOf('#', q);
+  const end = hash < 0 ? text.length : hash;
+  return maskFreeText(text.slice(0, q), options) + '?' + maskFormEncoded(text.slice(q + 1, end), options) + maskFreeText(text.slice(end), options);
+}
+
+/**
+ * An HTTP message object (LeadConduit's request and response: `{headers, body, uri, …}`): its body masked by its
+ * content type (a form field by field; JSON key by key, as maskFreeText opens it; anything else as free text), its
+ * `uri`/`url` query field by field. Undefined for other keys or shapes.
+ */
+function maskHttpPart(record: Record<string, unknown>, key: string, child: unknown, options: MaskOptions): string | undefined {
+  if (typeof child !== 'string') return undefined;
+  if (key === 'body' && 'headers' in record) return contentTypeOf(record.headers) === FORM_CONTENT_TYPE ? maskFormEncoded(child, options) : maskFreeText(child, options);
+  if ((key === 'uri' || key === 'url') && child.includes('?')) return maskUrl(child, options);
+  return undefined;
+}
+
+const PHONE_TAIL_PARTS = new Set(['number', 'extension']);
+
 function maskValue(value: unknown, masker: Masker | undefined, options: MaskOptions): unknown {
   if (value === null || value === undefined) return value;
   if (isRawNumber(value)) return masker ? masker(value.rawJSON) : value;
@@ -454,8 +536,13 @@ function maskValue(value: unknown, masker: Masker | undefined, options: MaskOpti
     for (const [key, child] of Object.entries(record)) {
       const own = maskerFor(key, options.extraNameKeys) ?? (typed && VALUE_PARTS.has(key) ? typed : undefined);
       // Under a PII key, a typed value's descriptive parts stay; everything else is masked as that key's kind.
-      const inherited = masker && !own && TYPED_VALUE_METADATA.has(normalizeKey(key)) && typeof child !== 'object' ? undefined : masker;
-      Object.defineProperty(out, maskKey(key, out), { value: maskValue(child, own ?? inherited, options), enumerable: true, writable: true, configurable: true });
+      const partOf = masker && !own && typeof child !== 'object' ? normalizeKey(key) : undefined;
+      // A typed phone's `number` (exchange and line, 7 digits) and `extension` hold no area code to keep: hidden whole,
+      // so they never show the exchange's first digits (`exchange` and `line` are short enough to be masked whole anyway).
+      const inherited = partOf !== undefined && TYPED_VALUE_METADATA.has(partOf) ? undefined
+        : partOf !== undefined && masker === maskPhone && PHONE_TAIL_PARTS.has(partOf) ? maskSecret : masker;
+      const http = own ?? inherited ? undefined : maskHttpPart(record, key, child, options);
+      Object.defineProperty(out, maskKey(key, out), { value: http ?? maskValue(child, own ?? inherited, options), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
