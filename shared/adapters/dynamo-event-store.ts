@@ -13,6 +13,9 @@ import { mapWithConcurrency } from '../domain/concurrency.js';
 /** How many partitions of a group (a family's leads, a day's shards) are read at once. */
 const PARTITION_READ_CONCURRENCY = 16;
 
+/** The most index entries one Query reads (each well under 1 KB: a page stays under DynamoDB's 1 MB). */
+const MAX_QUERY_PAGE = 1000;
+
 /** Sorts after every character of a UUID: `${iso}#~` bounds all ids at that instant. */
 const TIME_KEY_MAX_SUFFIX = '#~';
 
@@ -134,7 +137,7 @@ export class DynamoEventStore implements EventStore {
       if (empty.length > 0) {
         const size = pageSize;
         await mapWithConcurrency(empty, PARTITION_READ_CONCURRENCY, (reader) => this.fill(reader, size, after, query.signal));
-        pageSize = Math.min(1000, pageSize * 2);
+        pageSize = Math.min(MAX_QUERY_PAGE, pageSize * 2);
         continue;
       }
       let best: PartitionReader | undefined;
@@ -149,14 +152,17 @@ export class DynamoEventStore implements EventStore {
   }
 
   /**
-   * Reads pages of one partition until it has an item or is done. Once `signal` fires (the request's deadline), no
-   * further page is read and the read in flight is abandoned: its reason (the domain's RequestTimeoutError) is thrown.
+   * Reads pages of one partition until it has an item or is done, each page twice the last (at most 1,000 items) while
+   * the filters keep everything out: a partition where a selective filter matches little costs about log2(n / size)
+   * round trips, not n / size (DynamoDB's Limit counts the items read before the filter). Once `signal` fires (the
+   * request's deadline), no further page is read and the read in flight is abandoned: its reason (the domain's
+   * RequestTimeoutError) is thrown.
    */
   private async fill(reader: PartitionReader, size: number, skip: string | undefined, signal?: AbortSignal): Promise<void> {
-    while (reader.buffered.length === 0 && !reader.done) {
+    for (let limit = size; reader.buffered.length === 0 && !reader.done; limit = Math.min(MAX_QUERY_PAGE, limit * 2)) {
       signal?.throwIfAborted();
       const result = await this.client.send(
-        new QueryCommand({ ...reader.input, Limit: size, ExclusiveStartKey: reader.next }),
+        new QueryCommand({ ...reader.input, Limit: limit, ExclusiveStartKey: reader.next }),
         ...(signal ? [{ abortSignal: signal }] : []),
       ).catch((error: unknown) => {
         signal?.throwIfAborted();

@@ -4,6 +4,9 @@ import { SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { sampleEvent, startTestApi, type TestApi } from '../support/api.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
+import { FileBlobStore } from '../../shared/adapters/blob-stores.js';
+import { dayPartitions } from '../../shared/domain/shards.js';
 
 /**
  * Section 15: an org's by_day and by_flow keys spread over shards (shared/domain/shards.ts), read back by a merge
@@ -121,5 +124,37 @@ describe('sharded by_day and by_flow keys', () => {
     await api.deps.shardPlans.raise(a.orgId, SHARDS + 5, Date.now());
     const rest = await readAll(`/v1/events?${range}`, 50, first.body.next_cursor);
     expect([...first.body.items, ...rest].map(keyOf)).toEqual(sorted(expected));
+  });
+
+  it('a filter that matches nothing reads each shard in a few growing pages, not one small page per 10 items (red team #22)', async () => {
+    // A shard read at the merge's first page size (10 items for limit=1 or over many shards) was re-read at that
+    // size until it yielded a match: a selective filter over a day of n entries cost n / 10 round trips per shard.
+    const c = await api.newOrg();
+    await api.deps.shardPlans.raise(c.orgId, 2, Date.now() - SHARD_PLAN_WRITE_DELAY_MS);
+    for (let i = 0; i < 6; i++) {
+      const events = Array.from({ length: 100 }, (_, k) => sampleEvent({ lead_id: `lead_sel_${k}`, occurred_at: at(2 * (i * 100 + k)) }));
+      const res = await api.request('POST', '/v1/events/batch', { key: c.key, body: { events } });
+      expect(res.status, res.text).toBe(200);
+    }
+    const client = createDocumentClient({ endpoint: api.deps.config.dynamoEndpoint });
+    let queries = 0;
+    client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand') queries += 1;
+      return next(args);
+    }, { step: 'initialize', name: 'countQueries' });
+    const store = new DynamoEventStore(client, api.deps.config.eventsTableName, new FileBlobStore(api.deps.config.blobDir!), api.deps.shardPlans);
+    const plan = await store.shardPlan(c.orgId, Date.now());
+    expect(plan.read).toBe(2);
+    const day = new Date(dayStart).toISOString().slice(0, 10);
+    for (const order of ['asc', 'desc'] as const) {
+      queries = 0;
+      const page = await store.query({
+        index: 'by_day', partitions: [dayPartitions(c.orgId, day, plan)], order, limit: 1,
+        filters: { eventTypes: [{ equals: 'purchase_completed' }] }, include: { leadSnapshot: false, rawPayload: false }, nowMs: Date.now(),
+      });
+      expect(page.items).toEqual([]);
+      // ~300 entries a shard: pages of 10, 20, 40, 80, 160, 320 at most (was 30 pages a shard).
+      expect(queries).toBeLessThanOrEqual(2 * 6);
+    }
   });
 });
