@@ -55,7 +55,7 @@ describe('masking LeadConduit\'s shapes (no pii:read, the bus, the archive)', ()
     const masked = maskPii({
       request: { uri: 'https://b.example.net/p?phone_1=5127891111&email=joe%40example.com#x', headers: { 'CONTENT-TYPE': 'application/json; charset=utf-8' }, body: '{"dob":"1984-03-07","ssn":"123-45-6789"}' },
       response: { headers: { 'content-type': 'text/plain' }, body: 'phone_1=5127891111 for joe@example.com' },
-    }) as Record<string, Record<string, string>>;
+    }) as unknown as Record<string, Record<string, string>>;
     expect(masked.request!.uri).toBe('https://b.example.net/p?phone_1=512*******&email=j***%40example.com#x');
     expect(JSON.parse(masked.request!.body!)).toEqual({ dob: '1984', ssn: '***-**-6789' });
     // text/plain is free text: its e-mail is masked (a bare national number in prose is not a findable phone).
