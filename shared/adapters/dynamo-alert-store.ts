@@ -32,8 +32,15 @@ export class DynamoAlertStore implements AlertStore {
 
   constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string, private readonly clock: () => number = Date.now) {}
 
+  /**
+   * Idempotent per record, not only per identical batch: a batch's mark holds its lowest sequence number (its key) and
+   * its highest (`last`). Lambda reads a retried batch afresh, so a retry holds the same records (sequence numbers are
+   * padded to one width: string order is numeric order) and possibly newer ones after them; a retry that meets its
+   * mark counts only the contributions after the mark's `last`, under their own mark.
+   */
   async apply(delta: CounterDelta): Promise<void> {
     const first = delta.contributions.reduce((a, b) => (a.sequence <= b.sequence ? a : b));
+    const last = delta.contributions.reduce((a, b) => (a.sequence >= b.sequence ? a : b));
     const totals = sumContributions(delta.contributions);
     const expiresAt = Math.floor((delta.bucketStart + 3 * WINDOW_MS) / 1000);
     // The batch's mark (its idempotency key, with its reasons) and the bucket's running totals in one transaction: a
@@ -45,7 +52,7 @@ export class DynamoAlertStore implements AlertStore {
           TableName: this.tableName, ConditionExpression: 'attribute_not_exists(pk)',
           Item: {
             ...controlKeys.alertCounter(delta.orgId, delta.rule, delta.dimension, delta.bucketStart, first.sequence),
-            numerator: totals.numerator, denominator: totals.denominator, reasons: totals.reasons, expires_at: expiresAt,
+            numerator: totals.numerator, denominator: totals.denominator, reasons: totals.reasons, expires_at: expiresAt, last: last.sequence,
           },
         },
       },
@@ -64,12 +71,25 @@ export class DynamoAlertStore implements AlertStore {
         return;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
-        if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return; // a replayed batch: already counted
+        if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') {
+          // A replayed batch: what its mark covered is counted; what came after it (a retry read further) is not yet.
+          const covered = await this.markLast(delta, first.sequence);
+          const newer = delta.contributions.filter((c) => c.sequence > covered);
+          if (newer.length > 0) await this.apply({ ...delta, contributions: newer });
+          return;
+        }
         // Another batch's transaction on the same totals item: try again, a little later each time.
         if (attempt >= 10) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
       }
     }
+  }
+
+  /** The highest sequence number a batch's mark covered (a mark written before `last` was kept: every one, as then). */
+  private async markLast(delta: CounterDelta, firstSequence: string): Promise<string> {
+    const key = controlKeys.alertCounter(delta.orgId, delta.rule, delta.dimension, delta.bucketStart, firstSequence);
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ProjectionExpression: '#last', ExpressionAttributeNames: { '#last': 'last' } }))).Item;
+    return typeof item?.last === 'string' ? item.last : '\uffff';
   }
 
   async totals(orgId: string, rule: AlertRuleId, dimension: string, buckets: number[], nowMs?: number): Promise<CounterTotals> {

@@ -58,6 +58,21 @@ describe('windowed alert rules', () => {
     expect(await store.reasons(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toEqual({ 'Invalid phone': 30 });
   });
 
+  it('count a retried batch that Lambda read again with newer records after it exactly once (red team #22)', async () => {
+    // A batch whose alert step failed is retried from its first counting record, and Lambda reads the retry afresh:
+    // the same records and, up to the batch size, newer ones. The counter whose mark already held the batch's lowest
+    // sequence number skipped the whole retried contribution, so the newer records never counted.
+    const orgId = `org_${randomUUID().slice(0, 8)}`;
+    const handler = createFanoutHandler({ bus: new LocalBus(), alerts: store });
+    const original = streamEvent([...submitted(8), ...rejected(2, 'Invalid phone')], orgId);
+    await handler(original);
+    const newer = streamEvent([...submitted(4), ...rejected(1, 'Invalid phone')], orgId);
+    await handler({ Records: [...original.Records, ...newer.Records] });
+    await handler({ Records: [...original.Records, ...newer.Records] }); // and that retry retried again
+    expect(await store.totals(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toMatchObject({ numerator: 3, denominator: 12 });
+    expect(await store.reasons(orgId, 'rejection_rate', 'all', windowBuckets(Date.now()))).toEqual({ 'Invalid phone': 3 });
+  });
+
   it('spread a bucket\'s batches over its shards\' partitions, and a cached closed bucket follows its own late writes', async () => {
     const orgId = `org_${randomUUID().slice(0, 8)}`;
     const client = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
