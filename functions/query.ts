@@ -1,6 +1,11 @@
 import { defaultDependencies, type Dependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { findLeads, flowEvents, getEvent, getLead, getRawBody, leadTimeline, listEvents } from '../shared/domain/queries.js';
 import { listAlerts } from '../shared/domain/alerts.js';
+import { maskContacts } from '../shared/domain/masking.js';
+import type { LeadConduitChannelStatus } from '../shared/domain/ports.js';
+
+/** A channel's status as answered: counts, and its marks with any e-mail or phone in them masked (a key or an error may quote one). */
+const shownStatus = (status: LeadConduitChannelStatus) => Object.fromEntries(Object.entries(status).map(([k, v]) => [k, typeof v === 'string' ? maskContacts(v) : v]));
 import { builtOnFirstCall, createHttpHandler, readerOf, viewerOf } from '../shared/http/handler.js';
 import { bytes, json, type HttpEvent, type RequestState } from '../shared/http/middleware.js';
 
@@ -26,6 +31,13 @@ export function createQueryHandler(deps: Dependencies) {
     'GET /v1/events': async (event, state) =>
       json(200, await listEvents(reads(state), await viewer(state), params(event), deps.clock.now())),
     'GET /v1/alerts': async (event, state) => json(200, await listAlerts(deps.alerts, deps.cursors, viewerOf(state).orgId, params(event), deps.clock.now())),
+    'GET /v1/integrations/leadconduit/status': async (_event, state) => {
+      const { api, inbox, pull } = await deps.leadconduitStatus.status(viewerOf(state).orgId);
+      const nullable = (status: LeadConduitChannelStatus, marks: (keyof LeadConduitChannelStatus)[]) => ({
+        created: status.created, duplicate: status.duplicate, invalid: status.invalid, ...Object.fromEntries(marks.map((m) => [m, shownStatus(status)[m] ?? null])),
+      });
+      return json(200, { api: nullable(api, []), inbox: nullable(inbox, ['last_key', 'last_error']), pull: nullable(pull, ['after_id', 'last_run_at', 'last_error']) });
+    },
     'GET /v1/flows/{flow_id}/events': async (event, state) =>
       json(200, await flowEvents(reads(state), await viewer(state), pathParam(event, 'flow_id'), params(event), deps.clock.now())),
   }, { audit: () => deps.audit, clock: deps.clock, limiter: () => deps.rateLimiter });

@@ -61,6 +61,9 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'lead.lookup' },
   { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
+  // LeadConduit's events as LeadConduit sends them (section 12): one object or an array of up to 100, each up to 1 MB.
+  { method: 'POST', path: '/v1/integrations/leadconduit/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 5 * 1024 * KB },
+  { method: 'GET', path: '/v1/integrations/leadconduit/status', handler: 'query', scope: 'events:read' },
   // The public webhook route is limited by the stage alone (API_STAGE_THROTTLE), not by a lower throttle shared by every
   // org: 10,000 orgs receiving a delivery a second each is section 15's target, and a shared 500/s would refuse them all
   // for one org's burst. Per org, the token bucket applies once a signature verifies; an unsigned flood costs a

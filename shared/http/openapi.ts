@@ -74,6 +74,19 @@ const batchResult = z.strictObject({
 });
 
 const count = z.int().check(z.gte(0));
+/** One LeadConduit event's result (section 12): like a batch item's, without `conflict` (the first copy stands: `duplicate` with a problem). */
+const leadconduitResult = z.strictObject({
+  index: z.int().check(z.gte(0)),
+  status: z.enum(['created', 'duplicate', 'invalid', 'error']),
+  id: z.optional(z.string()),
+  problem: z.optional(problemSchema),
+});
+const leadconduitCounts = { created: count, duplicate: count, invalid: count };
+const leadconduitStatusSchema = z.strictObject({
+  api: z.strictObject(leadconduitCounts),
+  inbox: z.strictObject({ ...leadconduitCounts, last_key: z.nullable(z.string()), last_error: z.nullable(z.string()) }),
+  pull: z.strictObject({ ...leadconduitCounts, after_id: z.nullable(z.string()), last_run_at: z.nullable(z.string()), last_error: z.nullable(z.string()) }),
+});
 const erasureSchema = z.strictObject({
   erasure_id: z.string(),
   lead_id: z.string(),
@@ -260,6 +273,20 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     id: 'findLeads',
     tag: 'Leads', summary: 'Find the lead of an e-mail, phone or provider ref', description: 'Exactly one of email, phone (E.164, or national with country) or ref (`<provider>:<object id>`).',
     query: leadLookupParams, success: [{ status: 200, description: 'The live lead, or none', body: z.strictObject({ items: z.array(leadSchema) }), example: { items: [exampleLead] } }],
+  },
+  'POST /v1/integrations/leadconduit/events': {
+    id: 'ingestLeadConduitEvents',
+    tag: 'Events', summary: 'Store LeadConduit events as LeadConduit sends them',
+    description: 'One LeadConduit `Event` object (LeadConduit\'s published schema, `components.schemas.Event` of openapi/openapi.yaml in activeprospect/kb) or an array of up to 100 (post a `GET /events` page of 1,000 in chunks of 100); body up to 5 MB, each event up to 1 MB. Idempotent on LeadConduit\'s `id`, whichever way (this route, the Event Streaming inbox, the pull) an event came in. Credentials (Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key headers; `credential` objects) are redacted before anything is stored. Each event is answered on its own, in input order: `created`, `duplicate` (stored before; with a problem when the stored copy differs, which stands), `invalid` (with the reason: not a LeadConduit event, or over 1 MB), or `error` (a server fault for that event, 503; retry).',
+    body: { schema: z.union([jsonObject, z.array(jsonObject).check(z.minLength(1), z.maxLength(100))]), example: { id: '5fd4371e940df5a34a3888b3', type: 'recipient', outcome: 'success', reason: '', vars: { lead: { id: '5fd4371e940df5a34a3888b4' } } } },
+    success: [{ status: 200, description: 'One result per event, in input order', body: z.strictObject({ results: z.array(leadconduitResult) }), example: { results: [{ index: 0, status: 'created', id: exampleEvent.id }] } }],
+    problems: [413, 415],
+  },
+  'GET /v1/integrations/leadconduit/status': {
+    id: 'leadconduitStatus',
+    tag: 'Events', summary: 'LeadConduit: what each way in stored',
+    description: 'Counts per way in (api, inbox, pull), cumulative since the org\'s first LeadConduit event of that kind; the inbox\'s last object key and error, the pull\'s position (`after_id`), last run and error (null when none).',
+    success: [{ status: 200, description: 'The org\'s LeadConduit status', body: leadconduitStatusSchema }],
   },
   'GET /v1/alerts': {
     id: 'listAlerts',
