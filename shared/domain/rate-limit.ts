@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { MAX_RATE_LIMIT, LEASE_SECONDS, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, instanceLeaseSize, rateLimitLeaseSize } from '../definitions/rate-limits.js';
-import { RateLimitedError } from './errors.js';
+import { RateLimitedError, ValidationError } from './errors.js';
 import type { Clock, Log, RateLimitSettings, RateLimitStore } from './ports.js';
 import { parseOrThrow } from './schema.js';
 
@@ -62,12 +62,17 @@ export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000 - 1e-9));
 }
 
-/** The org's limits in force: its override, field by field, else the defaults. */
+/** The smallest burst for a rate: one full lease (1/20 s of it), so no lease is ever smaller than the rate needs. */
+export const minimumBurst = (requestsPerSecond: number): number => Math.ceil(requestsPerSecond * LEASE_SECONDS);
+
+/**
+ * The org's limits in force: its override, field by field, else the defaults. The burst is at least minimumBurst: a
+ * bucket smaller than a lease makes every request a lease (10,000 writes a second on one key at 10,000/s with a
+ * burst of 1), which throttles the item and so lets the org through unlimited (the limiter fails open).
+ */
 export function limitsOf(settings: RateLimitSettings | undefined): Limits {
-  return {
-    requestsPerSecond: settings?.requests_per_second ?? RATE_LIMIT_DEFAULTS.requestsPerSecond,
-    burst: settings?.burst ?? RATE_LIMIT_DEFAULTS.burst,
-  };
+  const requestsPerSecond = settings?.requests_per_second ?? RATE_LIMIT_DEFAULTS.requestsPerSecond;
+  return { requestsPerSecond, burst: Math.max(settings?.burst ?? RATE_LIMIT_DEFAULTS.burst, minimumBurst(requestsPerSecond)) };
 }
 
 /** How many conditional writes a lease may try before it gives up for now (instances racing for the same item). */
@@ -232,6 +237,11 @@ export const rateLimitSettingsBody = z.strictObject({
 
 export function parseRateLimitSettings(body: unknown, nowIso: string): RateLimitSettings {
   const parsed = parseOrThrow(rateLimitSettingsBody, body, { notObjectMessage: 'must be a JSON object: {"requests_per_second": …, "burst": …}' });
+  const requestsPerSecond = parsed.requests_per_second ?? RATE_LIMIT_DEFAULTS.requestsPerSecond;
+  const burstFloor = minimumBurst(requestsPerSecond);
+  if ((parsed.burst ?? RATE_LIMIT_DEFAULTS.burst) < burstFloor) {
+    throw new ValidationError([{ path: 'burst', message: `must be at least ${burstFloor} (1/20 s of requests_per_second ${requestsPerSecond})` }]);
+  }
   return { ...parsed, updated_at: nowIso };
 }
 

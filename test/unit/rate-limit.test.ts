@@ -236,3 +236,26 @@ describe('an org at its limit over many instances (issue #22 red team)', () => {
     expect(admitted).toBeGreaterThanOrEqual(800);
   });
 });
+
+describe('an override that makes every request a write (issue #22 red team)', () => {
+  it('refuses a burst smaller than one lease (1/20 s of the rate), and a stored one never leases token by token', async () => {
+    let caught: unknown;
+    try {
+      parseRateLimitSettings({ requests_per_second: 10_000, burst: 1 }, '2026-01-01T00:00:00.000Z');
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as { errors: { path: string; message: string }[] }).errors).toEqual([{ path: 'burst', message: expect.stringContaining('at least 500') }]);
+    expect(() => parseRateLimitSettings({ burst: 49 }, '2026-01-01T00:00:00.000Z')).toThrow(); // the default rate's lease is 50
+    // Stored before the rule (or written around the route): 10,000 requests a second each cost a bucket write before.
+    const store = new MemoryRateLimitStore();
+    await store.setLimits('org_a', { requests_per_second: 10_000, burst: 1 });
+    const clock = fakeClock();
+    const limiter = new RateLimiter(store, { settingsCacheMs: 60_000, clock });
+    for (let ms = 0; ms < 1_000; ms++) {
+      await admitMany(limiter, 'org_a', 10);
+      clock.advance(1);
+    }
+    expect(store.writes).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+  });
+});
