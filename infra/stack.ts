@@ -20,6 +20,7 @@ import { Analytics } from './constructs/analytics.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { JobWorkflow } from './constructs/job-workflow.js';
 import { ExportStorage } from './constructs/exports.js';
+import { LeadConduitPull } from './constructs/leadconduit-pull.js';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke as SchedulerLambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
@@ -47,6 +48,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   exportSchedules: { id: 'ExportSchedules', memorySize: 256, timeout: Duration.minutes(1) },
   // A replay step starts no new page after 12 minutes (functions/replayer.ts).
   replayer: { id: 'Replayer', memorySize: 512, timeout: Duration.minutes(15) },
+  // Every 5 minutes; pages stop 90 s before the end and the run continues next time (functions/leadconduitPull.ts).
+  leadconduitPull: { id: 'LeadconduitPull', memorySize: 1024, timeout: Duration.minutes(5) },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -334,11 +337,15 @@ export class LeadlogStack extends Stack {
       ...dataKeyUse("Sending to the KMS-encrypted dead-letter queue with the stack's own data key."),
     });
 
+    // LeadConduit's pull (section 12): every 5 minutes, each org that stored an API key under leadlog/leadconduit/.
+    const leadconduitPullFn = fn('leadconduitPull');
+    new LeadConduitPull(this, 'LeadConduitPullSchedule', { puller: leadconduitPullFn, events: tables.events, control: tables.control, payloads: storage.bucket });
+
     const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
       functions: {
         Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn,
-        Exports: handlers.exports, Replays: handlers.replays, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn,
+        Exports: handlers.exports, Replays: handlers.replays, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn, LeadConduitPull: leadconduitPullFn,
       },
       streamConsumer: fanoutFn,
       tables: [tables.events, tables.control],

@@ -15,6 +15,11 @@ import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhoo
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 import { localSettings } from './settings.js';
 import { exitWithUsageOnHelp } from './cli.js';
+import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
+import { createSecretsManagerClient } from '../../shared/adapters/aws-clients.js';
+import { DynamoLeadConduitPullStore } from '../../shared/adapters/dynamo-leadconduit-pull-store.js';
+import { leadConduitKeySecretName } from '../../shared/definitions/leadconduit-pull.js';
+import type { LeadConduitPullStore } from '../../shared/domain/ports.js';
 
 const USAGE = `Usage: npm run keys -- <command> [options]
 
@@ -35,6 +40,11 @@ Providers: stripe, shopify, typeform, hotmart
                        raise it (plans only grow; readers use it at once, writers ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes later);
                        without, print it
 
+  leadconduit --org <id> --api-key <key> --aws
+                       store the org's LeadConduit API key in Secrets Manager (leadlog/leadconduit/<org>; replaced
+                       if there) and have the deployed puller pull the org every 5 minutes (locally, npm run
+                       leadconduit -- pull takes the key from LEADCONDUIT_API_KEY)
+
 Target: the local runtime's table (the running npm start, else .data/ directly).
   --aws [--table <control table>]   the deployed table instead (AWS credentials from the environment;
                                     table from --table or CONTROL_TABLE_NAME; see the stack's outputs)
@@ -50,6 +60,7 @@ interface ControlStores {
   webhookSecrets: WebhookSecretStore;
   audit: AuditLog;
   shardPlans: ShardPlanStore;
+  leadconduitPulls: LeadConduitPullStore;
 }
 
 /** Key creation and revocation are audited (section 9); the CLI acts without an API key of its own. */
@@ -62,6 +73,7 @@ async function withStores<T>(aws: boolean, table: string | undefined, work: (sto
     webhookSecrets: new DynamoWebhookSecretStore(client, tableName),
     audit: new DynamoAuditLog(client, tableName),
     shardPlans: new DynamoShardPlanStore(client, tableName),
+    leadconduitPulls: new DynamoLeadConduitPullStore(client, tableName),
   });
   if (aws) {
     const tableName = table ?? localSettings.awsControlTable;
@@ -134,11 +146,41 @@ async function shardsCommand(args: string[]): Promise<void> {
   console.log(`org ${org}: readers merge ${plan.read} shard(s); writers spread over ${plan.write}${plan.write < plan.read ? ` (${plan.read} from ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes after the raise)` : ''}`);
 }
 
+/** `leadconduit --api-key`: the pull's key (contract section 12), kept in Secrets Manager where the scheduled puller reads it. */
+async function leadconduitCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { org: { type: 'string' }, 'api-key': { type: 'string' }, aws: { type: 'boolean', default: false }, table: { type: 'string' } },
+    strict: true,
+  });
+  const org = values.org;
+  if (!org || !ORG_ID_PATTERN.test(org)) fail(`leadconduit needs --org matching ${ORG_ID_PATTERN}`);
+  const apiKey = values['api-key'];
+  if (apiKey === undefined) fail('leadconduit needs --api-key <key>');
+  // Refused before anything is stored: exit 1.
+  if (!/^[\x21-\x7e]{8,256}$/.test(apiKey)) {
+    console.error('keys: --api-key must be 8 to 256 printable characters without spaces (LeadConduit\'s keys are 40 hex digits); nothing stored');
+    process.exit(1);
+  }
+  if (!values.aws) fail('--api-key is kept in AWS only (add --aws): locally, npm run leadconduit -- pull takes it from LEADCONDUIT_API_KEY');
+  const secrets = createSecretsManagerClient({ region: localSettings.region });
+  const name = leadConduitKeySecretName(org);
+  try {
+    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: apiKey, Description: `leadlog: LeadConduit API key of org ${org} (the scheduled pull)` }));
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    await secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: apiKey }));
+  }
+  await withStores(true, values.table, ({ leadconduitPulls }) => leadconduitPulls.schedule(org, new Date().toISOString()));
+  console.error(`LeadConduit API key stored as ${name}; the deployed puller pulls org ${org} every 5 minutes (status: GET /v1/integrations/leadconduit/status)`);
+}
+
 async function main(): Promise<void> {
   exitWithUsageOnHelp(USAGE);
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'webhook-secret') return webhookSecretCommand(rest);
   if (command === 'shards') return shardsCommand(rest);
+  if (command === 'leadconduit') return leadconduitCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

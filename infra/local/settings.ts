@@ -81,6 +81,8 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     // One process locally: an erasure's settle phase only waits out the identity cache and the stream poller.
     IDENTITY_CACHE_SECONDS: '2',
     ERASURE_SETTLE_SECONDS: '3',
+    // The pull reads the real LeadConduit unless LEADCONDUIT_URL names another (a stand-in).
+    LEADCONDUIT_URL: env.LEADCONDUIT_URL || 'https://app.leadconduit.com',
   };
   return {
     ...contract,

@@ -7,7 +7,7 @@ import type { FanoutPorts } from '../domain/fanout.js';
 import {
   systemClock, type AlertStore, type ApiKeyStore, type Archive, type BlobStore, type Clock, type EventBus, type EventStore,
   type ArchiveEraser, type AuditLog, type ErasureScheduler, type ErasureStore, type IdentityStore, type RateLimitStore, type SettingsStore, type ShardPlanStore, type WebhookSecretStore,
-  type LeadConduitStatusStore,
+  type LeadConduitStatusStore, type LeadConduitPullStore,
 } from '../domain/ports.js';
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
@@ -41,6 +41,11 @@ import { DynamoAuditLog } from './dynamo-audit-log.js';
 import { DynamoSettingsStore } from './dynamo-settings-store.js';
 import { DynamoWebhookSecretStore } from './dynamo-webhook-secret-store.js';
 import { DynamoLeadConduitStatusStore } from './dynamo-leadconduit-status-store.js';
+import { DynamoLeadConduitPullStore } from './dynamo-leadconduit-pull-store.js';
+import { LEADCONDUIT_DEFAULT_URL, LeadConduitApiClient } from './leadconduit-api-client.js';
+import { ingestLeadConduitEvents, recordLeadConduitMarks } from '../domain/leadconduit/ingest.js';
+import type { PullPorts, ScheduledPullPorts } from '../domain/leadconduit/pull.js';
+import { leadConduitKeySecretName } from '../definitions/leadconduit-pull.js';
 import { DynamoRateLimitStore } from './dynamo-rate-limiter.js';
 import { RateLimiter } from '../domain/rate-limit.js';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
@@ -85,6 +90,8 @@ export interface Dependencies {
   rateLimits: RateLimitStore;
   /** LeadConduit's per-org counters and marks per way in (GET /v1/integrations/leadconduit/status). */
   leadconduitStatus: LeadConduitStatusStore;
+  /** Each org's LeadConduit pull: position, lease, whether AWS pulls it on schedule (controlKeys.leadconduitPull). */
+  leadconduitPulls: LeadConduitPullStore;
   blobs: BlobStore;
   clock: Clock;
 }
@@ -166,6 +173,7 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     identityRules: () => cachedIdentityRules(deps.settings, config.settingsCacheSeconds * 1000),
     rateLimits: () => new DynamoRateLimitStore(clients.documents(), config.controlTableName),
     leadconduitStatus: () => new DynamoLeadConduitStatusStore(clients.documents(), config.controlTableName),
+    leadconduitPulls: () => new DynamoLeadConduitPullStore(clients.documents(), config.controlTableName),
     rateLimiter: () => new RateLimiter(deps.rateLimits, { settingsCacheMs: config.settingsCacheSeconds * 1000, clock: deps.clock }),
     clock: () => systemClock,
   });
@@ -313,6 +321,32 @@ export function defaultScheduleClockDependencies() {
     exports: { store: new DynamoExportStore(documents, config.controlTableName), scheduler: new StepFunctionsExportScheduler(createStepFunctionsClient({ region: config.region }), config.exportStateMachineArn!) },
     settleMs: config.exportSettleSeconds * 1000,
   };
+}
+
+/** The pull's ports (shared/domain/leadconduit/pull.ts) over a container: the LeadConduit ingest as `pull`, its status marks, its position store. */
+export function leadConduitPullPorts(deps: Dependencies): Omit<PullPorts, 'api'> {
+  return {
+    store: deps.leadconduitPulls,
+    ingest: (orgId, objects, nowMs) => ingestLeadConduitEvents(deps, orgId, objects, 'pull', nowMs),
+    recordRun: (orgId, run) => recordLeadConduitMarks(deps, orgId, 'pull', run),
+    now: () => deps.clock.now(),
+  };
+}
+
+/** The scheduled puller in AWS (functions/leadconduitPull.ts): each org's key read from Secrets Manager on each run (a rotated key applies at once). */
+export function defaultLeadConduitPullDependencies(): ScheduledPullPorts {
+  if (!perFunction.has('leadconduitPull')) {
+    const config = loadConfig('leadconduitPull');
+    const deps = createDependencies(config);
+    const secrets = createSecretsManagerClient({ region: config.region });
+    perFunction.set('leadconduitPull', {
+      ...leadConduitPullPorts(deps),
+      apiFor: async (orgId: string) => new LeadConduitApiClient({
+        baseUrl: config.leadconduitUrl ?? LEADCONDUIT_DEFAULT_URL, apiKey: (await secretsManagerSecret(secrets, leadConduitKeySecretName(orgId))()).trim(),
+      }),
+    } satisfies ScheduledPullPorts);
+  }
+  return perFunction.get('leadconduitPull') as ScheduledPullPorts;
 }
 
 /** The process-wide dependencies of one function, from the environment on first use (its contract checked then). */

@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer' | 'leadconduitPull';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -85,6 +85,10 @@ export const environmentVariables = {
     type: 'string', field: 'consoleDir', setBy: 'local', optional: true,
     description: "The console's built files: locally <data folder>/console (built by npm start); in Lambda the console/ folder beside the handler.",
   },
+  LEADCONDUIT_URL: {
+    type: 'url', field: 'leadconduitUrl', setBy: 'local', default: 'https://app.leadconduit.com',
+    description: "LeadConduit's API the pull reads GET /events from (a test's stand-in locally; the real one by default).",
+  },
   DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
   AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
 } as const satisfies Record<string, EnvVariable>;
@@ -121,6 +125,7 @@ export const functionVariables = {
   authorizer: ['CONTROL_TABLE_NAME'],
   fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAMES', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
   admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
+  leadconduitPull: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_URL'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
     'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN',

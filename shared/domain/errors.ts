@@ -143,6 +143,16 @@ export class RateLimitedError extends LeadlogError {
   }
 }
 
+/**
+ * LeadConduit refused the org's API key (401 or 403 from its API): retrying cannot help, someone must store a valid key.
+ * Raised by the pull (contract section 12), never answered to a leadlog client: its status says what it is, a gateway's refusal.
+ */
+export class LeadConduitRefusedError extends LeadlogError {
+  readonly status = 502;
+  readonly title = 'LeadConduit refused the API key';
+  readonly slug = 'leadconduit-refused';
+}
+
 /** Our own dependency failed (throttling, timeout): the client may retry with the same idempotency key. */
 export class ServiceUnavailableError extends LeadlogError {
   readonly status = 503;

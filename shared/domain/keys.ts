@@ -116,6 +116,9 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   EXPORT#<org>                                   / JOB#<export id>  one export job: filter, status, rows so far (TTL 7 days)
  *   EXPORTS                                        / <org>#<id>       an export still queued or running (the local runner resumes these)
  *   EXPORT_SCHEDULES                               / <org>#<id>       a scheduled export: name, period, format, filter, next run
+ *   LEADCONDUIT_PULLS                              / <org>            an org's LeadConduit pull: position {after_id} (only forward),
+ *                                                                     its lease {lease_owner, lease_until}, scheduled (AWS pulls it
+ *                                                                     every 5 min); one small item per org, a few writes per run
  *   REPLAY#<org>                                   / JOB#<replay id>  one replay: filter, position, counts (TTL 7 days)
  *   REPLAYS                                        / <org>#<id>       a replay still running (the local runner resumes these)
  *   CNT#<org>#<rule>#<dim. digest>#<bucket>#<shard> / <lowest seq.>   one counter item per batch (TTL): the batch's idempotency mark and
@@ -164,6 +167,8 @@ export const controlKeys = {
   runningReplays: (): ControlPrefix => ({ pk: 'REPLAYS', skPrefix: '' }),
   exportSchedule: (orgId: string, id: string): ControlKey => ({ pk: 'EXPORT_SCHEDULES', sk: `${orgId}#${id}` }),
   exportSchedulesOf: (orgId?: string): ControlPrefix => ({ pk: 'EXPORT_SCHEDULES', skPrefix: orgId ? `${orgId}#` : '' }),
+  leadconduitPull: (orgId: string): ControlKey => ({ pk: 'LEADCONDUIT_PULLS', sk: orgId }),
+  leadconduitPulls: (): ControlPrefix => ({ pk: 'LEADCONDUIT_PULLS', skPrefix: '' }),
   /** One shard of a bucket's counters: its batches' marks and its running total live under one partition key. */
   alertCounterPartition: (orgId: string, rule: string, dimension: string, bucketStart: number, shard: number): string =>
     `CNT#${orgId}#${rule}#${digest(dimension, 16)}#${bucketStart}#${shard}`,

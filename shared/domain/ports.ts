@@ -446,6 +446,57 @@ export interface LeadConduitStatusStore {
   status(orgId: string): Promise<Record<LeadConduitChannel, LeadConduitChannelStatus>>;
 }
 
+// ── LeadConduit's pull (contract section 12) ────────────────────────────────────────────────────────
+
+/** One `GET /events` query of LeadConduit's API (its OpenAPI document, paths./events). */
+export interface LeadConduitPageQuery {
+  /** Events created after this 24-hex id (exclusive). */
+  after_id?: string;
+  /** Events created at or after this time (ISO). */
+  start?: string;
+  /** 1..1000. */
+  limit: number;
+  sort: 'asc' | 'desc';
+}
+
+/**
+ * LeadConduit's `GET /events` (shared/adapters/leadconduit-api-client.ts): a page of event objects as LeadConduit
+ * sent them (unchecked: the ingest judges each). Throws LeadConduitRefusedError when the key is refused (401/403),
+ * ServiceUnavailableError when LeadConduit stays unavailable after retries.
+ */
+export interface LeadConduitApi {
+  page(query: LeadConduitPageQuery, signal?: AbortSignal): Promise<unknown[]>;
+}
+
+/** An org's pull as kept in the control table (controlKeys.leadconduitPull): its position and whether AWS pulls it. */
+export interface LeadConduitPullRecord {
+  orgId: string;
+  /** The highest LeadConduit id stored so far (lower-case hex); absent before the first stored page. */
+  afterId?: string;
+  /** Set by `npm run keys -- leadconduit --api-key … --aws`: the scheduled puller pulls this org. */
+  scheduled?: boolean;
+  lastRunAt?: string;
+}
+
+/**
+ * Where each org's pull position and its lease live (shared/adapters/dynamo-leadconduit-pull-store.ts). A position
+ * only moves forward, and only for the lease's holder: one pull per org at a time, and a pull that lost its lease
+ * (it ran past it) can no longer move anything.
+ */
+export interface LeadConduitPullStore {
+  get(orgId: string): Promise<LeadConduitPullRecord | undefined>;
+  /** Takes the org's lease for `owner` until `untilMs` unless another owner holds an unexpired one; true when taken. */
+  lease(orgId: string, owner: string, untilMs: number, nowMs: number): Promise<boolean>;
+  /** Moves the position to `afterId` (never backwards) and extends the lease, while `owner` holds it; false when it does not. */
+  advance(orgId: string, owner: string, afterId: string, untilMs: number): Promise<boolean>;
+  /** Ends `owner`'s lease (if it still holds it) and notes when the run ended. */
+  release(orgId: string, owner: string, lastRunAt: string): Promise<void>;
+  /** Marks the org as pulled on schedule in AWS (its API key is in Secrets Manager). */
+  schedule(orgId: string, nowIso: string): Promise<void>;
+  /** Every org pulled on schedule, with its record (a page at a time, all of them). */
+  scheduled(): Promise<LeadConduitPullRecord[]>;
+}
+
 // ── LeadConduit's Event Streaming inbox (contract section 12) ──────────────────────────────────────
 
 /** An inbox object as read: its bytes, or only its size when it is over the cap; when it last changed (epoch ms). */

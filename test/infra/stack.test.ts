@@ -62,7 +62,7 @@ describe('the synthesized stack', () => {
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(14); // ingest, query, health, webhooks, admin, console, exports, replays, authorizer, fanout, erasure, exporter, exportSchedules, replayer
+    expect(ours.length).toBe(15); // ingest, query, health, webhooks, admin, console, exports, replays, authorizer, fanout, erasure, exporter, exportSchedules, replayer, leadconduitPull
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -351,7 +351,7 @@ describe('the synthesized stack', () => {
     expect(statements.some((st) => [st.Action].flat().includes('dynamodb:DeleteTable') || [st.Action].flat().includes('s3:PutBucketPolicy'))).toBe(false);
     // Scheduled exports: EventBridge Scheduler ticks the clock function every 15 minutes, through a role that may
     // invoke only that function.
-    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')).filter((s) => JSON.stringify(s.Properties.Target.Arn).includes('ExportSchedulesFunction'));
     expect(schedules).toHaveLength(1);
     expect(schedules[0]!.Properties.ScheduleExpression).toBe('rate(15 minutes)');
     expect(JSON.stringify(schedules[0]!.Properties.Target.Arn)).toContain('ExportSchedulesFunction');
@@ -421,3 +421,30 @@ describe('the synthesized stack', () => {
   });
 });
 
+describe('the LeadConduit pull (contract section 12)', () => {
+  const resources = () => template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const pullerId = () => Object.entries(resources()).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('LeadconduitPullFunction'))![0];
+
+  it('invokes the puller every 5 minutes, without retries (the next tick is the retry), within a 5-minute timeout', () => {
+    const puller = pullerId();
+    expect(resources()[puller]!.Properties.Timeout).toBe(300);
+    const schedules = Object.values(resources()).filter((r) => r.Type === 'AWS::Scheduler::Schedule' && JSON.stringify(r.Properties.Target.Arn).includes(puller));
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]!.Properties).toMatchObject({ ScheduleExpression: 'rate(5 minutes)', State: 'ENABLED', Target: { RetryPolicy: { MaximumRetryAttempts: 0 } } });
+  });
+
+  it('lets the puller read only the leadlog/leadconduit/ secrets, and no other function read them', () => {
+    const puller = pullerId();
+    const role = resources()[puller]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const statements = (forRole: (roles: string) => boolean) => Object.values(resources())
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && forRole(JSON.stringify(r.Properties.Roles)))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+      .filter((s) => [s.Action].flat().some((action) => action.startsWith('secretsmanager:')));
+    const own = statements((roles) => roles.includes(role));
+    expect(own).toHaveLength(1);
+    expect(own[0]!.Action).toBe('secretsmanager:GetSecretValue');
+    expect(JSON.stringify(own[0]!.Resource)).toMatch(/:secret:leadlog\/leadconduit\/\*"\]\]\}$/);
+    const others = statements((roles) => !roles.includes(role));
+    expect(others.filter((s) => JSON.stringify(s.Resource).includes('leadlog/leadconduit/'))).toEqual([]);
+  });
+});
