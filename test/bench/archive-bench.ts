@@ -12,7 +12,8 @@ import { toArchiveRow } from '../../shared/domain/archive.js';
 import { archiveColumns, partitionColumns } from '../../shared/definitions/archive.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 
-function folderBytes(dir: string): { bytes: number; files: number } {
+/** The Parquet files under a folder (recursively): their count and bytes. */
+export function folderBytes(dir: string): { bytes: number; files: number } {
   let bytes = 0;
   let files = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {

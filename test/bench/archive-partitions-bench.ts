@@ -6,7 +6,7 @@
  * bytes a one-org, one-day query must read in each layout (DuckDB EXPLAIN ANALYZE over 10,000 orgs' Parquet).
  * Standalone: `npx tsx test/bench/archive-partitions-bench.ts` (BENCH_PARTITION_ROWS_PER_ORG=20).
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +16,7 @@ import {
   archiveStreamOf, archiveStreamsFor, sqlLiteral,
 } from '../../shared/definitions/archive.js';
 import { toArchiveRow } from '../../shared/domain/archive.js';
-import { realisticEvent } from './archive-bench.js';
+import { folderBytes, realisticEvent } from './archive-bench.js';
 
 const ORGS = 10_000;
 /** Firehose's buffer interval (infra/constructs/analytics.ts): a partition below 128 MB is delivered every 900 s. */
@@ -27,22 +27,6 @@ const S3_PUT_PER_1000 = 0.005;
 const ATHENA_PER_TB = 5;
 const WORKGROUP_CUTOFF_BYTES = 10 * 1024 ** 3;
 
-function parquetIn(dir: string): { bytes: number; files: number } {
-  let bytes = 0;
-  let files = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const inner = parquetIn(path);
-      bytes += inner.bytes;
-      files += inner.files;
-    } else if (entry.name.endsWith('.parquet')) {
-      bytes += statSync(path).size;
-      files++;
-    }
-  }
-  return { bytes, files };
-}
 
 export async function archivePartitionsBenchmark(report: (line: string) => void): Promise<void> {
   const orgs = Array.from({ length: ORGS }, (_, i) => `org_${String(i).padStart(5, '0')}`);
@@ -102,10 +86,10 @@ export async function archivePartitionsBenchmark(report: (line: string) => void)
       times.push(performance.now() - t0);
     }
     times.sort((x, y) => x - y);
-    measured[name] = { files: Number(/Total Files Read:\s*(\d+)/.exec(plan)?.[1] ?? NaN), bytes: parquetIn(layout.partition).bytes, ms: times[2]!, count };
+    measured[name] = { files: Number(/Total Files Read:\s*(\d+)/.exec(plan)?.[1] ?? NaN), bytes: folderBytes(layout.partition).bytes, ms: times[2]!, count };
   }
-  const totalC = parquetIn(join(dir, 'c'));
-  const totalB = parquetIn(join(dir, 'b'));
+  const totalC = folderBytes(join(dir, 'c'));
+  const totalB = folderBytes(join(dir, 'b'));
   const rows = ORGS * rowsPerOrg;
   report(`\n## One-org, one-day query over ${ORGS.toLocaleString('en')} orgs' Parquet (${rows.toLocaleString('en')} rows, ${flushes} flushes a partition; DuckDB, 5 runs; written in ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   report(`(c) org_id/dt:     ${measured.c!.files} files, ${(measured.c!.bytes / 1024).toFixed(0)} KB in the partition, median ${measured.c!.ms.toFixed(1)} ms, ${measured.c!.count} rows (${totalC.files.toLocaleString('en')} files in all)`);
