@@ -42,7 +42,8 @@ export const localSettings = {
 /** Contract variables whose AWS resource has a local stand-in instead: the blob folder, the local bus, the Parquet archive. */
 type ReplacedLocally =
   | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAMES'
-  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN' | 'PSEUDONYM_SECRET_ARN';
+  | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN' | 'PSEUDONYM_SECRET_ARN'
+  | 'LEADCONDUIT_INBOX_BUCKET';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a

@@ -7,7 +7,9 @@ import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import { configurePseudonymsFrom, createDependencies, createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { configurePseudonymsFrom, createDependencies, createErasureDependencies, createFanoutDependencies, leadConduitInboxPorts } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
+import { LeadConduitInboxWatcher } from './leadconduit-inbox-watcher.js';
 import { loadConfig } from '../../shared/config.js';
 import { generateSecret } from '../../shared/domain/webhooks/secrets.js';
 import { PROVIDERS, type Provider } from '../../shared/domain/webhooks/signatures.js';
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   let exports: ExportRunner | undefined;
   let scheduleClock: NodeJS.Timeout | undefined;
   let replays: ReplayRunner | undefined;
+  let leadConduitInbox: LeadConduitInboxWatcher | undefined;
   let stopping = false;
   // Every step of stopping runs whatever the one before did (a step that fails is reported, never a crash), so
   // DynamoDB Local is always stopped, the lock released and the exit code kept: no state of a shared loop
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
       await closing;
     });
     await step('erasures', () => erasures?.stop()); // a job mid-way resumes on the next start
+    await step('the LeadConduit inbox', () => leadConduitInbox?.stop()); // a file mid-way is taken again on the next start
     if (scheduleClock) clearInterval(scheduleClock);
     await step('exports', () => exports?.stop());
     await step('replays', () => replays?.stop());
@@ -174,6 +178,20 @@ async function main(): Promise<void> {
     onError: (error) => console.error(`leadlog: replay step failed (retried): ${maskFreeText(error.message)}`),
   });
   replays.start();
+  // LeadConduit's Event Streaming inbox (section 12): S3 → SQS → the inbox function in AWS, this watcher here, over
+  // .data/inbox/leadconduit/<org_id>/ with the same keys; the dev org's folder is made so there is somewhere to drop files.
+  const inboxRoot = join(DATA_DIR, 'inbox');
+  await mkdir(join(inboxRoot, 'leadconduit', orgId), { recursive: true });
+  leadConduitInbox = new LeadConduitInboxWatcher({
+    root: inboxRoot,
+    ports: leadConduitInboxPorts(deps, new FileInboxObjects(inboxRoot)),
+    onOutcome: (key, outcome) => {
+      if (outcome.outcome === 'rejected') console.error(maskFreeText(`leadlog: LeadConduit inbox: ${key} set aside (${outcome.reason}); see _rejected/ in its org's folder`));
+      else if (!localSettings.quiet && outcome.outcome !== 'gone') console.log(`leadlog: LeadConduit inbox: ${key} ${outcome.outcome}`);
+    },
+    onError: (key, error) => console.error(`leadlog: LeadConduit inbox: ${key} not taken yet (retried): ${maskFreeText(error.message)}`),
+  });
+  leadConduitInbox.start();
   // Scheduled exports: EventBridge Scheduler's tick in AWS, this clock here (every 30 s; a run is claimed once).
   scheduleClock = setInterval(() => {
     runDueSchedules({ schedules: deps.exports.schedules, exports: deps.exports }, Date.now(), config.exportSettleSeconds * 1000)
@@ -211,6 +229,7 @@ async function main(): Promise<void> {
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
       `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from ${localSettings.rulesFile} → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
+      `  LeadConduit: drop Event Streaming files into .data/inbox/leadconduit/${orgId}/<lead id>/<event id>.json (ingested within 5 s)`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,

@@ -53,6 +53,10 @@ import { cachedMaskOptions } from '../domain/privacy.js';
 import { cachedIdentityRules, type IdentityRules } from '../domain/identity.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
 import { FirehoseArchive } from './firehose-archive.js';
+import { S3InboxObjects } from './inbox-objects.js';
+import type { InboxPorts } from '../domain/leadconduit/inbox.js';
+import type { InboxHandlerDependencies } from '../stream/inbox-handler.js';
+import type { InboxObjects } from '../domain/ports.js';
 
 /**
  * The container: what handlers need, behind ports, built from the typed configuration. Each adapter is made
@@ -363,4 +367,31 @@ export function defaultFanoutDependencies(): FanoutPorts {
 export function defaultErasureDependencies(): ErasurePorts {
   if (!perFunction.has('erasure')) perFunction.set('erasure', createErasureDependencies(loadConfig('erasure')));
   return perFunction.get('erasure') as ErasurePorts;
+}
+
+/**
+ * The Event Streaming inbox's ports (shared/domain/leadconduit/inbox.ts) over a container and an inbox (the S3 bucket
+ * in AWS, `.data/inbox/` locally): the LeadConduit ingest as `inbox`, its status marks, and the objects that never
+ * reached the ingest (not JSON, too large, a bad key) counted as invalid.
+ */
+export function leadConduitInboxPorts(deps: Dependencies, objects: InboxObjects): InboxPorts {
+  return {
+    objects,
+    ingest: (orgId, items, nowMs) => ingestLeadConduitEvents(deps, orgId, items, 'inbox', nowMs),
+    recordInbox: async (orgId, mark, uncountedInvalid) => {
+      await recordLeadConduitMarks(deps, orgId, 'inbox', mark);
+      if (uncountedInvalid) await deps.leadconduitStatus.count(orgId, 'inbox', { invalid: 1 });
+    },
+  };
+}
+
+/** The inbox function in AWS (functions/leadconduitInbox.ts): the S3 inbox bucket its notifications name. */
+export function defaultLeadConduitInboxDependencies(): InboxHandlerDependencies {
+  if (!perFunction.has('leadconduitInbox')) {
+    const config = loadConfig('leadconduitInbox');
+    const bucket = config.leadconduitInboxBucket;
+    const objects = new S3InboxObjects(createS3Client({ region: config.region }), bucket);
+    perFunction.set('leadconduitInbox', { ports: leadConduitInboxPorts(createDependencies(config), objects), bucket } satisfies InboxHandlerDependencies);
+  }
+  return perFunction.get('leadconduitInbox') as InboxHandlerDependencies;
 }

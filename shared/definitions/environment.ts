@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer' | 'leadconduitPull';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer' | 'leadconduitPull' | 'leadconduitInbox';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -57,6 +57,10 @@ export const environmentVariables = {
   ATHENA_WORKGROUP: { type: 'string', field: 'athenaWorkGroup', setBy: 'aws', optional: true, description: 'The Athena workgroup an erasure runs its queries in.' },
   BLOB_DIR: { type: 'string', field: 'blobDir', setBy: 'local', optional: true, description: 'Local stand-in for RAW_PAYLOAD_BUCKET: a folder of files.' },
   EXPORT_BUCKET: { type: 'string', field: 'exportBucket', setBy: 'aws', optional: true, description: 'The KMS-encrypted bucket export files are written to (kept a day).' },
+  LEADCONDUIT_INBOX_BUCKET: {
+    type: 'string', field: 'leadconduitInboxBucket', setBy: 'aws',
+    description: "LeadConduit's Event Streaming inbox bucket (locally the runtime watches .data/inbox/ instead).",
+  },
   EXPORT_STATE_MACHINE_ARN: { type: 'string', field: 'exportStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs exports (locally: the runtime runs them).' },
   REPLAY_STATE_MACHINE_ARN: { type: 'string', field: 'replayStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs replays (locally: the runtime runs them).' },
   EXPORT_DIR: { type: 'string', field: 'exportDir', setBy: 'local', optional: true, description: 'Local stand-in for EXPORT_BUCKET: a folder of export files.' },
@@ -120,6 +124,7 @@ export const functionVariables = {
   ],
   replays: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'REPLAY_STATE_MACHINE_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
   replayer: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'SETTINGS_CACHE_SECONDS', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
+  leadconduitInbox: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_INBOX_BUCKET'],
   exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME', 'PSEUDONYM_SECRET_ARN'],
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],

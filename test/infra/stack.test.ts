@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.js';
+import { FUNCTIONS } from '../../infra/stack.js';
 import { FALLBACK_HANDLER, routes } from '../../shared/definitions/routes.js';
 import { API_STAGE_THROTTLE } from '../../shared/definitions/rate-limits.js';
 import { environmentVariables, functionVariables, type FunctionName } from '../../shared/definitions/environment.js';
@@ -10,6 +11,7 @@ import { eventRules } from '../../shared/definitions/event-rules.js';
 import { STREAM_PROFILES } from '../../shared/definitions/stream.js';
 import { ARCHIVE_STREAMS, ARCHIVE_TIMESTAMP_FORMAT, PROJECTION_DT_RANGE, archiveColumns, eventsViewSql, namedQueries, partitionColumns } from '../../shared/definitions/archive.js';
 import { namedQuerySql } from '../../infra/queries.js';
+import { INBOX_INGESTED_TAG, INBOX_REJECTED_EXPIRY_DAYS } from '../../shared/definitions/leadconduit-inbox.js';
 
 let template: Template;
 
@@ -61,8 +63,9 @@ describe('the synthesized stack', () => {
 
   it('runs every function on Node.js 24, arm64, traced, with a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    const ours = Object.values(functions).filter((f) => f.Properties.Handler === 'index.handler');
-    expect(ours.length).toBe(15); // ingest, query, health, webhooks, admin, console, exports, replays, authorizer, fanout, erasure, exporter, exportSchedules, replayer, leadconduitPull
+    // Not CDK's bucket-notifications custom resource (its own inline handler, for the LeadConduit inbox's notification).
+    const ours = Object.entries(functions).filter(([id, f]) => f.Properties.Handler === 'index.handler' && !id.startsWith('BucketNotificationsHandler')).map(([, f]) => f);
+    expect(ours.length).toBe(Object.keys(FUNCTIONS).length); // one per entry of the stack's function table, no other
     for (const fn of ours) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -100,7 +103,7 @@ describe('the synthesized stack', () => {
     expect(fallback?.Properties.AuthorizationType).toBe('NONE');
     const integrationId = (fallback!.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
     const integrationUri = JSON.stringify(resources[integrationId.Ref]!.Properties.IntegrationUri);
-    const logicalIdOf = (fn: FunctionName) => Object.keys(resources).find((id) => id.startsWith(`${fn[0]!.toUpperCase()}${fn.slice(1)}Function`) && resources[id]!.Type === 'AWS::Lambda::Function')!;
+    const logicalIdOf = (fn: FunctionName) => Object.keys(resources).find((id) => id.startsWith(`${FUNCTIONS[fn].id}Function`) && resources[id]!.Type === 'AWS::Lambda::Function')!;
     expect(integrationUri).toContain(logicalIdOf(FALLBACK_HANDLER));
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const variables = Object.keys(resources[logicalIdOf(fn)]!.Properties.Environment.Variables).filter((name) => name in environmentVariables);
@@ -261,7 +264,11 @@ describe('the synthesized stack', () => {
     const deleters = policies.filter((p) => deleting(p).length > 0);
     // v1.2: the erasure step deletes export files holding the family, in the export bucket.
     expect(JSON.stringify(policies.filter((p) => p.name.includes('ErasureFunction')).flatMap((p) => deleting(p)).map((st) => st.Resource))).toMatch(/ExportStorageExports/);
-    expect(deleters.map((p) => p.name).every((name) => /ErasureFunction|ExporterFunction|Firehose|Delivery/.test(name))).toBe(true);
+    expect(deleters.map((p) => p.name).every((name) => /ErasureFunction|ExporterFunction|LeadConduitInboxFunction|Firehose|Delivery/.test(name))).toBe(true);
+    // The inbox function deletes only what LeadConduit wrote to the inbox bucket, once set aside.
+    for (const inbox of deleters.filter((p) => p.name.includes('LeadConduitInboxFunction'))) {
+      expect(deleting(inbox).every((s) => /EventStreamingInboxBucket[^"]*","Arn"\]\},"\/leadconduit\/\*"/.test(JSON.stringify(s.Resource)))).toBe(true);
+    }
     for (const exporter of deleters.filter((p) => p.name.includes('ExporterFunction'))) {
       expect(deleting(exporter).every((s) => /ExportStorageExports|AnalyticsQueryResults/.test(JSON.stringify(s.Resource)))).toBe(true);
     }
@@ -280,6 +287,77 @@ describe('the synthesized stack', () => {
     expect(statements.some((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'))).toBe(true);
     // Every alarm notifies this topic.
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: opsTopic }]);
+  });
+
+  it("LeadConduit's inbox: a private, TLS-only, KMS bucket whose ingested objects expire, notifying a KMS queue with an alarmed DLQ, consumed with partial batch failures", () => {
+    const outputs = template.findOutputs('LeadConduitInboxBucketName');
+    const bucketId = (Object.values(outputs)[0]!.Value as { Ref: string }).Ref;
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId]!.Properties;
+    const keyId = (Object.values(template.findOutputs('LeadConduitInboxKeyArn'))[0]!.Value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    // Its own key (LeadConduit's writers may encrypt with it), never the data key.
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+    ]);
+    expect(template.findResources('AWS::KMS::Key')[keyId]!.Properties.EnableKeyRotation).toBe(true);
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.VersioningConfiguration).toBeUndefined();
+    expect(bucket.LoggingConfiguration).toMatchObject({ LogFilePrefix: 'leadconduit-inbox/' });
+    const rules = bucket.LifecycleConfiguration.Rules as Record<string, unknown>[];
+    expect(rules).toEqual(expect.arrayContaining([
+      expect.objectContaining({ TagFilters: [{ Key: INBOX_INGESTED_TAG.key, Value: INBOX_INGESTED_TAG.value }], ExpirationInDays: 7, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: 'rejected/', ExpirationInDays: INBOX_REJECTED_EXPIRY_DAYS }),
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+    ]));
+    // No rule expires what was not ingested: an object that keeps failing stays until it is handled.
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined && !r.TagFilters && r.Prefix !== 'rejected/')).toEqual([]);
+    const bucketPolicy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => JSON.stringify(p.Properties.Bucket).includes(bucketId))!;
+    expect(JSON.stringify(bucketPolicy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+
+    // The notification: objects created under leadconduit/ only, to the queue.
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).find((n) => JSON.stringify(n.Properties.BucketName).includes(bucketId))!;
+    const queueConfigs = notifications.Properties.NotificationConfiguration.QueueConfigurations;
+    expect(queueConfigs).toHaveLength(1);
+    expect(queueConfigs[0]).toMatchObject({ Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'leadconduit/' }] } } });
+    const queueId = queueConfigs[0].QueueArn['Fn::GetAtt'][0] as string;
+    const queue = template.findResources('AWS::SQS::Queue')[queueId]!.Properties;
+    // The queues' own key: LeadConduit's writers, allowed to use the bucket's, never get it.
+    const queueKeyId = queue.KmsMasterKeyId['Fn::GetAtt'][0] as string;
+    expect(queueKeyId).not.toBe(keyId);
+    expect(template.findResources('AWS::KMS::Key')[queueKeyId]!.Properties.EnableKeyRotation).toBe(true);
+    expect(queue.VisibilityTimeout).toBe(6 * 60);
+    const dlqId = queue.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0] as string;
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(5);
+    expect(template.findResources('AWS::SQS::Queue')[dlqId]!.Properties).toMatchObject({ KmsMasterKeyId: { 'Fn::GetAtt': [queueKeyId, 'Arn'] }, MessageRetentionPeriod: 14 * 86_400 });
+    for (const id of [queueId, dlqId]) {
+      const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((p) => JSON.stringify(p.Properties.Queues).includes(id))!;
+      expect(JSON.stringify(policy.Properties.PolicyDocument), id).toContain('aws:SecureTransport');
+    }
+    // S3 may send from this bucket only.
+    const queuePolicy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((p) => JSON.stringify(p.Properties.Queues).includes(queueId))!;
+    const send = (queuePolicy.Properties.PolicyDocument.Statement as { Principal?: { Service?: string }; Condition?: unknown }[]).find((st) => st.Principal?.Service === 's3.amazonaws.com')!;
+    expect(JSON.stringify(send.Condition)).toContain(bucketId);
+
+    // The function: the queue as its event source, partial batch responses; its environment names the bucket.
+    const fnId = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes('LEADCONDUIT_INBOX_BUCKET'))![0];
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] }, FunctionName: { Ref: fnId }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Its rights on the bucket: read/delete/tag what LeadConduit wrote, put only under rejected/ — never the whole bucket.
+    const roleId = template.findResources('AWS::Lambda::Function')[fnId]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const onInbox = statements.filter((st) => JSON.stringify(st.Resource).includes(bucketId));
+    expect(onInbox.length).toBeGreaterThan(0);
+    for (const st of onInbox) {
+      const objectResources = [st.Resource].flat().map((r) => JSON.stringify(r)).filter((r) => r.includes('/'));
+      for (const r of objectResources) expect(r).toMatch(/\/(leadconduit|rejected)\/\*/);
+      if ([st.Action].flat().some((a) => a.startsWith('s3:PutObject') && a !== 's3:PutObjectTagging')) expect(objectResources.join()).not.toContain('/leadconduit/*');
+    }
+
+    // The dead-letter queue's depth and the function's errors are alarmed to the ops topic.
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms.some((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Dimensions).includes(dlqId))).toBe(true);
+    expect(alarms.some((a) => a.MetricName === 'Errors' && JSON.stringify(a.Dimensions).includes(fnId))).toBe(true);
   });
 
   it("gives the bus its own dead-letter queue: encrypted, TLS-only, EventBridge may send to it from this bus only, its depth alarmed", () => {
@@ -420,6 +498,7 @@ describe('the synthesized stack', () => {
     }
   });
 });
+
 
 describe('the LeadConduit pull (contract section 12)', () => {
   const resources = () => template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;

@@ -41,6 +41,7 @@ describe('the environment contract', () => {
       EXPORT_BUCKET: 'x', EXPORT_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:e', REPLAY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:r',
       CURSOR_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:cursor',
       PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:pseudonym',
+      LEADCONDUIT_INBOX_BUCKET: 'inbox',
     };
     for (const fn of Object.keys(functionVariables) as FunctionName[]) {
       const block = functionEnvironment(fn, deployed);
