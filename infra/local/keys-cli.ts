@@ -15,6 +15,13 @@ import { isProvider, PROVIDERS, type Provider } from '../../shared/domain/webhoo
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from './runtime.js';
 import { localSettings } from './settings.js';
 import { exitWithUsageOnHelp } from './cli.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createIamClient } from '../../shared/adapters/aws-clients.js';
+import { createLeadConduitWriter, WriterRefusedError } from '../../shared/adapters/leadconduit-writer.js';
+import {
+  BUCKET_NAME_PATTERN, LOCAL_INGESTED_DIR, LOCAL_REJECTED_DIR, MAX_WRITER_ORG_ID_LENGTH, orgInboxPrefix, parseKmsKeyArn,
+} from '../../shared/definitions/leadconduit-inbox.js';
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient } from '../../shared/adapters/aws-clients.js';
 import { DynamoLeadConduitPullStore } from '../../shared/adapters/dynamo-leadconduit-pull-store.js';
@@ -40,6 +47,10 @@ Providers: stripe, shopify, typeform, hotmart
                        raise it (plans only grow; readers use it at once, writers ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes later);
                        without, print it
 
+  leadconduit --org <id> [--aws --bucket <LeadConduitInboxBucketName> --kms-key-arn <LeadConduitInboxKeyArn>]
+                       LeadConduit's Event Streaming for one org: with --aws, an IAM user (leadlog-leadconduit-<org>) that
+                       may only put objects under leadconduit/<org>/ of the inbox bucket, its access key (shown once) and
+                       what to paste into LeadConduit; without, the local folder npm start watches
   leadconduit --org <id> --api-key <key> --aws
                        store the org's LeadConduit API key in Secrets Manager (leadlog/leadconduit/<org>; replaced
                        if there) and have the deployed puller pull the org every 5 minutes (locally, npm run
@@ -150,13 +161,17 @@ async function shardsCommand(args: string[]): Promise<void> {
 async function leadconduitCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { org: { type: 'string' }, 'api-key': { type: 'string' }, aws: { type: 'boolean', default: false }, table: { type: 'string' } },
+    options: {
+      org: { type: 'string' }, 'api-key': { type: 'string' }, aws: { type: 'boolean', default: false }, table: { type: 'string' },
+      // The Event Streaming inbox's writer (without --api-key): the stack's outputs LeadConduitInboxBucketName and LeadConduitInboxKeyArn.
+      bucket: { type: 'string' }, 'kms-key-arn': { type: 'string' },
+    },
     strict: true,
   });
   const org = values.org;
   if (!org || !ORG_ID_PATTERN.test(org)) fail(`leadconduit needs --org matching ${ORG_ID_PATTERN}`);
   const apiKey = values['api-key'];
-  if (apiKey === undefined) fail('leadconduit needs --api-key <key>');
+  if (apiKey === undefined) return leadconduitInboxCommand(org, values);
   // Refused before anything is stored: exit 1.
   if (!/^[\x21-\x7e]{8,256}$/.test(apiKey)) {
     console.error('keys: --api-key must be 8 to 256 printable characters without spaces (LeadConduit\'s keys are 40 hex digits); nothing stored');
@@ -173,6 +188,49 @@ async function leadconduitCommand(args: string[]): Promise<void> {
   }
   await withStores(true, values.table, ({ leadconduitPulls }) => leadconduitPulls.schedule(org, new Date().toISOString()));
   console.error(`LeadConduit API key stored as ${name}; the deployed puller pulls org ${org} every 5 minutes (status: GET /v1/integrations/leadconduit/status)`);
+}
+
+/**
+ * `leadconduit` without --api-key: what LeadConduit's Event Streaming needs for one org. With --aws, an IAM user that may
+ * only put objects under `leadconduit/<org>/` of the inbox bucket (and encrypt them with its key), its access key shown
+ * once, and the fields to paste into the flow's Event Streaming dialog; locally, the folder npm start watches.
+ */
+async function leadconduitInboxCommand(org: string, values: { aws?: boolean; bucket?: string; 'kms-key-arn'?: string }): Promise<void> {
+  if (!values.aws) {
+    const folder = join(localSettings.dataDir, 'inbox', orgInboxPrefix(org));
+    await mkdir(folder, { recursive: true });
+    console.log(folder);
+    console.error(`npm start ingests each event file put under it within 5 s, as <lead id>/<event id>.json (LeadConduit's layout under its prefix);
+set aside: ${LOCAL_REJECTED_DIR}/ (with <name>.error.json), ingested: ${LOCAL_INGESTED_DIR}/ (deleted after 7 days).
+In AWS: npm run keys -- leadconduit --org ${org} --aws --bucket <LeadConduitInboxBucketName> --kms-key-arn <LeadConduitInboxKeyArn>`);
+    return;
+  }
+  const bucket = values.bucket;
+  const kmsKeyArn = values['kms-key-arn'];
+  if (!bucket || !BUCKET_NAME_PATTERN.test(bucket)) fail('leadconduit --aws needs --bucket <the stack output LeadConduitInboxBucketName>');
+  const key = kmsKeyArn ? parseKmsKeyArn(kmsKeyArn) : undefined;
+  if (!kmsKeyArn || !key) fail('leadconduit --aws needs --kms-key-arn <the stack output LeadConduitInboxKeyArn> (arn:aws:kms:<region>:<account>:key/<id>)');
+  if (org.length > MAX_WRITER_ORG_ID_LENGTH) {
+    console.error(`keys: an org id longer than ${MAX_WRITER_ORG_ID_LENGTH} characters cannot name an IAM user (leadlog-leadconduit-<org>); nothing created`);
+    process.exit(1);
+  }
+  let access;
+  try {
+    access = await createLeadConduitWriter(createIamClient({ region: key.region }), { bucket, orgId: org, kmsKeyArn });
+  } catch (error) {
+    if (!(error instanceof WriterRefusedError)) throw error;
+    console.error(`keys: ${error.message}`);
+    process.exit(1);
+  }
+  console.error(`${access.createdUser ? 'created' : 'updated'} IAM user ${access.userName}: PutObject under s3://${bucket}/${orgInboxPrefix(org)}/ only.
+Paste into LeadConduit (the flow → Event Streaming → Amazon S3). The secret is shown once; leadlog keeps no copy:`);
+  console.log([
+    `Bucket:            ${bucket}`,
+    `Prefix:            ${orgInboxPrefix(org)}`,
+    `Region:            ${key.region}`,
+    `Access Key ID:     ${access.accessKeyId}`,
+    `Secret Access Key: ${access.secretAccessKey}`,
+  ].join('\n'));
 }
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { IAMClient } from '@aws-sdk/client-iam';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -94,3 +95,5 @@ export const createFirehoseClient = (options: AwsClientOptions = {}) => withErro
 export const createAthenaClient = (options: AwsClientOptions = {}) => withErrorTranslation(new AthenaClient(base(options)));
 export const createStepFunctionsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SFNClient(base(options)));
 export const createSecretsManagerClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SecretsManagerClient(base(options)));
+/** IAM (`npm run keys -- leadconduit --aws`: the per-org writer); a global service, the region only picks the endpoint. */
+export const createIamClient = (options: AwsClientOptions = {}) => withErrorTranslation(new IAMClient(base(options)));
