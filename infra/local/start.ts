@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       `  alerts:    printed here and appended to .data/alerts.jsonl (rules: ${eventRules.map((r) => r.id).join(', ')})`,
       `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from ${localSettings.rulesFile} → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
-      `  LeadConduit: drop Event Streaming files into .data/inbox/leadconduit/${orgId}/<lead id>/<event id>.json (ingested within 5 s)`,
+      `  LeadConduit: drop Event Streaming files into ${relative(process.cwd(), join(inboxRoot, 'leadconduit', orgId)) || '.'}/<lead id>/<event id>.json (ingested within 5 s)`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,
