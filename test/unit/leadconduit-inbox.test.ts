@@ -1,8 +1,9 @@
 import type { SQSEvent } from 'aws-lambda';
-import { lstat, mkdir, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LeadConduitInboxWatcher } from '../../infra/local/leadconduit-inbox-watcher.js';
 import { FileInboxObjects, S3InboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { INBOX_MAX_OBJECT_BYTES } from '../../shared/definitions/leadconduit-inbox.js';
 import { ServiceUnavailableError, ValidationError } from '../../shared/domain/errors.js';
@@ -321,5 +322,47 @@ describe('S3InboxObjects', () => {
     await s3.markIngested(KEY);
     expect(await s3.get(KEY, 10)).toBeUndefined();
     expect(sent).toEqual(['CopyObjectCommand', 'PutObjectTaggingCommand', 'GetObjectCommand']);
+  });
+});
+
+describe('the local watcher (one pass at a time)', () => {
+  it('takes only quiet regular files: never hidden ones, links or its own folders; deletes ingested files after 7 days', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'inbox-watch-'));
+    const org = join(root, 'leadconduit', 'org_1');
+    await mkdir(join(org, 'lead'), { recursive: true });
+    await mkdir(join(org, '_ingested', 'old-lead'), { recursive: true });
+    await mkdir(join(org, '_rejected', 'lead'), { recursive: true });
+    await writeFile(join(org, 'lead', 'e.json'), '{"id":"e"}');
+    await writeFile(join(org, 'lead', '.e2.json.part'), '{"id":"e2"}');
+    await symlink(join(org, 'lead', 'e.json'), join(org, 'lead', 'link.json'));
+    await writeFile(join(org, '_rejected', 'lead', 'r.json'), '{"id":"r"}');
+    await writeFile(join(org, '_ingested', 'old-lead', 'old.json'), '{}');
+    await writeFile(join(org, '_ingested', 'kept.json'), '{}');
+    const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
+    await utimes(join(org, '_ingested', 'old-lead', 'old.json'), eightDaysAgo, eightDaysAgo);
+    const seen: string[] = [];
+    const files = new FileInboxObjects(root);
+    const ports: InboxPorts = {
+      objects: files,
+      ingest: async (_orgId, objects) => {
+        seen.push((objects[0] as { id: string }).id);
+        return created();
+      },
+      recordInbox: async () => undefined,
+    };
+    let now = Date.now();
+    const watcher = new LeadConduitInboxWatcher({ root, ports, settleMs: 1000, now: () => now });
+    await watcher.sweep(); // first sight: nothing is taken yet
+    expect(seen).toEqual([]);
+    now += 500;
+    await watcher.sweep(); // unchanged but younger than the settle time (its mtime is the real clock's)
+    now = Date.now() + 2_000;
+    await watcher.sweep();
+    expect(seen).toEqual(['e']);
+    expect(await readdir(join(org, 'lead'))).toEqual(['.e2.json.part', 'link.json']);
+    expect((await lstat(join(org, 'lead', 'link.json'))).isSymbolicLink()).toBe(true);
+    expect(await readdir(join(org, '_rejected', 'lead'))).toEqual(['r.json']);
+    // The expired ingested file and the folder it leaves empty are gone; the fresh ones stay.
+    expect((await readdir(join(org, '_ingested'))).sort()).toEqual(['kept.json', 'lead']);
   });
 });
