@@ -144,4 +144,20 @@ describe('the local LeadConduit inbox (.data/inbox/leadconduit/<org_id>/)', () =
     expect(raw.body.external_event_id).toBe(event.id);
     expect(existsSync(join(root, 'leadconduit', orgId, '_rejected'))).toBe(false);
   });
+  it('an event posted to the API first and then streamed to the inbox is stored once; the status route shows the inbox', async () => {
+    const { orgId, key: apiKey } = await api.newOrg();
+    const event: Record<string, unknown> = { ...fixture('filter-stop'), id: newLeadConduitId() };
+    const posted = await api.request('POST', '/v1/integrations/leadconduit/events', { key: apiKey, body: event });
+    expect(posted.status).toBe(200);
+    expect(posted.body.results[0]).toMatchObject({ status: 'created' });
+    const key = `leadconduit/${orgId}/some-lead/${event.id}.json`;
+    await mkdir(join(root, 'leadconduit', orgId, 'some-lead'), { recursive: true });
+    await writeFile(join(root, key), JSON.stringify(event));
+    await until('the streamed copy handled', () => outcomeOf(key), 6_000);
+    expect(outcomeOf(key)!.outcome).toEqual({ outcome: 'duplicate', orgId, id: posted.body.results[0].id });
+    const status = await api.request('GET', '/v1/integrations/leadconduit/status', { key: apiKey });
+    expect(status.status).toBe(200);
+    expect(status.body.api).toMatchObject({ created: 1 });
+    expect(status.body.inbox).toMatchObject({ created: 0, duplicate: 1, invalid: 0, last_key: key });
+  });
 });
