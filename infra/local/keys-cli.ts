@@ -17,7 +17,7 @@ import { localSettings } from './settings.js';
 import { exitWithUsageOnHelp } from './cli.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createIamClient } from '../../shared/adapters/aws-clients.js';
+import { createCloudFormationClient, createIamClient, stackOutputs } from './cli-aws-clients.js';
 import { createLeadConduitWriter, WriterRefusedError } from '../../shared/adapters/leadconduit-writer.js';
 import {
   BUCKET_NAME_PATTERN, LOCAL_INGESTED_DIR, LOCAL_REJECTED_DIR, MAX_WRITER_ORG_ID_LENGTH, orgInboxPrefix, parseKmsKeyArn,
@@ -47,7 +47,7 @@ Providers: stripe, shopify, typeform, hotmart
                        raise it (plans only grow; readers use it at once, writers ${SHARD_PLAN_WRITE_DELAY_MS / 60_000} minutes later);
                        without, print it
 
-  leadconduit --org <id> [--aws --bucket <LeadConduitInboxBucketName> --kms-key-arn <LeadConduitInboxKeyArn>]
+  leadconduit --org <id> [--aws [--stack <name> | --bucket <LeadConduitInboxBucketName> --kms-key-arn <LeadConduitInboxKeyArn>]]
                        LeadConduit's Event Streaming for one org: with --aws, an IAM user (leadlog-leadconduit-<org>) that
                        may only put objects under leadconduit/<org>/ of the inbox bucket, its access key (shown once) and
                        what to paste into LeadConduit; without, the local folder npm start watches
@@ -164,7 +164,7 @@ async function leadconduitCommand(args: string[]): Promise<void> {
     options: {
       org: { type: 'string' }, 'api-key': { type: 'string' }, aws: { type: 'boolean', default: false }, table: { type: 'string' },
       // The Event Streaming inbox's writer (without --api-key): the stack's outputs LeadConduitInboxBucketName and LeadConduitInboxKeyArn.
-      bucket: { type: 'string' }, 'kms-key-arn': { type: 'string' },
+      bucket: { type: 'string' }, 'kms-key-arn': { type: 'string' }, stack: { type: 'string' },
     },
     strict: true,
   });
@@ -195,19 +195,28 @@ async function leadconduitCommand(args: string[]): Promise<void> {
  * only put objects under `leadconduit/<org>/` of the inbox bucket (and encrypt them with its key), its access key shown
  * once, and the fields to paste into the flow's Event Streaming dialog; locally, the folder npm start watches.
  */
-async function leadconduitInboxCommand(org: string, values: { aws?: boolean; bucket?: string; 'kms-key-arn'?: string }): Promise<void> {
+async function leadconduitInboxCommand(org: string, values: { aws?: boolean; bucket?: string; 'kms-key-arn'?: string; stack?: string }): Promise<void> {
   if (!values.aws) {
     const folder = join(localSettings.dataDir, 'inbox', orgInboxPrefix(org));
     await mkdir(folder, { recursive: true });
     console.log(folder);
     console.error(`npm start ingests each event file put under it within 5 s, as <lead id>/<event id>.json (LeadConduit's layout under its prefix);
 set aside: ${LOCAL_REJECTED_DIR}/ (with <name>.error.json), ingested: ${LOCAL_INGESTED_DIR}/ (deleted after 7 days).
-In AWS: npm run keys -- leadconduit --org ${org} --aws --bucket <LeadConduitInboxBucketName> --kms-key-arn <LeadConduitInboxKeyArn>`);
+In AWS: npm run keys -- leadconduit --org ${org} --aws (bucket and key from the stack's outputs; --stack <name>, default leadlog-dev)`);
     return;
   }
-  const bucket = values.bucket;
-  const kmsKeyArn = values['kms-key-arn'];
-  if (!bucket || !BUCKET_NAME_PATTERN.test(bucket)) fail('leadconduit --aws needs --bucket <the stack output LeadConduitInboxBucketName>');
+  // Without --bucket / --kms-key-arn, the deployed stack's outputs say them (contract section 12's command needs no more).
+  let { bucket, 'kms-key-arn': kmsKeyArn } = values;
+  if (!bucket || !kmsKeyArn) {
+    const stackName = values.stack ?? process.env.LEADLOG_STACK ?? 'leadlog-dev';
+    const outputs = await stackOutputs(createCloudFormationClient({ region: localSettings.region }), stackName).catch((error: unknown) => {
+      console.error(`keys: could not read the outputs of stack ${stackName} (${(error as Error).message}); pass --stack <name>, or --bucket and --kms-key-arn`);
+      process.exit(1);
+    });
+    bucket ??= outputs.LeadConduitInboxBucketName;
+    kmsKeyArn ??= outputs.LeadConduitInboxKeyArn;
+  }
+  if (!bucket || !BUCKET_NAME_PATTERN.test(bucket)) fail('leadconduit --aws needs --bucket <the stack output LeadConduitInboxBucketName> (or a --stack that has it)');
   const key = kmsKeyArn ? parseKmsKeyArn(kmsKeyArn) : undefined;
   if (!kmsKeyArn || !key) fail('leadconduit --aws needs --kms-key-arn <the stack output LeadConduitInboxKeyArn> (arn:aws:kms:<region>:<account>:key/<id>)');
   if (org.length > MAX_WRITER_ORG_ID_LENGTH) {

@@ -1,4 +1,3 @@
-import { IAMClient } from '@aws-sdk/client-iam';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -49,7 +48,7 @@ const translateErrors: InitializeMiddleware<object, object> = (next, context) =>
 };
 
 /** Outermost (initialize, high priority): it sees the error the caller would see, after every retry. */
-function withErrorTranslation<C extends { middlewareStack: MiddlewareStack<any, any> }>(client: C): C {
+export function withErrorTranslation<C extends { middlewareStack: MiddlewareStack<any, any> }>(client: C): C {
   client.middlewareStack.add(translateErrors, { step: 'initialize', priority: 'high', name: 'leadlogTranslateErrors' });
   return client;
 }
@@ -62,7 +61,8 @@ export interface AwsClientOptions {
   maxSockets?: number;
 }
 
-function base(options: AwsClientOptions) {
+/** The options every client here is built with (region, endpoint, retries, timeouts). */
+export function base(options: AwsClientOptions) {
   const region = options.region ?? (options.endpoint ? DEFAULT_REGION : undefined);
   return {
     ...(options.endpoint ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
@@ -96,4 +96,4 @@ export const createAthenaClient = (options: AwsClientOptions = {}) => withErrorT
 export const createStepFunctionsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SFNClient(base(options)));
 export const createSecretsManagerClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SecretsManagerClient(base(options)));
 /** IAM (`npm run keys -- leadconduit --aws`: the per-org writer); a global service, the region only picks the endpoint. */
-export const createIamClient = (options: AwsClientOptions = {}) => withErrorTranslation(new IAMClient(base(options)));
+
