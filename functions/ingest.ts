@@ -35,7 +35,7 @@ export function createIngestHandler(deps: Dependencies) {
   const logger = createLogger('ingest');
   const context = (event: HttpEvent, state: RequestState) => {
     const idempotencyKey = checkIdempotencyKey(header(event, 'idempotency-key'));
-    return { orgId: callerOf(state).orgId, now: deps.clock.now(), identities: deps.identities, identityRules: deps.identityRules, ...(idempotencyKey ? { idempotencyKey } : {}) };
+    return { orgId: callerOf(state).orgId, now: deps.clock.now(), identities: deps.identities, identityRules: deps.identityRules, admission: deps.eventLimiter, ...(idempotencyKey ? { idempotencyKey } : {}) };
   };
   return createHttpHandler('ingest', {
     'POST /v1/events': async (event, state) => {

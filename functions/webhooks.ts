@@ -18,7 +18,7 @@ export function createWebhookHandler(deps: Dependencies) {
       'POST /v1/webhooks/{provider}/{org_id}': async (event, state) => {
         const provider = param(event, 'provider');
         const outcome = await receiveWebhook(
-          { events: deps.events, identities: deps.identities, secrets, parseJson: parseJsonBytes, identityCache, identityRules: deps.identityRules, ...(state.admit ? { admit: state.admit } : {}) },
+          { events: deps.events, identities: deps.identities, secrets, parseJson: parseJsonBytes, identityCache, identityRules: deps.identityRules, admission: deps.eventLimiter, ...(state.admit ? { admit: state.admit } : {}) },
           { provider, orgId: param(event, 'org_id'), raw: state.rawBody ?? Buffer.alloc(0), headers: event.headers ?? {}, now: deps.clock.now() },
           (reason) => logger.info('webhook refused', { provider, reason }),
         );

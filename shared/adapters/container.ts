@@ -47,7 +47,9 @@ import { ingestLeadConduitEvents, recordLeadConduitMarks } from '../domain/leadc
 import type { PullPorts, ScheduledPullPorts } from '../domain/leadconduit/pull.js';
 import { leadConduitKeySecretName } from '../definitions/leadconduit-pull.js';
 import { DynamoRateLimitStore } from './dynamo-rate-limiter.js';
-import { RateLimiter } from '../domain/rate-limit.js';
+import { EventRateLimiter, RateLimiter } from '../domain/rate-limit.js';
+import { controlKeys } from '../domain/keys.js';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
 import { cachedIdentityRules, type IdentityRules } from '../domain/identity.js';
@@ -92,6 +94,8 @@ export interface Dependencies {
   rateLimiter: RateLimiter;
   /** The orgs' buckets and overrides (PUT /v1/settings/limits). */
   rateLimits: RateLimitStore;
+  /** Per-org events buckets at each org's shard plan's rate (EventRateLimiter): every way in admits its events here before storing them. */
+  eventLimiter: EventRateLimiter;
   /** LeadConduit's per-org counters and marks per way in (GET /v1/integrations/leadconduit/status). */
   leadconduitStatus: LeadConduitStatusStore;
   /** Each org's LeadConduit pull: position, lease, whether AWS pulls it on schedule (controlKeys.leadconduitPull). */
@@ -179,6 +183,9 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     leadconduitStatus: () => new DynamoLeadConduitStatusStore(clients.documents(), config.controlTableName),
     leadconduitPulls: () => new DynamoLeadConduitPullStore(clients.documents(), config.controlTableName),
     rateLimiter: () => new RateLimiter(deps.rateLimits, { settingsCacheMs: config.settingsCacheSeconds * 1000, clock: deps.clock }),
+    eventLimiter: () => new EventRateLimiter(new DynamoRateLimitStore(clients.documents(), config.controlTableName, controlKeys.rateLimitEventsBucket), {
+      clock: deps.clock, shardPlan: (orgId, nowMs) => deps.shardPlans.of(orgId, nowMs), log: new Logger({ serviceName: 'leadlog', persistentKeys: { component: 'event-limiter' } }),
+    }),
     clock: () => systemClock,
   });
   return deps;

@@ -1,19 +1,24 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { controlKeys } from '../domain/keys.js';
+import { controlKeys, type ControlKey } from '../domain/keys.js';
 import type { BucketChange, RateLimitSettings, RateLimitStore } from '../domain/ports.js';
 
 /** An idle org's bucket item is deleted by the table's TTL this long after it was last full (a missing one reads as full). */
 const BUCKET_TTL_SECONDS = 86_400;
 
 /**
- * The per-org token buckets in the control table (controlKeys.rateLimitBucket: its own partition per org) and the
+ * The per-org token buckets in the control table (controlKeys.rateLimitBucket: its own partition per org; the events
+ * bucket controlKeys.rateLimitEventsBucket beside it) and the
  * orgs' overrides (controlKeys.rateLimitSettings). Each bucket change is one conditional UpdateItem that returns the
  * item as it was when its condition fails (ReturnValuesOnConditionCheckFailure), so no change ever reads first.
  */
 export class DynamoRateLimitStore implements RateLimitStore {
-  constructor(private readonly client: DynamoDBDocumentClient, private readonly tableName: string) {}
+  /** `bucket`: which of the org's buckets (its requests by default; controlKeys.rateLimitEventsBucket for its events). */
+  constructor(
+    private readonly client: DynamoDBDocumentClient, private readonly tableName: string,
+    private readonly bucket: (orgId: string) => ControlKey = controlKeys.rateLimitBucket,
+  ) {}
 
   advance(orgId: string, change: { nowMs: number; addMs: number; atMostMs: number }): Promise<BucketChange> {
     return this.update(orgId, {
@@ -48,7 +53,7 @@ export class DynamoRateLimitStore implements RateLimitStore {
   private async update(orgId: string, input: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> }): Promise<BucketChange> {
     try {
       const result = await this.client.send(new UpdateCommand({
-        TableName: this.tableName, Key: controlKeys.rateLimitBucket(orgId), ...input,
+        TableName: this.tableName, Key: this.bucket(orgId), ...input,
         ReturnValues: 'UPDATED_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
       return { ok: true, tatMs: Number(result.Attributes?.tat) };

@@ -23,7 +23,11 @@ export class DynamoShardPlanStore implements ShardPlanStore {
     for (;;) {
       const current = await this.read(orgId);
       const next = raisedPlan(current, shards, nowMs);
-      if (!next) return planAt(current, nowMs);
+      if (!next) {
+        // Already as large (raised elsewhere): the cache takes the plan just read, never older than what it answers.
+        this.cache.set(orgId, { record: current, fetchedAt: this.clock() });
+        return planAt(current, nowMs);
+      }
       try {
         // Conditioned on the plan read: two raises at once never lose the larger one or lower `previous`.
         await this.client.send(new PutCommand({

@@ -9,6 +9,8 @@
  * whatever the request rate and however many instances serve it.
  */
 
+import { INDEX_ENTRY_WRITE_UNITS, KEY_HEADROOM, KEY_WRITE_UNITS_PER_SECOND, MAX_INDEX_SHARDS } from './scale.js';
+
 /** The limit every org has until it sets its own: requests a second sustained, and the bucket's size (burst). */
 export const RATE_LIMIT_DEFAULTS = { requestsPerSecond: 1_000, burst: 2_000 } as const;
 
@@ -95,3 +97,64 @@ export function rateLimitStateWritesPerSecond(
   const probes = requestsPerSecond > limits.requestsPerSecond ? instances : 0;
   return leases * LEASE_WRITES_WORST_CASE + probes;
 }
+
+// ── Events a second, by the org's shard plan ─────────────────────────────────────────────────────────────────
+
+/**
+ * The events an org's fullest index shard takes when the org writes `eventsPerSecond` over `shards` shards: a
+ * shard's count is binomial (events land by a hash of their id), judged at its mean + 4 standard deviations, as
+ * indexShardsFor sizes plans (shared/definitions/scale.ts). With one shard every event is on the one key.
+ */
+export function fullestShardEventsPerSecond(eventsPerSecond: number, shards: number): number {
+  const mean = eventsPerSecond / shards;
+  return mean + 4 * Math.sqrt(mean * (1 - 1 / shards));
+}
+
+/** The most events a second `shards` shards take with the fullest at most `perShard` index write units a second. */
+function capacityOf(shards: number, perShard: number): number {
+  // fullestShardEventsPerSecond grows with the rate: the largest whole rate within perShard, by bisection.
+  let low = 0;
+  let high = Math.ceil(shards * perShard) + 1;
+  while (high - low > 1) {
+    const mid = Math.floor((low + high) / 2);
+    if (fullestShardEventsPerSecond(mid, shards) * INDEX_ENTRY_WRITE_UNITS <= perShard) low = mid;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The events a second an org with `shards` index shards may write (the events bucket's rate, shared/domain/rate-limit.ts):
+ * the largest rate whose fullest shard stays within half a key's write limit (contract section 15), so the inverse of
+ * indexShardsFor: `indexShardsFor(eventsPerSecondFor(n)) <= n`. Unsharded (1 shard): 500 events a second, every one
+ * on the org's one day key. A batch of 100 is 100 events here (it is one request to the request bucket).
+ */
+export function eventsPerSecondFor(shards: number): number {
+  const n = Math.min(Math.max(1, Math.floor(shards)), MAX_INDEX_SHARDS);
+  return capacityOf(n, (KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM) / INDEX_ENTRY_WRITE_UNITS);
+}
+
+/**
+ * The events bucket's burst: ONE second of its rate. A token bucket lets `burst + rate × t` events through in any
+ * t seconds, so the busiest second of a plan's keys is rate + burst = twice the rate, which keeps the fullest shard
+ * within a key's whole limit (1,000 write units a second; 2 × (mean + 4σ) ≥ 2·mean + 4σ·√2). DynamoDB's burst capacity
+ * (up to 300 s of a partition's unused throughput, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/burst-adaptive-capacity.html)
+ * does NOT stretch that: it is best effort, serves a provisioned table's own capacity, and "can't alleviate
+ * partition-level throttling" above 1,000 WCU a second per partition
+ * (https://repost.aws/knowledge-center/dynamodb-spiky-workloads-short-intervals). So a burst of 30 s of the rate
+ * (12,000 events at once on an unsharded day key) would be throttled, and with it every base-table write whose index
+ * entry shares the partition, other orgs' included; a longer burst is what a larger shard plan is for.
+ */
+export const eventBurstFor = (shards: number): number => eventsPerSecondFor(shards);
+
+/** The events bucket of an org whose writers spread over `shards` shards (its plan's `write`), as the limiter takes it. */
+export function eventLimitsFor(shards: number): { requestsPerSecond: number; burst: number } {
+  return { requestsPerSecond: eventsPerSecondFor(shards), burst: eventBurstFor(shards) };
+}
+
+/**
+ * How long the ways in that are no HTTP request (LeadConduit's inbox and pull) wait for the events bucket before
+ * they give up for now (their own retry then comes back: the inbox's message, the pull's next run from its position).
+ * Well under the inbox function's timeout.
+ */
+export const EVENT_ADMISSION_MAX_WAIT_MS = 20_000;

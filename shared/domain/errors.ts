@@ -132,10 +132,14 @@ export class RateLimitedError extends LeadlogError {
   readonly status = 429;
   readonly title = 'Too many requests';
   readonly slug = 'rate-limited';
-  constructor(retryAfterSeconds: number, limits: { requestsPerSecond: number; burst: number }) {
+  /** Whole seconds until the bucket holds what was asked (the Retry-After header). */
+  readonly retryAfterSeconds: number;
+  /** `detail`: what the limit is, for a bucket other than the org's requests (its events: the shard plan's rate). */
+  constructor(retryAfterSeconds: number, limits: { requestsPerSecond: number; burst: number }, detail?: (seconds: number) => string) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super(`This org may send ${limits.requestsPerSecond} requests a second (bursts of ${limits.burst}); retry after ${seconds} s. `
+    super(detail?.(seconds) ?? `This org may send ${limits.requestsPerSecond} requests a second (bursts of ${limits.burst}); retry after ${seconds} s. `
       + 'To go faster, post events in batches: POST /v1/events/batch takes up to 100 events as one request.');
+    this.retryAfterSeconds = seconds;
     this.headers['retry-after'] = String(seconds);
     this.headers['ratelimit-limit'] = String(limits.requestsPerSecond);
     this.headers['ratelimit-remaining'] = '0';

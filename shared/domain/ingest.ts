@@ -1,11 +1,12 @@
 import { ConflictError, LeadlogError, ValidationError } from './errors.js';
-import { buildEvent, validateEventInput, type BuiltEvent, type LeadEvent } from './event.js';
+import { buildEvent, validateEventInput, type BuiltEvent, type EventInput, type LeadEvent } from './event.js';
 import { eventIdFor } from './ids.js';
 import { normalizeClaims, parseIdentityKey, resolveLead, type IdentityRules, type LeadMerge, type LeadRefusal, type Unmerge } from './identity.js';
 import { identityDigest } from './keys.js';
 import { derivedId } from './schema.js';
 import { claims } from './webhooks/mapping.js';
 import type { EventStore, IdentityStore } from './ports.js';
+import type { EventAdmission } from './rate-limit.js';
 
 export const MAX_BATCH_EVENTS = 100;
 /** A batch item is at most what POST /v1/events accepts as a body (contract section 3): 256 KB, JSON-encoded. */
@@ -30,6 +31,12 @@ export interface IngestContext {
   identities?: IdentityStore | undefined;
   /** The org's identity rules (PUT /v1/settings/identity: junk values never linked, limits). Without it, the built-in list and default limits. */
   identityRules?: ((orgId: string) => Promise<IdentityRules>) | undefined;
+  /**
+   * The org's events bucket (its shard plan's rate, shared/domain/rate-limit.ts): every valid event is admitted before
+   * anything of it is written (a RateLimitedError, 429, then stores nothing of the request). Required: no way in stores
+   * events past it.
+   */
+  admission: EventAdmission;
 }
 
 /**
@@ -145,15 +152,21 @@ export async function storeOnce(store: EventStore, built: BuiltEvent, nowMs: num
   return { status: 'conflict', id: stored.event.id, stored: stored.event };
 }
 
-/** Validates, stamps and stores one event: created, duplicate (same content), conflict, or invalid. */
+/** Validates, admits (one event of the org's events bucket), stamps and stores one event: created, duplicate (same content), conflict, or invalid. */
 export async function ingestEvent(store: EventStore, body: unknown, context: IngestContext): Promise<IngestResult> {
   const validation = validateEventInput(body, { now: context.now, requireLeadId: true });
   if (!validation.ok) return { status: 'invalid', error: new ValidationError(validation.errors) };
-  const identity = validation.value.identity;
+  await context.admission.admit(context.orgId, 1);
+  return storeValid(store, validation.value, context);
+}
+
+/** Stamps and stores an event already validated and admitted. */
+async function storeValid(store: EventStore, input: EventInput, context: IngestContext): Promise<IngestResult> {
+  const identity = input.identity;
   const linked = identity && context.identities
     ? claims({ emails: [identity.email], phones: identity.phone ? [{ value: identity.phone }] : [], refs: identity.refs ?? [] })
     : undefined;
-  const built = buildEvent(validation.value, {
+  const built = buildEvent(input, {
     orgId: context.orgId, now: context.now,
     ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
     ...(linked ? { identityKeys: normalizeClaims(linked) } : {}),
@@ -187,7 +200,9 @@ function asItemResult(error: unknown, onFault?: (error: unknown) => void): Batch
 /**
  * A batch: every item is judged on its own, in input order. Items that share an id (the same idempotency
  * key twice in one batch) are chained so the first is the one created and the rest are duplicates or
- * conflicts of it; all others run in parallel, at most BATCH_PUT_CONCURRENCY at a time.
+ * conflicts of it; all others run in parallel, at most BATCH_PUT_CONCURRENCY at a time. Every item is validated
+ * first, and the valid ones are admitted together (n events of the org's events bucket) before any is written: over
+ * the org's event rate, the whole batch is a 429 and nothing of it is stored.
  */
 export async function ingestBatch(
   store: EventStore, body: unknown, context: IngestContext, onFault?: (error: unknown, index: number) => void,
@@ -215,6 +230,22 @@ export async function ingestBatch(
       pending.push(index);
     }
   });
+  // Validated before anything is written or admitted: an invalid item costs no event of the org's rate.
+  const valid = new Map<number, EventInput>();
+  for (const index of pending.splice(0)) {
+    try {
+      const validation = validateEventInput(items[index], { now: context.now, requireLeadId: true });
+      if (validation.ok) {
+        valid.set(index, validation.value);
+        pending.push(index);
+      } else {
+        results[index] = { status: 'invalid', error: new ValidationError(validation.errors) };
+      }
+    } catch (error) {
+      results[index] = asItemResult(error, onFault && ((e) => onFault(e, index)));
+    }
+  }
+  await context.admission.admit(context.orgId, pending.length);
   const chains = new Map<string, Promise<unknown>>();
   let next = 0;
   const worker = async () => {
@@ -224,7 +255,7 @@ export async function ingestBatch(
       const external = (item as { external_event_id?: unknown } | null)?.external_event_id;
       const perItemKey = context.idempotencyKey && external === undefined ? `${context.idempotencyKey}#${index}` : undefined;
       const chainKey = typeof external === 'string' ? `${(item as { source?: unknown }).source}:${external}` : undefined;
-      const run = () => ingestEvent(store, item, { ...context, idempotencyKey: perItemKey }).catch((error: unknown) => asItemResult(error, onFault && ((e) => onFault(e, index))));
+      const run = () => storeValid(store, valid.get(index)!, { ...context, idempotencyKey: perItemKey }).catch((error: unknown) => asItemResult(error, onFault && ((e) => onFault(e, index))));
       if (chainKey === undefined) {
         results[index] = await run();
       } else {

@@ -95,6 +95,9 @@ export const leadDigest = (leadId: string): string => digest(leadId);
  *   RATELIMIT#<org>                                / BUCKET           the org's token bucket {tat}: GCRA's arrival time (ms), leased from in
  *                                                                     chunks (shared/definitions/rate-limits.ts: a few dozen writes a second
  *                                                                     at most); its own partition, so its writes share no key with settings
+ *   RATELIMIT#<org>                                / EVENTS           the org's events bucket {tat}: the same GCRA at its shard plan's rate
+ *                                                                     (eventLimitsFor), leased the same way; the partition's writes are
+ *                                                                     both buckets' (the scale model adds them)
  *   AUDIT#<org>#<UTC day>                          / <at>#<uuid>      one audit record (TTL: 400 days)
  *   IDENT#<org>#<sha256 of identity>               / IDENT            {lead_id}: the first claim wins
  *   LEAD#<org>#<lead id>                           / PROFILE          {created_at, merged_into?, n_email, n_phone, n_ref}: small, whatever
@@ -140,6 +143,7 @@ export const controlKeys = {
   shardPlan: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'SHARDS' }),
   rateLimitSettings: (orgId: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: 'LIMITS' }),
   rateLimitBucket: (orgId: string): ControlKey => ({ pk: `RATELIMIT#${orgId}`, sk: 'BUCKET' }),
+  rateLimitEventsBucket: (orgId: string): ControlKey => ({ pk: `RATELIMIT#${orgId}`, sk: 'EVENTS' }),
   leadconduitStatus: (orgId: string, channel: string): ControlKey => ({ pk: `ORG#${orgId}`, sk: `LEADCONDUIT#${channel}` }),
   leadconduitStatusOfOrg: (orgId: string): ControlPrefix => ({ pk: `ORG#${orgId}`, skPrefix: 'LEADCONDUIT#' }),
   auditDay: (orgId: string, day: string): string => `AUDIT#${orgId}#${day}`,

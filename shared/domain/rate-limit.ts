@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
-import { MAX_RATE_LIMIT, LEASE_SECONDS, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, instanceLeaseSize, rateLimitLeaseSize } from '../definitions/rate-limits.js';
+import { EVENT_ADMISSION_MAX_WAIT_MS, MAX_RATE_LIMIT, LEASE_SECONDS, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, eventLimitsFor, instanceLeaseSize, rateLimitLeaseSize } from '../definitions/rate-limits.js';
 import { RateLimitedError, ValidationError } from './errors.js';
 import type { Clock, Log, RateLimitSettings, RateLimitStore } from './ports.js';
 import { parseOrThrow } from './schema.js';
+import type { ShardPlan } from './shards.js';
 
 /**
  * Per-org rate limits (issue #22 point 3): a token bucket per org, correct across any number of function instances.
@@ -50,11 +51,11 @@ export function tokensAvailable(limits: Limits, tatMs: number | undefined, nowMs
   return Math.max(0, Math.floor((nowMs + capacityMs - tatMs) / intervalMs + 1e-9));
 }
 
-/** Milliseconds from `nowMs` until the bucket (at `tat`) holds one whole token again (0: it holds one now). */
-export function msUntilNextToken(limits: Limits, tatMs: number | undefined, nowMs: number): number {
+/** Milliseconds from `nowMs` until the bucket (at `tat`) holds `tokens` whole tokens again (0: it holds them now). */
+export function msUntilNextToken(limits: Limits, tatMs: number | undefined, nowMs: number, tokens = 1): number {
   if (tatMs === undefined) return 0;
   const { intervalMs, capacityMs } = bucketShape(limits);
-  return Math.max(0, tatMs - capacityMs + intervalMs - nowMs);
+  return Math.max(0, tatMs - capacityMs + tokens * intervalMs - nowMs);
 }
 
 /** Retry-After as sent: whole seconds, at least 1 (a client that retries at once would only be refused again). */
@@ -82,11 +83,12 @@ const MAX_LEASE_ATTEMPTS = 4;
  * Takes up to `want` tokens from the org's bucket: as many as it holds, at most `want` (a partial lease when fewer
  * are left). Advances from the instance's last known `tat` (restarts when it knows none), and follows what each
  * refused write reports (a tat in the past: the bucket is full, restart). `giveBack` unspent tokens of the
- * instance's previous lease return in the same write. Granted 0: the bucket is empty (or the race was lost
- * MAX_LEASE_ATTEMPTS times); `tatMs` tells when a token comes back.
+ * instance's previous lease return in the same write. Granted 0: the bucket holds fewer than `minimum` (at most
+ * the burst: what one admission spends at once, a batch's events) or the race was lost MAX_LEASE_ATTEMPTS times;
+ * `tatMs` tells when tokens come back. Never a partial lease below `minimum`: an admission of n is all or nothing.
  */
 export async function leaseTokens(
-  store: RateLimitStore, orgId: string, limits: Limits, want: number, nowMs: number, knownTatMs?: number, giveBack = 0,
+  store: RateLimitStore, orgId: string, limits: Limits, want: number, nowMs: number, knownTatMs?: number, giveBack = 0, minimum = 1,
 ): Promise<{ granted: number; tatMs: number | undefined }> {
   const { intervalMs, capacityMs } = bucketShape(limits);
   let seen = knownTatMs;
@@ -106,7 +108,7 @@ export async function leaseTokens(
     // `giveBack` tokens of an earlier lease, taken from this bucket and never spent, return in the same write (a
     // bucket that filled up meanwhile took the restart path above: nothing to give back to a full bucket).
     const room = Math.min(limits.burst, tokensAvailable(limits, seen, nowMs) + giveBack);
-    if (room < 1) return { granted: 0, tatMs: seen };
+    if (room < Math.max(1, minimum)) return { granted: 0, tatMs: seen };
     const tokens = Math.min(want, room);
     const net = tokens - giveBack;
     const change = await store.advance(orgId, { nowMs, addMs: net * intervalMs, atMostMs: nowMs + capacityMs - net * intervalMs });
@@ -142,6 +144,10 @@ export interface RateLimiterOptions {
   /** How long an org's override is kept before it is read again (SETTINGS_CACHE_SECONDS; 0: at every lease). */
   settingsCacheMs: number;
   clock: Clock;
+  /** The org's limits (default: its override, RateLimitStore.limits, over RATE_LIMIT_DEFAULTS). */
+  limits?: (orgId: string, nowMs: number) => Promise<Limits>;
+  /** The 429's detail (default: the request limit's, which advises batches). */
+  refusalDetail?: (limits: Limits, retryAfterSeconds: number) => string;
 }
 
 export class RateLimiter {
@@ -151,24 +157,32 @@ export class RateLimiter {
   constructor(private readonly store: RateLimitStore, private readonly options: RateLimiterOptions) {}
 
   /**
-   * Lets one request of the org through (its Admission), or throws RateLimitedError (429 + Retry-After). Never throws
-   * anything else: a failing store lets the request through.
+   * Lets `n` tokens of the org through at once (a request: 1; a batch's events: n), or throws RateLimitedError (429 +
+   * Retry-After) and takes none. Never throws anything else: a failing store lets them through. An `n` above the
+   * burst costs the whole burst (it could never be admitted otherwise).
    */
-  async admit(orgId: string, log?: Log): Promise<Admission> {
+  async admit(orgId: string, log?: Log, n = 1): Promise<Admission> {
     for (;;) {
       const now = this.options.clock.now();
       const held = this.heldFor(orgId);
-      if (held.refusedUntilMs > now) throw new RateLimitedError((held.refusedUntilMs - now) / 1000, held.limits);
-      if (held.tokens > 0 && held.leaseExpiresAtMs > now) {
-        held.tokens -= 1;
+      if (held.refusedUntilMs > now) throw this.refusal((held.refusedUntilMs - now) / 1000, held.limits);
+      const cost = costOf(n, held.limits);
+      if (held.tokens >= cost && held.leaseExpiresAtMs > now) {
+        held.tokens -= cost;
         return { limits: held.limits, remaining: Math.max(0, held.remainingAtLease + held.tokens) };
       }
-      // One lease in flight per org on this instance: the others wait for it, then look again.
-      held.leasing ??= this.lease(orgId, held, log).finally(() => {
+      // One lease in flight per org on this instance: the others wait for it, then look again. Every lease ends
+      // with at least its cost in hand, or with refusedUntilMs set (or failing open with its cost): the loop ends.
+      held.leasing ??= this.lease(orgId, held, cost, log).finally(() => {
         held.leasing = undefined;
       });
       await held.leasing;
     }
+  }
+
+  private refusal(retryAfterSeconds: number, limits: Limits): RateLimitedError {
+    const detail = this.options.refusalDetail;
+    return new RateLimitedError(retryAfterSeconds, limits, detail && ((seconds) => detail(limits, seconds)));
   }
 
   private heldFor(orgId: string): Held {
@@ -182,21 +196,24 @@ export class RateLimiter {
     return held;
   }
 
-  private async lease(orgId: string, held: Held, log?: Log): Promise<void> {
+  private async lease(orgId: string, held: Held, asked: number, log?: Log): Promise<void> {
+    let cost = asked;
     try {
       let now = this.options.clock.now();
       if (now - held.limitsReadAtMs > this.options.settingsCacheMs) {
-        held.limits = limitsOf(await this.store.limits(orgId));
+        held.limits = this.options.limits ? await this.options.limits(orgId, now) : limitsOf(await this.store.limits(orgId));
         held.limitsReadAtMs = now;
         now = this.options.clock.now();
+        cost = costOf(asked, held.limits);
       }
       // This instance's own rate, from what it spent of its last lease (over at least LEASE_SECONDS, so a quick
       // second request does not read as a huge rate): the next lease is about a lease lifetime of it.
       const unspent = Math.min(held.tokens, held.leased);
       const spent = held.leased - unspent;
       const ownRate = spent / (Math.max(now - held.leasedAtMs, LEASE_SECONDS * 1000) / 1000);
-      const want = instanceLeaseSize(held.limits, ownRate);
-      const { granted, tatMs } = await leaseTokens(this.store, orgId, held.limits, want, now, held.tatMs, unspent);
+      // At least this admission's cost (a batch's events may exceed a lease of the instance's own rate).
+      const want = Math.max(instanceLeaseSize(held.limits, ownRate), cost);
+      const { granted, tatMs } = await leaseTokens(this.store, orgId, held.limits, want, now, held.tatMs, unspent, cost);
       held.tatMs = tatMs;
       if (this.storeFailing) {
         this.storeFailing = false;
@@ -206,7 +223,8 @@ export class RateLimiter {
         Object.assign(held, { tokens: granted, leased: granted, leasedAtMs: now, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: tokensAvailable(held.limits, tatMs, now) });
       } else {
         // Empty (or a lost race, which reads as "try again in a moment"): refuse from memory until a token is back.
-        const waitMs = tatMs === undefined ? 1000 : Math.max(msUntilNextToken(held.limits, tatMs, now), 1);
+        // Until the bucket holds what this admission needs besides the unspent tokens it would give back.
+        const waitMs = tatMs === undefined ? 1000 : Math.max(msUntilNextToken(held.limits, tatMs, now, Math.max(1, cost - unspent)), 1);
         held.refusedUntilMs = now + retryAfterSeconds(waitMs) * 1000;
       }
     } catch (error) {
@@ -219,10 +237,89 @@ export class RateLimiter {
       }
       const now = this.options.clock.now();
       // Tokens the store never gave are never given back to it (leased: 0).
-      Object.assign(held, { tokens: rateLimitLeaseSize(held.limits), leased: 0, leasedAtMs: now, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: 0 });
+      Object.assign(held, { tokens: Math.max(rateLimitLeaseSize(held.limits), cost), leased: 0, leasedAtMs: now, leaseExpiresAtMs: now + LEASE_TTL_MS, remainingAtLease: 0 });
     }
   }
 }
+
+/** Tokens an admission of `n` takes: at least 1, at most the burst (more could never be admitted). */
+const costOf = (n: number, limits: Limits): number => Math.min(Math.max(1, Math.ceil(n)), limits.burst);
+
+// ── Events a second, by the org's shard plan (issue #22: no org saturates its own keys) ─────────────────────
+
+/**
+ * Admission of an org's events before they are stored, on every way in (POST /v1/events: 1; POST /v1/events/batch:
+ * the items that passed validation; a signed webhook delivery: 1; LeadConduit's route, inbox and pull: the objects
+ * of the call). The request bucket counts a batch of 100 once, so without this an org could write 100,000 events a
+ * second onto its one day key and have DynamoDB throttle the index partition, which fails the base-table writes of
+ * every org whose day key shares it (contract sections 3 and 15).
+ */
+export interface EventAdmission {
+  /** Admits `n` events of the org now, or throws RateLimitedError (429 + Retry-After) and admits none. */
+  admit(orgId: string, n: number): Promise<void>;
+  /**
+   * Admits `n` events, waiting while the org's bucket refills (at most EVENT_ADMISSION_MAX_WAIT_MS in all, then
+   * RateLimitedError): for the ways in that are no HTTP request (the inbox, the pull), which must back off and
+   * retry, never drop or set aside an event.
+   */
+  admitWaiting(orgId: string, n: number): Promise<void>;
+}
+
+export interface EventRateLimiterOptions {
+  clock: Clock;
+  /** The org's shard plan now (the events store's `shardPlan`, or a ShardPlanStore's `of`), cached by its store. */
+  shardPlan: (orgId: string, nowMs: number) => Promise<ShardPlan>;
+  log?: Log;
+  /** Waits of admitWaiting (tests pass a fake clock's). */
+  sleep?: (ms: number) => Promise<void>;
+  maxWaitMs?: number;
+}
+
+/**
+ * The events bucket: the same GCRA and leases as the request bucket (RateLimiter), over its own item
+ * (controlKeys.rateLimitEventsBucket, beside the org's request bucket), at the rate of the org's shard plan as its
+ * WRITERS use it (plan.write: eventLimitsFor). Raising the plan (`npm run keys -- shards`) raises the rate once
+ * writers spread over the new shards. Fails open like the request bucket.
+ */
+export class EventRateLimiter implements EventAdmission {
+  private readonly limiter: RateLimiter;
+
+  constructor(store: RateLimitStore, private readonly options: EventRateLimiterOptions) {
+    this.limiter = new RateLimiter(store, {
+      clock: options.clock,
+      // The plan's store caches it (SHARD_PLAN_CACHE_MS): read at every lease, so a raise applies within that.
+      settingsCacheMs: 0,
+      limits: async (orgId, nowMs) => eventLimitsFor((await options.shardPlan(orgId, nowMs)).write),
+      refusalDetail: (limits, seconds) => `This org may store ${limits.requestsPerSecond} events a second (bursts of ${limits.burst}); retry after ${seconds} s. `
+        + "An org's event rate follows its index shard plan, so that none of its keys takes more than half of DynamoDB's write limit: "
+        + 'raise the plan for the rate it needs (npm run keys -- shards --org <org> --events-per-second <n>).',
+    });
+  }
+
+  async admit(orgId: string, n: number): Promise<void> {
+    if (n <= 0) return;
+    await this.limiter.admit(orgId, this.options.log, n);
+  }
+
+  async admitWaiting(orgId: string, n: number): Promise<void> {
+    const { clock } = this.options;
+    const deadline = clock.now() + (this.options.maxWaitMs ?? EVENT_ADMISSION_MAX_WAIT_MS);
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    for (;;) {
+      try {
+        return await this.admit(orgId, n);
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        const waitMs = error.retryAfterSeconds * 1000;
+        if (clock.now() + waitMs > deadline) throw error;
+        await sleep(waitMs);
+      }
+    }
+  }
+}
+
+/** Admits everything: for tools that write to a scratch table outside any org's traffic (benchmarks), never for a way in. */
+export const unlimitedEvents: EventAdmission = { admit: async () => undefined, admitWaiting: async () => undefined };
 
 // ── The override (PUT /v1/settings/limits) ───────────────────────────────────────────────────────────────────
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RATE_LIMIT_DEFAULTS } from '../../shared/definitions/rate-limits.js';
+import { eventBurstFor, eventsPerSecondFor, RATE_LIMIT_DEFAULTS } from '../../shared/definitions/rate-limits.js';
+import { SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
+import { RateLimitedError } from '../../shared/domain/errors.js';
+import { defaultDependencies } from '../../shared/adapters/container.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
 import { signedSample } from '../../infra/local/webhook-samples.js';
 import { sampleEvent, startTestApi, type TestApi, type TestResponse } from '../support/api.js';
@@ -85,6 +88,78 @@ describe('per-org rate limits (issue #22 point 3)', () => {
     const refused = flood.filter((res) => res.status === 429);
     expect(refused.length).toBeGreaterThanOrEqual(5);
     for (const res of refused) expectRateLimited(res);
+  });
+
+  /**
+   * Spends the org's events bucket through the ingest function's own limiter (the instance the requests meet) until it
+   * refuses (a function's process-wide container, as its handler uses it): the local stack stores a few hundred events a second, too slow to outrun a 500/s bucket over HTTP alone,
+   * and a refused instance refuses from memory until its Retry-After (≥ 1 s), so the next request meets it for sure.
+   */
+  async function spendEventBurst(orgId: string, fn: 'ingest' | 'webhooks' = 'ingest'): Promise<number> {
+    let spent = 0;
+    for (;;) {
+      try {
+        await defaultDependencies(fn).eventLimiter.admit(orgId, 100);
+        spent += 100;
+      } catch (error) {
+        if (error instanceof RateLimitedError) return spent;
+        throw error;
+      }
+    }
+  }
+  const batchOf = (key: string, tag: string) => api.request('POST', '/v1/events/batch', {
+    key, body: { events: Array.from({ length: 100 }, (_, i) => sampleEvent({ lead_id: `lead_${tag}_${i}_${randomUUID().slice(0, 6)}` })) },
+  });
+  /** The org's stored events, counted page by page (GET /v1/events: its default range holds the sample's hour). */
+  const storedCount = async (key: string) => {
+    let count = 0;
+    for (let path: string | undefined = '/v1/events?limit=1000'; path;) {
+      const page: TestResponse = await api.request('GET', path, { key });
+      expect(page.status, page.text).toBe(200);
+      count += page.body.items.length;
+      path = page.body.next_cursor ? `/v1/events?limit=1000&cursor=${encodeURIComponent(page.body.next_cursor)}` : undefined;
+    }
+    return count;
+  };
+
+  it("caps an org's events by its shard plan: an unsharded org's batch past its event burst gets 429 + Retry-After and stores nothing, another org is unaffected, a raised plan admits more", async () => {
+    const org = await api.newOrg();
+    const other = await api.newOrg();
+    // Unsharded, the org's events bucket holds one second of 500 events (one day key's half limit, shared/definitions/rate-limits.ts).
+    expect(await spendEventBurst(org.orgId)).toBeGreaterThanOrEqual(eventBurstFor(1));
+    const [refused, others] = await Promise.all([batchOf(org.key, 'a'), Promise.all(Array.from({ length: 3 }, (_, i) => batchOf(other.key, `o${i}`)))]);
+    expectRateLimited(refused);
+    expect(refused.body.detail).toContain(`${eventsPerSecondFor(1)} events a second`);
+    expect(refused.body.detail).toContain('npm run keys -- shards');
+    expect(await storedCount(org.key)).toBe(0); // the answer tells exactly what was stored: nothing of a refused batch
+    expect(others.map((res) => res.status)).toEqual([200, 200, 200]);
+
+    // Raised to 8 shards (writers already on them), the same org is admitted 8 shards' rate once its Retry-After passed.
+    // Raised in the ingest and query functions' own plan stores (the functions' containers in this process, as their
+    // handlers use them): their caches read the 1-shard plan, and another instance's cache takes up to
+    // SHARD_PLAN_CACHE_MS to see a raise, which is why writers wait SHARD_PLAN_WRITE_DELAY_MS (set in the past here).
+    for (const fn of ['query', 'ingest'] as const) await defaultDependencies(fn).shardPlans.raise(org.orgId, 8, Date.now() - SHARD_PLAN_WRITE_DELAY_MS);
+    await new Promise((resolve) => setTimeout(resolve, Number(refused.headers.get('retry-after')) * 1000 + 100));
+    const raised = await Promise.all(Array.from({ length: 10 }, (_, i) => batchOf(org.key, `r${i}`)));
+    expect(raised.map((res) => `${res.status} ${res.status === 200 ? '' : res.text}`)).toEqual(Array(10).fill('200 '));
+    expect(await storedCount(org.key)).toBe(1_000); // twice the unsharded burst, at once
+  });
+
+  it('caps single events and signed webhook deliveries by the same events bucket', async () => {
+    const org = await api.newOrg();
+    const secret = `stripe_secret_${randomUUID()}`;
+    await setWebhookSecret(api.deps.webhookSecrets, { orgId: org.orgId, provider: 'stripe', secret, nowIso: new Date().toISOString() });
+    await spendEventBurst(org.orgId, 'ingest');
+    const single = await postEvent(org.key);
+    expectRateLimited(single);
+    expect(single.body.detail).toContain('npm run keys -- shards');
+    // The webhooks function is another instance: it refuses from its own memory once it met the empty bucket.
+    await spendEventBurst(org.orgId, 'webhooks');
+    const delivery = signedSample('stripe', secret, { email: `ev.${randomUUID().slice(0, 8)}@example.com`, phone: '+5511912345678' });
+    const webhook = await api.request('POST', `/v1/webhooks/stripe/${org.orgId}`, { rawBody: delivery.body, headers: delivery.headers });
+    expectRateLimited(webhook);
+    expect(webhook.body.detail).toContain('npm run keys -- shards');
+    expect(await storedCount(org.key)).toBe(0);
   });
 
   it('PUT/GET /v1/settings/limits: admin only, every bad field named in one 400, audited, and in force at once', async () => {

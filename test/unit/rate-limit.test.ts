@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_HEADROOM, KEY_WRITE_UNITS_PER_SECOND } from '../../shared/definitions/scale.js';
-import { LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, rateLimitLeaseSize, rateLimitStateWritesPerSecond } from '../../shared/definitions/rate-limits.js';
+import { indexShardsFor, KEY_HEADROOM, KEY_WRITE_UNITS_PER_SECOND } from '../../shared/definitions/scale.js';
+import { eventBurstFor, eventLimitsFor, eventsPerSecondFor, fullestShardEventsPerSecond, LEASE_TTL_MS, RATE_LIMIT_DEFAULTS, rateLimitLeaseSize, rateLimitStateWritesPerSecond } from '../../shared/definitions/rate-limits.js';
 import { RateLimitedError } from '../../shared/domain/errors.js';
 import type { BucketChange, RateLimitSettings, RateLimitStore } from '../../shared/domain/ports.js';
-import { leaseTokens, msUntilNextToken, parseRateLimitSettings, RateLimiter, retryAfterSeconds, tokensAvailable } from '../../shared/domain/rate-limit.js';
+import { EventRateLimiter, leaseTokens, msUntilNextToken, parseRateLimitSettings, RateLimiter, retryAfterSeconds, tokensAvailable } from '../../shared/domain/rate-limit.js';
 import { toProblem } from '../../shared/http/problem.js';
 
 /** The store's conditional writes, as DynamoRateLimitStore makes them, over a Map; every write attempt counted. */
@@ -257,5 +257,108 @@ describe('an override that makes every request a write (issue #22 red team)', ()
       clock.advance(1);
     }
     expect(store.writes).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+  });
+});
+
+describe("an org's events a second follow its shard plan (issue #22: no org saturates its own keys)", () => {
+  const plans = new Map<string, number>();
+  const limiterOver = (store: MemoryRateLimitStore, clock: ReturnType<typeof fakeClock>, options: { sleep?: (ms: number) => Promise<void>; maxWaitMs?: number } = {}) =>
+    new EventRateLimiter(store, { clock, shardPlan: async (orgId) => ({ write: plans.get(orgId) ?? 1, read: plans.get(orgId) ?? 1 }), ...options });
+
+  it('eventsPerSecondFor is indexShardsFor\'s inverse: the largest rate whose fullest shard stays within half a key\'s write limit', () => {
+    for (const shards of [1, 2, 3, 5, 8, 16, 24, 64, 200, 256]) {
+      const rate = eventsPerSecondFor(shards);
+      expect(indexShardsFor(rate), `${shards} shards`).toBeLessThanOrEqual(shards);
+      expect(fullestShardEventsPerSecond(rate, shards)).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+      // The largest: one more event a second needs more shards (or is over half a key even at the most shards).
+      expect(fullestShardEventsPerSecond(rate + 1, shards)).toBeGreaterThan(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM);
+      if (shards > 1) expect(rate).toBeGreaterThan(eventsPerSecondFor(shards - 1));
+    }
+    // Unsharded, every event is on the one day key: half of its 1,000 write units.
+    expect(eventsPerSecondFor(1)).toBe(500);
+    // The plan the keys CLI sizes for 10,000 events/s takes them.
+    expect(eventsPerSecondFor(indexShardsFor(10_000))).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('its burst (one second of the rate) keeps the busiest second within a key\'s whole write limit', () => {
+    for (const shards of [1, 2, 8, 24, 256]) {
+      const { requestsPerSecond: rate, burst } = eventLimitsFor(shards);
+      expect(burst).toBe(rate);
+      expect(fullestShardEventsPerSecond(rate + burst, shards)).toBeLessThanOrEqual(KEY_WRITE_UNITS_PER_SECOND);
+      expect(burst).toBeGreaterThanOrEqual(100); // a whole batch (POST /v1/events/batch) always fits
+    }
+  });
+
+  it('admits n events at once, all or nothing: past the burst a batch is refused (429 naming the shard plan) and takes no tokens', async () => {
+    const store = new MemoryRateLimitStore();
+    const clock = fakeClock();
+    const limiter = limiterOver(store, clock);
+    for (let i = 0; i < 5; i++) await limiter.admit('org_a', 100); // 500: the unsharded burst
+    const refused = await limiter.admit('org_a', 100).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    const { problem, headers } = toProblem(refused as RateLimitedError);
+    expect(problem).toMatchObject({ status: 429, type: expect.stringContaining('rate-limited') });
+    expect(headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+    expect(problem.detail).toContain('500 events a second');
+    expect(problem.detail).toContain('npm run keys -- shards');
+    // Another org is unaffected.
+    await limiter.admit('org_b', 100);
+    // A second later the bucket took 500 back: 5 batches again, not 6.
+    clock.advance(1_000);
+    for (let i = 0; i < 5; i++) await limiter.admit('org_a', 100);
+    await expect(limiter.admit('org_a', 100)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+
+  it('follows the plan as writers use it: raised to 8 shards, the same org is admitted 8 shards\' rate', async () => {
+    const store = new MemoryRateLimitStore();
+    const clock = fakeClock();
+    const limiter = limiterOver(store, clock);
+    plans.set('org_raised', 8);
+    let admitted = 0;
+    for (let i = 0; i < 100; i++) {
+      try {
+        await limiter.admit('org_raised', 100);
+        admitted += 100;
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+      }
+    }
+    expect(admitted).toBe(Math.floor(eventBurstFor(8) / 100) * 100);
+    expect(admitted).toBeGreaterThan(eventBurstFor(1));
+  });
+
+  it('admitWaiting backs off for the Retry-After and then admits (the inbox, the pull); it gives up only past its wait', async () => {
+    const store = new MemoryRateLimitStore();
+    const clock = fakeClock();
+    const slept: number[] = [];
+    const limiter = limiterOver(store, clock, { sleep: async (ms) => { slept.push(ms); clock.advance(ms); }, maxWaitMs: 5_000 });
+    for (let i = 0; i < 5; i++) await limiter.admitWaiting('org_w', 100);
+    await limiter.admitWaiting('org_w', 100);
+    expect(slept.length).toBeGreaterThan(0);
+    expect(slept.every((ms) => ms >= 1_000)).toBe(true);
+    const impatient = limiterOver(store, clock, { sleep: async (ms) => clock.advance(ms), maxWaitMs: 0 });
+    for (let i = 0; i < 5; i++) await impatient.admit('org_x', 100).catch(() => undefined);
+    await expect(impatient.admitWaiting('org_x', 100)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+
+  it('fails open with n above a lease when its store fails (never a refusal or a loop for the limiter\'s own fault)', async () => {
+    const store = new MemoryRateLimitStore();
+    store.failing = true;
+    const limiter = limiterOver(store, fakeClock());
+    for (let i = 0; i < 20; i++) await limiter.admit('org_a', 100);
+  });
+
+  it('writes its bucket item a few times a second at its whole rate, batches or single events', async () => {
+    const store = new MemoryRateLimitStore();
+    const clock = fakeClock();
+    plans.set('org_busy', indexShardsFor(10_000));
+    const limiter = limiterOver(store, clock);
+    const rate = eventsPerSecondFor(indexShardsFor(10_000));
+    // 10 s at the plan's rate in batches of 100 from one instance.
+    for (let t = 0; t < 10_000; t += 10) {
+      clock.advance(10);
+      await limiter.admit('org_busy', Math.floor(rate / 100));
+    }
+    expect(store.writes / 10).toBeLessThan(KEY_WRITE_UNITS_PER_SECOND * KEY_HEADROOM / 10);
   });
 });

@@ -20,6 +20,7 @@ import { recordLeadMerge, recordMergeRefused, storeOnce } from '../ingest.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import type { EventStore, IdentityStore, LeadConduitChannel, LeadConduitMarks, LeadConduitStatusStore } from '../ports.js';
 import { mapLeadConduitEvent, redactCredentials } from './mapping.js';
+import type { EventAdmission } from '../rate-limit.js';
 
 /** An event as LeadConduit sends it is at most this large, JSON-encoded (section 12); a larger one is `invalid`. */
 export const MAX_LEADCONDUIT_EVENT_BYTES = 1024 * 1024;
@@ -32,6 +33,8 @@ export interface LeadConduitPorts {
   /** The org's identity rules (junk values, limits); without it, the built-in list and default limits. */
   identityRules?: ((orgId: string) => Promise<IdentityRules>) | undefined;
   leadconduitStatus: LeadConduitStatusStore;
+  /** The org's events bucket (its shard plan's rate, shared/domain/rate-limit.ts): a call's objects are admitted before any is stored. */
+  eventLimiter: EventAdmission;
 }
 
 export type LeadConduitItemStatus = 'created' | 'duplicate' | 'invalid' | 'error';
@@ -108,6 +111,12 @@ function asFault(error: unknown, index: number, onFault?: (error: unknown, index
 export async function ingestLeadConduitEvents(
   ports: LeadConduitPorts, orgId: string, objects: unknown[], via: LeadConduitChannel, nowMs: number, options: IngestLeadConduitOptions = {},
 ): Promise<LeadConduitItemResult[]> {
+  // The call's objects are admitted together before any is stored (all of them: judging each first would map and
+  // validate twice). Over the org's event rate the API route answers 429 and stores nothing; the inbox and the pull
+  // (no HTTP request: nobody to answer) wait for the bucket, then give up for now with the same error, which they
+  // retry later (the inbox's message comes back, the pull reads the page again): never a dropped or set-aside event.
+  if (via === 'api') await ports.eventLimiter.admit(orgId, objects.length);
+  else await ports.eventLimiter.admitWaiting(orgId, objects.length);
   // Objects naming the same LeadConduit id are stored in input order, one after another: the first is created, the
   // rest are its duplicates. Groups run side by side.
   const groups = new Map<string, number[]>();

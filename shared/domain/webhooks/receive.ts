@@ -7,6 +7,7 @@ import { recordLeadMerge, recordMergeRefused, storeOnce } from '../ingest.js';
 import { ORG_ID_PATTERN } from '../keys.js';
 import { derivedId, idProblem, wellFormedDeep } from '../schema.js';
 import { mayHoldLoneSurrogate } from '../json.js';
+import type { EventAdmission } from '../rate-limit.js';
 import type { EventStore, IdentityStore } from '../ports.js';
 import { UNMAPPED, type MappedDelivery } from './mapping.js';
 import { mapHotmart } from './hotmart.js';
@@ -37,6 +38,8 @@ export interface WebhookDependencies {
    * before, so a flood of unsigned requests to an org's URL costs that org nothing.
    */
   admit?: (orgId: string) => Promise<void>;
+  /** The org's events bucket (its shard plan's rate): a signed delivery is one event, admitted before anything is stored. */
+  admission: EventAdmission;
 }
 
 export interface WebhookOutcome {
@@ -68,6 +71,7 @@ export async function receiveWebhook(
     throw refused();
   }
   await deps.admit?.(orgId);
+  await deps.admission.admit(orgId, 1);
   const parsed = deps.parseJson(raw);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ValidationError([{ path: '', message: 'must be a JSON object' }]);
