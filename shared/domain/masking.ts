@@ -499,6 +499,130 @@ export function maskFormEncoded(text: string, options: MaskOptions = {}): string
   return changed ? parts.join('&') : text;
 }
 
+/** Whether a body of this content type (or, without one, of this shape) is XML: `application/xml`, `text/xml`, `…+xml`. */
+function isXmlBody(contentType: string | undefined, body: string): boolean {
+  if (contentType !== undefined && contentType !== 'text/plain') return contentType.endsWith('/xml') || contentType.endsWith('+xml');
+  const start = body.search(/\S/);
+  return start >= 0 && body[start] === '<' && body.trimEnd().endsWith('>');
+}
+
+/** An XML name without its namespace prefix (`ns:phone_1` → `phone_1`). */
+const localName = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
+/** Attributes that name the field an element holds (`<field name="phone_1">…</field>`, `<param key="email">`). */
+const XML_FIELD_ATTRIBUTES = new Set(['name', 'key', 'field', 'id']);
+const isXmlSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+
+/**
+ * A start tag's attributes from `from` on, each value masked by its own name (or the enclosing element's kind, or
+ * as free text's contacts); `onField` hears the field a `name`/`key`/`field`/`id` attribute names. Scanned by hand,
+ * one pass over the tag (a regular expression for `name="value"` backtracks quadratically on a long unquoted name).
+ */
+function maskXmlAttributes(tag: string, from: number, options: MaskOptions, inherited: Masker | undefined, onField: (field: string) => void): string {
+  let out = '';
+  let j = from;
+  while (j < tag.length) {
+    const c = tag[j];
+    if (isXmlSpace(c) || c === '/' || c === '>') {
+      out += c;
+      j++;
+      continue;
+    }
+    let k = j;
+    while (k < tag.length && !isXmlSpace(tag[k]) && tag[k] !== '=' && tag[k] !== '/' && tag[k] !== '>') k++;
+    const attribute = tag.slice(j, k);
+    let m = k;
+    while (isXmlSpace(tag[m])) m++;
+    if (tag[m] !== '=') {
+      out += tag.slice(j, m);
+      j = m;
+      continue;
+    }
+    m++;
+    while (isXmlSpace(tag[m])) m++;
+    const quote = tag[m] === '"' || tag[m] === "'" ? tag[m]! : '';
+    const closing = quote ? tag.indexOf(quote, m + 1) : -1;
+    // An unclosed quote: the value runs to the tag's end (its `>`).
+    let valueEnd = quote ? (closing < 0 ? tag.length - 1 : closing) : m;
+    if (!quote) while (valueEnd < tag.length && !isXmlSpace(tag[valueEnd]) && tag[valueEnd] !== '>') valueEnd++;
+    const valueStart = quote ? m + 1 : m;
+    const value = tag.slice(valueStart, valueEnd);
+    const attributeName = localName(attribute);
+    const namesField = XML_FIELD_ATTRIBUTES.has(attributeName.toLowerCase()) && maskerFor(value, options.extraNameKeys) !== undefined;
+    if (namesField) onField(value);
+    const masker = namesField ? undefined : maskerFor(attributeName, options.extraNameKeys) ?? inherited;
+    out += tag.slice(j, valueStart) + (value === '' ? value : masker ? masker(value) : maskContacts(value)) + (closing >= 0 ? quote : '');
+    j = closing >= 0 ? closing + 1 : valueEnd;
+  }
+  return out;
+}
+
+/**
+ * An XML body masked element by element as any object is key by key (LeadConduit's recipients often take XML): an
+ * element's text by the element's name (`<phone_1>5127891111</phone_1>`, `<ssn>`, `<dob>`), or by the field a `name`/
+ * `key`/`field` attribute names (`<field name="phone_1">…`); a PII element's children inherit its kind (`<address_1>
+ * <line>…</line></address_1>`, as a typed value's parts do); attribute values by their own names; CDATA as text;
+ * every other text as free text. One pass over the text with a stack of the open elements' maskers: linear in its
+ * size; a malformed document is masked as far as it can be read and the rest as free text (never left whole).
+ */
+function maskXml(text: string, options: MaskOptions): string {
+  const stack: (Masker | undefined)[] = [];
+  const current = () => stack[stack.length - 1];
+  /** Each element name's masker, looked up once per document (a document repeats its names). */
+  const elementMaskers = new Map<string, Masker | undefined>();
+  const maskText = (segment: string): string => {
+    const masker = current();
+    if (!masker) return maskFreeText(segment, options);
+    const start = segment.search(/\S/);
+    if (start < 0) return segment;
+    const end = segment.trimEnd().length;
+    return segment.slice(0, start) + masker(segment.slice(start, end)) + segment.slice(end);
+  };
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0) {
+      out += maskText(text.slice(i));
+      break;
+    }
+    if (lt > i) out += maskText(text.slice(i, lt));
+    if (text.startsWith('<![CDATA[', lt)) {
+      const close = text.indexOf(']]>', lt + 9);
+      const end = close < 0 ? text.length : close;
+      out += '<![CDATA[' + maskText(text.slice(lt + 9, end)) + (close < 0 ? '' : ']]>');
+      i = close < 0 ? text.length : close + 3;
+      continue;
+    }
+    const gt = text.indexOf('>', lt + 1);
+    if (gt < 0) {
+      out += maskFreeText(text.slice(lt), { ...options, embeddedDepth: MAX_EMBEDDED_JSON_DEPTH });
+      break;
+    }
+    const tag = text.slice(lt, gt + 1);
+    i = gt + 1;
+    const second = tag[1];
+    if (second === '/') {
+      stack.pop();
+      out += tag;
+      continue;
+    }
+    if (second === '?' || second === '!') {
+      out += maskContacts(tag); // a declaration or comment: what the scanners find in it is masked
+      continue;
+    }
+    const nameEnd = tag.slice(1).search(/[\s/>]/) + 1;
+    const name = localName(tag.slice(1, nameEnd));
+    let own = elementMaskers.has(name) ? elementMaskers.get(name) : maskerFor(name, options.extraNameKeys);
+    elementMaskers.set(name, own);
+    const attributes = maskXmlAttributes(tag, nameEnd, options, current(), (field) => {
+      own ??= maskerFor(field, options.extraNameKeys);
+    });
+    out += tag.slice(0, nameEnd) + attributes;
+    if (!tag.endsWith('/>')) stack.push(own ?? current());
+  }
+  return out;
+}
+
 /** A URL with its query masked as a form (`?email=…&phone_1=…`), the rest as free text. */
 function maskUrl(text: string, options: MaskOptions): string {
   const q = text.indexOf('?');
@@ -510,12 +634,17 @@ function maskUrl(text: string, options: MaskOptions): string {
 
 /**
  * An HTTP message object (LeadConduit's request and response: `{headers, body, uri, …}`): its body masked by its
- * content type (a form field by field; JSON key by key, as maskFreeText opens it; anything else as free text), its
+ * content type (a form field by field; XML element by element; JSON key by key, as maskFreeText opens it; anything
+ * else as free text), its
  * `uri`/`url` query field by field. Undefined for other keys or shapes.
  */
 function maskHttpPart(record: Record<string, unknown>, key: string, child: unknown, options: MaskOptions): string | undefined {
   if (typeof child !== 'string') return undefined;
-  if (key === 'body' && 'headers' in record) return contentTypeOf(record.headers) === FORM_CONTENT_TYPE ? maskFormEncoded(child, options) : maskFreeText(child, options);
+  if (key === 'body' && 'headers' in record) {
+    const contentType = contentTypeOf(record.headers);
+    if (contentType === FORM_CONTENT_TYPE) return maskFormEncoded(child, options);
+    return isXmlBody(contentType, child) ? maskXml(child, options) : maskFreeText(child, options);
+  }
   if ((key === 'uri' || key === 'url') && child.includes('?')) return maskUrl(child, options);
   return undefined;
 }

@@ -69,3 +69,39 @@ describe('masking LeadConduit\'s shapes (no pii:read, the bus, the archive)', ()
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe('XML bodies (red team #23: LeadConduit recipients often take XML; the free-text rules showed phone_1, the street, ssn and dob)', () => {
+  const xml = '<?xml version="1.0"?>\n<lead xmlns:x="urn:x"><x:phone_1>5127891111</x:phone_1><address_1><line>123 Main St</line></address_1>'
+    + '<ssn>123-45-6789</ssn><dob>1984-03-07</dob><email>Joe@Example.com</email><first_name>Joe</first_name><field name="phone_2">2025550143</field>'
+    + '<person last_name="Example" email=\'joe@example.com\' note="call +1 512 789 1111"/><c><![CDATA[ joe@example.com ]]></c>'
+    + '<phone_3><![CDATA[7911123456]]></phone_3><password>hunter2</password><campaign>tx auto</campaign></lead>';
+  const bodyOf = (contentType: string | undefined) =>
+    (maskPii({ request: { headers: contentType ? { 'Content-Type': contentType } : {}, body: xml } }) as unknown as { request: { body: string } }).request.body;
+
+  it.each(['application/xml', 'text/xml; charset=utf-8', 'application/soap+xml', undefined, 'text/plain'])('%s: element by element, attributes by name, CDATA as text', (contentType) => {
+    const body = bodyOf(contentType);
+    expect(LEAKS.filter((leak) => body.includes(leak))).toEqual([]);
+    expect(body).not.toContain('hunter2');
+    expect(body).toContain('<x:phone_1>512*******</x:phone_1><address_1><line>1***</line></address_1><ssn>***-**-6789</ssn><dob>1984</dob>');
+    expect(body).toContain('<field name="phone_2">202*******</field>');
+    expect(body).toContain('<campaign>tx auto</campaign>'); // what is no PII keeps its bytes
+  });
+
+  it('a JSON body labelled XML is still opened key by key; malformed XML is masked as far as it reads, the rest as free text', () => {
+    expect(JSON.parse(bodyOfJson('{"phone_1":"5127891111"}'))).toEqual({ phone_1: '512*******' });
+    const broken = (maskPii({ request: { headers: { 'content-type': 'text/xml' }, body: '<a><phone_1>5127891111</phone_1><b note="joe@example.com' } }) as unknown as { request: { body: string } }).request.body;
+    expect(broken).toBe('<a><phone_1>512*******</phone_1><b note="j***@example.com');
+  });
+
+  it('a 1 MB XML body of hostile shapes is masked in linear time', () => {
+    for (const body of ['<a>'.repeat(350_000), `<a ${'b=c '.repeat(250_000)}>`, `<a>${'x'.repeat(1_000_000)}</a>`, `<b ${'y'.repeat(1_000_000)}>`, '<phone_1>5127891111</phone_1>'.repeat(35_000)]) {
+      const started = performance.now();
+      maskPii({ request: { headers: { 'content-type': 'application/xml' }, body } });
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+  });
+});
+
+function bodyOfJson(body: string): string {
+  return (maskPii({ request: { headers: { 'content-type': 'application/xml' }, body } }) as unknown as { request: { body: string } }).request.body;
+}
