@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { ALERT_TOTAL_SHARDS, BUCKET_MS, WINDOW_MS } from '../definitions/alert-rules.js';
 import { activePartitionsPerStream, ARCHIVE_ROW_BYTES, ARCHIVE_STREAMS, archiveStreamOf, archiveStreamsForOrg, FIREHOSE_ACTIVE_PARTITIONS_DEFAULT, FIREHOSE_ACTIVE_PARTITIONS_MAX, FIREHOSE_STREAM_BYTES_PER_SECOND, FIREHOSE_STREAM_REQUESTS_PER_SECOND } from '../definitions/archive.js';
-import { modelInstancesFor, rateLimitStateWritesPerSecond, RATE_LIMIT_DEFAULTS } from '../definitions/rate-limits.js';
+import { eventLimitsFor, eventsPerSecondFor, modelInstancesFor, rateLimitStateWritesPerSecond, RATE_LIMIT_DEFAULTS } from '../definitions/rate-limits.js';
 import { AUTHORIZER_CACHE_SECONDS } from '../definitions/routes.js';
 import { INDEX_ENTRY_WRITE_UNITS, indexShardsFor, KEY_HEADROOM, KEY_READ_UNITS_PER_SECOND, KEY_WRITE_UNITS_PER_SECOND } from '../definitions/scale.js';
 import {
@@ -300,12 +300,16 @@ export function runScenario(scenario: Scenario, plan: Plan = PLAN, seed = 1): Sc
     if (claimed.length > 0) leads.add(controlKeys.leadPartition(event.org_id, event.lead_id), TRANSACTION_ITEM_UNITS, 1);
   }
 
-  // Requests: the limiter's state item per org, the authorizer's key lookup (cached AUTHORIZER_CACHE_SECONDS).
+  // Requests: the limiter's state items per org (its request bucket and, in the same partition, its events bucket),
+  // the authorizer's key lookup (cached AUTHORIZER_CACHE_SECONDS).
   const requestsPerOrg = scenario.eventsPerSecond / scenario.eventsPerRequest;
   for (let org = 0; org < scenario.orgs; org++) {
     const orgId = `org_${String(org).padStart(5, '0')}`;
     // Served by many function instances at once, each leasing its own share (an org's leases grow with its instances).
-    limiter.add(controlKeys.rateLimitBucket(orgId).pk, rateLimitStateWritesPerSecond(requestsPerOrg, RATE_LIMIT_DEFAULTS, modelInstancesFor(requestsPerOrg)));
+    const instances = modelInstancesFor(requestsPerOrg);
+    limiter.add(controlKeys.rateLimitBucket(orgId).pk, rateLimitStateWritesPerSecond(requestsPerOrg, RATE_LIMIT_DEFAULTS, instances));
+    // The events bucket, token by token (a batch's lease is at least its 100 events, so fewer writes: an upper bound).
+    limiter.add(controlKeys.rateLimitEventsBucket(orgId).pk, rateLimitStateWritesPerSecond(scenario.eventsPerSecond, eventLimitsFor(shards), instances));
     apiKeys.add(controlKeys.apiKeyByHash(`hash_of_${orgId}_key`).pk, 0, Math.min(requestsPerOrg, 1 / AUTHORIZER_CACHE_SECONDS));
   }
 
@@ -369,6 +373,14 @@ export function runScenario(scenario: Scenario, plan: Plan = PLAN, seed = 1): Sc
     keyRow('rate-limiter state', limiter),
     keyRow('API key lookups', apiKeys),
   ];
+
+  // The org's event rate (its events bucket) follows its shard plan: the scenario's rate must be within it, or the
+  // org is refused (429) before any key is; the plan is what admits it, so the cap itself is the limit (pass ≤ 100 %).
+  const eventCap = eventsPerSecondFor(shards);
+  rows.push({
+    component: `event rate cap (${shards} shard${shards === 1 ? '' : 's'}: eventsPerSecondFor)`, key: 'one org, events/s', rate: `${fmt(scenario.eventsPerSecond)} events/s`,
+    limit: `${fmt(eventCap)} events/s`, share: scenario.eventsPerSecond / eventCap, pass: scenario.eventsPerSecond <= eventCap,
+  });
 
   // Firehose: active partitions of the fullest stream over a buffer window, its bytes and requests a second.
   const partitions = scenario.backfill

@@ -15,6 +15,7 @@ import { matchRoute } from '../../shared/http/routing.js';
 import { localEnvironment } from '../../infra/local/settings.js';
 import { AUTHORIZER_CACHE_SECONDS, HANDLER_NAMES } from '../../shared/definitions/routes.js';
 import { MAX_RATE_LIMIT } from '../../shared/definitions/rate-limits.js';
+import { indexShardsFor, SHARD_PLAN_WRITE_DELAY_MS } from '../../shared/definitions/scale.js';
 import type { DynamoEventStore } from '../../shared/adapters/dynamo-event-store.js';
 import { buildEvent, validateEventInput } from '../../shared/domain/event.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
@@ -106,6 +107,9 @@ async function main(): Promise<void> {
   // per-org limit (1,000/s): the bench's org takes the highest limit an org may set, as a busy org would, so every
   // request measured is served, never a cheap 429. The limiter's own cost (a lease write per 1/20 s of rate) is measured.
   await deps.rateLimits.setLimits(orgId, { requests_per_second: MAX_RATE_LIMIT.requestsPerSecond, burst: MAX_RATE_LIMIT.burst });
+  // Its events a second follow its shard plan (eventsPerSecondFor): planned for that rate before its first request
+  // (writers at once: no instance has read its plan yet), so the bench measures stored events, not 429s.
+  await deps.shardPlans.raise(orgId, indexShardsFor(MAX_RATE_LIMIT.requestsPerSecond), Date.now() - SHARD_PLAN_WRITE_DELAY_MS);
   const lines: string[] = [];
   const report = (line: string) => {
     lines.push(line);

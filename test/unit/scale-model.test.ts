@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { indexShardsFor, KEY_HEADROOM, KEY_WRITE_UNITS_PER_SECOND } from '../../shared/definitions/scale.js';
 import { STREAM_PROFILES } from '../../shared/definitions/stream.js';
-import { eventKeysFor, shardOf } from '../../shared/domain/keys.js';
+import { controlKeys, eventKeysFor, shardOf } from '../../shared/domain/keys.js';
+import { eventsPerSecondFor, modelInstancesFor, RATE_LIMIT_DEFAULTS, rateLimitStateWritesPerSecond } from '../../shared/definitions/rate-limits.js';
 import { eventsPerBatch, PLAN, PLAN_BEFORE, runScenario, SCENARIOS, streamShards, syntheticSecond, type ScenarioResult } from '../../shared/domain/scale-model.js';
 
 const targets = SCENARIOS.filter((scenario) => scenario.target);
@@ -79,5 +80,23 @@ describe('the scale model (contract section 15, npm run scale-model)', () => {
     expect(PLAN.stream).toEqual(STREAM_PROFILES.large); // section 15's targets are judged on the large profile
     expect(batches).toBeLessThanOrEqual((slots / PLAN.stream.windowSeconds) * 1.05);
     expect(10_000 / eventsPerBatch(10_000 / slots, PLAN_BEFORE.stream)).toBeGreaterThan(5_000);
+  });
+  it("checks each org's event rate against its shard plan's cap, and counts the events bucket's writes in the limiter's partition", () => {
+    for (const scenario of SCENARIOS) {
+      const result = runScenario(scenario, PLAN);
+      const cap = row(result, 'event rate cap');
+      expect(cap.pass, scenario.name).toBe(true);
+      expect(cap.limit).toContain(eventsPerSecondFor(indexShardsFor(scenario.peakEventsPerSecond)).toLocaleString('en-US'));
+    }
+    // Unsharded, the 10,000/s org is refused at 500 events/s: the cap row fails (the org is capped before a key is).
+    const unsharded = runScenario(tenThousand, { ...PLAN, indexShards: () => 1 });
+    expect(row(unsharded, 'event rate cap').pass).toBe(false);
+    // Both buckets are items of one partition per org: its writes are the request bucket's and the events bucket's.
+    const result = runScenario(tenThousand, PLAN);
+    const limiter = row(result, 'rate-limiter state');
+    expect(limiter.key).toBe(controlKeys.rateLimitEventsBucket('org_00000').pk);
+    const requestsOnly = rateLimitStateWritesPerSecond(100, RATE_LIMIT_DEFAULTS, modelInstancesFor(100));
+    expect(Number.parseFloat(limiter.rate)).toBeGreaterThan(requestsOnly);
+    expect(limiter.pass).toBe(true);
   });
 });
