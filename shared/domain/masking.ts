@@ -452,8 +452,13 @@ const VALUE_PARTS = new Set(['value', 'normal', 'raw']);
  */
 const TYPED_VALUE_METADATA = new Set(['valid', 'type', 'country_code', 'domain', 'host', 'tld', 'area', 'reason', 'is_free', 'is_disposable', 'is_tollfree']);
 
+/** Whether a key names a credential (section 9's secrets: `password`, `token`, `api_key`, `…_secret`, `x-auth-token`…). */
+export function isSecretKey(key: string): boolean {
+  return maskerFor(key) === maskSecret;
+}
+
 /** The content type an HTTP message object's `headers` name (any case), lower-cased, without parameters. */
-function contentTypeOf(headers: unknown): string | undefined {
+export function contentTypeOf(headers: unknown): string | undefined {
   if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return undefined;
   for (const [name, value] of Object.entries(headers)) {
     if (name.trim().toLowerCase() === 'content-type' && typeof value === 'string') return value.split(';')[0]!.trim().toLowerCase();

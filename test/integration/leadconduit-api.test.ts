@@ -99,6 +99,31 @@ describe('POST /v1/integrations/leadconduit/events', () => {
     }
   });
 
+  it('credentials in a posting\'s URL, its other headers and its bodies are not stored (red team #23): the raw read and every read lack them', async () => {
+    const { orgId, key } = await api.newOrg();
+    const event = freshFixtures().events['recipient-success']!;
+    const tx = event.transactions[0];
+    tx.request.uri = 'https://buyer:s3cr3t_live_1@10.1.2.3/post?api_key=AK_live_2&key=K_live_3&phone_1=5127891111';
+    tx.request.headers = { ...tx.request.headers, 'Content-Type': 'application/json', 'X-Auth-Token': 'XAT_live_4' };
+    tx.request.body = '{"phone_1":"5127891111","password":"PW_live_5"}';
+    tx.response.headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    tx.response.body = 'status=ok&session_token=ST_live_6';
+    const res = await post(key, event);
+    expect(res.body.results[0].status).toBe('created');
+    const id = res.body.results[0].id;
+    const readOnly = await api.keyFor(orgId, ['events:read']);
+    const reads = [
+      await api.request('GET', `/v1/events/${id}/raw`, { key }),
+      await api.request('GET', `/v1/events/${id}`, { key }),
+      await api.request('GET', `/v1/events/${id}`, { key: readOnly }),
+    ];
+    for (const read of reads) {
+      expect(read.status).toBe(200);
+      for (const secret of ['s3cr3t_live_1', 'AK_live_2', 'K_live_3', 'XAT_live_4', 'PW_live_5', 'ST_live_6']) expect(read.text, secret).not.toContain(secret);
+    }
+    expect(reads[0]!.body.transactions[0].request.uri).toBe('https://[redacted]@10.1.2.3/post?api_key=[redacted]&key=[redacted]&phone_1=5127891111');
+  });
+
   it('identities: a LeadConduit lead and a Stripe purchase of the same e-mail share one timeline', async () => {
     const { orgId, key } = await api.newOrg();
     const { events, email } = freshFixtures();

@@ -236,6 +236,48 @@ describe('credentials are redacted before anything is derived', () => {
   });
 });
 
+describe('credentials in URLs, other headers and bodies (red team #23: they were stored and served by the raw read)', () => {
+  /** A recipient event whose posting carries its buyer's credentials every way real integrations put them. */
+  function leaky() {
+    const event = structuredClone(fixtures['recipient-success']!) as Record<string, any>;
+    event.vars.recipient.url = 'https://tok_live_11@hooks.example.com/x';
+    event.transactions[0].request = {
+      ...event.transactions[0].request,
+      uri: 'https://buyer:s3cr3t_live_1@10.1.2.3:8443/post?api_key=AK_live_2&Key=K_live_3&access_token=T_live_4&phone_1=5127891111&X-Amz-Signature=SIG_live_5#frag',
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-Auth-Token': 'XAT_live_6', 'api-key': 'APIKEY_live_7', 'X-Amz-Security-Token': 'AMZ_live_8', 'X-Trace': 'keep-me' },
+      body: '{"lead": {"phone_1": "5127891111"}, "auth": {"password": "PW_live_9", "api_key": "AK_live_10", "n": 12345678901234567890}, "credential": {"token": "CT_live_12"}}',
+    };
+    event.transactions[0].response = {
+      ...event.transactions[0].response,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'status=ok&session_token=ST_live_13&Password=PW_live_14&note=keep+me',
+    };
+    return event;
+  }
+  const SECRETS = ['tok_live_11', 's3cr3t_live_1', 'AK_live_2', 'K_live_3', 'T_live_4', 'SIG_live_5', 'XAT_live_6', 'APIKEY_live_7', 'AMZ_live_8', 'PW_live_9', 'AK_live_10', 'CT_live_12', 'ST_live_13', 'PW_live_14'];
+
+  it('userinfo and credential query parameters, every header section 9 calls a secret, credential fields of JSON and form bodies', () => {
+    const redacted = redactCredentials(leaky());
+    const text = JSON.stringify(redacted);
+    expect(SECRETS.filter((secret) => text.includes(secret))).toEqual([]);
+    const tx = redacted.transactions[0];
+    // What is no credential keeps its bytes: the host, the path, the other parameters, the fragment, the lead's data.
+    expect(tx.request.uri).toBe(`https://${REDACTED}@10.1.2.3:8443/post?api_key=${REDACTED}&Key=${REDACTED}&access_token=${REDACTED}&phone_1=5127891111&X-Amz-Signature=${REDACTED}#frag`);
+    expect(tx.request.headers['X-Trace']).toBe('keep-me');
+    expect(JSON.parse(tx.request.body).lead).toEqual({ phone_1: '5127891111' });
+    expect(tx.request.body).toContain('"n":12345678901234567890'); // digits kept (lossless JSON)
+    expect(tx.response.body).toBe(`status=ok&session_token=${REDACTED}&Password=${REDACTED}&note=keep+me`);
+    expect(redacted.vars.recipient.url).toBe(`https://${REDACTED}@hooks.example.com/x`);
+  });
+
+  it('nothing of them reaches the mapped event; a body that is not JSON, a URL without credentials, a mailto: stay as sent', () => {
+    const text = JSON.stringify(mapped(leaky()).input);
+    expect(SECRETS.filter((secret) => text.includes(secret))).toEqual([]);
+    const plain = { request: { uri: 'https://buyer.example.com/p?a=1&b=%ZZ', headers: { 'content-type': 'application/json' }, body: '{not json "password":"x"' }, url: 'mailto:joe@example.com' };
+    expect(redactCredentials(plain)).toEqual(plain);
+  });
+});
+
 describe('identities: e-mail and phone_1..3 (typed normal; E.164 with the typed value\'s country, default US)', () => {
   it('from the typed values', () => {
     const { identity } = mapped(fixtures['recipient-success']);

@@ -12,7 +12,8 @@
  *   derived fields; the raw object keeps it whole.
  */
 import { eventIdFor } from '../ids.js';
-import { isRawNumber } from '../json.js';
+import { isRawNumber, parseJsonLossless } from '../json.js';
+import { contentTypeOf, isSecretKey, normalizeKey } from '../masking.js';
 import { idProblem } from '../schema.js';
 import type { FieldError } from '../errors.js';
 import type { Outcome } from '../catalogue.js';
@@ -85,19 +86,108 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  */
 export function redactCredentials<T>(value: T): T {
   const copy = (node: unknown, key: string | undefined, parentIsHeaders: boolean): unknown => {
-    if (key !== undefined && parentIsHeaders && CREDENTIAL_HEADERS.has(key.trim().toLowerCase())) return REDACTED;
+    if (key !== undefined && parentIsHeaders && isCredentialHeader(key)) return REDACTED;
     if (key !== undefined && key.toLowerCase() === 'credential' && isObject(node)) return REDACTED;
+    if (typeof node === 'string' && key !== undefined && URL_KEYS.has(key.toLowerCase())) return redactUrl(node);
     if (Array.isArray(node)) return node.map((item) => copy(item, undefined, false));
     if (!isObject(node)) return node;
     const isHeaders = key !== undefined && key.toLowerCase() === 'headers';
     const out: Record<string, unknown> = {};
     for (const [childKey, child] of Object.entries(node)) {
+      // An HTTP message's body (a string beside its headers): its credential fields, by the body's content type.
+      const redacted = childKey === 'body' && typeof child === 'string' && 'headers' in node ? redactBody(child, contentTypeOf(node.headers)) : copy(child, childKey, isHeaders);
       // defineProperty: a key named `__proto__` stays a plain key, as JSON.parse made it.
-      Object.defineProperty(out, childKey, { value: copy(child, childKey, isHeaders), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, childKey, { value: redacted, enumerable: true, writable: true, configurable: true });
     }
     return out;
   };
   return copy(value, undefined, false) as T;
+}
+
+/**
+ * A header whose value is a credential: section 12's five names, and every name section 9 masks as a secret
+ * (`X-Auth-Token`, `Api-Key`, `X-Access-Token`, `Private-Token`, `X-Amz-Security-Token`, `X-Client-Secret`…).
+ */
+function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADERS.has(name.trim().toLowerCase()) || isSecretKey(name.trim());
+}
+
+/** Keys whose string values are URLs (LeadConduit's HttpRequest `uri`; `url` elsewhere). */
+const URL_KEYS: ReadonlySet<string> = new Set(['uri', 'url']);
+/** Query parameters that hold a credential in posting URLs besides section 9's secret names (`?key=…`, `?auth=…`). */
+const URL_CREDENTIAL_PARAMS: ReadonlySet<string> = new Set(['key', 'auth', 'access_key', 'pass', 'sig', 'signature', 'x_amz_signature', 'x_amz_credential']);
+/** `scheme://`, anchored: the authority follows it. */
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\//;
+
+/**
+ * A form (a query, a form-encoded body) with each credential field's value replaced by "[redacted]" (its name kept);
+ * every other part keeps its bytes. Undecodable names are judged as written.
+ */
+function redactForm(text: string): string {
+  let changed = false;
+  const parts = text.split('&').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return part;
+    const rawName = part.slice(0, eq);
+    let name = rawName;
+    try {
+      name = decodeURIComponent(rawName.replaceAll('+', ' '));
+    } catch { /* malformed: judged as written */ }
+    if (!isSecretKey(name) && !URL_CREDENTIAL_PARAMS.has(normalizeKey(name))) return part;
+    changed = true;
+    return `${rawName}=${REDACTED}`;
+  });
+  return changed ? parts.join('&') : text;
+}
+
+/**
+ * A URL with its credentials replaced: the userinfo (`https://user:pass@host`, `https://token@host`) and query
+ * parameters that hold a credential (`?api_key=`, `?token=`, `?key=`). Everything else keeps its bytes. Linear.
+ */
+export function redactUrl(url: string): string {
+  let out = url;
+  const scheme = URL_SCHEME.exec(url);
+  if (scheme) {
+    const from = scheme[0].length;
+    let end = from;
+    while (end < url.length && url[end] !== '/' && url[end] !== '?' && url[end] !== '#') end++;
+    const at = url.lastIndexOf('@', end - 1);
+    if (at >= from) out = url.slice(0, from) + REDACTED + url.slice(at);
+  }
+  const q = out.indexOf('?');
+  if (q < 0) return out;
+  const hash = out.indexOf('#', q);
+  const queryEnd = hash < 0 ? out.length : hash;
+  return out.slice(0, q + 1) + redactForm(out.slice(q + 1, queryEnd)) + out.slice(queryEnd);
+}
+
+/**
+ * An HTTP body with its credential fields replaced: a form-encoded body field by field, a JSON body key by key (any
+ * depth, as redactCredentials treats objects; re-serialized only when something was replaced), others as they are.
+ */
+function redactBody(body: string, contentType: string | undefined): string {
+  if (contentType === 'application/x-www-form-urlencoded') return redactForm(body);
+  const first = body.trimStart()[0];
+  if (first !== '{' && first !== '[') return body;
+  let parsed: unknown;
+  try {
+    parsed = parseJsonLossless(body);
+  } catch {
+    return body; // not JSON after all (or deeper than leadlog parses): kept as sent
+  }
+  const secretsOut = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(secretsOut);
+    if (!isObject(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [childKey, child] of Object.entries(node)) {
+      const value = isSecretKey(childKey) && !isObject(child) && !Array.isArray(child) ? REDACTED : secretsOut(child);
+      Object.defineProperty(out, childKey, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  const redacted = redactCredentials(secretsOut(parsed));
+  const text = JSON.stringify(redacted);
+  return text === JSON.stringify(parsed) ? body : text;
 }
 
 // ── The mapping ───────────────────────────────────────────────────────────────────────────────────────────────────
