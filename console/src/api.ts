@@ -108,6 +108,13 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return (text ? parseJson(text) : undefined) as T;
 }
 
+/** The answer with its status and headers: a 202's `Location` (a report run) as well as its body. */
+export async function apiAnswer<T>(path: string): Promise<{ status: number; location: string | null; body: T }> {
+  const response = await send(path);
+  const text = await response.text();
+  return { status: response.status, location: response.headers.get('location'), body: (text ? parseJson(text) : undefined) as T };
+}
+
 /** The exact bytes of a raw read, with their content type. */
 export async function apiBytes(path: string): Promise<{ contentType: string; bytes: Uint8Array }> {
   const response = await send(path);
@@ -133,6 +140,7 @@ export interface LeadEvent {
   reason?: string;
   flow_id?: string;
   step_id?: string;
+  entity_id?: string;
   external_event_id?: string;
   payload: Record<string, unknown>;
   raw_payload?: unknown;

@@ -8,8 +8,9 @@ import { Search } from './pages/search.js';
 import { SignIn } from './pages/signin.js';
 import { Unmapped } from './pages/unmapped.js';
 import { Exports } from './pages/exports.js';
+import { Reports } from './pages/reports.js';
 
-const NAV: [string, string][] = [['/console/', 'Leads'], ['/console/events', 'Events'], ['/console/alerts', 'Alerts'], ['/console/unmapped', 'Unmapped'], ['/console/exports', 'Exports']];
+const NAV: [string, string][] = [['/console/', 'Leads'], ['/console/events', 'Events'], ['/console/reports', 'Reports'], ['/console/alerts', 'Alerts'], ['/console/unmapped', 'Unmapped'], ['/console/exports', 'Exports']];
 
 function Shell() {
   const { path } = useLocation();
@@ -31,6 +32,7 @@ function Shell() {
         <Route path="/console/index.html" component={Search} />
         <Route path="/console/leads/:id" component={LeadPage} />
         <Route path="/console/events" component={Explorer} />
+        <Route path="/console/reports" component={Reports} />
         <Route path="/console/alerts" component={Alerts} />
         <Route path="/console/unmapped" component={Unmapped} />
         <Route path="/console/exports" component={Exports} />
