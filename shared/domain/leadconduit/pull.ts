@@ -97,7 +97,9 @@ export type PullOutcome = PullCounts & {
 /** Where a run starts: an explicit id or time, else the overlap window before the kept position, else the first lookback. */
 export function pullStart(record: LeadConduitPullRecord | undefined, options: Pick<PullOptions, 'sinceMs' | 'afterId'>, nowMs: number): { query: Omit<LeadConduitPageQuery, 'limit' | 'sort'>; fromMs: number } {
   if (options.afterId !== undefined) return { query: { after_id: options.afterId.toLowerCase() }, fromMs: leadConduitIdTimeMs(options.afterId) };
-  const fromMs = options.sinceMs ?? (record?.afterId ? leadConduitIdTimeMs(record.afterId) - PULL_OVERLAP_MS : nowMs - PULL_FIRST_LOOKBACK_MS);
+  // The kept id's time is at most now: an id stamped by a clock running ahead would otherwise move the window past
+  // events with earlier ids written after it, and they would never be read.
+  const fromMs = options.sinceMs ?? (record?.afterId ? Math.min(leadConduitIdTimeMs(record.afterId), nowMs) - PULL_OVERLAP_MS : nowMs - PULL_FIRST_LOOKBACK_MS);
   return { query: { start: new Date(fromMs).toISOString() }, fromMs };
 }
 
