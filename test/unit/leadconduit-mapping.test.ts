@@ -133,6 +133,16 @@ describe('mapLeadConduitEvent: type × outcome (contract section 12)', () => {
     }
   });
 
+  it('a LeadConduit id in upper case is the same event, and a feedback naming its recipient in upper case links to it (red team #23)', () => {
+    const recipient = fixtures['recipient-success']!;
+    const upper = mapped({ ...clone(recipient), id: (recipient.id as string).toUpperCase() });
+    expect(upper.leadconduitId).toBe((recipient.id as string).toLowerCase());
+    expect(upper.input.external_event_id).toBe(mapped(recipient).input.external_event_id);
+    const feedback = clone(fixtures['feedback-received']!);
+    feedback.recipient_event_id = (feedback.recipient_event_id as string).toUpperCase();
+    expect(mapped(feedback).input.payload).toMatchObject({ related_event_id: eventIdFor(ORG, 'leadconduit', (recipient.id as string).toLowerCase()) });
+  });
+
   it('a failure or error without a reason gets one that says so (leadlog requires it); a long reason is cut to 2,000', () => {
     const noReason = { ...clone(fixtures['filter-stop']!), reason: null };
     expect(mapped(noReason).input.reason).toBe(NO_REASON);

@@ -232,6 +232,14 @@ const idOf = (value: unknown): string | undefined => {
   const s = str(value);
   return s !== undefined && idProblem(s) === undefined ? s : undefined;
 };
+/**
+ * A LeadConduit event id in one spelling: a 24-hex ObjectId is case-insensitive (`ABC…` and `abc…` name one event),
+ * so it is kept lower-case — the idempotency key, and the recipient id a feedback's related_event_id derives from.
+ */
+const eventIdOf = (value: unknown): string | undefined => {
+  const id = idOf(value);
+  return id !== undefined && LEADCONDUIT_ID.test(id) ? id.toLowerCase() : id;
+};
 const label = (value: unknown): string | undefined => {
   const s = str(value)?.trim();
   return s ? s.slice(0, MAX_LABEL_LENGTH) : undefined;
@@ -312,7 +320,7 @@ export function mapLeadConduitEvent(object: unknown, orgId: string): LeadConduit
   const source = isObject(vars.source) ? vars.source : {};
   const recipient = isObject(vars.recipient) ? vars.recipient : {};
   const feedback = isObject(vars.feedback) ? vars.feedback : {};
-  const leadconduitId = event.id as string;
+  const leadconduitId = eventIdOf(event.id)!;
   const omitted: string[] = [];
 
   const given = str(event.reason)?.trim();
@@ -332,7 +340,7 @@ export function mapLeadConduitEvent(object: unknown, orgId: string): LeadConduit
   const transactions = Array.isArray(event.transactions) ? event.transactions : [];
   const lastResponse = transactions.length > 0 && isObject(transactions.at(-1)) ? (transactions.at(-1) as Record<string, unknown>).response : undefined;
   const httpStatus = RECIPIENT_ENTITY.has(type) && isObject(lastResponse) ? finite(lastResponse.status) : undefined;
-  const recipientEventId = idOf(event.recipient_event_id);
+  const recipientEventId = eventIdOf(event.recipient_event_id);
   const isFeedback = type === 'feedback-received' || type === 'feedback-sent';
 
   const payload: Record<string, unknown> = {
