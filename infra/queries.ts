@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { namedQueries, type NamedQueryName } from '../shared/definitions/archive.js';
 
-const QUERY_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'queries');
+export const QUERY_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'queries');
 
 /** The SQL of a named query (queries/<name>.sql): one file, run by Athena (CDK named query) and DuckDB alike. */
 export function namedQuerySql(name: NamedQueryName): string {

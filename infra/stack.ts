@@ -1,3 +1,4 @@
+import { QUERY_DIR } from './queries.js';
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,7 +136,9 @@ export class LeadlogStack extends Stack {
       const { id, reservedConcurrentExecutions, ...sizing } = FUNCTIONS[name];
       if (props.reserveConcurrency && reservedConcurrentExecutions !== undefined) Object.assign(sizing, { reservedConcurrentExecutions });
       // The console function ships the console's built files beside its handler (built here, at synth).
-      const extraFiles = name === 'console' ? { from: buildConsoleSync(mkdtempSync(join(tmpdir(), 'leadlog-console-'))).dir, as: 'console' } : undefined;
+      // The console's bundle beside its handler; the reports' SQL (queries/*.sql, shared/adapters/report-sql.ts) beside the query function's.
+      const extraFiles = name === 'console' ? { from: buildConsoleSync(mkdtempSync(join(tmpdir(), 'leadlog-console-'))).dir, as: 'console' }
+        : name === 'query' ? { from: QUERY_DIR, as: 'queries' } : undefined;
       return new LeadlogFunction(this, id, { handlerModule: name, environment: functionEnvironment(name, deployed), logKey, ...sizing, ...(extraFiles ? { extraFiles } : {}) }).fn;
     };
 
@@ -283,15 +286,16 @@ export class LeadlogStack extends Stack {
     fanout.bus.grantPutEventsTo(replayerFn);
     // The functions that mask (maskId), and only they, read the pseudonym key (PSEUDONYM_SECRET_ARN in their contract).
     for (const masking of [query, handlers.admin, handlers.replays, fanoutFn, erasureFn, exporterFn, replayerFn]) pseudonymSecret.grantRead(masking);
-    // The part of a replay older than the hot store is read back from the archive with Athena (the dry run counts it).
-    for (const reader of [replayerFn, handlers.replays]) {
+    // The part of a replay older than the hot store is read back from the archive with Athena (the dry run counts it);
+    // reports (GET /v1/reports/{name}, section 13) run on Athena from the query function.
+    for (const reader of [replayerFn, handlers.replays, query]) {
       analytics.bucket.grantRead(reader);
       analytics.results.grantRead(reader);
       analytics.results.grantPut(reader); // Athena writes the query's result as the caller
       grantArchiveQueries(reader, ['events', 'events_raw']);
       acknowledge(reader, {
-        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.bucket)}.Arn>/*]`]: 'Reading the archive files Athena scans for a replay older than the hot store.',
-        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the replay's own query results.",
+        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.bucket)}.Arn>/*]`]: 'Reading the archive files Athena scans for a replay older than the hot store, or a report.',
+        [`AwsSolutions-IAM5[Resource::<${logicalId(analytics.results)}.Arn>/*]`]: "Objects of the Athena results bucket only: the replay's or report's own query results.",
         'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantPut of the Athena results bucket: its own query results only.',
         'AwsSolutions-IAM5[Action::s3:GetObject*]': 'grantRead of the archive and results buckets: Athena reads as the caller.',
         'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'grantRead of the archive and results buckets: Athena reads as the caller.',

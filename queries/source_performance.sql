@@ -1,25 +1,32 @@
--- Source performance: submitted, acceptance rate, costs, delivery rate, revenue and profit per source.
--- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB.
-WITH per_source AS (
+-- Source performance: per source, submitted, accepted, delivered, acceptance and delivery rates, costs, revenue, profit.
+-- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
+-- sums of DOUBLE columns are taken as DECIMAL(38, 6) (exact, whatever the order rows are added in), every ratio
+-- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
+-- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
+WITH scoped AS (
+  SELECT source AS group_key, event_type, CAST(cost AS DECIMAL(38, 6)) AS cost, CAST(price AS DECIMAL(38, 6)) AS price
+  FROM events
+  WHERE org_id = ? AND dt BETWEEN ? AND ? /* report filters */
+), per_group AS (
   SELECT
-    source,
+    group_key,
     SUM(CASE WHEN event_type = 'source.submitted' THEN 1 ELSE 0 END) AS submitted,
     SUM(CASE WHEN event_type = 'source.accepted' THEN 1 ELSE 0 END) AS accepted,
     SUM(CASE WHEN event_type = 'recipient.delivered' THEN 1 ELSE 0 END) AS delivered,
     COALESCE(SUM(cost), 0) AS costs,
     COALESCE(SUM(CASE WHEN event_type = 'recipient.delivered' THEN price END), 0) AS revenue
-  FROM events
-  WHERE org_id = ? AND dt BETWEEN ? AND ?
-  GROUP BY source
+  FROM scoped
+  GROUP BY group_key
 )
-SELECT
-  source,
+SELECT /* group column */ group_key AS source,
   submitted,
-  ROUND(CAST(accepted AS DOUBLE) / NULLIF(submitted, 0), 4) AS acceptance_rate,
-  ROUND(costs, 2) AS costs,
-  ROUND(CAST(delivered AS DOUBLE) / NULLIF(accepted, 0), 4) AS delivery_rate,
-  ROUND(revenue, 2) AS revenue,
-  ROUND(revenue - costs, 2) AS profit
-FROM per_source
+  accepted,
+  delivered,
+  CAST(accepted AS DOUBLE) / NULLIF(submitted, 0) AS acceptance_rate,
+  CAST(delivered AS DOUBLE) / NULLIF(accepted, 0) AS delivery_rate,
+  costs,
+  revenue,
+  revenue - costs AS profit
+FROM per_group
 WHERE submitted > 0 OR delivered > 0
-ORDER BY revenue DESC, source
+ORDER BY revenue DESC, group_key

@@ -1,12 +1,24 @@
--- Step duration: average and maximum duration_ms per step (step_id, else the event type).
--- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB.
-SELECT
-  COALESCE(step_id, event_type) AS step,
-  event_type,
-  COUNT(*) AS executions,
-  ROUND(AVG(duration_ms), 1) AS avg_duration_ms,
-  MAX(duration_ms) AS max_duration_ms
-FROM events
-WHERE org_id = ? AND dt BETWEEN ? AND ? AND duration_ms IS NOT NULL
-GROUP BY COALESCE(step_id, event_type), event_type
-ORDER BY avg_duration_ms DESC, step, event_type
+-- Step duration: per step, executions and duration_ms (mean, min, max, total) of the events that carry one.
+-- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
+-- sums of DOUBLE columns are taken as DECIMAL(38, 6) (exact, whatever the order rows are added in), every ratio
+-- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
+-- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
+WITH scoped AS (
+  SELECT COALESCE('@' || NULLIF(regexp_extract(regexp_replace(step_id, '~[0-9a-f]{12}$', ''), '^[^@]*@([^@]+)$', 1), ''), NULLIF(regexp_extract(regexp_replace(step_id, '~[0-9a-f]{12}$', ''), '^(\+?[0-9]+)\*+$', 1), ''), regexp_replace(step_id, '~[0-9a-f]{12}$', '')) AS group_key,
+    duration_ms AS duration_double, CAST(duration_ms AS DECIMAL(38, 6)) AS duration_ms
+  FROM events
+  WHERE org_id = ? AND dt BETWEEN ? AND ? /* report filters */
+    AND duration_ms IS NOT NULL
+), per_group AS (
+  SELECT group_key, COUNT(*) AS executions, SUM(duration_ms) AS total, MIN(duration_double) AS shortest, MAX(duration_double) AS longest
+  FROM scoped
+  GROUP BY group_key
+)
+SELECT /* group column */ group_key AS step_id,
+  executions,
+  CAST(total AS DOUBLE) / executions AS avg_duration_ms,
+  shortest AS min_duration_ms,
+  longest AS max_duration_ms,
+  CAST(total AS DOUBLE) AS total_duration_ms
+FROM per_group
+ORDER BY avg_duration_ms DESC, group_key

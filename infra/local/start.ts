@@ -26,6 +26,7 @@ import { exitWithUsageOnHelp } from './cli.js';
 import { fillProcessEnvironment, localEnvironment, localSettings } from './settings.js';
 import { buildConsole } from '../console-bundle.js';
 import { LocalExporter } from './local-exporter.js';
+import { LocalReportEngine } from './local-report-engine.js';
 import { LocalArchivedEvents } from './local-archived-events.js';
 import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
   await buildConsole(config.consoleDir!);
   // A replay older than the hot store reads the local archive back (DuckDB): the functions find it here.
   localStandIns.archivedEvents = new LocalArchivedEvents(join(DATA_DIR, 'archive'));
+  localStandIns.reports = new LocalReportEngine(join(DATA_DIR, 'archive'));
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   // A row the archive cannot encode is quarantined on its own (.data/archive/errors/) and alarmed here: one error

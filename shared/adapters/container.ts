@@ -24,8 +24,17 @@ import { DynamoExportStore, DynamoReplayStore } from './dynamo-export-store.js';
 import type { ArchivedEvents, ReplayScheduler, ReplayStore } from '../domain/replays.js';
 import { AthenaArchivedEvents } from './athena-archived-events.js';
 import { localStandIns } from './local-stand-ins.js';
+import type { ReportEngine } from '../domain/ports.js';
+
+/** Without Athena and without the local runtime's engine (a function run alone): reports cannot run, said plainly. */
+const missingReportEngine: ReportEngine = {
+  start: () => Promise.reject(new Error('leadlog configuration: no report engine (ATHENA_WORKGROUP and ARCHIVE_DATABASE in AWS; npm start sets the local one)')),
+  wait: () => Promise.reject(new Error('no report engine')),
+  state: async () => undefined,
+};
 import { S3PresignedLinks, SignedFileLinks } from './export-links.js';
 import { AthenaExportEngine } from './athena-export-engine.js';
+import { AthenaReportEngine } from './athena-report-engine.js';
 import { announceExportReady, type ExportEngine, type ExportJobStore, type ExportLinks, type ExportScheduler } from '../domain/exports.js';
 import type { ExportScheduleStore } from '../domain/export-schedules.js';
 import { DynamoExportScheduleStore } from './dynamo-export-schedule-store.js';
@@ -101,6 +110,8 @@ export interface Dependencies {
   /** Each org's LeadConduit pull: position, lease, whether AWS pulls it on schedule (controlKeys.leadconduitPull). */
   leadconduitPulls: LeadConduitPullStore;
   blobs: BlobStore;
+  /** Reports (section 13): Athena in AWS, the runtime's DuckDB locally (localStandIns.reports). */
+  reports: ReportEngine;
   clock: Clock;
 }
 
@@ -186,6 +197,9 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     eventLimiter: () => new EventRateLimiter(new DynamoRateLimitStore(clients.documents(), config.controlTableName, controlKeys.rateLimitEventsBucket), {
       clock: deps.clock, shardPlan: (orgId, nowMs) => deps.shardPlans.of(orgId, nowMs), log: new Logger({ serviceName: 'leadlog', persistentKeys: { component: 'event-limiter' } }),
     }),
+    reports: () => (config.athenaWorkGroup && config.archiveDatabase
+      ? new AthenaReportEngine(createAthenaClient({ region: config.region }), { workGroup: config.athenaWorkGroup, database: config.archiveDatabase })
+      : localStandIns.reports ?? missingReportEngine),
     clock: () => systemClock,
   });
   return deps;

@@ -3,6 +3,7 @@
  * the partition layout, and the named queries (queries/*.sql, run by Athena and by `npm run athena`).
  */
 import { createHash } from 'node:crypto';
+import { REPORTS, type ReportName } from './reports.js';
 
 export type ColumnType = 'string' | 'timestamp' | 'double' | 'bigint';
 
@@ -84,17 +85,10 @@ export const ARCHIVE_PREFIX = 'events';
  */
 export const ARCHIVE_ERROR_PREFIX = 'errors/';
 
-export const namedQueries = [
-  { name: 'step_duration', description: 'Average and max duration_ms per step and type' },
-  { name: 'success_rates', description: 'Share of each outcome per event type' },
-  { name: 'rejection_reasons', description: 'Rejections (source.rejected, filter.failed, recipient.failed) by reason' },
-  { name: 'source_performance', description: 'Per source: submitted, acceptance rate, costs, delivery rate, revenue' },
-  { name: 'buyer_behaviour', description: 'Per buyer and hour: acceptance, response time, revenue per lead' },
-  { name: 'lead_funnel', description: 'Leads that viewed, asked about, and purchased a product' },
-  { name: 'revenue_by_source', description: 'Purchase revenue per source and currency' },
-] as const;
+/** Athena's named queries: the reports of section 13 (shared/definitions/reports.ts), one queries/<name>.sql each. */
+export const namedQueries: readonly { name: ReportName; description: string }[] = REPORTS.map(({ name, description }) => ({ name, description }));
 
-export type NamedQueryName = (typeof namedQueries)[number]['name'];
+export type NamedQueryName = ReportName;
 
 /** A SQL string literal (Athena and DuckDB quote alike). */
 export function sqlLiteral(value: string): string {

@@ -61,6 +61,9 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'lead.lookup' },
   { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
+  // Reports (section 13): over the archive, which holds every value masked, so no answer carries PII (nothing to audit).
+  { method: 'GET', path: '/v1/reports/{name}', handler: 'query', scope: 'events:read' },
+  { method: 'GET', path: '/v1/reports/runs/{id}', handler: 'query', scope: 'events:read' },
   // LeadConduit's events as LeadConduit sends them (section 12): one object or an array of up to 100, each up to 1 MB.
   { method: 'POST', path: '/v1/integrations/leadconduit/events', handler: 'ingest', scope: 'events:write', maxBodyBytes: 5 * 1024 * KB },
   { method: 'GET', path: '/v1/integrations/leadconduit/status', handler: 'query', scope: 'events:read' },

@@ -70,6 +70,14 @@ export class Cursors {
     return createHmac('sha256', await this.hmacKey()).update(text, 'utf8').digest();
   }
 
+  /**
+   * An HMAC-SHA256 of `text` under the same secret, for the deployment's other signed tokens (report run ids):
+   * `purpose` is signed first, so no token of one kind verifies as another.
+   */
+  async mac(purpose: string, text: string): Promise<Buffer> {
+    return this.signature(`leadlog-${purpose}\u0000${text}`);
+  }
+
   async encode(position: PagePosition, orgId: string, query: Record<string, unknown>, defaults?: CursorDefaults): Promise<string> {
     const s = (await this.signature(signedText(orgId, query, position, defaults))).toString('base64url');
     const body = { v: 2, p: position.partition, t: position.timeKey, ...(defaults ? { d: defaults } : {}), s };

@@ -517,6 +517,34 @@ export interface InboxObjects {
   markIngested(key: string): Promise<void>;
 }
 
+// ── Reports (section 13) ─────────────────────────────────────────────────────────────────────────────
+
+/** A report's SQL, built by shared/domain/reports.ts: `?` placeholders and their values, in order (every value bound). */
+export interface ReportQuery {
+  sql: string;
+  params: string[];
+}
+
+/** Where a report run stands; `rows` as the engine read them (numbers may be text: the domain types them by column). */
+export type ReportRunState =
+  | { status: 'running' }
+  | { status: 'succeeded'; rows: Record<string, unknown>[] }
+  | { status: 'failed'; error: string };
+
+/**
+ * Runs report SQL over the archive's `events` view: DuckDB locally (infra/local/local-report-engine.ts), Athena in
+ * AWS (shared/adapters/athena-report-engine.ts). A run outlives the request that started it: `wait` gives up when
+ * its signal fires, the run goes on, and `state` (by the handle `start` returned) tells how it ended. A handle is
+ * the engine's own id; the domain never shows it unsigned (shared/domain/reports.ts binds it to the org).
+ */
+export interface ReportEngine {
+  start(query: ReportQuery): Promise<string>;
+  /** Resolves when the run has ended (succeeded or failed); rejects with the signal's reason when it fires first. */
+  wait(handle: string, signal: AbortSignal): Promise<ReportRunState>;
+  /** The run's state now; undefined when the engine knows no such run (expired, or never made here). */
+  state(handle: string): Promise<ReportRunState | undefined>;
+}
+
 // ── Time and logs ────────────────────────────────────────────────────────────────────────────────────
 
 export interface Clock {

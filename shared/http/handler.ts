@@ -61,7 +61,10 @@ export function createHttpHandler<H extends HandlerName>(
       const handle = byRouteKey[event.routeKey];
       // The route table routes each key to one module: another module's route here is a deployment fault.
       if (!handle) throw new Error(`route ${event.routeKey} is not served by the ${handlerName} function`);
-      return withDeadline(context, (signal) => handle(event, Object.assign(context.leadlog, { signal })));
+      // When the deadline fires (epoch ms), for work that answers before it (a report's 202 + run).
+      const remaining = context.getRemainingTimeInMillis?.();
+      const deadlineAt = remaining !== undefined && Number.isFinite(remaining) ? Date.now() + Math.max(remaining - DEADLINE_MARGIN_MS, 0) : undefined;
+      return withDeadline(context, (signal) => handle(event, Object.assign(context.leadlog, { signal, deadlineAt })));
     });
 }
 

@@ -44,6 +44,8 @@ export interface RequestState {
   auditAs?: string;
   /** The request's deadline (shared/http/handler.ts `withDeadline`): passed to every loop that may read for long. */
   signal?: AbortSignal;
+  /** When `signal` fires (epoch ms; undefined without a known deadline): work that must answer before it plans by it. */
+  deadlineAt?: number | undefined;
   /**
    * On a route limited 'after-signature' (webhooks): spends one of the org's tokens (429 when it has none). The
    * handler calls it once the signature is verified, never before.

@@ -16,6 +16,8 @@ import { remapBody } from '../domain/webhooks/remap.js';
 import { PROVIDERS } from '../domain/webhooks/signatures.js';
 import { isRateLimited, routeKey, routes, type RouteDefinition, type RouteKey } from '../definitions/routes.js';
 import { PROBLEM_BASE } from './problem.js';
+import { GROUP_COLUMN_TYPES, GROUP_DESCRIPTIONS, REPORTS, type ReportColumnType, type ReportDefinition } from '../definitions/reports.js';
+import { reportParamsSchema } from '../domain/reports.js';
 
 /**
  * The API description (contract section 11): OpenAPI 3.1 built from the route table and the very zod schemas
@@ -163,6 +165,31 @@ const identityLimitsSchema = z.strictObject({ email: count, phone: count, ref: c
 const identitySettingsSchema = z.strictObject({ ignore: z.array(z.string()), limits: identityLimitsSchema, updated_at: z.optional(isoDateTime) });
 const rateLimitSettingsSchema = z.strictObject({ requests_per_second: z.int().check(z.gte(1)), burst: z.int().check(z.gte(1)), updated_at: z.optional(isoDateTime) });
 
+/**
+ * Reports (section 13): each report's answer with its own row schema (its columns, the group column of each group_by
+ * it accepts), told apart by `name`. Values are null where a ratio has no denominator or a group has no value.
+ */
+const REPORT_VALUE: Record<ReportColumnType, Schema> = {
+  string: z.nullable(z.string()), integer: z.nullable(z.int()), number: z.nullable(z.number()),
+  date: z.nullable(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/))), timestamp: z.nullable(isoDateTime),
+};
+const reportBodyOf = (report: ReportDefinition) => z.strictObject({
+  name: z.literal(report.name),
+  from: isoDateTime,
+  to: isoDateTime,
+  columns: z.array(z.strictObject({ name: z.string(), type: z.enum(['string', 'integer', 'number', 'date', 'timestamp']) })),
+  rows: z.array(z.strictObject({
+    ...Object.fromEntries(report.groupBy.map((g) => [g, z.optional(REPORT_VALUE[GROUP_COLUMN_TYPES[g]])])),
+    ...Object.fromEntries(report.columns.map((c) => [c.name, REPORT_VALUE[c.type]])),
+  })),
+  generated_at: isoDateTime,
+});
+const reportBodySchema = z.union(REPORTS.map(reportBodyOf) as unknown as [Schema, Schema, ...Schema[]]);
+const reportRunSchema = z.strictObject({
+  id: z.string(), status: z.enum(['running', 'succeeded', 'failed']), report: z.optional(reportBodySchema), error: z.optional(z.string()),
+});
+const reportsDescription = REPORTS.map((r) => `\`${r.name}\`: ${r.description}; columns ${r.columns.map((c) => `${c.name} (${c.type})`).join(', ')}; ${r.intervals ? `interval ${r.intervals.join('|')} (default day), no group_by` : `group_by ${r.groupBy.join('|')}${r.defaultGroup ? ` (default ${r.defaultGroup})` : ' (default: one row)'}`}.`).join(' ');
+
 /** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
 const COMPONENTS = {
   EventInput: eventInputSchema,
@@ -293,6 +320,24 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     description: 'Each Alert Raised the org\'s windowed rules put on the bus, by window start (default the last 7 days); kept 30 days.',
     tag: 'Events', summary: 'Recent alerts, newest first', query: alertParams,
     success: [{ status: 200, description: 'A page of alerts', body: z.strictObject({ items: z.array(alertSchema), next_cursor: z.nullable(z.string()) }) }],
+  },
+  'GET /v1/reports/{name}': {
+    id: 'getReport',
+    tag: 'Events', summary: 'A report over the archive (section 13)',
+    description: `Over the archive's \`events\` view (each event once; any range, hot or archived; DuckDB locally, Athena in AWS), from (inclusive) to (exclusive), default the last 30 days. Rates are 0–1 fractions, durations ms, amounts major units, unrounded. A grouped answer's first column is named after group_by: ${Object.entries(GROUP_DESCRIPTIONS).map(([g, d]) => `${g} is ${d}`).join('; ')}. No group is ever an e-mail or a phone. A report that needs longer than the API's time limit answers 202 with its run's URL in Location. Reports: ${reportsDescription} An unknown report is 404; a group_by the report does not take is 400 naming the ones it does.`,
+    query: reportParamsSchema,
+    success: [
+      { status: 200, description: 'The report', body: reportBodySchema },
+      { status: 202, description: 'Still running: poll the run (Location)', body: z.strictObject({ id: z.string(), status: z.literal('running') }), headers: { location: 'The run\'s URL' } },
+    ],
+    problems: [404],
+  },
+  'GET /v1/reports/runs/{id}': {
+    id: 'getReportRun',
+    tag: 'Events', summary: 'A report that outlasted its request',
+    description: 'The run a 202 named: running, succeeded (with the report, as the 200 of GET /v1/reports/{name} would have been) or failed (with why). Bound to the org and the request: any other id, another org\'s included, is 404. Kept an hour locally; in AWS as long as Athena keeps the query.',
+    success: [{ status: 200, description: 'The run', body: reportRunSchema }],
+    problems: [404],
   },
   'POST /v1/webhooks/{provider}/{org_id}': {
     id: 'receiveWebhook',
@@ -475,6 +520,8 @@ const PARAM_DOCS: Record<string, string> = {
   source: 'The source name', flow_id: 'A flow id', lead_id: 'A lead id', email: 'An e-mail address (matched lower-cased)',
   phone: 'A phone number (E.164, or national with country)', country: 'ISO 3166 alpha-2 country of a national phone number',
   ref: 'A provider object: <provider>:<object id>, e.g. stripe:cus_123',
+  entity_id: 'A recipient / buyer id', group_by: "A report's grouping: one of the values the report takes (see the report's description)",
+  interval: 'trends: hour or day (default day)',
 };
 
 function queryParameters(schema: z.ZodMiniObject) {

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
+import { sqlLiteral } from '../definitions/archive.js';
+import type { ReportEngine, ReportQuery, ReportRunState } from '../domain/ports.js';
+import type { AthenaTarget } from './athena-queries.js';
+
+/** Athena reuses a report's earlier result this long (the archive changes as Firehose delivers, every few minutes). */
+export const REPORT_RESULT_REUSE_MINUTES = 15;
+/** The most rows a report reads back (a group is at most one per id, hour or day). */
+const MAX_REPORT_ROWS = 100_000;
+
+/**
+ * Reports on Athena: the execution id is the run's handle. Parameters go as ExecutionParameters (Athena binds them to
+ * the `?` in order; each is a SQL literal, so text is quoted with its quotes doubled by sqlLiteral); the caller's
+ * text never becomes SQL. Result reuse is on: a report asked again within REPORT_RESULT_REUSE_MINUTES scans nothing.
+ * Athena reuses a result only for the same query string in the same workgroup; the first line of the string is a
+ * digest of the org and every parameter, so no answer is ever reused for another org or other filters, whatever
+ * Athena compares. A run whose request stopped waiting goes on in Athena; `state` reads it by its id, within the
+ * workgroup only (an execution of another workgroup is unknown here).
+ */
+export class AthenaReportEngine implements ReportEngine {
+  constructor(private readonly athena: AthenaClient, private readonly target: AthenaTarget) {}
+
+  async start(query: ReportQuery): Promise<string> {
+    const digest = createHash('sha256').update(JSON.stringify(query.params)).digest('hex');
+    const { QueryExecutionId } = await this.athena.send(new StartQueryExecutionCommand({
+      QueryString: `-- leadlog report ${digest}\n${query.sql}`,
+      ExecutionParameters: query.params.map(sqlLiteral),
+      WorkGroup: this.target.workGroup,
+      QueryExecutionContext: { Database: this.target.database },
+      ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: true, MaxAgeInMinutes: REPORT_RESULT_REUSE_MINUTES } },
+    }));
+    if (!QueryExecutionId) throw new Error('Athena started no query');
+    return QueryExecutionId;
+  }
+
+  async wait(handle: string, signal: AbortSignal): Promise<ReportRunState> {
+    for (;;) {
+      signal.throwIfAborted();
+      const state = await this.state(handle);
+      if (!state) throw new Error(`Athena knows no query ${handle} in ${this.target.workGroup}`);
+      if (state.status !== 'running') return state;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.target.pollMs ?? 500);
+        signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
+    }
+  }
+
+  async state(handle: string): Promise<ReportRunState | undefined> {
+    let execution;
+    try {
+      ({ QueryExecution: execution } = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: handle })));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'InvalidRequestException') return undefined; // no such execution
+      throw error;
+    }
+    if (!execution || execution.WorkGroup !== this.target.workGroup) return undefined;
+    const status = execution.Status?.State;
+    if (status === 'FAILED' || status === 'CANCELLED') return { status: 'failed', error: `${status}: ${execution.Status?.StateChangeReason ?? ''}` };
+    if (status !== 'SUCCEEDED') return { status: 'running' };
+    return { status: 'succeeded', rows: await this.rows(handle) };
+  }
+
+  /** The result's rows as objects by column name (Athena's text values; the domain types them by the report's columns). */
+  private async rows(handle: string): Promise<Record<string, unknown>[]> {
+    const rows: Record<string, unknown>[] = [];
+    let names: string[] | undefined;
+    let token: string | undefined;
+    do {
+      const page = await this.athena.send(new GetQueryResultsCommand({ QueryExecutionId: handle, NextToken: token, MaxResults: 1000 }));
+      names ??= (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '');
+      const data = page.ResultSet?.Rows ?? [];
+      for (const [i, row] of data.entries()) {
+        if (token === undefined && i === 0) continue; // the header row
+        rows.push(Object.fromEntries(names.map((name, j) => [name, row.Data?.[j]?.VarCharValue ?? null])));
+      }
+      token = page.NextToken;
+      if (rows.length > MAX_REPORT_ROWS) throw new Error(`a report of more than ${MAX_REPORT_ROWS} rows`);
+    } while (token);
+    return rows;
+  }
+}
