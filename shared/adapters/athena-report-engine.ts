@@ -1,34 +1,32 @@
-import { createHash } from 'node:crypto';
 import { GetQueryExecutionCommand, GetQueryResultsCommand, StartQueryExecutionCommand, type AthenaClient } from '@aws-sdk/client-athena';
 import { sqlLiteral } from '../definitions/archive.js';
 import type { ReportEngine, ReportQuery, ReportRunState } from '../domain/ports.js';
 import type { AthenaTarget } from './athena-queries.js';
 
 /** Athena reuses a report's earlier result this long (the archive changes as Firehose delivers, every few minutes). */
-export const REPORT_RESULT_REUSE_MINUTES = 15;
 /** The most rows a report reads back (a group is at most one per id, hour or day). */
 const MAX_REPORT_ROWS = 100_000;
 
 /**
  * Reports on Athena: the execution id is the run's handle. Parameters go as ExecutionParameters (Athena binds them to
  * the `?` in order; each is a SQL literal, so text is quoted with its quotes doubled by sqlLiteral); the caller's
- * text never becomes SQL. Result reuse is on: a report asked again within REPORT_RESULT_REUSE_MINUTES scans nothing.
- * Athena reuses a result only for the same query string in the same workgroup; the first line of the string is a
- * digest of the org and every parameter, so no answer is ever reused for another org or other filters, whatever
- * Athena compares. A run whose request stopped waiting goes on in Athena; `state` reads it by its id, within the
+ * text never becomes SQL. Result reuse is OFF: Athena reuses a result for the same query string in the workgroup, and
+ * its documentation does not say whether ExecutionParameters take part in the match; every org's report has the same
+ * string, so a reuse that ignored them would answer one org with another's numbers. (A digest in a leading comment
+ * would separate them only if Athena kept comments in the match — also unstated.) A scan per request is the price
+ * of certainty. A run whose request stopped waiting goes on in Athena; `state` reads it by its id, within the
  * workgroup only (an execution of another workgroup is unknown here).
  */
 export class AthenaReportEngine implements ReportEngine {
   constructor(private readonly athena: AthenaClient, private readonly target: AthenaTarget) {}
 
   async start(query: ReportQuery): Promise<string> {
-    const digest = createHash('sha256').update(JSON.stringify(query.params)).digest('hex');
     const { QueryExecutionId } = await this.athena.send(new StartQueryExecutionCommand({
-      QueryString: `-- leadlog report ${digest}\n${query.sql}`,
+      QueryString: query.sql,
       ExecutionParameters: query.params.map(sqlLiteral),
       WorkGroup: this.target.workGroup,
       QueryExecutionContext: { Database: this.target.database },
-      ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: true, MaxAgeInMinutes: REPORT_RESULT_REUSE_MINUTES } },
+      ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
     }));
     if (!QueryExecutionId) throw new Error('Athena started no query');
     return QueryExecutionId;
