@@ -1,4 +1,5 @@
-import { qs } from './api.js';
+import { INTERVALS, REPORT_NAMES, reportDefinition, type GroupBy, type ReportName } from '../../shared/definitions/reports.js';
+import { ApiError, qs } from './api.js';
 import { RawNumber } from './json.js';
 
 /**
@@ -6,14 +7,16 @@ import { RawNumber } from './json.js';
  * table and chart read from the answer's `columns` (whatever the report), the CSV of the table, and the explorer
  * link a bar or row drills down to. No DOM here: test/unit/console-reports.test.ts runs it in Node.
  */
-export const REPORT_NAMES = [
-  'source_performance', 'buyer_behaviour', 'rejection_reasons', 'step_duration', 'success_rates', 'lead_funnel', 'revenue_by_source', 'trends',
-] as const;
-export type ReportName = (typeof REPORT_NAMES)[number];
+// The reports, their groupings and intervals: the API's own definitions (plain data, no imports), bundled as they are.
+export { GROUP_BYS, INTERVALS, REPORT_NAMES, reportDefinition, type GroupBy, type ReportName } from '../../shared/definitions/reports.js';
 
-export const GROUP_BYS = ['source', 'entity_id', 'flow_id', 'step_id', 'event_type', 'outcome', 'reason', 'hour', 'day'] as const;
-export type GroupBy = (typeof GROUP_BYS)[number];
-export const INTERVALS = ['hour', 'day'] as const;
+/** The `group_by` values a report accepts (the first is its default); trends takes none, but an interval. */
+export function groupsOf(report: ReportName): readonly GroupBy[] {
+  return reportDefinition(report)?.groupBy ?? [];
+}
+export function intervalsOf(report: ReportName): readonly (typeof INTERVALS)[number][] {
+  return reportDefinition(report)?.intervals ?? [];
+}
 export const OUTCOMES = ['success', 'failure', 'error', 'skip'] as const;
 
 /** What the page says about each report; the columns and numbers come from the API. */
@@ -77,10 +80,12 @@ export function viewOf(query: Record<string, string | undefined>): ReportView {
   }
   const from = range === 'custom' ? isoOrUndefined(query.from) : undefined;
   const to = range === 'custom' ? isoOrUndefined(query.to) : undefined;
-  const groupBy = own(GROUP_BYS, query.group_by);
-  const interval = own(INTERVALS, query.interval);
+  const report = own(REPORT_NAMES, query.report) ?? 'source_performance';
+  // Only what this report accepts: a grouping or interval carried over from another report is dropped, not a 400.
+  const groupBy = own(groupsOf(report), query.group_by);
+  const interval = own(intervalsOf(report), query.interval);
   return {
-    report: own(REPORT_NAMES, query.report) ?? 'source_performance',
+    report,
     range,
     ...(from ? { from } : {}),
     ...(to ? { to } : {}),
@@ -110,7 +115,7 @@ export function rangeOf(view: ReportView, nowMs: number): { from: string; to: st
 /** `GET /v1/reports/{name}` with the view's range, filters and grouping (the API checks each; a refusal is shown). */
 export function reportPath(view: ReportView, range: { from: string; to: string }): string {
   return `/v1/reports/${view.report}${qs({
-    ...range, ...view.filters, group_by: view.group_by, interval: view.report === 'trends' ? view.interval : undefined,
+    ...range, ...view.filters, group_by: view.group_by, interval: view.interval,
   })}`;
 }
 
@@ -191,6 +196,47 @@ export function formatCell(column: ReportColumn, value: unknown): string {
     if (!Number.isNaN(ms)) return column.type === 'date' ? new Date(ms).toISOString().slice(0, 10) : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
   }
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+// ── Asking, and following a 202's run ────────────────────────────────────────────────────────────────────
+
+/** How long a 202's run is polled between answers: quick at first, then every few seconds. */
+export const POLL_MS = [500, 1000, 1000, 2000, 2000, 3000];
+const RUN_PATH = /^\/v1\/reports\/runs\/[^/?#]+$/;
+
+export interface Answer {
+  status: number;
+  location: string | null;
+  body: unknown;
+}
+
+/**
+ * A report's body: asked once, and when the API answers 202, its run followed (`GET /v1/reports/runs/{id}`) until it
+ * succeeds or fails. Only a run of this API is followed: the same origin's runs route, whatever `Location` says.
+ * `running` hears the run's id while it runs; `stopped` ends the polling (the view moved on): it then rejects.
+ */
+export async function fetchReport(
+  ask: (path: string) => Promise<Answer>, path: string, origin: string,
+  options: { running: (id: string) => void; sleep: (ms: number) => Promise<void>; stopped: () => boolean },
+): Promise<ReportBody> {
+  const first = await ask(path);
+  if (first.status !== 202) return first.body as ReportBody;
+  const run = first.location ? new URL(first.location, origin) : undefined;
+  if (!run || run.origin !== origin || !RUN_PATH.test(run.pathname)) {
+    throw new ApiError(first.status, { title: 'Report still running', detail: 'The API answered 202 without a run of its own to follow.' });
+  }
+  const id = decodeURIComponent(run.pathname.slice(run.pathname.lastIndexOf('/') + 1));
+  for (let n = 0; ; n++) {
+    options.running(id);
+    await options.sleep(POLL_MS[Math.min(n, POLL_MS.length - 1)]!);
+    if (options.stopped()) throw new Error('stopped');
+    const body = (await ask(run.pathname)).body as ReportRun;
+    if (body.status === 'succeeded' && body.report) return body.report;
+    if (body.status === 'failed') {
+      const error = typeof body.error === 'string' ? { detail: body.error } : { detail: body.error?.detail, title: body.error?.title };
+      throw new ApiError(500, { title: error.title ?? 'The report failed', detail: error.detail ?? 'The report\'s query failed.' });
+    }
+  }
 }
 
 // ── CSV ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -306,6 +352,17 @@ export function chartOf(body: ReportBody, measure?: string): Chart {
     }
   }
   return { kind: 'bars', measure: m, bars: grid.map((cells, row) => ({ row, label: labelOf(body, cells, new Set()), value: numberOf(cells[mi]) ?? 0 })) };
+}
+
+/** About five round ticks from 0, the last at or above `max` (so the tallest mark stays inside the axis). */
+export function axisTicks(max: number): number[] {
+  if (!(max > 0)) return [0];
+  const raw = max / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const nice = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? magnitude * 10;
+  const ticks = [0];
+  while (ticks[ticks.length - 1]! < max) ticks.push(ticks.length * nice);
+  return ticks;
 }
 
 // ── Drill-down ──────────────────────────────────────────────────────────────────────────────────────────

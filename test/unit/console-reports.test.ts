@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../console/src/api.js';
 import { RawNumber } from '../../console/src/json.js';
 import {
-  chartOf, csvCell, csvField, drillDown, formatCell, rangeOf, reportPath, toCsv, urlQuery, viewOf, type ReportBody, type ReportView,
+  axisTicks, chartOf, csvCell, csvField, drillDown, fetchReport, POLL_MS, type Answer, formatCell, rangeOf, reportPath, toCsv, urlQuery, viewOf, type ReportBody, type ReportView,
 } from '../../console/src/reports.js';
 import { csvCell as exportCsvCell, csvField as exportCsvField } from '../../shared/domain/exports.js';
 
@@ -24,10 +25,19 @@ const view = (query: Record<string, string>): ReportView => viewOf(query);
 
 describe("the Reports page's pure parts", () => {
   it('reads the whole view from the URL and writes it back unchanged; unknown values fall back instead of breaking the page', () => {
-    const query = { report: 'trends', range: 'custom', from: FROM, to: TO, source: 'stripe', flow_id: 'f 1', entity_id: 'buyer_9', outcome: 'skip', type: 'source.*', group_by: 'day', interval: 'hour', measure: 'events' };
+    const query = { report: 'step_duration', range: 'custom', from: FROM, to: TO, source: 'stripe', flow_id: 'f 1', entity_id: 'buyer_9', outcome: 'skip', type: 'source.*', group_by: 'day', measure: 'max_duration_ms' };
     const v = viewOf(query);
-    expect(v).toEqual({ report: 'trends', range: 'custom', from: FROM, to: TO, filters: { source: 'stripe', flow_id: 'f 1', entity_id: 'buyer_9', outcome: 'skip', type: 'source.*' }, group_by: 'day', interval: 'hour', measure: 'events' });
-    expect(viewOf(Object.fromEntries(Object.entries(urlQuery(v)).filter(([, x]) => x !== undefined)) as Record<string, string>)).toEqual(v);
+    expect(v).toEqual({ report: 'step_duration', range: 'custom', from: FROM, to: TO, filters: { source: 'stripe', flow_id: 'f 1', entity_id: 'buyer_9', outcome: 'skip', type: 'source.*' }, group_by: 'day', measure: 'max_duration_ms' });
+    const back = (w: ReportView) => viewOf(Object.fromEntries(Object.entries(urlQuery(w)).filter(([, x]) => x !== undefined)) as Record<string, string>);
+    expect(back(v)).toEqual(v);
+    const t = viewOf({ report: 'trends', interval: 'hour' });
+    expect(back(t)).toEqual({ report: 'trends', range: '7d', filters: {}, interval: 'hour' });
+    // What the report does not accept (shared/definitions/reports.ts) is dropped: trends takes no group_by, the
+    // funnel no interval, revenue no grouping by reason.
+    expect(viewOf({ report: 'trends', group_by: 'day' }).group_by).toBeUndefined();
+    expect(viewOf({ report: 'lead_funnel', interval: 'day' }).interval).toBeUndefined();
+    expect(viewOf({ report: 'revenue_by_source', group_by: 'reason' }).group_by).toBeUndefined();
+    expect(viewOf({ report: 'rejection_reasons', group_by: 'reason' }).group_by).toBe('reason');
     // Names of Object.prototype's members, unknown reports and groupings, and junk times are no view.
     expect(viewOf({ report: 'toString', range: 'constructor', group_by: '__proto__', interval: 'week' })).toEqual({ report: 'source_performance', range: '7d', filters: {} });
     expect(viewOf({ from: 'yesterday', to: FROM })).toEqual({ report: 'source_performance', range: 'custom', to: FROM, filters: {} });
@@ -120,5 +130,64 @@ describe("the Reports page's pure parts", () => {
     expect(link(drillDown(t, trends, 2, { outcome: 'failure', only: ['bucket'] }))).toEqual({ from: '2026-12-02T00:00:00.000Z', to: '2026-12-03T00:00:00.000Z', outcome: 'failure', range: 'custom' });
     // A table row of trends is one event type.
     expect(link(drillDown(t, trends, 1))).toMatchObject({ type: 'recipient.delivered', outcome: 'success' });
+  });
+
+  it('follows a 202 to its run on this origin, polling (visibly) until it succeeds or fails; never another origin\'s Location', async () => {
+    const origin = 'http://127.0.0.1:3000';
+    const report = body('lead_funnel', [['leads', 'integer']], [{ leads: 3 }]);
+    const script = (answers: Answer[]) => {
+      const asked: string[] = [];
+      const ask = async (path: string) => {
+        asked.push(path);
+        const next = answers.shift();
+        if (!next) throw new Error(`asked more than answered: ${path}`);
+        return next;
+      };
+      return { asked, ask };
+    };
+    const waits: number[] = [];
+    const running: string[] = [];
+    const options = { running: (id: string) => running.push(id), sleep: async (ms: number) => void waits.push(ms), stopped: () => false };
+    const direct = script([{ status: 200, location: null, body: report }]);
+    expect(await fetchReport(direct.ask, '/v1/reports/lead_funnel', origin, options)).toBe(report);
+    const id = 'eyJoIjoiYSJ9.' + 'x'.repeat(43);
+    const slow = script([
+      { status: 202, location: `/v1/reports/runs/${id}`, body: { id, status: 'running' } },
+      { status: 200, location: null, body: { id, status: 'running' } },
+      { status: 200, location: null, body: { id, status: 'running' } },
+      { status: 200, location: null, body: { id, status: 'succeeded', report } },
+    ]);
+    expect(await fetchReport(slow.ask, '/v1/reports/lead_funnel', origin, options)).toBe(report);
+    expect(slow.asked).toEqual(['/v1/reports/lead_funnel', ...Array(3).fill(`/v1/reports/runs/${id}`)]);
+    expect(running).toEqual([id, id, id]);
+    expect(waits).toEqual(POLL_MS.slice(0, 3));
+    // An absolute Location on this origin is followed; a failed run is an error with the API's words.
+    const failed = script([{ status: 202, location: `${origin}/v1/reports/runs/${id}`, body: {} }, { status: 200, location: null, body: { id, status: 'failed', error: 'the report\'s query failed: Out of Memory' } }]);
+    const error = await fetchReport(failed.ask, '/v1/reports/trends', origin, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).problem.detail).toContain('Out of Memory');
+    // Another origin, another route, or no Location at all: nothing is followed.
+    for (const location of ['https://evil.example/v1/reports/runs/x', '/v1/events', '//evil.example/v1/reports/runs/x', '/v1/reports/runs/a/b', null]) {
+      const odd = script([{ status: 202, location, body: {} }]);
+      await expect(fetchReport(odd.ask, '/v1/reports/trends', origin, options)).rejects.toThrow(/without a run/);
+      expect(odd.asked).toHaveLength(1);
+    }
+    // The view moved on: polling stops.
+    const gone = script([{ status: 202, location: `/v1/reports/runs/${id}`, body: {} }]);
+    await expect(fetchReport(gone.ask, '/v1/reports/trends', origin, { ...options, stopped: () => true })).rejects.toThrow('stopped');
+    expect(gone.asked).toHaveLength(1);
+  });
+
+  it('puts about five round ticks on a chart\'s axis, the last at or above the tallest mark', () => {
+    expect(axisTicks(11)).toEqual([0, 5, 10, 15]);
+    expect(axisTicks(10)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(axisTicks(0)).toEqual([0]);
+    expect(axisTicks(Number.NaN)).toEqual([0]);
+    for (const max of [0.003, 0.7, 1, 3, 97, 1234567, 9.99e12]) {
+      const ticks = axisTicks(max);
+      expect(ticks[ticks.length - 1]!).toBeGreaterThanOrEqual(max);
+      expect(ticks.length, String(max)).toBeLessThanOrEqual(7);
+      expect(ticks.length, String(max)).toBeGreaterThanOrEqual(3);
+    }
   });
 });

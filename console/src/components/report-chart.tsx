@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Chart } from '../reports.js';
+import { axisTicks, type Chart } from '../reports.js';
 
 /**
  * A report's chart in hand-written SVG (docs/decisions.md, "Reports (issue #24)"): one bar per row, a line of points
@@ -54,7 +54,8 @@ export function ReportChart({ chart, title, onDrill, format }: { chart: Chart; t
     return () => observer.disconnect();
   }, []);
   useEffect(() => setActive(0), [chart]);
-  useEffect(() => {
+  // Focus follows the arrow keys as soon as the chart has re-rendered (a layout effect: before the next key).
+  useLayoutEffect(() => {
     if (!moved.current) return;
     moved.current = false;
     (box.current?.querySelector(`[data-k="${active}"]`) as SVGElement | null)?.focus();
@@ -141,14 +142,6 @@ function Bars({ chart, width, item, title, format }: { chart: Extract<Chart, { k
   );
 }
 
-function axisTicks(max: number): number[] {
-  if (max <= 0) return [0];
-  const step = 10 ** Math.floor(Math.log10(max));
-  const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => max / s <= 5) ?? step * 10;
-  const ticks: number[] = [];
-  for (let v = 0; v <= max + nice / 1e6; v += nice) ticks.push(v);
-  return ticks;
-}
 
 function Axis({ width, height, top, left, max, y }: { width: number; height: number; top: number; left: number; max: number; y: (v: number) => number }) {
   return (

@@ -1,16 +1,12 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { apiAnswer, ApiError, qs } from '../api.js';
+import { apiAnswer, qs } from '../api.js';
 import { ReportChart, type Target } from '../components/report-chart.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import {
-  chartOf, csvFileName, drillDown, FILTERS, formatCell, GROUP_BYS, gridOf, INTERVALS, measuresOf, OUTCOMES, rangeOf, REPORT_NAMES, REPORT_RANGES,
-  REPORT_TITLES, reportPath, toCsv, urlQuery, viewOf, type ReportBody, type ReportRun, type ReportView,
+  chartOf, csvFileName, drillDown, fetchReport, FILTERS, formatCell, gridOf, groupsOf, intervalsOf, measuresOf, reportDefinition, OUTCOMES, rangeOf, REPORT_NAMES, REPORT_RANGES,
+  REPORT_TITLES, reportPath, toCsv, urlQuery, viewOf, type ReportBody, type ReportView,
 } from '../reports.js';
-
-/** How long a 202's run is polled between answers: quick at first, then every few seconds. */
-const POLL_MS = [500, 1000, 1000, 2000, 2000, 3000];
-const RUN_PATH = /^\/v1\/reports\/runs\/[^/?#]+$/;
 
 type State = { loading: true } | { running: { id: string; since: number } } | { error: unknown } | { report: ReportBody };
 
@@ -32,42 +28,13 @@ export function Reports() {
 
   useEffect(() => {
     let live = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     setState({ loading: true });
-    const poll = async (location: string, id: string, since: number, n: number) => {
-      try {
-        const { body } = await apiAnswer<ReportRun>(location);
-        if (!live) return;
-        if (body.status === 'succeeded' && body.report) return setState({ report: body.report });
-        if (body.status === 'failed') {
-          const error = typeof body.error === 'string' ? { title: 'The report failed', detail: body.error } : { title: body.error?.title ?? 'The report failed', detail: body.error?.detail };
-          return setState({ error: new ApiError(500, error) });
-        }
-        setState({ running: { id, since } });
-        timer = setTimeout(() => void poll(location, id, since, n + 1), POLL_MS[Math.min(n, POLL_MS.length - 1)]);
-      } catch (error) {
-        if (live) setState({ error });
-      }
-    };
-    apiAnswer<ReportBody | { id?: string }>(reportPath(view, range)).then(({ status, location, body }) => {
-      if (!live) return;
-      if (status === 202) {
-        const runPath = location ? new URL(location, window.location.href) : undefined;
-        // Only a run of this API is followed (same origin, the runs route), whatever the header says.
-        if (!runPath || runPath.origin !== window.location.origin || !RUN_PATH.test(runPath.pathname)) {
-          return setState({ error: new ApiError(202, { title: 'Report still running', detail: 'The API answered 202 without a run to follow.' }) });
-        }
-        const id = decodeURIComponent(runPath.pathname.split('/').pop()!);
-        setState({ running: { id, since: Date.now() } });
-        timer = setTimeout(() => void poll(runPath.pathname, id, Date.now(), 0), POLL_MS[0]);
-        return;
-      }
-      setState({ report: body as ReportBody });
-    }, (error: unknown) => live && setState({ error }));
-    return () => {
-      live = false;
-      if (timer) clearTimeout(timer);
-    };
+    const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+    fetchReport(apiAnswer, reportPath(view, range), window.location.origin, {
+      running: (id) => live && setState((old) => ('running' in old && old.running.id === id ? old : { running: { id, since: Date.now() } })),
+      sleep, stopped: () => !live,
+    }).then((report) => live && setState({ report }), (error: unknown) => live && setState({ error }));
+    return () => void (live = false);
   }, [key, range]);
 
   // The running state's clock.
@@ -95,14 +62,14 @@ export function Reports() {
         <label>Report <select name="report" value={view.report} onChange={(e) => go({ ...view, report: (e.target as HTMLSelectElement).value as ReportView['report'], measure: undefined })}>
           {REPORT_NAMES.map((n) => <option key={n} value={n}>{REPORT_TITLES[n].title}</option>)}
         </select></label>
-        <label>Group by <select name="group_by" value={view.group_by ?? ''} onChange={(e) => go({ ...view, group_by: ((e.target as HTMLSelectElement).value || undefined) as ReportView['group_by'], measure: undefined })}>
-          <option value="">report's default</option>
-          {GROUP_BYS.map((g) => <option key={g} value={g}>{g}</option>)}
-        </select></label>
-        {view.report === 'trends' ? (
+        {groupsOf(view.report).length ? <label>Group by <select name="group_by" value={view.group_by ?? ''} onChange={(e) => go({ ...view, group_by: ((e.target as HTMLSelectElement).value || undefined) as ReportView['group_by'], measure: undefined })}>
+          <option value="">{reportDefinition(view.report)?.defaultGroup ? `report's default (${reportDefinition(view.report)!.defaultGroup})` : 'none: one row'}</option>
+          {groupsOf(view.report).map((g) => <option key={g} value={g}>{g}</option>)}
+        </select></label> : null}
+        {intervalsOf(view.report).length ? (
           <label>Interval <select name="interval" value={view.interval ?? ''} onChange={(e) => go({ ...view, interval: ((e.target as HTMLSelectElement).value || undefined) as ReportView['interval'] })}>
             <option value="">default</option>
-            {INTERVALS.map((i) => <option key={i} value={i}>{i}</option>)}
+            {intervalsOf(view.report).map((i) => <option key={i} value={i}>{i}</option>)}
           </select></label>
         ) : null}
         <fieldset class="presets"><legend class="sr-only">Time range</legend>
