@@ -236,6 +236,8 @@ export class LeadlogStack extends Stack {
     // deletes the file and its parts from the export bucket.
     exportStorage.bucket.grantRead(erasureFn);
     exportStorage.bucket.grantDelete(erasureFn);
+    // LeadConduit's inbox (v1.2): the family's objects, waiting, ingested or set aside, listed and deleted.
+    leadConduitInbox.grantErase(erasureFn);
 
     const fanout = new Fanout(this, 'StreamFanout', { busName, events: tables.events, fanout: fanoutFn, key: dataKey, stream: STREAM_PROFILES[props.streamProfile ?? DEFAULT_STREAM_PROFILE] });
     fanout.bus.grantPutEventsTo(erasureFn); // Lead Erased
@@ -246,6 +248,8 @@ export class LeadlogStack extends Stack {
       [`AwsSolutions-IAM5[${archiveObjects}]`]: 'Objects of the archive bucket only: the erasure rewrites the files holding the lead.',
       [`AwsSolutions-IAM5[${resultObjects}]`]: "Objects of the Athena results bucket only: the erasure's own query results.",
       [`AwsSolutions-IAM5[Resource::<${logicalId(exportStorage.bucket)}.Arn>/*]`]: 'Objects of the export bucket only: the erasure deletes the export files holding the lead.',
+      [`AwsSolutions-IAM5[Resource::<${logicalId(leadConduitInbox.bucket)}.Arn>/leadconduit/*]`]: "LeadConduit's inbox objects (leadconduit/<org>/…): the erasure deletes those whose key names a member (no read).",
+      [`AwsSolutions-IAM5[Resource::<${logicalId(leadConduitInbox.bucket)}.Arn>/rejected/leadconduit/*]`]: 'Set-aside inbox copies and their reasons: the erasure deletes those whose key names a member (no read).',
       'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'Deleting the erased raw payloads, replaced archive files and export files holding the lead, in those three buckets only.',
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'grantReadWrite: Athena UNLOAD multipart uploads into the archive bucket only.',
       ...dataKeyUse("Rewriting archive files and job records with the stack's own data key only."),

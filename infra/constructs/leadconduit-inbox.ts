@@ -102,4 +102,15 @@ export class LeadConduitInbox extends Construct {
     // No grant method exists for tagging: exactly that action, on what LeadConduit wrote.
     fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:PutObjectTagging'], resources: [this.bucket.arnForObjects(written)] }));
   }
+
+  /**
+   * The erasure step (section 9): it lists an org's objects (`leadconduit/<org>/…`, `rejected/leadconduit/<org>/…`) and
+   * deletes the erased family's. Listing under those two prefixes and deleting there only: it never reads an object,
+   * so it needs neither GetObject nor the inbox's KMS key.
+   */
+  grantErase(fn: IFunction): void {
+    const areas = [`${INBOX_PREFIX}*`, `${INBOX_REJECTED_PREFIX}${INBOX_PREFIX}*`];
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': areas } } }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: areas.map((area) => this.bucket.arnForObjects(area)) }));
+  }
 }

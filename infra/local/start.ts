@@ -164,9 +164,10 @@ async function main(): Promise<void> {
     deadLetterFile: join(DATA_DIR, 'stream-dead-letters.jsonl'),
   });
   poller.start();
-  // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume.
+  // Erasures (DELETE /v1/leads/{id}): the Step Functions workflow's job, run here; interrupted ones resume. The
+  // family's LeadConduit inbox files go too (the watcher's folder below, .data/inbox).
   const exportsEngine = new LocalExporter({ archiveDir: join(DATA_DIR, 'archive'), exportDir: config.exportDir! });
-  erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive, exports: exportsEngine }), {
+  erasures = new ErasureRunner(createErasureDependencies(config, { bus, archive, exports: exportsEngine, inbox: new FileInboxObjects(join(DATA_DIR, 'inbox')) }), {
     onError: (error) => console.error(`leadlog: erasure step failed (retried): ${maskFreeText(error.message)}`),
   });
   erasures.start();

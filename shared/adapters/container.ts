@@ -229,11 +229,13 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
   });
 }
 
-/** Local stand-ins for the erasure job's AWS parts: the local bus, the Parquet archive that rewrites its own files, the DuckDB exporter. */
+/** Local stand-ins for the erasure job's AWS parts: the local bus, the Parquet archive that rewrites its own files, the DuckDB exporter, the inbox folder. */
 export interface ErasureStandIns {
   bus?: EventBus;
   archive?: ArchiveEraser;
   exports?: ExportEngine;
+  /** LeadConduit's inbox folder (`new FileInboxObjects('.data/inbox')`); without it, the S3 bucket LEADCONDUIT_INBOX_BUCKET names. */
+  inbox?: InboxObjects;
 }
 
 /** The erasure job's ports (shared/domain/erasure.ts): the stores it deletes from, the archive eraser, the bus. */
@@ -248,6 +250,8 @@ export function createErasureDependencies(config: Config = loadConfig(), standIn
     clock: () => deps.clock,
     settleMs: () => config.erasureSettleSeconds * 1000,
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
+    // LeadConduit's Event Streaming inbox (v1.2): the family's objects are listed and deleted (no read, no KMS).
+    inbox: () => standIns.inbox ?? new S3InboxObjects(createS3Client({ region: config.region }), config.leadconduitInboxBucket),
     // Export files holding the family (v1.2): the jobs, and the engine that asks the archive and deletes the files.
     exports: () => {
       const store = new DynamoExportStore(clientsFor(config).documents(), config.controlTableName);

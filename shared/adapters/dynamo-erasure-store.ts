@@ -224,6 +224,8 @@ function toItem(job: ErasureJob, lists: Map<string, StoredList>): Record<string,
     ...(job.settleUntil ? { settle_until: job.settleUntil } : {}),
     ...(job.pending ? { pending: { events: lists.get('pending_events'), claims: lists.get('pending_claims'), profiles: lists.get('pending_profiles') } } : {}),
     ...(lists.has('mentioned') ? { mentioned: lists.get('mentioned') } : {}),
+    // The inbox phase's position: one page's digests at most (16 hex each, ~1,000), inline.
+    ...(job.inbox ? { inbox: job.inbox } : {}),
     ...(job.completedAt ? { completed_at: job.completedAt } : {}),
   };
 }
@@ -241,6 +243,7 @@ function fromItem(item: Record<string, unknown>, values: Map<string, string[]>):
       pending: { events: list('pending_events', pending.events), claims: list('pending_claims', pending.claims), profiles: list('pending_profiles', pending.profiles) },
     } : {}),
     ...(item.mentioned ? { mentioned: list('mentioned', item.mentioned) } : {}),
+    ...(item.inbox ? { inbox: item.inbox as NonNullable<ErasureJob['inbox']> } : {}),
     ...(item.completed_at ? { completedAt: item.completed_at as string } : {}),
   };
 }

@@ -1,12 +1,16 @@
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { constants } from 'node:fs';
-import { mkdir, open, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import {
+  CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, PutObjectTaggingCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import { constants, type Dirent } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   ERROR_SUFFIX, INBOX_INGESTED_TAG, INBOX_PREFIX, INBOX_REJECTED_PREFIX, LOCAL_INGESTED_DIR, LOCAL_REJECTED_DIR,
 } from '../definitions/leadconduit-inbox.js';
 import type { InboxObject, InboxObjects } from '../domain/ports.js';
+import { inboxKeyOrder } from '../domain/leadconduit/inbox.js';
+import { deleteKeys } from './s3-keys.js';
 
 /** What `<key>.error.json` holds beside a set-aside object. */
 export const errorRecord = (key: string, reason: string, nowMs: number) =>
@@ -68,7 +72,40 @@ export class S3InboxObjects implements InboxObjects {
       if (!isNoSuchKey(error)) throw error;
     }
   }
+
+  /**
+   * The org's two areas in S3's key order: `leadconduit/<org>/` (waiting and ingested objects) then
+   * `rejected/leadconduit/<org>/` (set-aside copies and reasons). A position inside an area continues it (StartAfter);
+   * an area the position has passed is done. Listing needs s3:ListBucket only: nothing is read or decrypted.
+   */
+  async listOrg(orgId: string, after: string | undefined, limit: number): Promise<{ keys: string[]; next?: string }> {
+    const keys: string[] = [];
+    for (const area of orgAreas(orgId)) {
+      if (after !== undefined && !after.startsWith(area) && inboxKeyOrder(after, area) > 0) continue;
+      let token: string | undefined;
+      let startAfter = after?.startsWith(area) ? after : undefined;
+      do {
+        if (keys.length >= limit) return { keys, next: keys.at(-1)! };
+        const page = await this.client.send(new ListObjectsV2Command({
+          Bucket: this.bucket, Prefix: area, MaxKeys: limit - keys.length,
+          ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
+        }));
+        keys.push(...(page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : [])));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        startAfter = undefined;
+      } while (token);
+    }
+    return { keys };
+  }
+
+  /** DeleteObjects, 1,000 keys a call; a key that failed (AccessDenied, a throttle) fails the call (deleteKeys). */
+  async remove(keys: readonly string[]): Promise<void> {
+    await deleteKeys(this.client, this.bucket, [...keys]);
+  }
 }
+
+/** Where an org's objects are in the bucket, in key order (`leadconduit/` sorts before `rejected/`). */
+const orgAreas = (orgId: string) => [`${INBOX_PREFIX}${orgId}/`, `${INBOX_REJECTED_PREFIX}${INBOX_PREFIX}${orgId}/`];
 
 /**
  * The local inbox (`.data/inbox/`, same keys as the bucket): a set-aside file moves to `<org folder>/_rejected/<rest of
@@ -145,6 +182,50 @@ export class FileInboxObjects implements InboxObjects {
     const to = this.placeOf(key, LOCAL_INGESTED_DIR);
     await mkdir(dirname(to), { recursive: true });
     await this.move(this.pathOf(key), to);
+  }
+
+  /**
+   * Every file under the org's folder (waiting, `_ingested/`, `_rejected/`, hidden ones too), as keys
+   * (`leadconduit/<org>/…`) in S3's key order. The folder is walked whole for each page: a local inbox holds days, not
+   * millions. Links are listed as files never followed.
+   */
+  async listOrg(orgId: string, after: string | undefined, limit: number): Promise<{ keys: string[]; next?: string }> {
+    const folder = this.pathOf(`${INBOX_PREFIX}${orgId}`);
+    const found: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else found.push(`${INBOX_PREFIX}${orgId}/${relative(folder, path).split(sep).join('/')}`);
+      }
+    };
+    await walk(folder);
+    const keys = found.filter((key) => after === undefined || inboxKeyOrder(key, after) > 0).sort(inboxKeyOrder);
+    return keys.length > limit ? { keys: keys.slice(0, limit), next: keys[limit - 1]! } : { keys };
+  }
+
+  /** Deletes the files, then the folders that leaves empty up to the org's folder (a folder is named by a lead id). */
+  async remove(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      await rm(path, { force: true });
+      const [, org] = key.split('/');
+      const folder = this.pathOf(`${INBOX_PREFIX}${org}`);
+      for (let dir = dirname(path); dir.startsWith(folder + sep); dir = dirname(dir)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          break; // not empty (or gone): the folders above hold something too
+        }
+      }
+    }
   }
 
   private async move(from: string, to: string): Promise<void> {

@@ -12,9 +12,15 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys;
 }
 
-/** Deletes keys, 1,000 a call (DeleteObjects' limit); a key already gone is no error. */
+/**
+ * Deletes keys, 1,000 a call (DeleteObjects' limit); a key already gone is no error. DeleteObjects answers 200 even
+ * when keys failed (AccessDenied, SlowDown, InternalError: listed in `Errors`, the only entries in Quiet mode): any
+ * failed key throws, so a caller that must delete (erasure) runs again rather than believe it did.
+ */
 export async function deleteKeys(s3: S3Client, bucket: string, keys: string[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    const failed = result?.Errors ?? [];
+    if (failed.length > 0) throw new Error(`S3 DeleteObjects: ${failed.length} of ${Math.min(1000, keys.length - i)} keys not deleted (first: ${failed[0]!.Code ?? 'unknown'})`);
   }
 }

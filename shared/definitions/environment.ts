@@ -59,7 +59,7 @@ export const environmentVariables = {
   EXPORT_BUCKET: { type: 'string', field: 'exportBucket', setBy: 'aws', optional: true, description: 'The KMS-encrypted bucket export files are written to (kept a day).' },
   LEADCONDUIT_INBOX_BUCKET: {
     type: 'string', field: 'leadconduitInboxBucket', setBy: 'aws',
-    description: "LeadConduit's Event Streaming inbox bucket (locally the runtime watches .data/inbox/ instead).",
+    description: "LeadConduit's Event Streaming inbox bucket: the inbox function ingests from it, an erasure deletes the family's objects (locally .data/inbox/ instead).",
   },
   EXPORT_STATE_MACHINE_ARN: { type: 'string', field: 'exportStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs exports (locally: the runtime runs them).' },
   REPLAY_STATE_MACHINE_ARN: { type: 'string', field: 'replayStateMachineArn', setBy: 'aws', optional: true, description: 'The Step Functions workflow that runs replays (locally: the runtime runs them).' },
@@ -133,7 +133,7 @@ export const functionVariables = {
   leadconduitPull: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_URL'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
-    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN',
+    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN', 'LEADCONDUIT_INBOX_BUCKET',
   ],
 } as const satisfies Record<FunctionName, readonly EnvName[]>;
 

@@ -9,10 +9,12 @@ import type { ExportEngine, ExportJob, ExportJobStore } from './exports.js';
 import { DAY_MS } from './time.js';
 import { archivedIdForms, maskId } from './masking.js';
 import type {
-  ArchiveEraser, AuditLog, BlobStore, BusEntry, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore,
+  ArchiveEraser, AuditLog, BlobStore, BusEntry, Clock, ErasableEvent, ErasureJob, ErasureScheduler, ErasureStore, EventBus, EventStore, IdentityStore, InboxObjects,
 } from './ports.js';
 import { chunkEntries, entrySize } from './fanout.js';
 import { chunkBy } from './sink.js';
+import { sha256Hex } from './canonical.js';
+import { inboxKeyOrder, leadIdOfInboxKey } from './leadconduit/inbox.js';
 
 /**
  * Erasure (section 9): a lead, every lead merged with it, and everything leadlog holds of them, removed from every
@@ -29,6 +31,11 @@ import { chunkBy } from './sink.js';
  *   settle    wait settleMs: deliveries already in flight, a warm function's identity cache (it may still map an
  *             e-mail to the erased lead for its TTL) and the stream → archive path all drain meanwhile.
  *   sweep     the hot phase again, for whatever landed during the settle.
+ *   inbox     (v1.2) LeadConduit's Event Streaming inbox: every object of the org whose key names a member as its lead
+ *             (`<prefix>/<lead id>/<event id>.json`, leadIdOfInboxKey), wherever it is (waiting, ingested, set aside, the
+ *             reasons beside those), is deleted, page by page (eraseInbox). After the sweep: an object LeadConduit wrote
+ *             during the settle was ingested and swept, and its object goes here. The key alone decides (LeadConduit
+ *             names its own lead id there, the vars.lead.id the mapping makes lead_id); no object is read.
  *   exports   (v1.2) every export of the org whose file holds (or, still running, may come to hold) a member's
  *             rows is marked `erased` and its file deleted. Which ones: each export's own query over the archive,
  *             narrowed to the members, asked before the archive phase removes those rows (ExportEngine.holdsLeads);
@@ -38,7 +45,7 @@ import { chunkBy } from './sink.js';
  *             erasure id instead (AuditLog.renameResource), over the whole retention.
  *   announce  `Lead Erased` on the bus, the audit entry with the counts, completed.
  */
-export const ERASURE_PHASES = ['hot', 'settle', 'sweep', 'exports', 'archive', 'audit', 'announce', 'completed'] as const;
+export const ERASURE_PHASES = ['hot', 'settle', 'sweep', 'inbox', 'exports', 'archive', 'audit', 'announce', 'completed'] as const;
 export type ErasurePhase = (typeof ERASURE_PHASES)[number];
 
 export interface ErasureCounts {
@@ -53,10 +60,15 @@ export interface ErasureCounts {
   export_files: number;
   /** Audit entries that named a member and now name the erasure. */
   audit_entries: number;
+  /**
+   * Objects deleted from LeadConduit's Event Streaming inbox (events waiting or ingested, set-aside copies and their
+   * reasons). Absent on jobs requested before the inbox phase existed.
+   */
+  inbox_objects?: number;
 }
 
 const zeroCounts = (): ErasureCounts => ({
-  leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0, export_files: 0, audit_entries: 0,
+  leads: 0, events: 0, raw_blobs: 0, identities: 0, profiles: 0, archive_rows: 0, archive_files: 0, export_files: 0, audit_entries: 0, inbox_objects: 0,
 });
 
 /**
@@ -157,6 +169,8 @@ export interface ErasurePorts {
   blobs: BlobStore;
   erasures: ErasureStore;
   archive: ArchiveEraser;
+  /** LeadConduit's Event Streaming inbox (the S3 bucket in AWS, `.data/inbox/` locally): listed and deleted from. */
+  inbox: Pick<InboxObjects, 'listOrg' | 'remove'>;
   /** The org's export jobs, and the engine that asks the archive what a job's file holds and deletes it. */
   exports: { store: ExportJobStore; engine: ExportEngine };
   bus: EventBus;
@@ -195,6 +209,12 @@ export async function runErasure(ports: ErasurePorts, orgId: string, erasureId: 
       }
       case 'sweep':
         await eraseHot(ports, job);
+        await advance('inbox');
+        break;
+      case 'inbox':
+        await eraseInbox(ports, job);
+        // The position names keys (other leads' ids among them): the job keeps none of it once the phase is done.
+        delete job.inbox;
         await advance('exports');
         break;
       case 'exports': {
@@ -316,6 +336,47 @@ async function holdsAny(engine: ExportEngine, job: ExportJob, leadForms: readonl
     if (await engine.holdsLeads(job, leadForms.slice(i, i + ARCHIVE_IDS_PER_STATEMENT), eventIds.slice(i, i + ARCHIVE_IDS_PER_STATEMENT))) return true;
   }
   return false;
+}
+
+/** Inbox keys listed per page: ListObjectsV2's most per call, and DeleteObjects' most per call. */
+export const INBOX_KEYS_PER_PAGE = 1000;
+const keyDigest = (key: string) => sha256Hex(key).slice(0, 16);
+
+/**
+ * The inbox phase: the org's objects page by page in key order, each page's family objects counted (saved as the
+ * page under way, `job.inbox`) and then deleted, then the position moved past the page. A rerun after a crash lists
+ * from the saved position again: a page under way ends where it ended (`to`) and only its keys not counted then are
+ * counted now, so the count stays exact; objects already deleted are simply not listed. A page under way that grew
+ * past one listing (objects written into it since) is taken a listing at a time up to its end.
+ */
+async function eraseInbox(ports: ErasurePorts, job: ErasureJob): Promise<void> {
+  const members = new Set(job.members);
+  const ofFamily = (key: string) => {
+    const lead = leadIdOfInboxKey(key);
+    return lead !== undefined && members.has(lead);
+  };
+  for (;;) {
+    const { after, to, counted = [] } = job.inbox ?? {};
+    const page = await ports.inbox.listOrg(job.orgId, after, INBOX_KEYS_PER_PAGE);
+    const keys = to === undefined ? page.keys : page.keys.filter((key) => inboxKeyOrder(key, to) <= 0);
+    const end = to ?? page.keys.at(-1);
+    if (end === undefined) return; // nothing (more) to list
+    const family = keys.filter(ofFamily);
+    if (family.length > 0) {
+      const seen = new Set(counted);
+      const fresh = family.map(keyDigest).filter((digest) => !seen.has(digest));
+      job.counts.inbox_objects = (job.counts.inbox_objects ?? 0) + fresh.length;
+      job.inbox = { ...(after === undefined ? {} : { after }), to: end, counted: [...counted, ...fresh] };
+      await ports.erasures.save(job);
+      ports.onProgress?.(job);
+      await ports.inbox.remove(family);
+    }
+    // A listing that stopped short of the page's end (the page grew): the rest of the same page comes next.
+    const short = page.next !== undefined && keys.length === page.keys.length && keys.length > 0 && inboxKeyOrder(keys.at(-1)!, end) < 0;
+    job.inbox = short ? { after: keys.at(-1)!, to: end, counted: job.inbox?.counted ?? [] } : { after: end };
+    await ports.erasures.save(job);
+    if (!short && page.next === undefined && keys.length === page.keys.length) return;
+  }
 }
 
 const EVENTS_PER_PAGE = 100;

@@ -363,6 +363,12 @@ export interface ErasureJob {
   pending?: { events: string[]; claims: string[]; profiles: string[] };
   /** Events on other leads that named a member (their ids): removed from DynamoDB with the members, then from the archive. */
   mentioned?: string[];
+  /**
+   * The inbox phase's position (LeadConduit's Event Streaming inbox): the last key done (`after`), and the page under
+   * way (`to`, its last key, and `counted`, digests of the family's keys in it already counted) so a rerun after a
+   * crash finishes that page without counting its objects twice. Digests, not keys: a key holds the lead id.
+   */
+  inbox?: { after?: string; to?: string; counted?: string[] };
   completedAt?: string;
   keyId: string;
   requestId: string;
@@ -515,6 +521,15 @@ export interface InboxObjects {
   moveAside(key: string, reason: string): Promise<void>;
   /** Ingested or skipped: kept a while (7 days in AWS), then it expires. */
   markIngested(key: string): Promise<void>;
+  /**
+   * One page of an org's objects, in key order after `after` (a key this method gave; none: from the start), at most
+   * `limit`: everything held for the org, whatever became of it (in AWS `leadconduit/<org>/…` then its set-aside copies
+   * and reasons `rejected/leadconduit/<org>/…`; locally the org's folder with `_ingested/` and `_rejected/`). `next`:
+   * more may follow (list again after it). Used by erasure (section 9).
+   */
+  listOrg(orgId: string, after: string | undefined, limit: number): Promise<{ keys: string[]; next?: string }>;
+  /** Deletes these objects (keys as listOrg gave them); one already gone is no error, any other failure throws. */
+  remove(keys: readonly string[]): Promise<void>;
 }
 
 // ── Reports (section 13) ─────────────────────────────────────────────────────────────────────────────

@@ -97,7 +97,7 @@ const erasureSchema = z.strictObject({
   leads: z.array(z.string()),
   counts: z.strictObject({
     leads: count, events: count, raw_blobs: count, identities: count, profiles: count, archive_rows: count, archive_files: count,
-    export_files: z.optional(count), audit_entries: z.optional(count),
+    export_files: z.optional(count), audit_entries: z.optional(count), inbox_objects: z.optional(count),
   }),
   requested_at: isoDateTime,
   completed_at: z.optional(isoDateTime),

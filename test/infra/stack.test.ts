@@ -272,6 +272,19 @@ describe('the synthesized stack', () => {
     for (const exporter of deleters.filter((p) => p.name.includes('ExporterFunction'))) {
       expect(deleting(exporter).every((s) => /ExportStorageExports|AnalyticsQueryResults/.test(JSON.stringify(s.Resource)))).toBe(true);
     }
+    // v1.2 (red team #23 finding 3): the erasure step lists and deletes the family's LeadConduit inbox objects, under
+    // leadconduit/ and rejected/leadconduit/ only, and never reads one (no GetObject, no use of the inbox's key).
+    const erasureOnInbox = policies.filter((p) => p.name.includes('ErasureFunction')).flatMap((p) => p.statements)
+      .filter((st) => JSON.stringify(st.Resource).includes('EventStreamingInboxBucket'));
+    const inboxBucketArn = (suffix?: string) => (suffix === undefined
+      ? { 'Fn::GetAtt': [expect.stringMatching(/^EventStreamingInboxBucket/), 'Arn'] }
+      : { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^EventStreamingInboxBucket/), 'Arn'] }, suffix]] });
+    expect(erasureOnInbox).toEqual([
+      expect.objectContaining({ Action: 's3:ListBucket', Resource: inboxBucketArn(), Condition: { StringLike: { 's3:prefix': ['leadconduit/*', 'rejected/leadconduit/*'] } } }),
+      expect.objectContaining({ Action: 's3:DeleteObject', Resource: [inboxBucketArn('/leadconduit/*'), inboxBucketArn('/rejected/leadconduit/*')] }),
+    ]);
+    const erasureFunction = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => JSON.stringify(f.Properties.Role).includes('ErasureFunction'))!;
+    expect(erasureFunction.Properties.Environment.Variables.LEADCONDUIT_INBOX_BUCKET).toEqual({ Ref: expect.stringMatching(/^EventStreamingInboxBucket/) });
   });
 
   it('lets alarms notify: the ops topic policy allows CloudWatch of this account to publish, beside the TLS-only Deny', () => {
@@ -338,7 +351,8 @@ describe('the synthesized stack', () => {
     expect(JSON.stringify(send.Condition)).toContain(bucketId);
 
     // The function: the queue as its event source, partial batch responses; its environment names the bucket.
-    const fnId = Object.entries(template.findResources('AWS::Lambda::Function')).find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes('LEADCONDUIT_INBOX_BUCKET'))![0];
+    // (The erasure function names the bucket too: it deletes an erased family's objects.)
+    const fnId = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id, f]) => id.startsWith('LeadConduitInboxFunction') && JSON.stringify(f.Properties.Environment ?? {}).includes('LEADCONDUIT_INBOX_BUCKET'))![0];
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] }, FunctionName: { Ref: fnId }, BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'],
     });

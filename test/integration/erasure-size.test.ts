@@ -7,6 +7,7 @@ import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { loadConfig } from '../../shared/config.js';
 import { LEAD_ERASED_DETAIL_TYPE } from '../../shared/definitions/event-rules.js';
 import { entrySize, MAX_BUS_ENTRIES, MAX_BUS_REQUEST_BYTES } from '../../shared/domain/fanout.js';
@@ -81,7 +82,7 @@ describe('an erasure of a family of any size (section 9; issue #21 point 5)', ()
 
     const bus = new EventBridgeLimits(new LocalBus({ rules: [] }));
     const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
-      bus, archive: new LocalArchive({ dir: archiveDir }), exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
+      bus, archive: new LocalArchive({ dir: archiveDir }), exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }), inbox: new FileInboxObjects(join(archiveDir, 'inbox')),
     }), { onError: (error) => console.error('erasure step failed:', error.message), only: api.ownOrg });
     const deadline = Date.now() + 120_000;
     let job: { status: number; body: Record<string, unknown>; text: string };

@@ -12,6 +12,7 @@ import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { signStripe, stripeCheckoutCompleted } from '../../infra/local/webhook-samples.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { loadConfig } from '../../shared/config.js';
 import { toArchiveRow } from '../../shared/domain/archive.js';
 import { legacyMaskId, maskId } from '../../shared/domain/masking.js';
@@ -30,6 +31,7 @@ import { controlItemsOf } from '../support/control-table.js';
 let api: TestApi;
 const archiveDir = mkdtempSync(join(tmpdir(), 'leadlog-erasure-'));
 const archive = new LocalArchive({ dir: archiveDir });
+const inbox = new FileInboxObjects(join(archiveDir, 'inbox'));
 const bus = new LocalBus({ rules: [{ id: 'all', description: 'every entry', pattern: { source: ['leadlog'] } }] });
 const delivered: RuleDelivery[] = [];
 bus.onDelivery((d) => delivered.push(d));
@@ -125,7 +127,7 @@ describe('erasing a lead (section 9)', () => {
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key: other.key })).status).toBe(404); // another org's erasure
     expect((await api.request('GET', `/v1/erasures/${erasureId}`, { key })).body).toMatchObject({ erasure_id: erasureId, status: 'running', lead_id: y });
 
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: exporter }), { only: api.ownOrg });
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: exporter, inbox }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let status: { status: string; counts: Record<string, number>; leads: string[] } | undefined;
     do {
@@ -207,7 +209,7 @@ describe('erasing a lead (section 9)', () => {
     const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(erased.status, erased.text).toBe(202);
     const erasureId = erased.body.erasure_id as string;
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }), { only: api.ownOrg });
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }), inbox }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let answer: { text: string; body: Record<string, unknown> };
     do {
@@ -259,7 +261,7 @@ describe('erasing a lead (section 9)', () => {
 
     const erased = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
     expect(erased.status, erased.text).toBe(202);
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }), { only: api.ownOrg });
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }), inbox }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let status: unknown;
     do {

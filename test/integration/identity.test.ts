@@ -9,6 +9,7 @@ import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { signTypeform, typeformResponse } from '../../infra/local/webhook-samples.js';
 import { createErasureDependencies } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { loadConfig } from '../../shared/config.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { setWebhookSecret } from '../../shared/domain/webhooks/secrets.js';
@@ -73,7 +74,7 @@ describe('a lead id carried by a payload is a hint: it never merges (section 4, 
     // Erasing Bob erases Bob's family only.
     const erased = await api.request('DELETE', `/v1/leads/${bobLead}`, { key });
     expect(erased.status, erased.text).toBe(202);
-    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }) }), { only: api.ownOrg });
+    const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }), inbox: new FileInboxObjects(join(archiveDir, 'inbox')) }), { only: api.ownOrg });
     const deadline = Date.now() + 30_000;
     let answer: { body: Record<string, unknown> };
     do {

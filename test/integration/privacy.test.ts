@@ -11,6 +11,7 @@ import { LocalBus, type RuleDelivery } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { StreamPoller } from '../../infra/local/stream-poller.js';
 import { createErasureDependencies, createFanoutDependencies } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { loadConfig } from '../../shared/config.js';
 import { maskId } from '../../shared/domain/masking.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
@@ -150,7 +151,7 @@ describe('ids and object keys are masked like any string (section 9, v1.2)', () 
       const erasure = await api.request('DELETE', `/v1/leads/${encodeURIComponent(lead)}`, { key });
       expect(erasure.status, erasure.text).toBe(202);
       const exports = new LocalExporter({ archiveDir: dir, exportDir: loadConfig().exportDir! });
-      const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports }), { only: api.ownOrg });
+      const runner = new ErasureRunner(createErasureDependencies(loadConfig(), { bus, archive, exports, inbox: new FileInboxObjects(join(dir, 'inbox')) }), { only: api.ownOrg });
       const deadline = Date.now() + 30_000;
       let status: { status: string; counts: Record<string, number> } | undefined;
       do {

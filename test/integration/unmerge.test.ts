@@ -8,6 +8,7 @@ import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
 import { createDependencies, createErasureDependencies } from '../../shared/adapters/container.js';
+import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { parseExportRequest, runExport, type ExportJob } from '../../shared/domain/exports.js';
 import { loadConfig } from '../../shared/config.js';
 import { leadFamily, liveLead, mergedSubtree } from '../../shared/domain/identity.js';
@@ -62,7 +63,7 @@ async function erase(key: string, lead: string, between?: () => Promise<void>): 
   expect(res.status, res.text).toBe(202);
   await between?.();
   const runner = new ErasureRunner(createErasureDependencies(loadConfig(), {
-    bus: new LocalBus({ rules: [] }), archive: recordingArchive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }),
+    bus: new LocalBus({ rules: [] }), archive: recordingArchive, exports: new LocalExporter({ archiveDir, exportDir: loadConfig().exportDir! }), inbox: new FileInboxObjects(join(archiveDir, 'inbox')),
   }), { only: api.ownOrg });
   const deadline = Date.now() + 30_000;
   let job: { body: Record<string, any> };

@@ -38,6 +38,13 @@ class MemoryInbox implements InboxObjects {
   async markIngested(key: string) {
     this.marked.push(key);
   }
+  async listOrg(orgId: string, after: string | undefined, limit: number) {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(`leadconduit/${orgId}/`) && (after === undefined || key > after)).sort();
+    return keys.length > limit ? { keys: keys.slice(0, limit), next: keys[limit - 1]! } : { keys };
+  }
+  async remove(keys: readonly string[]) {
+    for (const key of keys) this.objects.delete(key);
+  }
 }
 
 function portsWith(inbox: InboxObjects, ingest: (objects: unknown[]) => LeadConduitItemResult[] | Promise<LeadConduitItemResult[]>) {

@@ -2,7 +2,7 @@ import { ORG_ID_PATTERN } from '../keys.js';
 import { JsonDepthError, parseJsonLossless } from '../json.js';
 import type { InboxObjects } from '../ports.js';
 import { reasonOf, type LeadConduitItemResult } from './ingest.js';
-import { INBOX_MAX_OBJECT_BYTES, INBOX_PREFIX } from '../../definitions/leadconduit-inbox.js';
+import { INBOX_MAX_OBJECT_BYTES, INBOX_PREFIX, INBOX_REJECTED_PREFIX, LOCAL_INGESTED_DIR, LOCAL_REJECTED_DIR } from '../../definitions/leadconduit-inbox.js';
 
 /**
  * LeadConduit's Event Streaming inbox (contract section 12): what to do with one object LeadConduit wrote, the same
@@ -38,6 +38,24 @@ export function parseInboxKey(key: string): InboxKey {
   if (!/\.json$/i.test(name)) return { kind: 'reject', orgId: org, reason: `not a .json object: ${LAYOUT}` };
   return { kind: 'event', orgId: org };
 }
+
+/**
+ * The LeadConduit lead id an inbox key names: LeadConduit writes `<prefix>/<lead id>/<event id>.json` (the prefix is
+ * `leadconduit/<org_id>` or anything under it), so it is the second-to-last segment, as stored (no percent-decoding:
+ * LeadConduit writes its own 24-hex lead id, the `vars.lead.id` the mapping makes leadlog's lead_id). The same for a
+ * set-aside copy (`rejected/<key>`) and its reason (`<key>.error.json`, beside it), and locally for the org's
+ * `_ingested/` and `_rejected/` folders. Undefined when the key has no segment between the org and the file name.
+ */
+export function leadIdOfInboxKey(key: string): string | undefined {
+  const inner = key.startsWith(`${INBOX_REJECTED_PREFIX}${INBOX_PREFIX}`) ? key.slice(INBOX_REJECTED_PREFIX.length) : key;
+  if (!inner.startsWith(INBOX_PREFIX)) return undefined;
+  let rest = inner.slice(INBOX_PREFIX.length).split('/').slice(1); // after the org
+  if (rest[0] === LOCAL_INGESTED_DIR || rest[0] === LOCAL_REJECTED_DIR) rest = rest.slice(1);
+  return rest.length >= 2 ? rest[rest.length - 2] : undefined;
+}
+
+/** The order S3 lists keys in (their UTF-8 bytes), which the local inbox lists in too: erasure pages by it. */
+export const inboxKeyOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 /** What the status route shows of the inbox (GET /v1/integrations/leadconduit/status, `inbox`). */
 export interface InboxMark {
