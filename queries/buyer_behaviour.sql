@@ -1,11 +1,12 @@
 -- Buyer behaviour: per buyer (entity_id), deliveries accepted and rejected, acceptance rate, mean response time, revenue per lead.
 -- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
--- sums of DOUBLE columns are taken as DECIMAL(38, 6) (exact, whatever the order rows are added in), every ratio
--- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
+-- sums of DOUBLE columns are taken as DECIMAL(20, 6) (exact, whatever the order rows are added in; via the value's
+-- shortest text, as Trino's cast reads a DOUBLE; 10^14 or more is NULL, never an overflow), every ratio divides a
+-- DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
 -- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
 WITH scoped AS (
   SELECT COALESCE('@' || NULLIF(regexp_extract(regexp_replace(entity_id, '~[0-9a-f]{12}$', ''), '^[^@]*@([^@]+)$', 1), ''), NULLIF(regexp_extract(regexp_replace(entity_id, '~[0-9a-f]{12}$', ''), '^(\+?[0-9]+)\*+$', 1), ''), regexp_replace(entity_id, '~[0-9a-f]{12}$', '')) AS group_key,
-    event_type, lead_id, CAST(duration_ms AS DECIMAL(38, 6)) AS duration_ms, CAST(price AS DECIMAL(38, 6)) AS price
+    event_type, lead_id, TRY_CAST(TRY_CAST(CAST(duration_ms AS VARCHAR) AS DECIMAL(38, 12)) AS DECIMAL(20, 6)) AS duration_ms, TRY_CAST(TRY_CAST(CAST(price AS VARCHAR) AS DECIMAL(38, 12)) AS DECIMAL(20, 6)) AS price
   FROM events
   WHERE org_id = ? AND dt BETWEEN ? AND ? /* report filters */
     AND entity_id IS NOT NULL AND event_type IN ('recipient.delivered', 'recipient.failed')

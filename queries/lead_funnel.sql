@@ -1,7 +1,8 @@
 -- Lead funnel: leads that viewed a product, then also asked about one, then also purchased (per group when grouped).
 -- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
--- sums of DOUBLE columns are taken as DECIMAL(38, 6) (exact, whatever the order rows are added in), every ratio
--- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
+-- sums of DOUBLE columns are taken as DECIMAL(20, 6) (exact, whatever the order rows are added in; via the value's
+-- shortest text, as Trino's cast reads a DOUBLE; 10^14 or more is NULL, never an overflow), every ratio divides a
+-- DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
 -- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
 WITH scoped AS (
   SELECT 'all' AS group_key, lead_id, event_type

@@ -1,7 +1,8 @@
 -- Success rates: per event type, the events with an outcome and the share (0–1) of each outcome.
 -- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
--- sums of DOUBLE columns are taken as DECIMAL(38, 6) (exact, whatever the order rows are added in), every ratio
--- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
+-- sums of DOUBLE columns are taken as DECIMAL(20, 6) (exact, whatever the order rows are added in; via the value's
+-- shortest text, as Trino's cast reads a DOUBLE; 10^14 or more is NULL, never an overflow), every ratio divides a
+-- DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
 -- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
 WITH scoped AS (
   SELECT event_type AS group_key, outcome
