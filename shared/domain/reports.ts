@@ -15,7 +15,7 @@ import { SOURCE_PATTERN, OUTCOMES } from './event.js';
 import { NotFoundError, ValidationError, type FieldError } from './errors.js';
 import { legacyMaskId, maskId } from './masking.js';
 import type { ReportEngine, ReportQuery, ReportRunState } from './ports.js';
-import { typeParam } from './queries.js';
+import { MAX_PAGE_BYTES, typeParam } from './queries.js';
 import { idString, isoParam, parseOrThrow, rangeProblems } from './schema.js';
 import { DAY_MS, toIso } from './time.js';
 import type { TypeMatch } from './ports.js';
@@ -258,10 +258,27 @@ async function openRunId(cursors: Cursors, orgId: string, id: string): Promise<R
   return claims;
 }
 
+/**
+ * The most rows an answer holds; engines stop reading one past it (AthenaReportEngine). With MAX_PAGE_BYTES (4 MB of
+ * the 6 MB a synchronous Lambda may answer, as pages keep) it bounds every answer: a larger report is refused with
+ * what to narrow, never cut short in silence and never left to fail as Lambda's 5xx.
+ */
+export const MAX_REPORT_ROWS = 100_000;
+
+/** A report too large to answer, as a client mistake (400 on the report route; the run's error on its run). */
+function tooLarge(rows: number, bytes: number): ValidationError {
+  const size = rows > MAX_REPORT_ROWS ? `more than ${MAX_REPORT_ROWS} rows` : `${rows} rows, ${Math.ceil(bytes / 1_048_576)} MB`;
+  return new ValidationError([{ path: 'from', message: `the report is too large to answer (${size}; at most ${MAX_PAGE_BYTES / 1_048_576} MB): narrow from/to, add a filter, or group by day` }]);
+}
+
 function bodyOf(claims: RunClaims, rows: Record<string, unknown>[], nowMs: number): ReportBody {
   const definition = reportNamed(claims.n);
   const columns = reportColumns(definition, { ...(claims.g ? { groupBy: claims.g } : {}), ...(claims.i ? { interval: claims.i } : {}) });
-  return { name: claims.n, from: toIso(claims.f), to: toIso(claims.t), columns, rows: rows.map((row) => typedRow(columns, row)), generated_at: toIso(nowMs) };
+  if (rows.length > MAX_REPORT_ROWS) throw tooLarge(rows.length, 0);
+  const body: ReportBody = { name: claims.n, from: toIso(claims.f), to: toIso(claims.t), columns, rows: rows.map((row) => typedRow(columns, row)), generated_at: toIso(nowMs) };
+  const bytes = Buffer.byteLength(JSON.stringify(body));
+  if (bytes > MAX_PAGE_BYTES) throw tooLarge(rows.length, bytes);
+  return body;
 }
 
 /** A failure as the run answers it: the engine's message without what might name data (kept short). */
@@ -304,7 +321,12 @@ export async function reportRun(ports: ReportPorts, orgId: string, id: string, n
   if (!state) throw new NotFoundError('no such report run (a run is kept for an hour)');
   if (state.status === 'running') return { id, status: 'running' };
   if (state.status === 'failed') return { id, status: 'failed', error: failureOf(state) };
-  return { id, status: 'succeeded', report: bodyOf(claims, state.rows, nowMs) };
+  try {
+    return { id, status: 'succeeded', report: bodyOf(claims, state.rows, nowMs) };
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    return { id, status: 'failed', error: error.errors?.[0]?.message ?? error.message };
+  }
 }
 
 export { GROUP_BYS, INTERVALS };

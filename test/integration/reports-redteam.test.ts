@@ -140,3 +140,29 @@ describe('amounts a report cannot hold never fail it, and sum as Trino sums them
     }
   });
 });
+
+describe('an answer larger than a Lambda may return', () => {
+  it('is refused as 400 naming what to narrow (it would be Lambda\'s 5xx in AWS); a narrower range answers', async () => {
+    const big = await api.newOrg();
+    const template = toArchiveRow(event(big.orgId, { lead_id: 'l', source: 'web_a', event_type: 'recipient.delivered', outcome: 'success', entity_id: 'b', external_event_id: 'x' }, DAY0));
+    // 40,000 buyers, one delivery each, the first half on day one: ~130 bytes a row grouped by buyer.
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({
+      ...template, id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, entity_id: `buyer_${String(i).padStart(6, '0')}`, lead_id: `lead_${i}`,
+      occurred_at: new Date(DAY0 + (i < 20_000 ? 0 : 86_400_000) + i).toISOString(), dt: i < 20_000 ? '2026-03-02' : '2026-03-03',
+    }));
+    const archive = new LocalArchive({ dir: archiveDir, maxRows: 100_000 });
+    await archive.start();
+    await archive.putRows(rows);
+    await archive.stop();
+    const query = (to: string) => `/v1/reports/buyer_behaviour?${new URLSearchParams({ from: FROM, to, group_by: 'entity_id' })}`;
+    const refused = await api.request('GET', query(TO), { key: big.key });
+    expect(refused.status, refused.text.slice(0, 300)).toBe(400);
+    expect(refused.body.errors).toEqual([{ path: 'from', message: expect.stringMatching(/too large to answer .*narrow from\/to/) }]);
+    const narrower = await api.request('GET', query('2026-03-03T00:00:00.000Z'), { key: big.key });
+    expect(narrower.status).toBe(200);
+    expect(narrower.body.rows).toHaveLength(20_000);
+    expect((await api.request('GET', `/v1/reports/source_performance?${new URLSearchParams({ from: FROM, to: TO })}`, { key: big.key })).body.rows).toEqual([
+      expect.objectContaining({ source: 'web_a', delivered: 40_000 }),
+    ]);
+  });
+});
