@@ -85,8 +85,10 @@ try {
       passed += report.route === 'storage' ? 0 : report.runs - (report.failure ? 1 : 0);
       console.log(`${report.failure ? 'FAIL' : 'ok  '} ${report.route.padEnd(48)} ${report.runs} cases${report.failure ? `\n${report.failure}` : ''}`);
     }
-    const { eventFieldsProperty, idsProperty, mappingsProperty } = await import('../test/fuzz/leak.js');
-    for (const [name, property] of [['leak: every event field', eventFieldsProperty], ['leak: every id', idsProperty], ['leak: every provider mapping', mappingsProperty]] as const) {
+    const { eventFieldsProperty, idsProperty, mappingsProperty, leadConduitProperty } = await import('../test/fuzz/leak.js');
+    const { leadconduitFixtures } = await import('../test/fixtures/leadconduit/validator.js');
+    for (const [name, property] of [['leak: every event field', eventFieldsProperty], ['leak: every id', idsProperty], ['leak: every provider mapping', mappingsProperty],
+      ['leak: LeadConduit events', leadConduitProperty(Object.values(leadconduitFixtures()))]] as const) {
       const result = await fc.check(property as fc.IProperty<unknown>, { numRuns: perProperty, seed });
       passed += result.numRuns - (result.failed ? 1 : 0);
       if (result.failed) {

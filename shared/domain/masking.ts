@@ -2,7 +2,8 @@
  * PII masking (contract sections 3 and 9), the one module for it: reads without the pii:read scope and
  * everything that leaves DynamoDB (EventBridge, the archive) go through maskEvent. A key is judged by its last
  * dotted segment, normalized (case, `-`, `_`, camelCase), against section 9's names and their synonyms, at any
- * depth; every other string has the e-mail addresses and international phone numbers inside it masked.
+ * depth; every other string has the e-mail addresses, international phone numbers and punctuated North American
+ * ones inside it masked.
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { sha256Hex } from './canonical.js';
@@ -207,6 +208,7 @@ function maskerFor(key: string, extraNameKeys?: ReadonlySet<string>): Masker | u
  * 3: a 1 MB `aaaa…@` string is one pass, not a quadratic search). The scanners find what these patterns describe:
  *   e-mail  [^\s@<>()[\]"',;:=&]+ @ [^\s@<>()[\]"',;:=&]+ \. [A-Za-z]{2,}   (`@` also written `%40`, form-encoded)
  *   phone   \+ \d [\d\s().\-]{6,22} \d  with 8 to 15 digits                 (`+` also `%2B`, then `+`/`%20` as spaces)
+ *   NANP    \(?[2-9]\d\d\)? ?[-. ]?[2-9]\d\d[-. ]\d{4}  national, punctuated (`nationalPhoneAt` says exactly which)
  * Each match is replaced by its masked form; scanning resumes after it, as a global replace would.
  */
 
@@ -319,6 +321,53 @@ function maskPhonesInText(text: string): string {
   return copiedTo === 0 ? text : out + text.slice(copiedTo);
 }
 
+/**
+ * The length of a North American number written the national way at i (`(512) 789-1111`, `(512)789-1111`,
+ * `512-789-1111`, `512.789.1111`, `512 789 1111`), or 0: an area code and an exchange each starting 2–9 (NANP), the
+ * groups apart by one `-`, `.` or space (after `)`, an optional space), no digit or letter on either side. Bare digit
+ * runs are not taken (a 10-digit run is as often an epoch second or an order number); international numbers are
+ * `maskPhonesInText`'s. At most 14 characters are looked at: the scan stays linear.
+ */
+function nationalPhoneAt(text: string, i: number): number {
+  const digitsAt = (at: number, n: number) => {
+    for (let k = at; k < at + n; k++) if (!isDigitCode(text.charCodeAt(k))) return false;
+    return true;
+  };
+  const firstIsTwoToNine = (at: number) => text.charCodeAt(at) >= TWO && text.charCodeAt(at) <= NINE;
+  const isSeparator = (c: number) => c === 45 || c === DOT || c === 32;
+  const before = i > 0 ? text.charCodeAt(i - 1) : -1;
+  if (isDigitCode(before)) return 0;
+  let k = i;
+  if (text.charCodeAt(k) === 40) { // (512) 789-1111: `(` after a word too, as in `call(512) 789-1111`
+    if (!digitsAt(k + 1, 3) || !firstIsTwoToNine(k + 1) || text.charCodeAt(k + 4) !== 41) return 0;
+    k += 5;
+    if (text.charCodeAt(k) === 32) k++;
+  } else {
+    if (isLetterCode(before) || before === 95 || !digitsAt(k, 3) || !firstIsTwoToNine(k) || !isSeparator(text.charCodeAt(k + 3))) return 0;
+    k += 4;
+  }
+  if (!digitsAt(k, 3) || !firstIsTwoToNine(k) || !isSeparator(text.charCodeAt(k + 3)) || !digitsAt(k + 4, 4)) return 0;
+  k += 8;
+  return isDigitCode(text.charCodeAt(k)) ? 0 : k - i;
+}
+
+/** Every national North American number in the text, the area code kept (`(512) 789-1111` → `(512) ***-****`); one linear pass. */
+function maskNationalPhonesInText(text: string): string {
+  let out = '';
+  let copiedTo = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 40 && !(c >= TWO && c <= NINE)) continue;
+    const length = nationalPhoneAt(text, i);
+    if (length === 0) continue;
+    const areaEnd = c === 40 ? i + 5 : i + 3;
+    out += text.slice(copiedTo, areaEnd) + text.slice(areaEnd, i + length).replace(/\d/g, '*');
+    copiedTo = i + length;
+    i = copiedTo - 1;
+  }
+  return copiedTo === 0 ? text : out + text.slice(copiedTo);
+}
+
 /** How deep JSON held in a string is opened to be masked key by key (a JSON string inside a JSON string…). */
 const MAX_EMBEDDED_JSON_DEPTH = 3;
 
@@ -329,7 +378,7 @@ const MAX_EMBEDDED_JSON_DEPTH = 3;
 export function maskFreeText(text: string, options: MaskOptions = {}): string {
   const embedded = maskEmbeddedJson(text, options);
   if (embedded !== undefined) return embedded;
-  return maskPhonesInText(maskEmailsInText(text));
+  return maskContacts(text);
 }
 
 function maskEmbeddedJson(text: string, options: MaskOptions): string | undefined {
@@ -355,7 +404,7 @@ function maskEmbeddedJson(text: string, options: MaskOptions): string | undefine
 
 /** The e-mails and phones of a text masked, nothing else looked at (what ids and alert dimensions show). */
 export function maskContacts(text: string): string {
-  return maskPhonesInText(maskEmailsInText(text));
+  return maskNationalPhonesInText(maskPhonesInText(maskEmailsInText(text)));
 }
 
 /** The length of the pseudonym's digest suffix (hex characters of HMAC-SHA256). */
@@ -628,6 +677,32 @@ function maskXml(text: string, options: MaskOptions): string {
   return out;
 }
 
+const isJsonType = (contentType: string | undefined) => contentType !== undefined && (contentType.endsWith('/json') || contentType.endsWith('+json'));
+
+/**
+ * Whether a body is a form by its shape (`first_name=Joe&ssn=123-45-6789`): no whitespace, and every `&`-separated
+ * part a non-empty name, `=`, a value. A body whose content type is missing or says otherwise (text/plain,
+ * application/octet-stream: an integration's mislabel) but has this shape is masked field by field, as JSON and XML
+ * are opened by shape; the free-text rules would let `ssn=…`, `dob=…`, `first_name=…` through. One pass.
+ */
+function isFormShaped(body: string): boolean {
+  let partStart = 0;
+  let sawEquals = false;
+  for (let i = 0; i <= body.length; i++) {
+    const c = i < body.length ? body.charCodeAt(i) : 38;
+    if (isSpaceCode(c)) return false;
+    if (c === 61 && !sawEquals) {
+      if (i === partStart) return false; // `=value`: no name
+      sawEquals = true;
+    } else if (c === 38) {
+      if (!sawEquals) return false; // a part without `=`
+      partStart = i + 1;
+      sawEquals = false;
+    }
+  }
+  return body.length > 0;
+}
+
 /** A URL with its query masked as a form (`?email=…&phone_1=…`), the rest as free text. */
 function maskUrl(text: string, options: MaskOptions): string {
   const q = text.indexOf('?');
@@ -640,7 +715,7 @@ function maskUrl(text: string, options: MaskOptions): string {
 /**
  * An HTTP message object (LeadConduit's request and response: `{headers, body, uri, …}`): its body masked by its
  * content type (a form field by field; XML element by element; JSON key by key, as maskFreeText opens it; anything
- * else as free text), its
+ * else as free text, unless its shape is a form's or XML's: `isFormShaped`, `isXmlBody`), its
  * `uri`/`url` query field by field. Undefined for other keys or shapes.
  */
 function maskHttpPart(record: Record<string, unknown>, key: string, child: unknown, options: MaskOptions): string | undefined {
@@ -648,7 +723,9 @@ function maskHttpPart(record: Record<string, unknown>, key: string, child: unkno
   if (key === 'body' && 'headers' in record) {
     const contentType = contentTypeOf(record.headers);
     if (contentType === FORM_CONTENT_TYPE) return maskFormEncoded(child, options);
-    return isXmlBody(contentType, child) ? maskXml(child, options) : maskFreeText(child, options);
+    if (isXmlBody(contentType, child)) return maskXml(child, options);
+    if (!isJsonType(contentType) && isFormShaped(child)) return maskFormEncoded(child, options);
+    return maskFreeText(child, options);
   }
   if ((key === 'uri' || key === 'url') && child.includes('?')) return maskUrl(child, options);
   return undefined;

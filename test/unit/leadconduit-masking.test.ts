@@ -105,3 +105,44 @@ describe('XML bodies (red team #23: LeadConduit recipients often take XML; the f
 function bodyOfJson(body: string): string {
   return (maskPii({ request: { headers: { 'content-type': 'application/xml' }, body } }) as unknown as { request: { body: string } }).request.body;
 }
+
+describe('what the leak property with LeadConduit-shaped leads found (issue #23 point 5)', () => {
+  const masked = (text: string) => (maskPii({ reason: text }) as { reason: string }).reason;
+  const bodyAs = (contentType: string | undefined, body: string) =>
+    (maskPii({ response: { headers: contentType === undefined ? { Accept: '*/*' } : { 'Content-Type': contentType }, body } }) as unknown as { response: { body: string } }).response.body;
+
+  it('national North American numbers in free text (a reason, a text body): the area code kept, the rest hidden, punctuation kept', () => {
+    expect(masked('Duplicate of (512) 789-1111')).toBe('Duplicate of (512) ***-****');
+    expect(masked('call(512)789-1111, 512-789-1111, 512.789.1111 or 512 789 1111.')).toBe('call(512)***-****, 512-***-****, 512.***.**** or 512 *** ****.');
+    expect(masked('1-512-789-1111')).toBe('1-512-***-****');
+    expect(masked('+1 (512) 789-1111')).toBe('+1512*******'); // international: the other scanner's
+  });
+
+  it('what is not a national number keeps its bytes: dates, an ssn\'s shape, IPs, versions, bare digit runs, area or exchange starting 0/1, digits around', () => {
+    for (const text of ['2026-12-06', '123-45-6789', '203.0.113.77', 'v2.41.0', 'epoch 1764950400', '5127891111', '(112) 789-1111', '512-189-1111', '1512-789-1111', '512-789-11112', 'x512-789-1111', 'id_512-789-1111', '(512) 789-111']) {
+      expect(masked(text), text).toBe(text);
+    }
+  });
+
+  it('a form-encoded body labelled text/plain, octet-stream or nothing is masked field by field (the free-text rules let ssn=, dob=, first_name= through)', () => {
+    const form = 'first_name=Zqjoe&address_1=123+Main+St&ssn=123-45-6789&dob=1984-03-07&phone_1=%28512%29%20789-1111&campaign=tx';
+    for (const contentType of ['text/plain', 'application/octet-stream', 'text/html', undefined]) {
+      const body = bodyAs(contentType, form);
+      expect(body, String(contentType)).toBe('first_name=Z***&address_1=1***&ssn=***-**-6789&dob=1984&phone_1=512*******&campaign=tx');
+    }
+  });
+
+  it('what is not form-shaped stays free text (spaces, a part without =, =value), and a JSON body labelled JSON is not read as a form', () => {
+    for (const body of ['ssn=123-45-6789 and more', 'a=b&ssn', '=x&ssn=123-45-6789', 'ssn=123-45-6789&']) expect(bodyAs('text/plain', body), body).toBe(body);
+    expect(bodyAs('application/json', '{"ssn":"123-45-6789"}')).toBe('{"ssn":"***-**-6789"}');
+  });
+
+  it('1 MB of near-misses is masked in linear time', () => {
+    for (const text of ['(512) 7'.repeat(150_000), '512-789-'.repeat(130_000), `${'a=b&'.repeat(250_000)}ssn=123456789`, '2'.repeat(1_000_000)]) {
+      const started = performance.now();
+      masked(text);
+      bodyAs('text/plain', text);
+      expect(performance.now() - started, text.slice(0, 10)).toBeLessThan(2_000);
+    }
+  });
+});
