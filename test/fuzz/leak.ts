@@ -134,8 +134,8 @@ const lcPerson = fc.record({
 });
 type LcPerson = typeof lcPerson extends fc.Arbitrary<infer T> ? T : never;
 
-/** What an attacker or a messy world puts before a value: nothing, a lone surrogate, a zero-width space, a BOM, an accent. */
-const noise = fc.constantFrom('', '\uD800', '\u200B', '\uFEFF', 'é ', '  ');
+/** What an attacker or a messy world puts before a value (now and then): a lone surrogate (refused), a zero-width space, a BOM, an accent. */
+const noise = fc.oneof({ arbitrary: fc.constant(''), weight: 40 }, fc.constantFrom('\uD800', '\u200B', '\uFEFF', 'é ', '  '));
 const spelledContentType = (types: string[]) => fc.tuple(fc.constantFrom(...types), fc.constantFrom('Content-Type', 'content-type', 'CONTENT-TYPE'));
 
 function lcValues(p: LcPerson) {
