@@ -356,6 +356,64 @@ describe('the console in a real browser', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   });
 
+  it("shows a LeadConduit lead like any other (issue #23 point 7): its types and outcomes, the step waterfall from timing's clock times, the typed values' snapshot diff", async () => {
+    // LeadConduit's own events of one lead (the fixtures, posted as LeadConduit publishes them), under a lead id of
+    // this test; the source step's lead lacks the TrustedForm field the filter appended and spells the state otherwise.
+    const leadId = '6932ff00c0c0c0c0c0c0c0c0';
+    const names = ['source-success', 'filter-continue', 'recipient-success', 'recipient-failure', 'recipient-error', 'recipient-skip', 'retry-success', 'feedback-received', 'feedback-sent'];
+    const events = names.map((name) => {
+      const event = JSON.parse(readFileSync(new URL(`../fixtures/leadconduit/${name}.json`, import.meta.url), 'utf8')) as { vars: { lead: Record<string, any> } };
+      event.vars.lead.id = leadId;
+      if (name === 'source-success') delete event.vars.lead.trustedform_cert_url;
+      else event.vars.lead.state = { ...event.vars.lead.state, raw: 'Tex.' };
+      return event;
+    });
+    const posted = await fetch(`${url}/v1/integrations/leadconduit/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
+    expect(posted.status).toBe(200);
+    expect(((await posted.json()) as { results: { status: string }[] }).results.map((r) => r.status)).toEqual(Array(9).fill('created'));
+
+    const page = await open(`/console/leads/${leadId}`, { key });
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('9 of 9'));
+    await shot(page, '9-leadconduit-lead');
+    const rows = await page.$$eval('.vlist .vrow', (els: any[]) => els.map((el) => ({
+      cells: [...el.querySelectorAll(':scope > span')].map((x: any) => x.innerText),
+      bar: { left: parseFloat(el.querySelector('.wf i').style.left), width: /([\d.]+)%/.exec(el.querySelector('.wf i').style.width ?? '')?.[1] },
+    })));
+    expect(rows.map((r) => r.cells[1])).toEqual(['source.accepted', 'filter.passed', 'recipient.delivered', 'recipient.failed', 'recipient.error', 'recipient.skipped', 'retry.attempted', 'feedback.received', 'feedback.sent']);
+    expect(rows.map((r) => r.cells[2])).toEqual(['success', 'success', 'success', 'failure', 'error', 'skip', 'success', 'success', 'success']);
+    expect(rows[0]!.cells[3]).toContain('leadconduit');
+    // The waterfall: the filter and the first recipient ran 40 ms into the 950 ms source step and are drawn there,
+    // inside it (not after it); the skip, the retry five minutes later and the feedback days later follow end to end.
+    // Axis: source run 0–30,700 ms (the slow recipient), skip at 30,700, retry 420, feedback 80 and 210 → 31,410 ms.
+    const pct = (ms: number) => (ms / 31_410) * 100;
+    const near = (actual: number | string | undefined, expected: number) => expect(Number(actual)).toBeCloseTo(expected, 2);
+    near(rows[0]!.bar.left, 0);
+    near(rows[0]!.bar.width, pct(950));
+    near(rows[1]!.bar.left, pct(40));
+    near(rows[2]!.bar.left, pct(40));
+    near(rows[2]!.bar.width, pct(640));
+    near(rows[4]!.bar.left, pct(700));
+    near(rows[6]!.bar.left, pct(30_700));
+    expect(rows[2]!.bar.left + Number(rows[2]!.bar.width)).toBeLessThan(rows[0]!.bar.left + Number(rows[0]!.bar.width));
+    // The outcome filter knows LeadConduit's skip.
+    await page.select('.filters label:nth-of-type(2) select', 'skip');
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('1 of 9'));
+    expect(await timelineTypes(page)).toEqual(['recipient.skipped']);
+    // The snapshot diff between two steps' typed values: the filter's lead against the source's.
+    await page.select('.filters label:nth-of-type(2) select', '');
+    await page.waitForFunction(() => document.querySelector('[data-testid=timeline-count]')?.textContent?.startsWith('9 of 9'));
+    await (await page.$$('.vlist .vrow'))[1]!.click();
+    await page.waitForSelector('[data-testid=snapshot-diff]');
+    expect(await textOf(page, '.panel')).toContain('Against the previous step with a snapshot: source.accepted');
+    const diff = await page.$$eval('[data-testid=snapshot-diff] tbody tr', (trs: any[]) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td: any) => td.innerText)));
+    expect(diff.map((row) => row.slice(0, 3))).toEqual([['changed', 'state.raw', '"Texas"'], ['added', 'trustedform_cert_url', '']]);
+    expect(diff[0]![3]).toBe('"Tex."');
+    expect(diff[1]![3]).toContain('https://cert.trustedform.com/');
+    // The next step changed nothing in the lead.
+    await (await page.$$('.vlist .vrow'))[2]!.click();
+    await page.waitForSelector('[data-testid=diff-none]');
+  });
+
   it('opens a lead with 1,000 events and scrolls its virtualized timeline (time to interactive printed)', async () => {
     const page = await open('/console/', { key });
     await page.goto(`${url}/console/leads/lead_long`);

@@ -60,6 +60,23 @@ describe("the console's pure parts", () => {
     expect(Object.fromEntries(spans)).toEqual({ a: [0, 100], b: [100, 100], c: [150, 350] });
     expect(total).toBe(350);
   });
+
+  it("draws LeadConduit's steps where they ran inside their source step (timing's clock times), runs apart end to end", () => {
+    // A source step of 950 ms with a filter and two recipients inside it (side by side), a skip after the last
+    // recipient ended, a retry five minutes later, a feedback days later (LeadConduit's fixtures' timing).
+    const t0 = 1764950400000;
+    const step = (id: string, from: number, ms: number) => ({ id, timing: { start_timestamp: t0 + from, end_timestamp: t0 + from + ms, duration_ms: ms, wait_ms: 0 } });
+    const { spans, total } = waterfall([step('source', 0, 950), step('filter', 40, 2), step('buyer1', 40, 640), step('buyer2', 700, 30000), step('skip', 31000, 0), step('retry', 300000, 420), step('feedback', 237600000, 80)]);
+    expect(Object.fromEntries(spans)).toEqual({
+      source: [0, 950], filter: [40, 42], buyer1: [40, 680], buyer2: [700, 30700], skip: [30700, 30700], retry: [30700, 31120], feedback: [31120, 31200],
+    });
+    expect(total).toBe(31200);
+    // Without duration_ms, end - start; odd values (negative, NaN, strings) read as absent; a step before the run's start begins a new run.
+    expect(Object.fromEntries(waterfall([
+      { id: 'a', timing: { start_timestamp: 1000, end_timestamp: 1300 } }, { id: 'b', timing: { start_timestamp: 900, duration_ms: 10 } },
+      { id: 'c', timing: { start_timestamp: Number.NaN, duration_ms: -5, wait_ms: 7 } },
+    ]).spans)).toEqual({ a: [0, 300], b: [300, 310], c: [317, 317] });
+  });
 });
 
 describe("the console's admin check (isAdmin: which actions the lead page offers)", () => {

@@ -139,7 +139,7 @@ export function LeadPage() {
           <option value="">all</option>{families.map((f) => <option key={f} value={f}>{f}</option>)}
         </select></label>
         <label>Outcome <select value={outcome ?? ''} onChange={(e) => setQuery({ outcome: (e.target as HTMLSelectElement).value || undefined })}>
-          <option value="">all</option><option value="success">success</option><option value="failure">failure</option><option value="error">error</option>
+          <option value="">all</option><option value="success">success</option><option value="failure">failure</option><option value="error">error</option><option value="skip">skip</option>
         </select></label>
         <label>Time <select value={range ?? ''} onChange={(e) => setQuery({ range: (e.target as HTMLSelectElement).value || undefined })}>
           <option value="">all time</option>{Object.entries(RANGES).map(([k, r]) => <option key={k} value={k}>{r.label}</option>)}
@@ -156,7 +156,7 @@ export function LeadPage() {
           {timeline.done && !timeline.error && shown.length === 0 ? <Empty title={timeline.events.length ? 'No event matches these filters' : 'No events on this lead'}>{timeline.events.length ? 'Clear a filter to see more.' : 'Events posted with this lead_id show up here.'}</Empty> : null}
           {shown.length > 0 ? (
             <>
-              <div class="vrow head" aria-hidden="true"><span>occurred at (UTC)</span><span>type</span><span>outcome</span><span>source / step</span><span>duration</span><span class="wf" title="steps end to end, each as long as its timing">waterfall</span></div>
+              <div class="vrow head" aria-hidden="true"><span>occurred at (UTC)</span><span>type</span><span>outcome</span><span>source / step</span><span>duration</span><span class="wf" title="each step as long as its timing; steps that ran within one another (a LeadConduit source and its recipients) where they ran, the rest end to end">waterfall</span></div>
               <VirtualList
                 items={shown} rowHeight={ROW_HEIGHT} height={Math.min(560, Math.max(ROW_HEIGHT * 4, shown.length * ROW_HEIGHT))} label="Timeline events"
                 keyOf={(e) => e.id} selected={selectedIndex >= 0 ? selectedIndex : undefined}
