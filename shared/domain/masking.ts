@@ -329,26 +329,28 @@ function maskPhonesInText(text: string): string {
  * `maskPhonesInText`'s. At most 14 characters are looked at: the scan stays linear.
  */
 function nationalPhoneAt(text: string, i: number): number {
-  const digitsAt = (at: number, n: number) => {
-    for (let k = at; k < at + n; k++) if (!isDigitCode(text.charCodeAt(k))) return false;
-    return true;
-  };
-  const firstIsTwoToNine = (at: number) => text.charCodeAt(at) >= TWO && text.charCodeAt(at) <= NINE;
-  const isSeparator = (c: number) => c === 45 || c === DOT || c === 32;
   const before = i > 0 ? text.charCodeAt(i - 1) : -1;
   if (isDigitCode(before)) return 0;
   let k = i;
   if (text.charCodeAt(k) === 40) { // (512) 789-1111: `(` after a word too, as in `call(512) 789-1111`
-    if (!digitsAt(k + 1, 3) || !firstIsTwoToNine(k + 1) || text.charCodeAt(k + 4) !== 41) return 0;
+    if (text.charCodeAt(k + 4) !== 41 || !isTwoToNineCode(text.charCodeAt(k + 1)) || !digitsAt(text, k + 2, 2)) return 0;
     k += 5;
     if (text.charCodeAt(k) === 32) k++;
   } else {
-    if (isLetterCode(before) || before === 95 || !digitsAt(k, 3) || !firstIsTwoToNine(k) || !isSeparator(text.charCodeAt(k + 3))) return 0;
+    if (!isNanpSeparator(text.charCodeAt(k + 3)) || isLetterCode(before) || before === 95 || !isTwoToNineCode(text.charCodeAt(k)) || !digitsAt(text, k + 1, 2)) return 0;
     k += 4;
   }
-  if (!digitsAt(k, 3) || !firstIsTwoToNine(k) || !isSeparator(text.charCodeAt(k + 3)) || !digitsAt(k + 4, 4)) return 0;
+  if (!isNanpSeparator(text.charCodeAt(k + 3)) || !isTwoToNineCode(text.charCodeAt(k)) || !digitsAt(text, k + 1, 2) || !digitsAt(text, k + 4, 4)) return 0;
   k += 8;
   return isDigitCode(text.charCodeAt(k)) ? 0 : k - i;
+}
+
+const isTwoToNineCode = (c: number) => c >= TWO && c <= NINE;
+/** `-`, `.` or a space: what separates a national number's groups. */
+const isNanpSeparator = (c: number) => c === 45 || c === DOT || c === 32;
+function digitsAt(text: string, at: number, n: number): boolean {
+  for (let k = at; k < at + n; k++) if (!isDigitCode(text.charCodeAt(k))) return false;
+  return true;
 }
 
 /** Every national North American number in the text, the area code kept (`(512) 789-1111` → `(512) ***-****`); one linear pass. */
