@@ -28,6 +28,7 @@ import { exitWithUsageOnHelp, progress } from '../../infra/local/cli.js';
 import { apiBody, costBenchmarks, meteredDocumentClient } from './cost-bench.js';
 import { exportsBenchmarks } from './exports-bench.js';
 import { reportsBenchmark } from './reports-bench.js';
+import { leadconduitBenchmark } from './leadconduit-bench.js';
 import { patternBenchmarks } from './pattern-bench.js';
 import { maskingBenchmarks } from './masking-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
@@ -80,14 +81,16 @@ async function main(): Promise<void> {
                         BENCH_ARCHIVE_EVENTS=100000 BENCH_QUERY_EVENTS=1000000 BENCH_SKIP_ARCHIVE=1 BENCH_SKIP_RUNTIME=1
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
                         BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1 BENCH_SKIP_ALERTS=1 BENCH_SKIP_PARTITIONS=1
-                        BENCH_REPORT_EVENTS=1000000 BENCH_SKIP_REPORTS=1)
+                        BENCH_REPORT_EVENTS=1000000 BENCH_SKIP_REPORTS=1
+                        BENCH_LEADCONDUIT_EVENTS=2000 BENCH_SKIP_LEADCONDUIT=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
   cost per million events, bundle sizes, (unless BENCH_SKIP_ARCHIVE=1) the archive, and (unless
   BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000, (unless
   BENCH_SKIP_PATTERNS=1) pattern matching and (unless BENCH_SKIP_MASKING=1) PII masking over values of 10 KB to 1 MB and (unless BENCH_SKIP_REPORTS=1) every report over
-  1,000,000 archived events of one org with Athena's bytes scanned per report. Prints as it goes;
+  1,000,000 archived events of one org with Athena's bytes scanned per report, and (unless BENCH_SKIP_LEADCONDUIT=1)
+  LeadConduit's inbox and pull paths as ratios to core ingest. Prints as it goes;
   records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
@@ -410,6 +413,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SKIP_PARTITIONS !== '1') await archivePartitionsBenchmark(report);
   if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
   if (process.env.BENCH_SKIP_REPORTS !== '1') await reportsBenchmark(report);
+  if (process.env.BENCH_SKIP_LEADCONDUIT !== '1') await leadconduitBenchmark(report, deps);
 
   bare.destroy();
   await dynamo.stop();

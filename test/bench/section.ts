@@ -1,6 +1,6 @@
 /**
- * One section of `npm run bench` alone, on its own DynamoDB Local: `npx tsx test/bench/section.ts alerts|sharding|reports`
- * (reports needs no DynamoDB: DuckDB over Parquet only).
+ * One section of `npm run bench` alone, on its own DynamoDB Local: `npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit`
+ * (reports needs no DynamoDB: DuckDB over Parquet only; leadconduit runs the container as npm start configures it).
  * The figures are the same code's as in the full run (test/bench/run.ts calls the same functions).
  */
 import { ensureTables, startDynamoLocal } from '../../infra/local/dynamo.js';
@@ -11,14 +11,16 @@ import { DynamoShardPlanStore } from '../../shared/adapters/dynamo-shard-plan-st
 import { alertsBenchmark } from './alerts-bench.js';
 import { shardingBenchmark } from './sharding-bench.js';
 import { reportsBenchmark } from './reports-bench.js';
+import { leadconduitBenchmark } from './leadconduit-bench.js';
+import { localEnvironment } from '../../infra/local/settings.js';
 import { configurePseudonymKey } from '../../shared/domain/masking.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const section = process.argv[2];
-if (section !== 'alerts' && section !== 'sharding' && section !== 'reports') {
-  console.error('Usage: npx tsx test/bench/section.ts alerts|sharding|reports');
+if (section !== 'alerts' && section !== 'sharding' && section !== 'reports' && section !== 'leadconduit') {
+  console.error('Usage: npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit');
   process.exit(2);
 }
 if (section === 'reports') {
@@ -31,6 +33,11 @@ try {
   const names = await ensureTables(dynamo.endpoint, `bench-${section}`);
   if (section === 'alerts') {
     await alertsBenchmark(console.log, dynamo.endpoint, names.control!);
+  } else if (section === 'leadconduit') {
+    Object.assign(process.env, localEnvironment(dynamo.endpoint, names, mkdtempSync(join(tmpdir(), 'leadlog-bench-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    configurePseudonymKey(process.env.PSEUDONYM_SECRET!);
+    const { createDependencies } = await import('../../shared/adapters/container.js');
+    await leadconduitBenchmark(console.log, createDependencies());
   } else {
     const client = createDocumentClient({ endpoint: dynamo.endpoint });
     const plans = new DynamoShardPlanStore(client, names.control!);
