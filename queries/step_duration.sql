@@ -2,7 +2,7 @@
 -- Parameters: org_id, from dt, to dt (yyyy-MM-dd, inclusive). Runs on Athena (Trino) and DuckDB alike: counts are BIGINT,
 -- sums of DOUBLE columns are taken as DECIMAL(20, 6) (exact, whatever the order rows are added in; via the value's
 -- shortest text, as Trino's cast reads a DOUBLE; 10^14 or more is NULL, never an overflow) — converted once per
--- distinct duration and weighted by each group's count of it (a conversion per row cost 3.5 us), every ratio
+-- distinct duration and weighted by each group's count of it (a conversion per row cost microseconds), every ratio
 -- divides a DOUBLE, nothing is rounded. The API (GET /v1/reports/<name>, shared/domain/reports.ts) runs this text
 -- with the expression before "AS group_key" taken from its whitelist and its filters bound at "report filters".
 WITH scoped AS (
@@ -17,7 +17,7 @@ WITH scoped AS (
   GROUP BY group_key, duration_double
 ), exact_value AS (
   -- One exact conversion per distinct duration of the range (durations in ms repeat: a month of a million events holds
-  -- a few thousand; converting every row cost 3.5 us each), joined back to each group's count of it.
+  -- a few thousand; converting every row cost microseconds each), joined back to each group's count of it.
   SELECT duration_double, TRY_CAST(TRY_CAST(CAST(duration_double AS VARCHAR) AS DECIMAL(38, 12)) AS DECIMAL(20, 6)) AS duration_ms
   FROM (SELECT DISTINCT duration_double FROM per_value) AS distinct_durations
 ), per_group AS (
