@@ -105,14 +105,16 @@ export class DynamoAlertStore implements AlertStore {
         toRead.push(bucket);
       }
     }
-    const keys = toRead.flatMap((bucket) => Array.from({ length: ALERT_TOTAL_SHARDS }, (_, shard) => controlKeys.alertTotal(orgId, rule, dimension, bucket, shard)));
-    const byBucket = new Map(toRead.map((bucket) => [controlKeys.alertCounterPartition(orgId, rule, dimension, bucket, 0).replace(/#0$/, ''), { bucket, numerator: 0, denominator: 0 }]));
-    for (const item of await batchGetAll(this.client, this.tableName, keys, { consistent: true })) {
-      const read = byBucket.get(String(item.pk).replace(/#\d+$/, ''))!;
+    const reads = toRead.map((bucket) => ({ bucket, numerator: 0, denominator: 0 }));
+    // One total item per bucket and shard, each in its own partition: its partition key names its bucket's read.
+    const totalItems = reads.flatMap((read) => Array.from({ length: ALERT_TOTAL_SHARDS }, (_, shard) => ({ key: controlKeys.alertTotal(orgId, rule, dimension, read.bucket, shard), read })));
+    const readOfKey = new Map(totalItems.map(({ key, read }) => [key.pk, read]));
+    for (const item of await batchGetAll(this.client, this.tableName, totalItems.map(({ key }) => key), { consistent: true })) {
+      const read = readOfKey.get(String(item.pk))!;
       read.numerator += Number(item.numerator ?? 0);
       read.denominator += Number(item.denominator ?? 0);
     }
-    for (const read of byBucket.values()) {
+    for (const read of reads) {
       totals.numerator += read.numerator;
       totals.denominator += read.denominator;
       // A bucket that ended CLOSED_AFTER_MS before now takes few late batches: kept for CLOSED_BUCKET_CACHE_MS.
