@@ -43,6 +43,25 @@ afterAll(async () => {
   await api.close();
 });
 
+/**
+ * The stream so far through the real fan-out into a local bus (every entry, through a catch-all rule) and a local
+ * archive: this org's bus entries (alert lines included: the local bus prints and files exactly these; not printed
+ * here, since the stream holds every test file's orgs, whose numbers could match a planted digit run) and its rows.
+ */
+async function fanOutToBusAndArchive(orgId: string, dirPrefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const archive = new LocalArchive({ dir });
+  await archive.start();
+  const bus = new LocalBus({ rules: [{ id: 'all', description: 'every entry', pattern: { source: ['leadlog'] } }] });
+  const delivered: RuleDelivery[] = [];
+  bus.onDelivery((d) => d.event.detail.org_id === orgId && delivered.push(d));
+  const fanout = createFanoutHandler(createFanoutDependencies(loadConfig(), { bus, archive }));
+  await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: fanout, batchSize: 1000 }).drain();
+  await archive.stop();
+  const { rows } = await runArchiveSql(dir, 'SELECT * FROM events WHERE org_id = ?', [orgId]);
+  return { dir, rows, delivered };
+}
+
 describe('no PII leaves unmasked, end to end (fixed seed)', () => {
   it('not in masked reads, bus entries, alert lines, archive rows or logs', async () => {
     const { orgId, key } = await api.newOrg(['events:write', 'admin']);
@@ -76,18 +95,7 @@ describe('no PII leaves unmasked, end to end (fixed seed)', () => {
     for (let i = 0; i < samples.length; i++) reads.push((await api.request('GET', `/v1/leads/lead_leak_${i}/events?include=lead_snapshot,raw_payload`, { key: reader })).text);
 
     // The bus (every entry, through a catch-all rule) and the archive, fed by the real stream and fan-out.
-    const dir = mkdtempSync(join(tmpdir(), 'leadlog-leak-'));
-    const archive = new LocalArchive({ dir });
-    await archive.start();
-    // Every entry this org puts on the bus, alert lines included (the local bus prints and files exactly these).
-    // Not printed here: the stream holds every test file's orgs, whose numbers could match a planted digit run.
-    const bus = new LocalBus({ rules: [{ id: 'all', description: 'every entry', pattern: { source: ['leadlog'] } }] });
-    const delivered: RuleDelivery[] = [];
-    bus.onDelivery((d) => d.event.detail.org_id === orgId && delivered.push(d));
-    const fanout = createFanoutHandler(createFanoutDependencies(loadConfig(), { bus, archive }));
-    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: fanout, batchSize: 1000 }).drain();
-    await archive.stop();
-    const { rows } = await runArchiveSql(dir, 'SELECT * FROM events WHERE org_id = ?', [orgId]);
+    const { rows, delivered } = await fanOutToBusAndArchive(orgId, 'leadlog-leak-');
     expect(rows.length).toBe(samples.length + batch.length + 1);
     expect(delivered.length).toBeGreaterThanOrEqual(samples.length + batch.length + 1);
     const alerts = delivered.filter((d) => d['event']['detail-type'] === 'Alert Raised');
@@ -153,16 +161,7 @@ describe('no PII of LeadConduit-shaped leads leaves unmasked, end to end (fixed 
     reads.push((await api.request('GET', '/v1/integrations/leadconduit/status', { key: reader })).text);
 
     // The bus and the archive, fed by the real stream and fan-out; then exports of the archive, both formats.
-    const dir = mkdtempSync(join(tmpdir(), 'leadlog-leak-lc-'));
-    const archive = new LocalArchive({ dir });
-    await archive.start();
-    const bus = new LocalBus({ rules: [{ id: 'all', description: 'every entry', pattern: { source: ['leadlog'] } }] });
-    const delivered: RuleDelivery[] = [];
-    bus.onDelivery((d) => d.event.detail.org_id === orgId && delivered.push(d));
-    const fanout = createFanoutHandler(createFanoutDependencies(loadConfig(), { bus, archive }));
-    await new StreamPoller({ endpoint: inject('dynamoEndpoint'), tableName: inject('tableNames').events!, handler: fanout, batchSize: 1000 }).drain();
-    await archive.stop();
-    const { rows } = await runArchiveSql(dir, 'SELECT * FROM events WHERE org_id = ?', [orgId]);
+    const { dir, rows, delivered } = await fanOutToBusAndArchive(orgId, 'leadlog-leak-lc-');
     expect(rows.length).toBe(listed.length);
     expect(delivered.length).toBeGreaterThanOrEqual(listed.length);
     const exporter = new LocalExporter({ archiveDir: dir, exportDir: mkdtempSync(join(tmpdir(), 'leadlog-leak-exports-')) });
