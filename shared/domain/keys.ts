@@ -41,8 +41,6 @@ export const eventKeysFor = {
   /** Every shard of a day (read side by side, merged by time_key). */
   dayShards: (orgId: string, day: string, shards: number) => Array.from({ length: Math.max(1, shards) }, (_, k) => shardedKey(orgId, day, k)),
   flowShards: (orgId: string, flowId: string, shards: number) => Array.from({ length: Math.max(1, shards) }, (_, k) => shardedKey(orgId, flowId, k)),
-  /** The org of any events-table key (pk, lead, day or flow key, sharded or not). */
-  orgOf: (key: string) => key.slice(0, key.indexOf('#')).replace(/~\d+$/, ''),
   /** The index sort key: occurred_at, then the tiebreak (timeTiebreak: the id, or LeadConduit's order). */
   time: (occurredAt: string, tiebreak: string) => `${occurredAt}#${tiebreak}`,
 };
