@@ -427,6 +427,8 @@ describe('the console in a real browser', () => {
     await page.focus('.vlist');
     await page.keyboard.press('End');
     expect(await textOf(page, '.inspector h3')).toBeTruthy();
+    // The list renders the rows of the new scroll position on its next frame: wait for the selected one to be drawn.
+    await page.waitForSelector('.vrow.selected', { timeout: 10_000 });
     expect(await page.$eval('.vrow.selected', (el: any) => el.innerText)).toContain('feedback.received');
   });
 });
