@@ -196,6 +196,8 @@ describe('the Reports page in a real browser', () => {
     await page.type('form[aria-label="Report filters"] input[name=flow_id]', 'flow_rep');
     await page.click('form[aria-label="Report filters"] button[type=submit]');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('flow_id') === 'flow_rep');
+    // The filter reloads the report: its measure control is drawn again once the new rows have arrived.
+    await page.waitForSelector('select[name=measure]');
     await page.select('select[name=measure]', 'max_duration_ms');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('measure') === 'max_duration_ms');
     const link = page.url();
