@@ -2,6 +2,7 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -95,5 +96,7 @@ export const createFirehoseClient = (options: AwsClientOptions = {}) => withErro
 export const createAthenaClient = (options: AwsClientOptions = {}) => withErrorTranslation(new AthenaClient(base(options)));
 export const createStepFunctionsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SFNClient(base(options)));
 export const createSecretsManagerClient = (options: AwsClientOptions = {}) => withErrorTranslation(new SecretsManagerClient(base(options)));
+/** KMS: the checkpoint signer (Sign, GetPublicKey on the ECC_NIST_P256 checkpoint key). */
+export const createKmsClient = (options: AwsClientOptions = {}) => withErrorTranslation(new KMSClient(base(options)));
 /** IAM (`npm run keys -- leadconduit --aws`: the per-org writer); a global service, the region only picks the endpoint. */
 

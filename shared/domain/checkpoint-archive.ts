@@ -1,0 +1,59 @@
+import { checkpointBody, parseCheckpointBody, type Checkpoint } from './proofs.js';
+
+/**
+ * The checkpoint archive's layout and write-once rule, shared by its two stand-ins (S3 with Object Lock in AWS,
+ * shared/adapters/s3-checkpoint-archive.ts; files under the data folder locally, infra/local/local-checkpoint-archive.ts).
+ * Pure: no SDK, no file system.
+ *
+ * Invariants:
+ *  - one object per (org, tree size): `checkpoints/<org_id>/<tree_size, 16 digits>.json`; the zero padding makes a
+ *    listing's lexical order the tree's order (tree sizes are below 10^16, as parseCheckpointBody allows);
+ *  - only a checkpoint whose body is exactly `checkpointBody` of its own fields is archived, so the org id in the
+ *    path is one parseCheckpointBody accepted ([A-Za-z0-9_-]{1,64}: no `/`, no `..`, nothing a path could escape with);
+ *  - an object is never replaced: writing the same checkpoint again is success (a retried run), writing another one
+ *    under the same key is a CheckpointArchiveConflict (two different statements of one tree size).
+ */
+
+export const CHECKPOINT_ARCHIVE_PREFIX = 'checkpoints/';
+
+/** The 7 fields of a checkpoint, in the order the archive writes them. */
+const FIELDS = ['org_id', 'tree_size', 'root_hash', 'issued_at', 'body', 'signature', 'key_id'] as const;
+
+export class CheckpointArchiveConflict extends Error {
+  override name = 'CheckpointArchiveConflict';
+}
+
+/** Throws unless the checkpoint is one the archive may hold (its body is checkpointBody of its own fields). */
+export function assertArchivable(checkpoint: Checkpoint): void {
+  const statement = parseCheckpointBody(checkpoint.body);
+  const consistent = statement !== undefined && checkpointBody(checkpoint) === checkpoint.body
+    && statement.org_id === checkpoint.org_id && statement.tree_size === checkpoint.tree_size
+    && statement.root_hash === checkpoint.root_hash && statement.issued_at === checkpoint.issued_at;
+  if (!consistent) throw new TypeError('Not an archivable checkpoint: its body is not checkpointBody of its own fields');
+  if (typeof checkpoint.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(checkpoint.signature)) throw new TypeError('Not an archivable checkpoint: the signature is not base64');
+  if (typeof checkpoint.key_id !== 'string' || checkpoint.key_id.length === 0 || checkpoint.key_id.length > 2048) throw new TypeError('Not an archivable checkpoint: no key id');
+}
+
+/** `checkpoints/<org_id>/<tree_size zero-padded to 16>.json` (call assertArchivable first). */
+export function checkpointArchiveKey(checkpoint: Pick<Checkpoint, 'org_id' | 'tree_size'>): string {
+  return `${CHECKPOINT_ARCHIVE_PREFIX}${checkpoint.org_id}/${String(checkpoint.tree_size).padStart(16, '0')}.json`;
+}
+
+/** The object's bytes: JSON of the checkpoint's 7 fields in a fixed order (extra properties are not archived). */
+export function archivedCheckpointText(checkpoint: Checkpoint): string {
+  return `${JSON.stringify(Object.fromEntries(FIELDS.map((field) => [field, checkpoint[field]])))}\n`;
+}
+
+/** Whether an object already under the key holds this very checkpoint (all 7 fields equal); never throws. */
+export function holdsSameCheckpoint(existingText: string, checkpoint: Checkpoint): boolean {
+  try {
+    const existing = JSON.parse(existingText) as Record<string, unknown> | null;
+    return typeof existing === 'object' && existing !== null && FIELDS.every((field) => existing[field] === checkpoint[field]);
+  } catch {
+    return false;
+  }
+}
+
+/** The conflict a second, different checkpoint of one (org, tree size) is. */
+export const archiveConflict = (key: string): CheckpointArchiveConflict =>
+  new CheckpointArchiveConflict(`The checkpoint archive already holds a different checkpoint at ${key}; archived checkpoints are never replaced`);
