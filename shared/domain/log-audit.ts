@@ -1,0 +1,164 @@
+import { leafHashOf, treeHashOf, type Hash, type LeafRecord } from './merkle.js';
+import { checkpointVerifies, hashFromBase64, type Checkpoint } from './proofs.js';
+
+/**
+ * `npm run verify -- --org <id>`'s judgement, pure: the org's log as stored (leaf hashes in index order, the latest
+ * signed checkpoint) against its events as stored now (each recomputed with `recordOf` from the item and its raw
+ * bytes). The store reads are the caller's (scripts/verify.ts); this decides what they mean:
+ *  - the leaves [0, checkpoint.tree_size) must hash (RFC 9162, from scratch: `treeHashOf`) to the signed root, and
+ *    the signature must verify — else the log itself was rewritten, and nothing below can be trusted;
+ *  - a leaf whose event exists but no longer gives the leaf hash → edited (which field: see `whyEdited`);
+ *  - a leaf whose event is gone → erased (an erasure recorded), expired (its TTL passed) or removed;
+ *  - an event with no leaf and no valid seal → inserted behind leadlog's back (the stream path refuses it: it never
+ *    will have a leaf); with a seal → pending while the integrator and the next checkpoint may still take it (received
+ *    under two checkpoint intervals ago, or after the latest checkpoint was issued), else inserted (the log lost it).
+ */
+
+export interface AuditLeaf {
+  index: number;
+  id: string;
+  /** Base64 of the leaf hash, as the log keeps it. */
+  leaf_hash: string;
+  /** The event's TTL (epoch seconds) the leaf item keeps: after it, a missing event expired rather than vanished. */
+  event_expires_at?: number;
+  /**
+   * The leaf's fields, when the caller has them (bound by `leaf_hash`: used only when they hash to it). They let an
+   * edit be named exactly (lead_id changed, received_at changed); without them the record hash decides.
+   */
+  leaf?: LeafRecord;
+}
+
+export interface AuditEvent {
+  id: string;
+  org_id: string;
+  lead_id: string;
+  received_at: string;
+  /** ISO 8601, the event's own expires_at. */
+  expires_at: string;
+  /** The content hash written beside the event at ingest (`record_hash`), as stored now; undefined when absent. */
+  record_hash: string | undefined;
+  /** `recordOf(stored event, raw bytes).contentHash`, recomputed now. */
+  recomputed_content_hash: string;
+  /** Whether the item's seal verifies (`sealVerifies`): false for an item written without leadlog's key. */
+  sealed: boolean;
+}
+
+export interface AuditInput {
+  leaves: readonly AuditLeaf[];
+  checkpoint: Checkpoint | undefined;
+  publicKeyPem: string;
+  erased: ReadonlySet<string>;
+  events: readonly AuditEvent[];
+  nowMs: number;
+  /** The checkpoint interval (300 s in AWS, 10 s locally); an event younger than two of them may be pending. */
+  checkpointIntervalMs?: number;
+}
+
+export interface AuditReport {
+  edited: { id: string; index: number; why: string }[];
+  removed: { id: string; index: number }[];
+  inserted: { id: string; received_at: string; why: string }[];
+  expired: { id: string; index: number }[];
+  erased: { id: string; index: number }[];
+  pending: { id: string; received_at: string }[];
+  /** The leaves under the checkpoint hash to its root, and its signature verifies. */
+  root_matches: boolean;
+  problems: string[];
+}
+
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 300_000;
+
+function leafHashOrUndefined(leaf: LeafRecord): Hash | undefined {
+  try {
+    return leafHashOf(leaf);
+  } catch {
+    return undefined; // a field that is not well-formed Unicode: no leaf leadlog wrote can be it
+  }
+}
+
+const equal = (a: Hash | undefined, b: Hash): boolean => a !== undefined && Buffer.compare(a, b) === 0;
+
+/**
+ * Why an event no longer gives its leaf. With the leaf's fields (bound by the leaf hash) each changed field is
+ * named. Without them: if the stored record_hash still gives the leaf, only the content (event or raw bytes)
+ * changed; otherwise lead_id or received_at changed, or the content did and its record_hash was rewritten to match.
+ */
+function whyEdited(event: AuditEvent, leafHash: Hash, leaf: LeafRecord | undefined): string {
+  const contentChanged = event.record_hash !== event.recomputed_content_hash;
+  if (leaf && equal(leafHashOrUndefined(leaf), leafHash)) {
+    const changed: string[] = [];
+    if (leaf.content_hash !== event.recomputed_content_hash) changed.push('content changed');
+    for (const key of ['lead_id', 'received_at', 'org_id'] as const) if (leaf[key] !== event[key]) changed.push(`${key} changed`);
+    if (changed.length > 0) return changed.join(', ');
+  }
+  const fields = { id: event.id, org_id: event.org_id, lead_id: event.lead_id, received_at: event.received_at };
+  if (event.record_hash !== undefined && equal(leafHashOrUndefined({ ...fields, content_hash: event.record_hash }), leafHash)) {
+    return 'content changed (the stored event or its raw bytes no longer hash to the record the leaf commits to)';
+  }
+  return contentChanged
+    ? 'content changed, and lead_id, received_at or the stored record_hash too'
+    : 'lead_id or received_at changed, or the content changed and its record_hash was rewritten to match';
+}
+
+export function auditLog(input: AuditInput): AuditReport {
+  const report: AuditReport = { edited: [], removed: [], inserted: [], expired: [], erased: [], pending: [], root_matches: false, problems: [] };
+  const { checkpoint } = input;
+  const interval = input.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+
+  // The leaves, in index order and each a hash; a gap or a duplicate is the log's own damage.
+  const hashes: Hash[] = [];
+  const leafById = new Map<string, AuditLeaf & { hash: Hash }>();
+  input.leaves.forEach((leaf, position) => {
+    const hash = hashFromBase64(leaf.leaf_hash);
+    if (leaf.index !== position) report.problems.push(`leaf ${position}: the log holds index ${leaf.index} there (a leaf is missing or out of order)`);
+    if (!hash) {
+      report.problems.push(`leaf ${leaf.index} (${leaf.id}): its hash is not base64 of 32 bytes`);
+      return;
+    }
+    hashes.push(hash);
+    if (leafById.has(leaf.id)) report.problems.push(`event ${leaf.id} has two leaves (${leafById.get(leaf.id)!.index} and ${leaf.index})`);
+    else leafById.set(leaf.id, { ...leaf, hash });
+  });
+
+  // The root under the signature.
+  if (!checkpoint) report.problems.push('no checkpoint yet: the leaves cannot be checked against a signed root');
+  else if (!checkpointVerifies(checkpoint, input.publicKeyPem)) {
+    report.problems.push(`checkpoint ${checkpoint.tree_size}: its body or signature does not verify under the public key`);
+  } else if (checkpoint.tree_size > hashes.length) {
+    report.problems.push(`checkpoint ${checkpoint.tree_size}: the log holds only ${hashes.length} leaves (leaves were removed from the log itself)`);
+  } else if (!equal(treeHashOf(hashes.slice(0, checkpoint.tree_size)), hashFromBase64(checkpoint.root_hash)!)) {
+    report.problems.push(`checkpoint ${checkpoint.tree_size}: the stored leaves do not hash to its signed root (the log itself was rewritten)`);
+  } else if (report.problems.length === 0) {
+    report.root_matches = true;
+  }
+
+  // Leaves against events.
+  const events = new Map(input.events.map((event) => [event.id, event]));
+  for (const leaf of leafById.values()) {
+    const event = events.get(leaf.id);
+    if (event) {
+      const now = leafHashOrUndefined({ id: event.id, org_id: event.org_id, lead_id: event.lead_id, received_at: event.received_at, content_hash: event.recomputed_content_hash });
+      if (!equal(now, leaf.hash)) report.edited.push({ id: leaf.id, index: leaf.index, why: whyEdited(event, leaf.hash, leaf.leaf) });
+    } else if (input.erased.has(leaf.id)) report.erased.push({ id: leaf.id, index: leaf.index });
+    else if (leaf.event_expires_at !== undefined && leaf.event_expires_at * 1_000 <= input.nowMs) report.expired.push({ id: leaf.id, index: leaf.index });
+    else report.removed.push({ id: leaf.id, index: leaf.index });
+  }
+
+  // Events with no leaf. Unsealed: the stream path refuses it, so it never will have one — inserted at once.
+  // Sealed: pending while the integrator (a minute) and the next checkpoint (the interval) may still take it.
+  const coveredUntil = checkpoint ? Date.parse(checkpoint.issued_at) : Number.NEGATIVE_INFINITY; // none yet: nothing is covered
+  for (const event of input.events) {
+    if (leafById.has(event.id)) continue;
+    const received = Date.parse(event.received_at);
+    if (!event.sealed) {
+      report.inserted.push({ id: event.id, received_at: event.received_at, why: "inserted behind leadlog's back (no valid seal)" });
+    } else if (!Number.isNaN(received) && (input.nowMs - received < 2 * interval || received >= coveredUntil)) {
+      report.pending.push({ id: event.id, received_at: event.received_at });
+    } else {
+      report.inserted.push({ id: event.id, received_at: event.received_at, why: 'sealed by leadlog but not in the log two checkpoint intervals on (the integrator lost it)' });
+    }
+  }
+  report.edited.sort((a, b) => a.index - b.index);
+  report.removed.sort((a, b) => a.index - b.index);
+  return report;
+}
