@@ -37,7 +37,8 @@ export interface Problem {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly problem: Problem) {
+  /** `retryAfter`: the answer's Retry-After in seconds, when it gave one (a 404 proof-pending, a 429). */
+  constructor(readonly status: number, readonly problem: Problem, readonly retryAfter?: number) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
 }
@@ -99,7 +100,8 @@ async function send(path: string, init: { method?: string; body?: unknown } = {}
     // not problem+json: keep the status text
   }
   if (response.status === 401 && candidate === undefined) session.signOut();
-  throw new ApiError(response.status, problem);
+  const retryAfter = Number(response.headers.get('retry-after') ?? NaN);
+  throw new ApiError(response.status, problem, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
 }
 
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

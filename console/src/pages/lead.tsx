@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, isAdmin, qs, type Lead, type LeadEvent, type Page, type UnmergeResult } from '../api.js';
+import { api, ApiError, apiBytes, isAdmin, qs, type Lead, type LeadEvent, type Page, type UnmergeResult } from '../api.js';
 import { Inspector, type Tab } from '../components/inspector.js';
+import { ProofMark, ProofPanel } from '../components/proof-mark.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { TimeCell } from '../components/time.js';
 import { VirtualList } from '../components/virtual-list.js';
@@ -130,6 +131,7 @@ export function LeadPage() {
             <p class="muted">First seen {l.first_seen_at ? formatTime(l.first_seen_at) : '—'} · last seen {l.last_seen_at ? formatTime(l.last_seen_at) : '—'}</p>
           </div>
         )}
+        <Evidence leadId={leadId} />
         {unmerge?.step === 'done' ? <UnmergeDone result={unmerge.result} /> : null}
         {unmerge?.step === 'error' ? <div data-testid="unmerge-error"><ErrorState error={unmerge.error} /></div> : null}
       </header>
@@ -156,7 +158,7 @@ export function LeadPage() {
           {timeline.done && !timeline.error && shown.length === 0 ? <Empty title={timeline.events.length ? 'No event matches these filters' : 'No events on this lead'}>{timeline.events.length ? 'Clear a filter to see more.' : 'Events posted with this lead_id show up here.'}</Empty> : null}
           {shown.length > 0 ? (
             <>
-              <div class="vrow head" aria-hidden="true"><span>occurred at (UTC)</span><span>type</span><span>outcome</span><span>source / step</span><span>duration</span><span class="wf" title="each step as long as its timing; steps that ran within one another (a LeadConduit source and its recipients) where they ran, the rest end to end">waterfall</span></div>
+              <div class="vrow head" aria-hidden="true"><span>occurred at (UTC)</span><span>type</span><span>outcome</span><span>source / step</span><span>duration</span><span class="wf" title="each step as long as its timing; steps that ran within one another (a LeadConduit source and its recipients) where they ran, the rest end to end">waterfall</span><span class="proof-cell" title="each event's proof of record, verified in this browser">proof</span></div>
               <VirtualList
                 items={shown} rowHeight={ROW_HEIGHT} height={Math.min(560, Math.max(ROW_HEIGHT * 4, shown.length * ROW_HEIGHT))} label="Timeline events"
                 keyOf={(e) => e.id} selected={selectedIndex >= 0 ? selectedIndex : undefined}
@@ -172,6 +174,7 @@ export function LeadPage() {
                     <span key="s" class="muted">{e.source}{e.step_id ? ` / ${e.step_id}` : ''}</span>,
                     <span key="d">{e.timing?.duration_ms !== undefined ? formatMs(e.timing.duration_ms) : ''}</span>,
                     <span key="w" class="wf" aria-hidden="true"><i class={width > 0 ? 'bar' : 'dot'} style={{ left: `${Math.min(99, left)}%`, width: width > 0 ? `max(2px, ${width}%)` : undefined }} /></span>,
+                    <span key="p" class="proof-cell"><ProofMark event={e} /></span>,
                   ];
                 }}
               />
@@ -179,7 +182,7 @@ export function LeadPage() {
           ) : null}
         </section>
         <aside class="side">
-          {selected ? <Inspector event={selected} previous={previous} tab={tab} onTab={(t) => setQuery({ tab: t })} />
+          {selected ? <><Inspector event={selected} previous={previous} tab={tab} onTab={(t) => setQuery({ tab: t })} /><ProofPanel key={selected.id} event={selected} /></>
             : <Empty title="Select an event">Click a row, or focus the list and use the arrow keys, to inspect a step and see what changed in the lead.</Empty>}
         </aside>
       </div>
@@ -196,4 +199,52 @@ function UnmergeDone({ result }: { result: UnmergeResult }) {
       {result.changed ? <>Unmerged: {link} is a live lead again, with its own identities and timeline.</> : <>{link} was already unmerged: nothing changed.</>}
     </p>
   );
+}
+
+/**
+ * "Download evidence": the lead's evidence bundle (`GET /v1/leads/{lead_id}/evidence`, events:read + pii:read), saved
+ * byte for byte as `leadlog-evidence-<lead_id>.json` (never re-serialized: its records are exact texts that hashes
+ * cover). The console does not know the key's pii:read, so the button is always there and a 403 says why.
+ */
+function Evidence({ leadId }: { leadId: string }) {
+  const [state, setState] = useState<{ on: string } & ({ step: 'busy' } | { step: 'done'; bytes: number } | { step: 'error'; error: unknown })>();
+  const here = state?.on === leadId ? state : undefined;
+  const download = async () => {
+    setState({ on: leadId, step: 'busy' });
+    try {
+      const { bytes } = await apiBytes(`/v1/leads/${encodeURIComponent(leadId)}/evidence`);
+      const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/json' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = evidenceFileName(leadId);
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      setState({ on: leadId, step: 'done', bytes: bytes.length });
+    } catch (error) {
+      setState({ on: leadId, step: 'error', error });
+    }
+  };
+  const forbidden = here?.step === 'error' && here.error instanceof ApiError && here.error.status === 403;
+  return (
+    <div class="evidence">
+      <button type="button" onClick={download} disabled={here?.step === 'busy'} data-testid="download-evidence">
+        {here?.step === 'busy' ? 'Preparing evidence…' : 'Download evidence'}
+      </button>
+      <span class="muted"> the lead's events, raw bytes, proofs and signed checkpoints, checkable offline with <code>npm run verify</code></span>
+      {here?.step === 'done' ? <p role="status" class="muted" data-testid="evidence-done">Saved {evidenceFileName(leadId)} ({here.bytes.toLocaleString()} bytes).</p> : null}
+      {here?.step === 'error' ? (
+        <div data-testid="evidence-error">
+          {forbidden ? <p class="muted">The evidence bundle carries the events' raw bytes: it needs a key with <code>events:read</code> and <code>pii:read</code>.</p> : null}
+          <ErrorState error={here.error} retry={download} />
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+/** The bundle's file name: the lead id kept to characters every file system takes. */
+export function evidenceFileName(leadId: string): string {
+  return `leadlog-evidence-${leadId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
 }
