@@ -10,7 +10,7 @@ import { importPublicKey, verifyEventProof, type EventProof, type ShownEvent, ty
  */
 export type ProofState =
   | { state: 'checking' }
-  | { state: 'verified'; proof: EventProof; erased: boolean }
+  | { state: 'verified'; proof: EventProof; erased: boolean; leafChecked: boolean }
   | { state: 'pending'; retryAfter: number }
   | { state: 'failed'; reason: string; proof?: EventProof }
   | { state: 'unavailable'; error: unknown };
@@ -104,7 +104,7 @@ async function check(id: string, event: ShownEvent): Promise<ProofState> {
     return { state: 'unavailable', error };
   }
   const verdict = await verifyEventProof(proof, event, key);
-  return verdict.ok ? { state: 'verified', proof, erased: verdict.erased } : { state: 'failed', reason: verdict.reason, proof };
+  return verdict.ok ? { state: 'verified', proof, erased: verdict.erased, leafChecked: verdict.leafChecked } : { state: 'failed', reason: verdict.reason, proof };
 }
 
 function settle(id: string, state: ProofState): void {

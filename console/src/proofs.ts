@@ -40,8 +40,12 @@ export interface EventProof {
   erased_at?: string;
 }
 
-/** What the browser concluded: `failed` names the first check that did not hold. */
-export type ProofVerdict = { ok: true; erased: boolean } | { ok: false; reason: string };
+/**
+ * What the browser concluded: `reason` names the first check that did not hold. `leafChecked` false: the answer
+ * carried no leaf (the event is erased, or the key lacks pii:read: the leaf names the lead unmasked), so only the
+ * leaf hash's inclusion under the signed root was checked, not that the leaf names this event.
+ */
+export type ProofVerdict = { ok: true; erased: boolean; leafChecked: boolean } | { ok: false; reason: string };
 
 const HASH_SIZE = 32;
 const bytes = (n: number): Uint8Array<ArrayBuffer> => new Uint8Array(new ArrayBuffer(n));
@@ -223,7 +227,8 @@ export type ShownEvent = Pick<LeafRecord, 'id' | 'org_id' | 'lead_id' | 'receive
 /**
  * Whether `proof` proves `event` is in its org's log: the checkpoint is signed by `key` and is the event's org's;
  * the leaf names this event (id, org, lead, received_at) and hashes to leaf_hash; leaf_hash is included at
- * leaf_index in the checkpoint's tree. An erased event has no leaf to compare: its leaf hash's inclusion is checked.
+ * leaf_index in the checkpoint's tree (of the signed size). Without a leaf (erased, or a key without pii:read) the
+ * leaf hash's inclusion is checked and the verdict says the leaf was not.
  * The content hash is not recomputed here (that needs the record's exact text and raw bytes: the evidence bundle
  * carries them, `npm run verify` checks them). Never throws.
  */
@@ -238,9 +243,8 @@ export async function verifyEventProof(proof: EventProof, event: ShownEvent, key
     const leaf = hashFromBase64(proof.leaf_hash);
     const root = hashFromBase64(c.root_hash);
     if (!leaf || !root) return { ok: false, reason: 'a hash is not 32 bytes of base64' };
-    if (proof.leaf === null) {
-      if (proof.erased !== true) return { ok: false, reason: 'the leaf is missing but the event is not erased' };
-    } else {
+    if (proof.leaf === undefined) return { ok: false, reason: 'the answer has no leaf field' };
+    if (proof.leaf !== null) {
       const l = proof.leaf;
       if (typeof l !== 'object' || l.id !== event.id || l.org_id !== event.org_id || l.lead_id !== event.lead_id || l.received_at !== event.received_at) {
         return { ok: false, reason: 'the leaf does not name this event' };
@@ -259,7 +263,7 @@ export async function verifyEventProof(proof: EventProof, event: ShownEvent, key
     if (!(await verifyInclusion(leaf, proof.leaf_index, c.tree_size, path as Uint8Array[], root))) {
       return { ok: false, reason: "the inclusion proof does not lead to the checkpoint's root" };
     }
-    return { ok: true, erased: proof.erased === true };
+    return { ok: true, erased: proof.erased === true, leafChecked: proof.leaf !== null };
   } catch {
     return { ok: false, reason: 'the proof is malformed' };
   }

@@ -167,9 +167,9 @@ describe('the console verifies proofs in the browser as the server makes them', 
     const { log, leaves } = await logOf(13);
     for (const index of [0, 6, 12]) {
       const proof = await proofOf(log, leaves, index);
-      expect(await verifyEventProof(proof, shownOf(leaves[index]!), key)).toEqual({ ok: true, erased: false });
+      expect(await verifyEventProof(proof, shownOf(leaves[index]!), key)).toEqual({ ok: true, erased: false, leafChecked: true });
       // An older checkpoint proves it too.
-      expect(await verifyEventProof(await proofOf(log, leaves, index, index + 1), shownOf(leaves[index]!), key)).toEqual({ ok: true, erased: false });
+      expect(await verifyEventProof(await proofOf(log, leaves, index, index + 1), shownOf(leaves[index]!), key)).toEqual({ ok: true, erased: false, leafChecked: true });
     }
     const proof = await proofOf(log, leaves, 6);
     const shown = shownOf(leaves[6]!);
@@ -192,7 +192,7 @@ describe('the console verifies proofs in the browser as the server makes them', 
       ['root edited', { ...proof, checkpoint: { ...proof.checkpoint, root_hash: flip(proof.checkpoint.root_hash) } }, /signed text/],
       ['root and body edited', { ...proof, checkpoint: { ...proof.checkpoint, root_hash: flip(proof.checkpoint.root_hash), body: checkpointBody({ ...proof.checkpoint, root_hash: flip(proof.checkpoint.root_hash) }) } }, /signature/],
       ['another org', { ...proof, checkpoint: await signCheckpoint({ ...proof.checkpoint, org_id: 'org_other' }, signer) }, /another org/],
-      ['no leaf, not erased', { ...proof, leaf: null }, /not erased/],
+      ['no leaf field', { ...proof, leaf: undefined as unknown as null }, /no leaf field/],
       ['no checkpoint', { ...proof, checkpoint: null as unknown as Checkpoint }, /signed text/],
     ];
     for (const [name, tampered, reason] of cases) {
@@ -204,7 +204,11 @@ describe('the console verifies proofs in the browser as the server makes them', 
     expect((await verifyEventProof(null as unknown as EventProof, shown, key)).ok).toBe(false);
 
     const erased: EventProof = { ...proof, leaf: null, erased: true, erased_at: '2026-02-01T00:00:00.000Z' };
-    expect(await verifyEventProof(erased, shown, key)).toEqual({ ok: true, erased: true });
+    expect(await verifyEventProof(erased, shown, key)).toEqual({ ok: true, erased: true, leafChecked: false });
+    // A key without pii:read gets no leaf (it names the lead unmasked): the leaf hash's inclusion is still checked.
+    const hidden: EventProof = { ...proof, leaf: null };
+    expect(await verifyEventProof(hidden, shown, key)).toEqual({ ok: true, erased: false, leafChecked: false });
+    expect((await verifyEventProof({ ...hidden, inclusion_proof: [flip(hidden.inclusion_proof[0]!), ...hidden.inclusion_proof.slice(1)] }, shown, key)).ok).toBe(false);
     expect((await verifyEventProof({ ...erased, leaf_hash: flip(erased.leaf_hash) }, shown, key)).ok).toBe(false);
   });
 });

@@ -21,7 +21,7 @@ function describe(state: ProofState | undefined): string {
     case 'checking': return 'Checking the proof of record…';
     case 'verified': return state.erased
       ? `Erased (leaf kept): its leaf hash is in the ${checkpointText(state)}, verified in this browser`
-      : `Verified in this browser: in the ${checkpointText(state)}`;
+      : `Verified in this browser: in the ${checkpointText(state)}${state.leafChecked ? '' : " (its leaf hash; the leaf's fields need a key with pii:read)"}`;
     case 'pending': return 'Pending: not in a signed checkpoint yet';
     case 'failed': return `Verification failed: ${state.reason}`;
     case 'unavailable': return `Proof not checked: ${state.error instanceof ApiError ? state.error.message : 'the proof could not be fetched'}`;
@@ -67,7 +67,7 @@ export function ProofPanel({ event }: { event: ShownEvent }) {
         </dl>
       ) : null}
       {state?.state === 'verified' ? (
-        <p class="muted">Checked here: the checkpoint's signature under the log's public key, the leaf naming this event, and its inclusion proof up to the signed root. The evidence bundle also carries each event's exact record for <code>npm run verify</code>.</p>
+        <p class="muted">Checked here: the checkpoint's signature under the log's public key, {state.leafChecked ? 'the leaf naming this event, ' : ''}and the inclusion proof of its leaf hash up to the signed root. The evidence bundle also carries each event's exact record for <code>npm run verify</code>.</p>
       ) : null}
     </section>
   );
