@@ -68,8 +68,8 @@ export interface BundleVerification {
   checked: { checkpoints: number; events: number; pending: number };
   /** 'pinned': signatures were checked under the caller's key; 'bundle': under the key the bundle itself carries. */
   keySource: 'pinned' | 'bundle';
-  /** The failures' count per check group, for a one-line-per-group summary. */
-  groups: Record<CheckGroup, number>;
+  /** The same failures by check group (bundle: its own fields and the key), for a one-line-per-group summary. */
+  groups: Record<CheckGroup, string[]>;
 }
 
 /** Longer than any RFC 9162 proof over a tree of at most 2^53 leaves (inclusion ≤ 53 hashes, consistency ≤ 2·53). */
@@ -144,9 +144,9 @@ const sameCheckpoint = (a: Checkpoint, b: Checkpoint): boolean => a.body === b.b
  */
 export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string } = {}): BundleVerification {
   const failures: string[] = [];
-  const groups: Record<CheckGroup, number> = { bundle: 0, checkpoints: 0, consistency: 0, events: 0 };
+  const groups: Record<CheckGroup, string[]> = { bundle: [], checkpoints: [], consistency: [], events: [] };
   const fail = (group: CheckGroup, line: string): void => {
-    groups[group] += 1;
+    groups[group].push(line);
     failures.push(line);
   };
   const keySource = options.trustedKeyPem !== undefined ? 'pinned' : 'bundle';
