@@ -6,7 +6,7 @@ import { leadConduitKeySecretName } from '../shared/definitions/leadconduit-pull
 import { LEADCONDUIT_DEFAULT_URL, LeadConduitApiClient } from '../shared/adapters/leadconduit-api-client.js';
 import { secretsManagerSecret } from '../shared/adapters/secrets.js';
 import { loadConfig } from '../shared/config.js';
-import { controlTable, eventsTable, physicalTableName } from '../shared/definitions/tables.js';
+import { controlTable, eventsTable, logTable, physicalTableName } from '../shared/definitions/tables.js';
 import { ORG_ID_PATTERN } from '../shared/domain/keys.js';
 import { LEADCONDUIT_ID_PATTERN, pullLeadConduit, refusedKey, type PullOutcome } from '../shared/domain/leadconduit/pull.js';
 import { exitWithUsageOnHelp, progress } from '../infra/local/cli.js';
@@ -65,7 +65,7 @@ async function withConfig<T>(work: (config: ReturnType<typeof loadConfig>) => Pr
     return work(loadConfig('leadconduitPull', env));
   }
   if (process.env.DYNAMODB_ENDPOINT) return work(loadConfig('leadconduitPull'));
-  const tableNames = { events: physicalTableName(LOCAL_TABLE_PREFIX, eventsTable), control: physicalTableName(LOCAL_TABLE_PREFIX, controlTable) };
+  const tableNames = { events: physicalTableName(LOCAL_TABLE_PREFIX, eventsTable), control: physicalTableName(LOCAL_TABLE_PREFIX, controlTable), log: physicalTableName(LOCAL_TABLE_PREFIX, logTable) };
   const running = runningRuntime();
   if (running) return work(loadConfig('leadconduitPull', localEnvironment(running.dynamoEndpoint, tableNames, localSettings.dataDir)));
   const { dynamo } = await startLocalDynamo();

@@ -43,7 +43,7 @@ export const localSettings = {
 type ReplacedLocally =
   | 'RAW_PAYLOAD_BUCKET' | 'EVENT_BUS_NAME' | 'ARCHIVE_STREAM_NAMES'
   | 'ERASURE_STATE_MACHINE_ARN' | 'ARCHIVE_BUCKET' | 'ARCHIVE_DATABASE' | 'ATHENA_WORKGROUP' | 'EXPORT_BUCKET' | 'EXPORT_STATE_MACHINE_ARN' | 'REPLAY_STATE_MACHINE_ARN' | 'CURSOR_SECRET_ARN' | 'PSEUDONYM_SECRET_ARN'
-  | 'LEADCONDUIT_INBOX_BUCKET';
+  | 'LEADCONDUIT_INBOX_BUCKET' | 'CHECKPOINT_KEY_ARN' | 'CHECKPOINT_BUCKET_NAME';
 
 /**
  * The environment the functions read, pointed at the local stand-ins: every contract variable but those a
@@ -63,6 +63,7 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
   const contract: Record<Exclude<EnvName, ReplacedLocally>, string> = {
     EVENTS_TABLE_NAME: tableNames.events!,
     CONTROL_TABLE_NAME: tableNames.control!,
+    LOG_TABLE_NAME: tableNames.log!,
     DYNAMODB_ENDPOINT: dynamoEndpoint,
     BLOB_DIR: resolve(dataDir, 's3'),
     CONSOLE_DIR: resolve(dataDir, 'console'),
@@ -73,6 +74,11 @@ export function localEnvironment(dynamoEndpoint: string, tableNames: Record<stri
     // The key of masked ids (maskId), what Secrets Manager holds in AWS: made once and never changed, so the
     // archive's pseudonyms stay findable by erasure and exports across restarts.
     PSEUDONYM_SECRET: localSecret(dataDir, 'pseudonym-secret'),
+    // Proof of record (contract section 14): the checkpoint key under the data folder (made 0600 on first use by
+    // infra/local/local-checkpoint-signer.ts), the archive's files under <data folder>/checkpoints/, a checkpoint every 10 s.
+    PROOF_KEY_FILE: resolve(dataDir, 'proof-signing-key.pem'),
+    CHECKPOINT_ARCHIVE_DIR: resolve(dataDir),
+    CHECKPOINT_INTERVAL_SECONDS: '10',
     // The stream poller reads every second and the archive's buffer is read with each export: 2 s covers both.
     EXPORT_SETTLE_SECONDS: '2',
     AWS_REGION: localSettings.region,

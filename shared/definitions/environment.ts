@@ -6,7 +6,7 @@
 import type { HandlerName } from './routes.js';
 
 /** The Lambda functions: one per handler module of the route table, the authorizer, the stream fan-out and the erasure job. */
-export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer' | 'leadconduitPull' | 'leadconduitInbox';
+export type FunctionName = HandlerName | 'authorizer' | 'fanout' | 'erasure' | 'exporter' | 'exportSchedules' | 'replayer' | 'leadconduitPull' | 'leadconduitInbox' | 'proofLog';
 
 /** Where a region is needed and none is given: offline synth, DynamoDB Local, the local bus's envelope. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -93,6 +93,30 @@ export const environmentVariables = {
     type: 'url', field: 'leadconduitUrl', setBy: 'local', default: 'https://app.leadconduit.com',
     description: "LeadConduit's API the pull reads GET /events from (a test's stand-in locally; the real one by default).",
   },
+  LOG_TABLE_NAME: {
+    type: 'string', field: 'logTableName', setBy: 'aws',
+    description: "The proof-of-record log table (contract section 14): each org's Merkle tiles, leaves, head and checkpoints; no TTL, no stream.",
+  },
+  CHECKPOINT_KEY_ARN: {
+    type: 'string', field: 'checkpointKeyArn', setBy: 'aws', optional: true,
+    description: 'The AWS KMS key checkpoints are signed with (ECC_NIST_P256, ECDSA_SHA_256; the integrator signs, the proofs function reads its public key).',
+  },
+  PROOF_KEY_FILE: {
+    type: 'string', field: 'proofKeyFile', setBy: 'local', optional: true,
+    description: 'Local stand-in for CHECKPOINT_KEY_ARN: a P-256 private key in PEM (made 0600 on first use: <data folder>/proof-signing-key.pem).',
+  },
+  CHECKPOINT_BUCKET_NAME: {
+    type: 'string', field: 'checkpointBucketName', setBy: 'aws', optional: true,
+    description: 'The S3 bucket with Object Lock (compliance, 400 days) every signed checkpoint is also written to, once.',
+  },
+  CHECKPOINT_ARCHIVE_DIR: {
+    type: 'string', field: 'checkpointArchiveDir', setBy: 'local', optional: true,
+    description: 'Local stand-in for CHECKPOINT_BUCKET_NAME: the folder standing for the bucket (files checkpoints/<org>/<size>.json under it; the data folder).',
+  },
+  CHECKPOINT_INTERVAL_SECONDS: {
+    type: 'seconds', field: 'checkpointIntervalSeconds', setBy: 'local', default: '300',
+    description: "The least time between two checkpoints of an org that grew (contract section 14: 300 s in AWS; locally 10 s).",
+  },
   DYNAMODB_ENDPOINT: { type: 'url', field: 'dynamoEndpoint', setBy: 'local', optional: true, description: "DynamoDB Local's URL." },
   AWS_REGION: { type: 'string', field: 'region', setBy: 'lambda-runtime', default: DEFAULT_REGION, description: 'Set by Lambda itself.' },
 } as const satisfies Record<string, EnvVariable>;
@@ -105,8 +129,12 @@ export const BLOB_LOCATION: readonly EnvName[] = ['RAW_PAYLOAD_BUCKET', 'BLOB_DI
 export const CURSOR_SECRET_LOCATION: readonly EnvName[] = ['CURSOR_SECRET_ARN', 'CURSOR_SECRET'];
 /** The pseudonym key (maskId) is in Secrets Manager in AWS and given as is locally: a function that masks needs one of the two. */
 export const PSEUDONYM_SECRET_LOCATION: readonly EnvName[] = ['PSEUDONYM_SECRET_ARN', 'PSEUDONYM_SECRET'];
+/** The checkpoint key is in KMS in AWS and a key file locally: a function that signs checkpoints or publishes the key needs one of the two. */
+export const CHECKPOINT_KEY_LOCATION: readonly EnvName[] = ['CHECKPOINT_KEY_ARN', 'PROOF_KEY_FILE'];
+/** Signed checkpoints are also kept write-once: the Object Lock bucket in AWS, a folder locally. */
+export const CHECKPOINT_ARCHIVE_LOCATION: readonly EnvName[] = ['CHECKPOINT_BUCKET_NAME', 'CHECKPOINT_ARCHIVE_DIR'];
 /** Pairs of which a function listing either half needs one (the AWS half, or its local stand-in). */
-export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR_SECRET_LOCATION, PSEUDONYM_SECRET_LOCATION];
+export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR_SECRET_LOCATION, PSEUDONYM_SECRET_LOCATION, CHECKPOINT_KEY_LOCATION, CHECKPOINT_ARCHIVE_LOCATION];
 
 /**
  * What each function reads. CDK sets each function's 'aws' variables through `functionEnvironment` (the
@@ -114,9 +142,10 @@ export const EITHER_OF: readonly (readonly EnvName[])[] = [BLOB_LOCATION, CURSOR
  * without a default at start-up.
  */
 export const functionVariables = {
-  ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS'],
-  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP'],
-  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS', 'SETTINGS_CACHE_SECONDS'],
+  // PSEUDONYM_SECRET_ARN where events are written: each item carries the seal of its leaf (proof of record), keyed from it.
+  ingest: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
+  query: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'LOG_TABLE_NAME'],
+  webhooks: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'WEBHOOK_SECRET_CACHE_SECONDS', 'IDENTITY_CACHE_SECONDS', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
   health: [],
   console: ['CONSOLE_DIR'],
   exports: [
@@ -124,16 +153,22 @@ export const functionVariables = {
   ],
   replays: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'REPLAY_STATE_MACHINE_ARN', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
   replayer: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'SETTINGS_CACHE_SECONDS', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'PSEUDONYM_SECRET_ARN'],
-  leadconduitInbox: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_INBOX_BUCKET'],
+  leadconduitInbox: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_INBOX_BUCKET', 'PSEUDONYM_SECRET_ARN'],
   exporter: ['CONTROL_TABLE_NAME', 'EXPORT_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EVENT_BUS_NAME', 'PSEUDONYM_SECRET_ARN'],
   exportSchedules: ['CONTROL_TABLE_NAME', 'EXPORT_STATE_MACHINE_ARN', 'EXPORT_SETTLE_SECONDS'],
   authorizer: ['CONTROL_TABLE_NAME'],
-  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAMES', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN'],
-  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN'],
-  leadconduitPull: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_URL'],
+  fanout: ['EVENT_BUS_NAME', 'CONTROL_TABLE_NAME', 'ARCHIVE_STREAM_NAMES', 'SETTINGS_CACHE_SECONDS', 'PSEUDONYM_SECRET_ARN', 'LOG_TABLE_NAME'],
+  admin: ['CONTROL_TABLE_NAME', 'EVENTS_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'ERASURE_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'PSEUDONYM_SECRET_ARN', 'LOG_TABLE_NAME'],
+  leadconduitPull: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'LEADCONDUIT_URL', 'PSEUDONYM_SECRET_ARN'],
+  // Proof of record's routes: proofs from the log table, records from the events table, the key's public half; pages
+  // (cursors), rate limits and the audit trail (evidence bundles are pii.read) as every org route.
+  proofs: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'LOG_TABLE_NAME', 'CHECKPOINT_KEY_ARN', 'CHECKPOINT_INTERVAL_SECONDS'],
+  // Proof of record's integrator (scheduled): the log table, the key that signs (locally PROOF_KEY_FILE), where
+  // checkpoints are also kept (locally CHECKPOINT_ARCHIVE_DIR): each pair's AWS half listed, as EITHER_OF reads it.
+  proofLog: ['LOG_TABLE_NAME', 'CHECKPOINT_KEY_ARN', 'CHECKPOINT_BUCKET_NAME', 'CHECKPOINT_INTERVAL_SECONDS'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
-    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN', 'LEADCONDUIT_INBOX_BUCKET',
+    'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN', 'LEADCONDUIT_INBOX_BUCKET', 'LOG_TABLE_NAME',
   ],
 } as const satisfies Record<FunctionName, readonly EnvName[]>;
 

@@ -73,7 +73,21 @@ export const controlTable: TableDefinition = {
   ttlAttribute: 'expires_at',
 };
 
-export const tables = [eventsTable, controlTable] as const;
+/**
+ * Log: proof of record (contract section 14), each org's append-only Merkle log: tiles, leaves, the head, the
+ * checkpoints (layout: `logKeys` in shared/domain/keys.ts; store shared/adapters/dynamo-proof-log.ts). Its own table so
+ * its items never expire (no TTL: a leaf outlives its event, and an erased event keeps its leaf) and its writes never
+ * reach the events stream (no stream).
+ */
+export const logTable: TableDefinition = {
+  id: 'log',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  attributes: { pk: 'S', sk: 'S' },
+  indexes: [],
+};
+
+export const tables = [eventsTable, controlTable, logTable] as const;
 
 export function physicalTableName(prefix: string, table: TableDefinition): string {
   return `${prefix}-${table.id}`;
