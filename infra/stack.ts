@@ -23,6 +23,7 @@ import { JobWorkflow } from './constructs/job-workflow.js';
 import { ExportStorage } from './constructs/exports.js';
 import { LeadConduitInbox } from './constructs/leadconduit-inbox.js';
 import { LeadConduitPull } from './constructs/leadconduit-pull.js';
+import { ProofOfRecord } from './constructs/proofs.js';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke as SchedulerLambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { DEFAULT_BUS_NAME } from '../shared/definitions/event-rules.js';
@@ -45,6 +46,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   exports: { id: 'Exports', memorySize: 512 },
   // A replay's dry run counts matches in the events table and, for older ranges, the archive (Athena).
   replays: { id: 'Replays', memorySize: 512 },
+  // Proof of record's routes: a proof is O(log n) reads; an evidence bundle reads a lead's events and their proofs.
+  proofs: { id: 'Proofs', memorySize: 1024, timeout: Duration.seconds(29) },
   // An export step starts no new day after 10 minutes (functions/exporter.ts); files stream through it.
   exporter: { id: 'Exporter', memorySize: 1024, timeout: Duration.minutes(15) },
   exportSchedules: { id: 'ExportSchedules', memorySize: 256, timeout: Duration.minutes(1) },
@@ -54,6 +57,8 @@ export const FUNCTIONS: Record<FunctionName, { id: string; memorySize: number; t
   leadconduitPull: { id: 'LeadconduitPull', memorySize: 1024, timeout: Duration.minutes(5) },
   // One LeadConduit event (≤ 1 MB) per message, up to 10 a batch: read, ingested and moved within seconds.
   leadconduitInbox: { id: 'LeadConduitInbox', memorySize: 512, timeout: Duration.seconds(60) },
+  // Proof of record's integrator, every minute: one run at a time (a lease per org besides; reserved when reserveConcurrency is on).
+  proofLog: { id: 'ProofLog', memorySize: 1024, timeout: Duration.minutes(5), reservedConcurrentExecutions: 1 },
 };
 
 export interface LeadlogStackProps extends StackProps {
@@ -114,6 +119,11 @@ export class LeadlogStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(pseudonymSecret, { 'AwsSolutions-SMG4': 'Rotating it would orphan every archived pseudonym: erasure and exports could no longer find those rows.' });
+    // Proof of record (contract section 14): the checkpoint key and the Object Lock bucket; functions wired below.
+    const proofs = new ProofOfRecord(this, 'ProofOfRecord', {
+      accessLogs: storage.accessLogs,
+      aliasName: props.stage === 'dev' ? 'alias/leadlog-checkpoints' : `alias/leadlog-checkpoints-${props.stage}`,
+    });
     // Every variable of the environment contract (shared/definitions/environment.ts); each function gets its own.
     const deployed: Record<DeployedVariable, string> = {
       EVENTS_TABLE_NAME: tables.events.tableName,
@@ -131,6 +141,9 @@ export class LeadlogStack extends Stack {
       CURSOR_SECRET_ARN: cursorSecret.secretArn,
       PSEUDONYM_SECRET_ARN: pseudonymSecret.secretArn,
       LEADCONDUIT_INBOX_BUCKET: leadConduitInbox.bucket.bucketName,
+      LOG_TABLE_NAME: tables.log.tableName,
+      CHECKPOINT_KEY_ARN: proofs.key.keyArn,
+      CHECKPOINT_BUCKET_NAME: proofs.bucket.bucketName,
     };
     const fn = (name: FunctionName) => {
       const { id, reservedConcurrentExecutions, ...sizing } = FUNCTIONS[name];
@@ -372,15 +385,40 @@ export class LeadlogStack extends Stack {
       ...dataKeyUse("Items and raw payloads with the stack's own data key, set-aside copies with the inbox's own key only."),
     });
 
+    // Proof of record: the integrator appends sealed events to the log and signs checkpoints; the fan-out queues them;
+    // an erasure (and the admin function that checks and starts one) reads and rewrites a leaf's content away.
+    const proofLogFn = fn('proofLog');
+    proofs.integrate(proofLogFn);
+    tables.log.grantReadWriteData(proofLogFn);
+    tables.log.grantWriteData(fanoutFn);
+    tables.log.grantReadWriteData(erasureFn);
+    tables.log.grantReadWriteData(handlers.admin);
+    // Where events are written, the seal of each item is keyed from the pseudonym secret.
+    for (const writer of [ingest, webhooks, inboxFn, leadconduitPullFn]) pseudonymSecret.grantRead(writer);
+    acknowledge(proofLogFn, { ...dataKeyUse("The log table's items with the stack's own data key only.") });
+    // The proofs routes read events, raw bytes and the log, publish the public key, page (cursors), and write
+    // rate-limit state and the audit trail (evidence bundles are pii.read) to the control table.
+    const proofsFn = handlers.proofs;
+    tables.events.grantReadData(proofsFn);
+    tables.log.grantReadData(proofsFn);
+    storage.bucket.grantRead(proofsFn);
+    tables.control.grantReadWriteData(proofsFn);
+    cursorSecret.grantRead(proofsFn);
+    proofs.grantPublicKeyRead(proofsFn);
+    acknowledge(proofsFn, {
+      ...readGrant,
+      ...dataKeyUse("Rate-limit state and audit records in the control table with the stack's own data key only."),
+    });
+
     const monitoring = new Monitoring(this, 'Monitoring', {
       api: api.api,
       functions: {
         Ingest: ingest, Query: query, Webhooks: webhooks, Authorizer: authorizer, Fanout: fanoutFn, Erasure: erasureFn,
         Exports: handlers.exports, Replays: handlers.replays, Exporter: exporterFn, Replayer: replayerFn, ExportSchedules: scheduleClockFn, LeadConduitPull: leadconduitPullFn,
-        LeadConduitInbox: inboxFn,
+        LeadConduitInbox: inboxFn, ProofLog: proofLogFn, Proofs: handlers.proofs,
       },
       streamConsumer: fanoutFn,
-      tables: [tables.events, tables.control],
+      tables: { events: tables.events, control: tables.control, log: tables.log },
       deadLetterQueues: { Stream: fanout.deadLetters, Rules: fanout.ruleDeadLetters, Bus: fanout.busDeadLetters, LeadConduitInbox: leadConduitInbox.deadLetters },
       deliveryStreamNames: analytics.deliveryStreams.map((stream) => stream.ref),
       key: dataKey,
@@ -406,6 +444,8 @@ export class LeadlogStack extends Stack {
     new CfnOutput(this, 'LeadConduitInboxBucketName', {
       value: leadConduitInbox.bucket.bucketName, description: 'npm run keys -- leadconduit --org <id> --aws --bucket <this> --kms-key-arn <LeadConduitInboxKeyArn>',
     });
+    new CfnOutput(this, 'CheckpointBucketName', { value: proofs.bucket.bucketName, description: 'Signed checkpoints, Object Lock (compliance, 400 days)' });
+    new CfnOutput(this, 'CheckpointKeyArn', { value: proofs.key.keyArn, description: 'The KMS key checkpoints are signed with (ECDSA P-256); its public key: GET /v1/proofs/public-key' });
     new CfnOutput(this, 'LeadConduitInboxKeyArn', { value: leadConduitInbox.key.keyArn, description: "The inbox bucket's KMS key: LeadConduit's writers encrypt with it" });
   }
 }

@@ -17,7 +17,8 @@ export interface MonitoringProps {
   api: HttpApi;
   functions: Record<string, IFunction>;
   streamConsumer: IFunction;
-  tables: ITableV2[];
+  /** Each table by its name in alarms and widgets (events, control, log). */
+  tables: Record<string, ITableV2>;
   deadLetterQueues: Record<string, IQueue>;
   /** The archive's delivery streams: each gets the Firehose alarms (a stream's quota is its own). */
   deliveryStreamNames: string[];
@@ -94,8 +95,9 @@ export class Monitoring extends Construct {
         3600, 'The oldest archive record waiting in Firehose is more than an hour old.');
     });
     const throttled = (table: ITableV2) => table.metricThrottledRequestsForOperations({ operations: THROTTLE_OPERATIONS, period: five });
-    props.tables.forEach((table, i) => {
-      alarm(`Table${i}Throttles`, throttled(table), 0, `DynamoDB throttled requests on ${i === 0 ? 'events' : 'control'}.`, ComparisonOperator.GREATER_THAN_THRESHOLD, 2);
+    // Table<i>Throttles in the record's order: the first two keep the alarm names they were deployed with.
+    Object.entries(props.tables).forEach(([name, table], i) => {
+      alarm(`Table${i}Throttles`, throttled(table), 0, `DynamoDB throttled requests on ${name}.`, ComparisonOperator.GREATER_THAN_THRESHOLD, 2);
     });
 
     const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(6) });
@@ -105,7 +107,7 @@ export class Monitoring extends Construct {
       new GraphWidget({ title: 'Lambda duration p99', left: Object.values(props.functions).map((fn) => fn.metricDuration({ period: five, statistic: 'p99' })), width: 12 }),
       new GraphWidget({ title: 'Stream iterator age (ms)', left: [new Metric({ namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensionsMap: { FunctionName: props.streamConsumer.functionName }, statistic: 'Maximum' })], width: 12 }),
       new GraphWidget({ title: 'Dead letters', left: Object.values(props.deadLetterQueues).map((q) => q.metricApproximateNumberOfMessagesVisible()), width: 12 }),
-      ...props.tables.map((table, i) => new GraphWidget({ title: `DynamoDB throttles (${i === 0 ? 'events' : 'control'})`, left: [throttled(table)], width: 12 })),
+      ...Object.entries(props.tables).map(([name, table]) => new GraphWidget({ title: `DynamoDB throttles (${name})`, left: [throttled(table)], width: 12 })),
     );
   }
 }

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, type GlobalSecondaryIndexPropsV2, ProjectionType, StreamViewType, TableClass, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { controlTable, eventsTable, physicalTableName, type TableDefinition } from '../../shared/definitions/tables.js';
+import { controlTable, eventsTable, logTable, physicalTableName, type TableDefinition } from '../../shared/definitions/tables.js';
 
 const attributeType = (type: 'S' | 'N') => (type === 'S' ? AttributeType.STRING : AttributeType.NUMBER);
 
@@ -10,11 +10,14 @@ const attributeType = (type: 'S' | 'N') => (type === 'S' ? AttributeType.STRING 
 export class LeadlogTables extends Construct {
   readonly events: TableV2;
   readonly control: TableV2;
+  /** Proof of record's Merkle logs: no TTL and no stream by its definition; PITR, KMS and deletion protection as the others. */
+  readonly log: TableV2;
 
   constructor(scope: Construct, id: string, props: { prefix: string; key: IKey }) {
     super(scope, id);
     this.events = this.table(eventsTable, props);
     this.control = this.table(controlTable, props);
+    this.log = this.table(logTable, props);
   }
 
   private table(definition: TableDefinition, props: { prefix: string; key: IKey }): TableV2 {

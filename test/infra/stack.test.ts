@@ -496,7 +496,7 @@ describe('the synthesized stack', () => {
 
   it('signs cursors with a generated Secrets Manager secret under the data key, readable by the paging functions only', () => {
     const { readers } = generatedSecret('CursorSecret');
-    expect(readers).toEqual(['AdminFunction', 'QueryFunction']);
+    expect(readers).toEqual(['AdminFunction', 'ProofsFunction', 'QueryFunction']);
   });
 
   it('keys masked ids with a generated Secrets Manager secret under the data key, retained, readable by the masking functions only', () => {
@@ -504,7 +504,11 @@ describe('the synthesized stack', () => {
     expect(secret.DeletionPolicy).toBe('Retain'); // archived pseudonyms outlive the stack
     expect(secret.UpdateReplacePolicy).toBe('Retain');
     expect(template.findResources('AWS::SecretsManager::RotationSchedule')).toEqual({}); // never rotated
-    expect(readers).toEqual(['AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'QueryFunction', 'ReplayerFunction', 'ReplaysFunction']);
+    // The masking functions, and those that write events: each item's seal (proof of record) is keyed from it.
+    expect(readers).toEqual([
+      'AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'IngestFunction', 'LeadConduitInboxFunction', 'LeadconduitPullFunction',
+      'QueryFunction', 'ReplayerFunction', 'ReplaysFunction', 'WebhooksFunction',
+    ]);
     // Exactly the functions whose contract names the variable get it, and it is this secret.
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       const variable = fn.Properties.Environment?.Variables?.PSEUDONYM_SECRET_ARN;
@@ -533,11 +537,113 @@ describe('the LeadConduit pull (contract section 12)', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy' && forRole(JSON.stringify(r.Properties.Roles)))
       .flatMap((r) => r.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
       .filter((s) => [s.Action].flat().some((action) => action.startsWith('secretsmanager:')));
-    const own = statements((roles) => roles.includes(role));
+    // Besides the pseudonym secret, which every function that writes events reads (the seal of proof of record).
+    const own = statements((roles) => roles.includes(role)).filter((s) => !JSON.stringify(s.Resource).includes('PseudonymSecret'));
     expect(own).toHaveLength(1);
     expect(own[0]!.Action).toBe('secretsmanager:GetSecretValue');
     expect(JSON.stringify(own[0]!.Resource)).toMatch(/:secret:leadlog\/leadconduit\/\*"\]\]\}$/);
     const others = statements((roles) => !roles.includes(role));
     expect(others.filter((s) => JSON.stringify(s.Resource).includes('leadlog/leadconduit/'))).toEqual([]);
+  });
+});
+
+describe('proof of record (contract section 14)', () => {
+  const resources = () => template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
+  const functionId = (prefix: string) => Object.entries(resources()).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(`${prefix}Function`))![0];
+  const roleOf = (fnId: string) => resources()[fnId]!.Properties.Role['Fn::GetAtt'][0] as string;
+  const checkpointKey = () => {
+    const keys = Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::KMS::Key' && r.Properties.KeySpec === 'ECC_NIST_P256');
+    expect(keys).toHaveLength(1);
+    return keys[0]!;
+  };
+  /** Every IAM statement of every policy, with the roles it is attached to. */
+  const iamStatements = () => Object.values(resources())
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .flatMap((r) => (r.Properties.PolicyDocument.Statement as { Effect: string; Action: string | string[]; Resource: unknown }[]).map((statement) => ({ roles: JSON.stringify(r.Properties.Roles), statement })));
+
+  it('signs with a retained ECC_NIST_P256 SIGN_VERIFY key under the alias, whose policy denies kms:Sign to all but the integrator', () => {
+    const [keyId, key] = checkpointKey();
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.Properties.EnableKeyRotation).toBeUndefined(); // asymmetric keys cannot rotate: the key is the log's identity
+    expect(key.DeletionPolicy).toBe('Retain');
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/leadlog-checkpoints', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    const integratorRole = roleOf(functionId('ProofLog'));
+    const proofsRole = roleOf(functionId('Proofs'));
+    const statements = key.Properties.KeyPolicy.Statement as { Sid?: string; Effect: string; Principal: any; Action: string | string[]; Condition?: any }[];
+    const deny = statements.filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(deny[0]).toMatchObject({ Principal: { AWS: '*' }, Action: 'kms:Sign', Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [integratorRole, 'Arn'] } } } });
+    const allowed = (action: string) => statements.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Principal));
+    expect(allowed('kms:Sign')).toEqual([JSON.stringify({ AWS: { 'Fn::GetAtt': [integratorRole, 'Arn'] } })]);
+    expect(allowed('kms:GetPublicKey').sort()).toEqual([integratorRole, proofsRole].map((role) => JSON.stringify({ AWS: { 'Fn::GetAtt': [role, 'Arn'] } })).sort());
+    // Besides the account root statement CDK adds (which delegates to IAM; the Deny above binds IAM too).
+    expect(statements.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes('kms:*'))).toHaveLength(1);
+    // IAM: only the integrator's role is granted kms:Sign, on this key only; the proofs function gets GetPublicKey only.
+    const signers = iamStatements().filter(({ statement }) => [statement.Action].flat().some((a) => a === 'kms:Sign' || a === 'kms:*'));
+    expect(signers).toHaveLength(1);
+    expect(signers[0]!.roles).toContain(integratorRole);
+    expect(signers[0]!.statement.Resource).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const proofsKms = iamStatements().filter(({ roles, statement }) => roles.includes(proofsRole) && JSON.stringify(statement.Resource).includes(keyId));
+    expect(proofsKms.map(({ statement }) => statement.Action)).toEqual(['kms:GetPublicKey']);
+  });
+
+  it('keeps checkpoints in a retained, versioned Object Lock bucket (COMPLIANCE, 400 days), private, TLS-only, encrypted, access-logged', () => {
+    const buckets = Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::S3::Bucket' && r.Properties.ObjectLockEnabled);
+    expect(buckets).toHaveLength(1);
+    const [bucketId, bucket] = buckets[0]!;
+    expect(bucket.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 400 } } },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: { LogFilePrefix: 'checkpoints/' },
+    });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    const policy = Object.values(resources()).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties.Bucket).includes(bucketId));
+    expect(JSON.stringify(policy)).toContain('aws:SecureTransport');
+    // Only the integrator writes, and only under checkpoints/; nothing may delete or change retention.
+    const writers = iamStatements().filter(({ statement }) => JSON.stringify(statement.Resource).includes(bucketId) && [statement.Action].flat().some((a) => /^s3:(Put|Delete|\*)/.test(a)));
+    expect(writers).toHaveLength(1);
+    expect(writers[0]!.roles).toContain(roleOf(functionId('ProofLog')));
+    expect([writers[0]!.statement.Action].flat().sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(JSON.stringify(writers[0]!.statement.Resource)).toContain('/checkpoints/*');
+  });
+
+  it('runs the integrator every minute without retries, 5 minutes at most, one at a time when concurrency is reserved, and alarms on its errors', () => {
+    const integrator = functionId('ProofLog');
+    expect(resources()[integrator]!.Properties.Timeout).toBe(300);
+    const schedules = Object.values(resources()).filter((r) => r.Type === 'AWS::Scheduler::Schedule' && JSON.stringify(r.Properties.Target.Arn).includes(integrator));
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]!.Properties).toMatchObject({ ScheduleExpression: 'rate(1 minute)', State: 'ENABLED', Target: { RetryPolicy: { MaximumRetryAttempts: 0 } } });
+    const variables = resources()[integrator]!.Properties.Environment.Variables;
+    expect(JSON.stringify(variables.CHECKPOINT_KEY_ARN)).toContain(checkpointKey()[0]);
+    const errorAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter((a) => a.Properties.MetricName === 'Errors' && JSON.stringify(a.Properties.Dimensions).includes(integrator));
+    expect(errorAlarms).toHaveLength(1);
+    // Reserved concurrency follows the stack's switch (off by default: accounts with a lowered quota refuse any reservation).
+    const { context } = JSON.parse(readFileSync('cdk.json', 'utf8'));
+    const { stack } = buildApp(new App({ context: { ...context, reservedConcurrency: 'true' }, outdir: `${process.env.TMPDIR ?? '/tmp'}/leadlog-cdk-test-reserved-${process.pid}` }));
+    const reserved = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+    const [, fn] = Object.entries(reserved).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('ProofLogFunction'))!;
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
+  }, 180_000);
+
+  it('has the log table: pk/sk, no TTL, no stream, with PITR, KMS and deletion protection; the integrator, fan-out, erasure and admin write it', () => {
+    const tables = Object.entries(resources()).filter(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable' && r.Properties.TableName === 'leadlog-dev-log');
+    expect(tables).toHaveLength(1);
+    const [tableId, table] = tables[0]!;
+    expect(table.Properties.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(table.Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(table.Properties.StreamSpecification).toBeUndefined();
+    expect(table.Properties.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(table.Properties.Replicas).toEqual([expect.objectContaining({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })]);
+    expect(table.DeletionPolicy).toBe('Retain');
+    const writersOf = iamStatements().filter(({ statement }) => JSON.stringify(statement.Resource).includes(tableId) && [statement.Action].flat().includes('dynamodb:PutItem'));
+    const writers = ['ProofLog', 'Fanout', 'Erasure', 'Admin'].map((fn) => roleOf(functionId(fn)));
+    for (const role of writers) expect(writersOf.some(({ roles }) => roles.includes(role)), role).toBe(true);
+    expect(writersOf.every(({ roles }) => writers.some((role) => roles.includes(role)))).toBe(true);
+    const proofsRole = roleOf(functionId('Proofs'));
+    expect(iamStatements().some(({ roles, statement }) => roles.includes(proofsRole) && JSON.stringify(statement.Resource).includes(tableId) && [statement.Action].flat().includes('dynamodb:Query'))).toBe(true);
   });
 });
