@@ -1,4 +1,4 @@
-import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { withPseudonymKey, defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { checkIdempotencyKey, ingestBatch, ingestEvent } from '../shared/domain/ingest.js';
 import { builtOnFirstCall, callerOf, createHttpHandler, createLogger, logItemFault } from '../shared/http/handler.js';
 import { header, json, type HttpEvent, type RequestState } from '../shared/http/middleware.js';
@@ -60,4 +60,5 @@ export function createIngestHandler(deps: Dependencies) {
   }, { logger, limiter: () => deps.rateLimiter });
 }
 
-export const handler = builtOnFirstCall(() => createIngestHandler(defaultDependencies('ingest')));
+// withPseudonymKey: the seal of each event written (proof of record) is derived from the pseudonym secret.
+export const handler = withPseudonymKey('ingest', builtOnFirstCall(() => createIngestHandler(defaultDependencies('ingest'))));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { defaultLeadConduitPullDependencies } from '../shared/adapters/container.js';
+import { defaultLeadConduitPullDependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { maskError } from '../shared/domain/masking.js';
 import { pullScheduledOrgs } from '../shared/domain/leadconduit/pull.js';
 
@@ -17,7 +17,8 @@ const ABORT_BEFORE_END_MS = 10_000;
  * the next run continues what is left. An org's failure is its status's `last_error` (and a warning here), never
  * another org's.
  */
-export const handler = async (_event: unknown, context: Context) => {
+// withPseudonymKey: the seal of each event written (proof of record) is derived from the pseudonym secret.
+export const handler = withPseudonymKey('leadconduitPull', async (_event: unknown, context: Context) => {
   const ports = defaultLeadConduitPullDependencies();
   const endMs = Date.now() + context.getRemainingTimeInMillis();
   const stop = new AbortController();
@@ -34,4 +35,4 @@ export const handler = async (_event: unknown, context: Context) => {
   } finally {
     clearTimeout(timer);
   }
-};
+});

@@ -1,4 +1,4 @@
-import { defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
+import { withPseudonymKey, defaultDependencies, type Dependencies } from '../shared/adapters/container.js';
 import { IdentityCache } from '../shared/domain/identity.js';
 import { cachedSecrets } from '../shared/domain/webhooks/secrets.js';
 import { receiveWebhook } from '../shared/domain/webhooks/receive.js';
@@ -31,4 +31,5 @@ export function createWebhookHandler(deps: Dependencies) {
   );
 }
 
-export const handler = builtOnFirstCall(() => createWebhookHandler(defaultDependencies('webhooks')));
+// withPseudonymKey: the seal of each event written (proof of record) is derived from the pseudonym secret.
+export const handler = withPseudonymKey('webhooks', builtOnFirstCall(() => createWebhookHandler(defaultDependencies('webhooks'))));

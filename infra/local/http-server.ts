@@ -282,6 +282,7 @@ const FUNCTION_MODULES: Record<HandlerName | 'authorizer', () => Promise<{ handl
   console: () => import('../../functions/console.js'),
   exports: () => import('../../functions/exports.js'),
   replays: () => import('../../functions/replays.js'),
+  proofs: () => import('../../functions/proofs.js'),
   authorizer: () => import('../../functions/authorizer.js'),
 };
 

@@ -7,7 +7,7 @@ import { SCOPES } from '../../shared/definitions/routes.js';
 import { eventRules } from '../../shared/definitions/event-rules.js';
 import { authenticateApiKey, createApiKey } from '../../shared/domain/api-keys.js';
 import { ORG_ID_PATTERN } from '../../shared/domain/keys.js';
-import { configurePseudonymsFrom, createDependencies, createErasureDependencies, createFanoutDependencies, leadConduitInboxPorts } from '../../shared/adapters/container.js';
+import { configurePseudonymsFrom, createDependencies, createIntegratorPorts, createErasureDependencies, createFanoutDependencies, leadConduitInboxPorts } from '../../shared/adapters/container.js';
 import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
 import { LeadConduitInboxWatcher } from './leadconduit-inbox-watcher.js';
 import { loadConfig } from '../../shared/config.js';
@@ -28,6 +28,9 @@ import { buildConsole } from '../console-bundle.js';
 import { LocalExporter } from './local-exporter.js';
 import { LocalReportEngine } from './local-report-engine.js';
 import { LocalArchivedEvents } from './local-archived-events.js';
+import { LocalCheckpointArchive } from './local-checkpoint-archive.js';
+import { LocalCheckpointSigner } from './local-checkpoint-signer.js';
+import { integrateMarkedOrgs } from '../../shared/domain/proof-log.js';
 import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   let erasures: ErasureRunner | undefined;
   let exports: ExportRunner | undefined;
   let scheduleClock: NodeJS.Timeout | undefined;
+  let proofClock: NodeJS.Timeout | undefined;
   let replays: ReplayRunner | undefined;
   let leadConduitInbox: LeadConduitInboxWatcher | undefined;
   let stopping = false;
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
     await step('erasures', () => erasures?.stop()); // a job mid-way resumes on the next start
     await step('the LeadConduit inbox', () => leadConduitInbox?.stop()); // a file mid-way is taken again on the next start
     if (scheduleClock) clearInterval(scheduleClock);
+    if (proofClock) clearInterval(proofClock);
     await step('exports', () => exports?.stop());
     await step('replays', () => replays?.stop());
     await step('the stream poller', async () => {
@@ -140,6 +145,9 @@ async function main(): Promise<void> {
   // A replay older than the hot store reads the local archive back (DuckDB): the functions find it here.
   localStandIns.archivedEvents = new LocalArchivedEvents(join(DATA_DIR, 'archive'));
   localStandIns.reports = new LocalReportEngine(join(DATA_DIR, 'archive'));
+  // Proof of record: checkpoints signed with a P-256 key under .data/ and kept write-once in .data/checkpoints/.
+  localStandIns.checkpointSigner = new LocalCheckpointSigner(config.proofKeyFile!);
+  localStandIns.checkpointArchive = new LocalCheckpointArchive(config.checkpointArchiveDir!);
   const { handlers, authorizer } = await loadLambdaHandlers();
   // The stream → fan-out → bus path, as in AWS: DynamoDB Local's stream, the same handler, the same rule patterns.
   // A row the archive cannot encode is quarantined on its own (.data/archive/errors/) and alarmed here: one error
@@ -202,6 +210,20 @@ async function main(): Promise<void> {
       .catch((error: Error) => console.error(`leadlog: scheduled exports: ${maskFreeText(error.message)}`));
   }, 30_000);
   scheduleClock.unref();
+  // Proof of record's integrator: the scheduled function's run (every minute in AWS), here every checkpoint interval.
+  const integratorPorts = createIntegratorPorts(deps);
+  let integrating = false;
+  proofClock = setInterval(() => {
+    if (integrating) return;
+    integrating = true;
+    integrateMarkedOrgs(integratorPorts, {
+      owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: 200_000, concurrency: 4,
+    })
+      .then((results) => results.forEach((r) => r.error !== undefined && console.error(`leadlog: ALARM log integration of org ${r.orgId} failed (retried): ${maskFreeText(r.error instanceof Error ? r.error.message : String(r.error))}`)))
+      .catch((error: Error) => console.error(`leadlog: log integration: ${maskFreeText(error.message)}`))
+      .finally(() => { integrating = false; });
+  }, Math.min(10, config.checkpointIntervalSeconds) * 1000);
+  proofClock.unref();
   const quiet = localSettings.quiet;
   server = createLocalApi({
     handlers,

@@ -12,7 +12,7 @@ import {
 import type { ErasurePorts } from '../domain/erasure.js';
 import { AthenaArchiveEraser } from './athena-archive-eraser.js';
 import {
-  createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createS3Client, createSecretsManagerClient, createStepFunctionsClient,
+  createAthenaClient, createDocumentClient, createEventBridgeClient, createFirehoseClient, createKmsClient, createS3Client, createSecretsManagerClient, createStepFunctionsClient,
 } from './aws-clients.js';
 import { Cursors } from '../domain/cursor.js';
 import { secretsManagerSecret } from './secrets.js';
@@ -60,6 +60,12 @@ import { EventRateLimiter, RateLimiter } from '../domain/rate-limit.js';
 import { controlKeys } from '../domain/keys.js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { configurePseudonymKey, maskError, type MaskOptions } from '../domain/masking.js';
+import { configureSealKey } from '../domain/proofs.js';
+import { DynamoProofLogStore } from './dynamo-proof-log.js';
+import { KmsCheckpointSigner } from './kms-checkpoint-signer.js';
+import { S3CheckpointArchive } from './s3-checkpoint-archive.js';
+import type { IntegratorPorts, ProofLogStore } from '../domain/proof-log.js';
+import type { CheckpointArchive, CheckpointSigner } from '../domain/proofs.js';
 import { cachedMaskOptions } from '../domain/privacy.js';
 import { cachedIdentityRules, type IdentityRules } from '../domain/identity.js';
 import { EventBridgeBus } from './eventbridge-bus.js';
@@ -112,6 +118,10 @@ export interface Dependencies {
   blobs: BlobStore;
   /** Reports (section 13): Athena in AWS, the runtime's DuckDB locally (localStandIns.reports). */
   reports: ReportEngine;
+  /** Proof of record (section 14): the log's store, the checkpoint signer and the write-once checkpoint archive. */
+  proofLog: ProofLogStore;
+  checkpointSigner: CheckpointSigner;
+  checkpointArchive: CheckpointArchive;
   clock: Clock;
 }
 
@@ -200,9 +210,21 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     reports: () => (config.athenaWorkGroup && config.archiveDatabase
       ? new AthenaReportEngine(createAthenaClient({ region: config.region }), { workGroup: config.athenaWorkGroup, database: config.archiveDatabase })
       : localStandIns.reports ?? missingReportEngine),
+    proofLog: () => new DynamoProofLogStore(clients.documents(), config.logTableName),
+    // KMS and the Object Lock bucket in AWS; the runtime's key file and folder locally (localStandIns).
+    checkpointSigner: () => (config.checkpointKeyArn
+      ? new KmsCheckpointSigner(config.checkpointKeyArn, createKmsClient({ region: config.region }))
+      : localStandIns.checkpointSigner ?? missing('CHECKPOINT_KEY_ARN (or the local signer)')),
+    checkpointArchive: () => (config.checkpointBucketName
+      ? new S3CheckpointArchive(config.checkpointBucketName, createS3Client({ region: config.region }))
+      : localStandIns.checkpointArchive ?? missing('CHECKPOINT_BUCKET_NAME (or the local archive)')),
     clock: () => systemClock,
   });
   return deps;
+}
+
+function missing(what: string): never {
+  throw new Error(`leadlog configuration: ${what} is required for proof of record`);
 }
 
 /** Local stand-ins for the fan-out's AWS sinks (infra/local/: the local bus and the Parquet archive). */
@@ -224,6 +246,7 @@ export function createFanoutDependencies(config: Config = loadConfig(), standIns
       return new FirehoseArchive(createFirehoseClient({ region: config.region }), config.archiveStreamNames, orgStreams);
     },
     alerts: (): AlertStore => new DynamoAlertStore(clients.documents(), config.controlTableName),
+    proofLog: () => new DynamoProofLogStore(clients.documents(), config.logTableName),
     maskOptions: () => cachedMaskOptions(new DynamoSettingsStore(clients.documents(), config.controlTableName), config.settingsCacheSeconds * 1000),
     clock: () => systemClock,
   });
@@ -247,6 +270,7 @@ export function createErasureDependencies(config: Config = loadConfig(), standIn
     blobs: () => deps.blobs,
     erasures: () => deps.erasures,
     audit: () => deps.audit,
+    proofLog: () => deps.proofLog,
     clock: () => deps.clock,
     settleMs: () => config.erasureSettleSeconds * 1000,
     bus: () => standIns.bus ?? new EventBridgeBus(createEventBridgeClient({ region: config.region }), config.eventBusName),
@@ -283,6 +307,7 @@ export function configurePseudonymsFrom(config: Config): Promise<void> {
       : config.pseudonymSecret;
     if (!key) throw new Error('leadlog configuration: PSEUDONYM_SECRET_ARN (AWS) or PSEUDONYM_SECRET (local) is required');
     configurePseudonymKey(key);
+    configureSealKey(key); // the seal of leadlog's own event writes (proof of record), derived from the same secret
   })().catch((error: unknown) => {
     pseudonymKeyRead = undefined;
     throw error;
@@ -419,4 +444,12 @@ export function defaultLeadConduitInboxDependencies(): InboxHandlerDependencies 
     perFunction.set('leadconduitInbox', { ports: leadConduitInboxPorts(createDependencies(config), objects), bucket } satisfies InboxHandlerDependencies);
   }
   return perFunction.get('leadconduitInbox') as InboxHandlerDependencies;
+}
+
+/** Proof of record's integrator (shared/domain/proof-log.ts): the log, the signer, the archive, each org's queue shards. */
+export function createIntegratorPorts(deps: Dependencies): IntegratorPorts {
+  return {
+    store: deps.proofLog, signer: deps.checkpointSigner, archive: deps.checkpointArchive,
+    shardsOf: async (orgId) => (await deps.shardPlans.of(orgId, deps.clock.now())).read,
+  };
 }

@@ -1,13 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
-import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, ShardPlanStore, WriteResult } from '../domain/ports.js';
+import type { BlobStore, ErasableEvent, EventStore, Page, RangeQuery, ShardPlanStore, StoredRecord, WriteResult } from '../domain/ports.js';
 import type { ShardPlan } from '../domain/shards.js';
 import { eventKeysFor } from '../domain/keys.js';
 import { toIso } from '../domain/time.js';
-import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, type EventItem } from './event-item.js';
+import { decodeEventItem, decodeRawBody, decodeStoredEvent, encodeEventItem, storedRecordOf, type EventItem } from './event-item.js';
 import { mapWithConcurrency } from '../domain/concurrency.js';
 
 /** How many partitions of a group (a family's leads, a day's shards) are read at once. */
@@ -76,6 +76,27 @@ export class DynamoEventStore implements EventStore {
   async getRaw(orgId: string, id: string, nowMs: number): Promise<RawBody | undefined> {
     const item = await this.liveItem(orgId, id, nowMs);
     return item && decodeRawBody(item, this.blobs);
+  }
+
+  async records(orgId: string, ids: readonly string[], nowMs: number): Promise<StoredRecord[]> {
+    const items = (await batchGetAll(this.client, this.tableName, [...new Set(ids)].map((id) => ({ pk: eventKeysFor.pk(orgId, id) }))) as unknown as EventItem[])
+      .filter((item) => item.org_id === orgId && item.expires_at * 1000 > nowMs);
+    const byId = new Map(items.map((item) => [item.id, item]));
+    const found = ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+    return mapWithConcurrency(found, 8, (item) => storedRecordOf(item, this.blobs));
+  }
+
+  async *scanRecords(orgId: string): AsyncIterable<StoredRecord> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      // Every item whose key is the org's, whatever else it holds: an item put by hand may have odd index keys.
+      const page = await this.client.send(new ScanCommand({
+        TableName: this.tableName, FilterExpression: 'begins_with(pk, :org)', ExpressionAttributeValues: { ':org': `${orgId}#` },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }));
+      for (const item of (page.Items ?? []) as unknown as EventItem[]) yield storedRecordOf(item, this.blobs);
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   private async liveItem(orgId: string, id: string, nowMs: number): Promise<EventItem | undefined> {

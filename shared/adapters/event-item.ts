@@ -6,8 +6,9 @@ import { sha256Hex } from '../domain/canonical.js';
 import { parseJsonLossless, parseJsonWellFormed } from '../domain/json.js';
 import type { BuiltEvent, LeadEvent, RawBody } from '../domain/event.js';
 import type { DecodedRecord } from '../domain/fanout.js';
+import { leafRecordOf, recordOf, sealOf } from '../domain/proofs.js';
 import { eventKeysFor, shardOf, timeTiebreak } from '../domain/keys.js';
-import type { BlobStore, RangeQuery, StoredEvent } from '../domain/ports.js';
+import type { BlobStore, RangeQuery, StoredEvent, StoredRecord } from '../domain/ports.js';
 import { utcDay } from '../domain/time.js';
 
 /**
@@ -33,6 +34,13 @@ export interface EventItem {
   /** Epoch seconds: the table's TTL attribute. */
   expires_at: number;
   content_hash: string;
+  /**
+   * Proof of record (section 14): the SHA-256 of the event's record (`recordOf`: the whole stored event and its raw
+   * bytes), which its leaf commits to; and the seal (HMAC of the leaf under leadlog's key), without which the stream
+   * path never gives an item a leaf. Items written before proof of record have neither.
+   */
+  record_hash?: string;
+  seal?: string;
   /**
    * The event without raw_payload and lead_snapshot, as JSON; or `body_z`, the same zstd-compressed. Likewise
    * `snapshot`/`snapshot_z`, `raw`/`raw_z` and `raw_body`/`raw_body_z`: a value of COMPRESS_FROM_BYTES or more is
@@ -139,7 +147,23 @@ export async function encodeEventItem(built: BuiltEvent, blobs: BlobStore, index
       store(item, 'raw', raw);
     }
   }
+  // The record is built from what a reader decodes (the stored JSON read back), so `npm run verify -- --org`
+  // recomputes the same hash from the item; the raw bytes are those decodeRawBody returns.
+  const rawBytes = built.rawBody ? built.rawBody.bytes : rawPayload !== undefined ? Buffer.from(JSON.stringify(rawPayload)) : undefined;
+  const { contentHash } = recordOf(decodeInline(item, { leadSnapshot: true, rawPayload: false }), rawBytes);
+  item.record_hash = contentHash;
+  const seal = sealedLeaf(e, contentHash);
+  if (seal !== undefined) item.seal = seal;
   return item;
+}
+
+/** The seal of an event's leaf; undefined without a seal key, or for a leaf that cannot be encoded (never sealed). */
+function sealedLeaf(event: LeadEvent, contentHash: string): string | undefined {
+  try {
+    return sealOf(leafRecordOf(event, contentHash));
+  } catch {
+    return undefined;
+  }
 }
 
 type InlineAttributes = Pick<EventItem, 'body' | 'body_z' | 'snapshot' | 'snapshot_z' | 'raw' | 'raw_z' | 'raw_body' | 'raw_body_z'>;
@@ -177,6 +201,20 @@ export async function decodeRawBody(item: EventItem, blobs: BlobStore): Promise<
   return undefined;
 }
 
+/**
+ * An item as proof of record sees it (`StoredRecord`): the stored event, its raw bytes, the record recomputed from
+ * them (`recordOf`) beside the record hash and seal the item holds. A mismatch is an item edited after it was written.
+ */
+export async function storedRecordOf(item: EventItem, blobs: BlobStore): Promise<StoredRecord> {
+  const event = decodeInline(item, { leadSnapshot: true, rawPayload: false });
+  const raw = await decodeRawBody(item, blobs);
+  const { record, contentHash } = recordOf(event, raw?.bytes);
+  return {
+    event, raw: raw?.bytes, record, contentHash, expiresAt: Number(item.expires_at),
+    ...(item.record_hash !== undefined ? { storedHash: item.record_hash } : {}), ...(item.seal !== undefined ? { seal: item.seal } : {}),
+  };
+}
+
 /** The item already under an event's id, as the domain compares it (shared/domain/ingest.ts). */
 export async function decodeStoredEvent(item: EventItem, blobs: BlobStore): Promise<StoredEvent> {
   return { event: await decodeEventItem(item, EVERYTHING, blobs), contentHash: item.content_hash };
@@ -203,8 +241,19 @@ export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
   return event;
 }
 
+/** The index shard an item's day key names (`<org>~<k>#…`; shard 0 has no `~`). */
+function shardOfKey(dayKey: unknown): number {
+  const match = typeof dayKey === 'string' ? /^[^#~]*~(\d{1,5})#/.exec(dayKey) : null;
+  return match ? Number(match[1]) : 0;
+}
+
 export function decodeRecord(view: StreamRecordView): DecodedRecord {
-  return { sequenceNumber: view.sequenceNumber, event: eventOfRecord(view) };
+  const event = eventOfRecord(view);
+  const image = view.newImage;
+  const proof = event && typeof image?.record_hash === 'string'
+    ? { contentHash: image.record_hash, ...(typeof image.seal === 'string' ? { seal: image.seal } : {}), expiresAt: Number(image.expires_at), shard: shardOfKey(image.day_key) }
+    : undefined;
+  return { sequenceNumber: view.sequenceNumber, event, ...(proof ? { proof } : {}) };
 }
 
 /** The records of a Lambda stream batch, decoded once. */

@@ -7,7 +7,7 @@ export const SCOPES = ['events:write', 'events:read', 'pii:read', 'admin'] as co
 export type Scope = (typeof SCOPES)[number];
 
 /** The Lambda handler modules behind the HTTP API (functions/<name>.ts). */
-export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console', 'exports', 'replays'] as const;
+export const HANDLER_NAMES = ['ingest', 'query', 'health', 'webhooks', 'admin', 'console', 'exports', 'replays', 'proofs'] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -61,6 +61,12 @@ const ROUTE_TABLE = [
   { method: 'GET', path: '/v1/leads/{lead_id}', handler: 'query', scope: 'events:read', audit: 'pii.read' },
   { method: 'GET', path: '/v1/leads', handler: 'query', scope: 'events:read', audit: 'lead.lookup' },
   { method: 'GET', path: '/v1/alerts', handler: 'query', scope: 'events:read' },
+  // Proof of record (section 14): proofs against the org's signed checkpoints; the public key for anyone to verify with.
+  { method: 'GET', path: '/v1/events/{id}/proof', handler: 'proofs', scope: 'events:read' },
+  { method: 'GET', path: '/v1/proofs/checkpoints', handler: 'proofs', scope: 'events:read' },
+  { method: 'GET', path: '/v1/proofs/consistency', handler: 'proofs', scope: 'events:read' },
+  { method: 'GET', path: '/v1/proofs/public-key', handler: 'proofs', throttle: { rateLimit: 20, burstLimit: 40 } },
+  { method: 'GET', path: '/v1/leads/{lead_id}/evidence', handler: 'proofs', scope: 'events:read', alsoRequires: 'pii:read', audit: 'pii.read' },
   // Reports (section 13): over the archive, which holds every value masked, so no answer carries PII (nothing to audit).
   { method: 'GET', path: '/v1/reports/{name}', handler: 'query', scope: 'events:read' },
   { method: 'GET', path: '/v1/reports/runs/{id}', handler: 'query', scope: 'events:read' },

@@ -1,3 +1,4 @@
+import type { ProofLogStore } from './proof-log.js';
 import { randomUUID } from 'node:crypto';
 import { ErasureRunningError, NotFoundError } from './errors.js';
 import { BUS_SOURCE, LEAD_ERASED_DETAIL_TYPE } from '../definitions/event-rules.js';
@@ -175,6 +176,8 @@ export interface ErasurePorts {
   exports: { store: ExportJobStore; engine: ExportEngine };
   bus: EventBus;
   audit: AuditLog;
+  /** Proof of record's log: an erased event keeps its leaf (hashes only), marked erased before the event goes. */
+  proofLog: Pick<ProofLogStore, 'markErased'>;
   clock: Clock;
   /** The settle phase's length (ERASURE_SETTLE_SECONDS): at least the identity cache's TTL plus the stream's lag. */
   settleMs: number;
@@ -404,6 +407,7 @@ async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
         await plan(ports, job, { events: page.items, claims: [...claims.keys()], profiles: [] });
         for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
         for (const key of page.items.flatMap((event) => event.blobKeys)) await ports.blobs.delete(key);
+        await ports.proofLog.markErased(orgId, page.items.map((event) => event.id), new Date(ports.clock.now()).toISOString());
         await ports.events.remove(orgId, page.items.map((event) => event.id));
       }
       after = page.next;
@@ -418,6 +422,7 @@ async function eraseHot(ports: ErasurePorts, job: ErasureJob): Promise<void> {
     const mentioned = (await mapWithConcurrency(outside, 16, (id) => ports.events.get(orgId, id, ports.clock.now()))).flatMap((event) => (event ? [event.id] : []));
     job.mentioned = [...new Set([...(job.mentioned ?? []), ...outside])];
     await plan(ports, job, { events: mentioned.map((id) => ({ id, blobKeys: [], identityDigests: [] })), claims: [...claims.keys()], profiles: [leadId] });
+    await ports.proofLog.markErased(orgId, mentioned, new Date(ports.clock.now()).toISOString());
     await ports.events.remove(orgId, mentioned);
     for (const [digest, owner] of claims) await ports.identities.release(orgId, digest, owner);
     await ports.identities.removeProfile(orgId, leadId);

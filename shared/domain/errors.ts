@@ -66,6 +66,20 @@ export class NotFoundError extends LeadlogError {
   readonly slug = 'not-found';
 }
 
+/**
+ * Proof of record (section 14): the event is stored but not yet in a signed checkpoint of its org's log. 404 (there is
+ * no proof yet) with Retry-After: the seconds until the next checkpoint is due.
+ */
+export class ProofPendingError extends LeadlogError {
+  readonly status = 404;
+  readonly title = 'Proof pending';
+  readonly slug = 'proof-pending';
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  }
+}
+
 /** A known path asked with a method it does not serve; `Allow` lists the ones it does. */
 export class MethodNotAllowedError extends LeadlogError {
   readonly status = 405;

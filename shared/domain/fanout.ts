@@ -5,6 +5,7 @@ import type { LeadEvent } from './event.js';
 import { maskError, maskEvent, type MaskOptions } from './masking.js';
 import type { AlertStore, Archive, BusEntry, Clock, EventBus, Log } from './ports.js';
 import { chunkBy, sendAll, type Sink } from './sink.js';
+import { queueLeaves, type LoggableRecord, type ProofLogStore } from './proof-log.js';
 
 /**
  * What leaves DynamoDB for subscribers: every INSERT (never TTL or other removals), masked as reads without
@@ -54,6 +55,8 @@ export function busSink(bus: EventBus): Sink<BusEntry> {
 export interface DecodedRecord {
   sequenceNumber: string;
   event?: LeadEvent | undefined;
+  /** What the item says for proof of record: its record hash, its seal (when sealed), its TTL (epoch seconds). */
+  proof?: { contentHash: string; seal?: string; expiresAt: number; shard: number } | undefined;
 }
 
 /**
@@ -82,6 +85,8 @@ export interface FanoutPorts {
   maskOptions?: ((orgId: string) => Promise<MaskOptions>) | undefined;
   archive?: Archive | undefined;
   alerts?: AlertStore | undefined;
+  /** Proof of record's log (section 14): each new, sealed event queued for its org's tree. */
+  proofLog?: ProofLogStore | undefined;
   clock: Clock;
   log?: Log | undefined;
 }
@@ -99,6 +104,25 @@ export interface FanoutResult {
  */
 export async function fanOut(records: DecodedRecord[], ports: FanoutPorts): Promise<FanoutResult> {
   const sinks = [busSink(ports.bus), ...(ports.archive ? [archiveSink(ports.archive)] : [])] as Sink<unknown>[];
+  // The log first: a record is done only once its leaf is queued, so a failure here retries the whole batch
+  // (queueing is idempotent per event id, and nothing was published yet).
+  if (ports.proofLog) {
+    const loggable = records.flatMap((r): LoggableRecord[] => (r.event && r.proof ? [{ event: r.event, proof: r.proof }] : []));
+    try {
+      const { refused } = await queueLeaves(ports.proofLog, loggable, ports.clock.now());
+      const unsealed = [...refused, ...records.flatMap((r) => (r.event && !r.proof ? [r.event] : []))];
+      if (unsealed.length > 0) {
+        // Not leadlog's write (no record hash, or a seal that does not verify): it never enters the log, and
+        // `npm run verify -- --org` names it as inserted behind leadlog's back. Still published, as every INSERT is.
+        ports.log?.error('events without a valid seal reached the stream: not logged (written to the table by hand?)', {
+          count: unsealed.length, ids: unsealed.slice(0, 10).map((e) => e.id),
+        });
+      }
+    } catch (error) {
+      ports.log?.error('queueing log leaves failed; the batch will be retried', { error: maskError(error) });
+      return { failedSequence: records[0]?.sequenceNumber, raised: [] };
+    }
+  }
   const firstFailed = await publishRecords(sinks, records, SINK_ATTEMPTS, ports.maskOptions);
   if (firstFailed !== undefined) ports.log?.warn('bus or archive entries failed after retries', { firstFailed, records: records.length });
   if (!ports.alerts) return { failedSequence: firstFailed, raised: [] };

@@ -188,3 +188,29 @@ export const controlKeys = {
   }),
   alertsOfOrg: (orgId: string): string => `ALERTS#${orgId}`,
 };
+
+/**
+ * The log table (proof of record, section 14; shared/adapters/dynamo-proof-log.ts). Org ids never hold '#', event
+ * ids are UUIDs; every org's items are under its own partition keys:
+ *   LOGQ#<org>[~<shard>]          / <event id>         a leaf waiting for the integrator, in its event's index shard
+ *   LOGMARK#<p>                   / <org>              the org has queued work (16 partitions p by the org's hash)
+ *   LOGHEAD#<org>                 / H                  size, root, lease, last checkpoint
+ *   LOGTILE#<org>#<level>#<index> / T                  one tile of height 8 (shared/domain/tiles.ts)
+ *   LOGLEAF#<org>#<event id>      / L | E              the event's leaf (index, hash) | its erasure mark
+ *   LOGCP#<org>                   / <size, 16 digits>  a signed checkpoint, by size
+ *   LOGCPT#<org>                  / <issued_at>#<size> the same, by time
+ */
+export const logKeys = {
+  queue: (orgId: string, shard: number) => (shard === 0 ? `LOGQ#${orgId}` : `LOGQ#${orgId}~${shard}`),
+  queued: (orgId: string, shard: number, id: string): ControlKey => ({ pk: logKeys.queue(orgId, shard), sk: id }),
+  marks: (partition: number) => `LOGMARK#${partition}`,
+  mark: (partition: number, orgId: string): ControlKey => ({ pk: `LOGMARK#${partition}`, sk: orgId }),
+  head: (orgId: string): ControlKey => ({ pk: `LOGHEAD#${orgId}`, sk: 'H' }),
+  tile: (orgId: string, level: number, index: number): ControlKey => ({ pk: `LOGTILE#${orgId}#${level}#${index}`, sk: 'T' }),
+  leaf: (orgId: string, id: string): ControlKey => ({ pk: `LOGLEAF#${orgId}#${id}`, sk: 'L' }),
+  erased: (orgId: string, id: string): ControlKey => ({ pk: `LOGLEAF#${orgId}#${id}`, sk: 'E' }),
+  checkpointsBySize: (orgId: string) => `LOGCP#${orgId}`,
+  checkpointBySize: (orgId: string, paddedSize: string): ControlKey => ({ pk: `LOGCP#${orgId}`, sk: paddedSize }),
+  checkpointsByTime: (orgId: string) => `LOGCPT#${orgId}`,
+  checkpointByTime: (orgId: string, sk: string): ControlKey => ({ pk: `LOGCPT#${orgId}`, sk }),
+};

@@ -85,6 +85,26 @@ export interface EventStore {
   erasable(orgId: string, leadId: string, after?: Record<string, unknown>, limit?: number): Promise<{ items: ErasableEvent[]; next?: Record<string, unknown> }>;
   /** Deletes events by id (idempotent: an id already gone is no error). */
   remove(orgId: string, ids: string[]): Promise<void>;
+  /** Proof of record: the stored records of these ids (live ones; missing ids are absent), in the order asked. */
+  records(orgId: string, ids: readonly string[], nowMs: number): Promise<StoredRecord[]>;
+  /** Proof of record's audit: every item of the org whatever its keys say (a full scan), expired ones included. */
+  scanRecords(orgId: string): AsyncIterable<StoredRecord>;
+}
+
+/** An event item as proof of record sees it (shared/adapters/event-item.ts `storedRecordOf`). */
+export interface StoredRecord {
+  /** The event as stored, without raw_payload. */
+  event: LeadEvent;
+  /** The bytes it arrived with, if any. */
+  raw: Uint8Array | undefined;
+  /** The record recomputed from the item (`recordOf`), and its SHA-256. */
+  record: string;
+  contentHash: string;
+  /** What the item says: the record hash and seal written with it (absent on items written before proof of record). */
+  storedHash?: string;
+  seal?: string;
+  /** The item's TTL, epoch seconds. */
+  expiresAt: number;
 }
 
 /** What an erasure removes for one event: the event, its claim-checked blobs, the claims of the identities it named. */

@@ -18,6 +18,7 @@ import { isRateLimited, routeKey, routes, type RouteDefinition, type RouteKey } 
 import { PROBLEM_BASE } from './problem.js';
 import { GROUP_COLUMN_TYPES, GROUP_DESCRIPTIONS, REPORTS, type ReportColumnType, type ReportDefinition } from '../definitions/reports.js';
 import { reportParamsSchema } from '../domain/reports.js';
+import { checkpointParams, consistencyParams, evidenceParams } from '../domain/proof-log.js';
 
 /**
  * The API description (contract section 11): OpenAPI 3.1 built from the route table and the very zod schemas
@@ -190,6 +191,29 @@ const reportRunSchema = z.strictObject({
 });
 const reportsDescription = REPORTS.map((r) => `\`${r.name}\`: ${r.description}; columns ${r.columns.map((c) => `${c.name} (${c.type})`).join(', ')}; ${r.intervals ? `interval ${r.intervals.join('|')} (default day), no group_by` : `group_by ${r.groupBy.join('|')}${r.defaultGroup ? ` (default ${r.defaultGroup})` : ' (default: one row)'}`}.`).join(' ');
 
+const b64Hash = z.string().check(z.regex(/^[A-Za-z0-9+/]{43}=$/));
+const checkpointSchema = z.strictObject({
+  org_id: z.string(), tree_size: z.int().check(z.nonnegative()), root_hash: b64Hash, issued_at: z.string(), body: z.string(), signature: z.string(), key_id: z.string(),
+});
+const leafSchema = z.strictObject({ id: z.string(), org_id: z.string(), lead_id: z.string(), received_at: z.string(), content_hash: z.string() });
+const eventProofSchema = z.strictObject({
+  event_id: z.string(), leaf_index: z.int().check(z.nonnegative()), leaf_hash: b64Hash, leaf: z.nullable(leafSchema), inclusion_proof: z.array(b64Hash),
+  checkpoint: checkpointSchema, erased: z.boolean(), erased_at: z.optional(z.string()),
+});
+const consistencySchema = z.strictObject({
+  from_size: z.int(), to_size: z.int(), from_root_hash: b64Hash, to_root_hash: b64Hash, consistency_proof: z.array(b64Hash),
+});
+const evidenceBundleSchema = z.strictObject({
+  format: z.literal('leadlog-evidence/1'), org_id: z.string(), lead_id: z.string(), generated_at: z.string(), public_key: z.string(), key_id: z.string(),
+  checkpoint: checkpointSchema, checkpoints: z.array(checkpointSchema),
+  consistency: z.array(z.strictObject({ from_size: z.int(), to_size: z.int(), proof: z.array(b64Hash) })),
+  events: z.array(z.strictObject({
+    id: z.string(), record: z.string(), raw: z.nullable(z.string()), leaf: leafSchema, leaf_index: z.int(), leaf_hash: b64Hash,
+    inclusion_proof: z.array(b64Hash), first_checkpoint_size: z.int(),
+  })),
+  pending: z.array(z.string()), next_cursor: z.nullable(z.string()),
+});
+
 /** Named schemas: `components.schemas` of the document, referenced by `$ref` from operations. */
 const COMPONENTS = {
   EventInput: eventInputSchema,
@@ -216,7 +240,7 @@ interface Operation {
   id: string;
   summary: string;
   description: string;
-  tag: 'Events' | 'Leads' | 'Webhooks' | 'Settings' | 'Privacy' | 'Service';
+  tag: 'Events' | 'Leads' | 'Webhooks' | 'Settings' | 'Privacy' | 'Service' | 'Proof of record';
   query?: z.ZodMiniObject;
   body?: { schema: Schema | keyof typeof COMPONENTS; example?: unknown; raw?: boolean };
   success: Success[];
@@ -314,6 +338,36 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
     tag: 'Events', summary: 'LeadConduit: what each way in stored',
     description: 'Counts per way in (api, inbox, pull), cumulative since the org\'s first LeadConduit event of that kind; the inbox\'s last object key and error, the pull\'s position (`after_id`), last run and error (null when none).',
     success: [{ status: 200, description: 'The org\'s LeadConduit status', body: leadconduitStatusSchema }],
+  },
+  'GET /v1/events/{id}/proof': {
+    id: 'getEventProof',
+    tag: 'Proof of record', summary: 'An event\'s RFC 9162 inclusion proof in its org\'s signed log',
+    description: 'Against the org\'s latest signed checkpoint (its tree_size, never a size the caller names). 404 `proof-pending` with Retry-After until a checkpoint holds the event (checkpoints every 5 minutes in AWS, 10 s locally). An erased event keeps its leaf: erased is true and leaf null. A key without pii:read gets leaf null (the leaf names the lead id). Hashes are base64. Verify: docs/proof-of-record.md.',
+    success: [{ status: 200, description: 'The proof', body: eventProofSchema }], problems: [404],
+  },
+  'GET /v1/proofs/checkpoints': {
+    id: 'listCheckpoints',
+    tag: 'Proof of record', summary: 'The org\'s signed checkpoints, oldest first',
+    description: 'Issued in [from, to) (default: all), a page of up to limit (default 100). Each: {org_id, tree_size, root_hash, issued_at}, the exact signed body (a C2SP checkpoint), the base64 DER ECDSA P-256/SHA-256 signature and the key id. In AWS each is also in an S3 bucket under Object Lock (compliance, 400 days).',
+    query: checkpointParams, success: [{ status: 200, description: 'A page of checkpoints', body: z.strictObject({ items: z.array(checkpointSchema), next_cursor: z.nullable(z.string()) }) }],
+  },
+  'GET /v1/proofs/consistency': {
+    id: 'getConsistencyProof',
+    tag: 'Proof of record', summary: 'An RFC 9162 consistency proof between two sizes of the org\'s log',
+    description: 'to_size at most the latest checkpoint\'s tree_size; from_size at most to_size. Verify it with the roots of two signed checkpoints, never with the roots this answer also carries.',
+    query: consistencyParams, success: [{ status: 200, description: 'The proof', body: consistencySchema }],
+  },
+  'GET /v1/proofs/public-key': {
+    id: 'getCheckpointPublicKey',
+    tag: 'Proof of record', summary: 'The public key checkpoints are signed with (PEM)',
+    description: 'SubjectPublicKeyInfo PEM (application/x-pem-file) of the ECDSA P-256 key (AWS KMS in AWS); no key needed.',
+    success: [{ status: 200, description: 'The PEM', body: 'bytes' }],
+  },
+  'GET /v1/leads/{lead_id}/evidence': {
+    id: 'getLeadEvidence',
+    tag: 'Proof of record', summary: 'An evidence bundle of the lead\'s events, verifiable offline',
+    description: 'A page of the lead\'s timeline (its family; limit default 50, the bundle stops at 4 MB and next_cursor continues): each event\'s exact record and raw bytes, leaf, inclusion proof against the latest checkpoint, its first checkpoint, consistency proofs between them, and the public key. Needs pii:read. Check it with `npm run verify -- <bundle>` or as docs/proof-of-record.md shows, without leadlog.',
+    query: evidenceParams, success: [{ status: 200, description: 'The bundle', body: evidenceBundleSchema }], problems: [404],
   },
   'GET /v1/alerts': {
     id: 'listAlerts',
@@ -621,6 +675,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: 'Events', description: 'Storing and reading events' }, { name: 'Leads', description: 'Leads, identities and timelines' },
       { name: 'Webhooks', description: 'Provider deliveries' }, { name: 'Settings', description: 'Per-org settings' },
       { name: 'Privacy', description: 'Audit trail and erasure' }, { name: 'Service', description: 'Liveness and this description' },
+      { name: 'Proof of record', description: 'The signed Merkle log of each org (RFC 9162): proofs, checkpoints, evidence bundles' },
     ],
     paths,
     components: {

@@ -176,6 +176,8 @@ async function main(): Promise<void> {
     shardPlan: async () => UNSHARDED,
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
+    records: async () => [],
+    scanRecords: async function* () {},
   };
   const stubbed = { ...stack.handlers, ingest: createIngestHandler({ ...deps, events: stubStore }) as never };
   // The baseline: a handler that only parses the body and answers 201, through the same gateway stand-in. The

@@ -33,6 +33,8 @@ function memoryStore(items = new Map<string, StoredEvent>()): EventStore {
     shardPlan: async () => UNSHARDED,
     erasable: async () => ({ items: [] }),
     remove: async () => undefined,
+    records: async () => [],
+    scanRecords: async function* () {},
   };
 }
 
