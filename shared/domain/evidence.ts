@@ -139,8 +139,8 @@ const sameCheckpoint = (a: Checkpoint, b: Checkpoint): boolean => a.body === b.b
  *    checkpoints);
  * 3. every event: SHA-256(record) = leaf.content_hash; the record's event names the leaf's id, org_id, lead_id and
  *    received_at; raw null ⇔ raw_sha256 null, else SHA-256(raw) = raw_sha256; the leaf hashes to leaf_hash; the
- *    inclusion proof holds in the latest checkpoint; the leaf is inside its first checkpoint, which was issued
- *    after the event was received.
+ *    inclusion proof holds in the latest checkpoint; the leaf is inside its first checkpoint (the earliest of the
+ *    bundle that includes it), which was issued after the event was received.
  */
 export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string } = {}): BundleVerification {
   const failures: string[] = [];
@@ -251,6 +251,7 @@ export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string 
 
   // 3. Events.
   const signedSizes = new Map(verified.map((checkpoint) => [checkpoint.tree_size, checkpoint]));
+  const sortedSizes = [...signedSizes.keys()].sort((a, b) => a - b);
   const seenIds = new Set<string>();
   const seenIndexes = new Map<number, string>();
   if (!Array.isArray(bundle.events)) fail('events', 'events: not a list');
@@ -262,7 +263,7 @@ export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string 
       if (!isObject(value) || !isText(value.id)) return eventFail('no id, or not an object');
       if (seenIds.has(value.id)) return eventFail('listed twice');
       seenIds.add(value.id);
-      for (const failure of eventFailures(value as Json, orgId, latest, signedSizes, seenIndexes)) eventFail(failure);
+      for (const failure of eventFailures(value as Json, orgId, latest, signedSizes, sortedSizes, seenIndexes)) eventFail(failure);
     });
   }
 
@@ -274,10 +275,22 @@ export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string 
   return done();
 }
 
+/** The smallest of the ascending `sizes` that holds leaf `index` (is greater than it), by binary search. */
+function earliestCovering(sizes: readonly number[], index: number): number | undefined {
+  let lo = 0;
+  let hi = sizes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sizes[mid]! > index) hi = mid;
+    else lo = mid + 1;
+  }
+  return sizes[lo];
+}
+
 /** Step 3 for one event: every check that fails, as a phrase. */
 function eventFailures(
   event: Json, orgId: string | undefined, latest: Checkpoint | undefined,
-  signedSizes: ReadonlyMap<number, Checkpoint>, seenIndexes: Map<number, string>,
+  signedSizes: ReadonlyMap<number, Checkpoint>, sortedSizes: readonly number[], seenIndexes: Map<number, string>,
 ): string[] {
   const out: string[] = [];
   const { leaf } = event;
@@ -350,6 +363,9 @@ function eventFailures(
   if (!first) out.push(`first_checkpoint_size ${shown(event.first_checkpoint_size)} is not the size of a signed checkpoint of the bundle`);
   else {
     if (isSize(index) && index >= first.tree_size) out.push(`leaf_index ${index} is not inside its first checkpoint (tree_size ${first.tree_size})`);
+    else if (isSize(index) && earliestCovering(sortedSizes, index) !== first.tree_size) {
+      out.push(`first_checkpoint_size ${first.tree_size} is not the earliest checkpoint of the bundle that includes leaf ${index}`);
+    }
     if (theLeaf && !(Date.parse(theLeaf.received_at) <= Date.parse(first.issued_at))) {
       out.push(`received_at ${shown(theLeaf.received_at)} is after its first checkpoint was issued (${first.issued_at})`);
     }

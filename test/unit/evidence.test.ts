@@ -194,6 +194,10 @@ describe('verifyBundle: the events (step 3)', () => {
     const failures = failuresOf((c) => { c.events[late]!.first_checkpoint_size = c.checkpoints[0]!.tree_size; });
     expect(failures.some((line) => line.includes('is not inside its first checkpoint'))).toBe(true);
     has(failuresOf((c) => { ev(c).first_checkpoint_size = 7; }), 'first_checkpoint_size 7 is not the size of a signed checkpoint');
+    // A later first checkpoint than the earliest of the bundle that includes the leaf.
+    const early = bundle.events.findIndex((event) => event.first_checkpoint_size === bundle.checkpoints[0]!.tree_size);
+    const later = failuresOf((c) => { c.events[early]!.first_checkpoint_size = c.checkpoint.tree_size; });
+    expect(later).toContain(`event "${bundle.events[early]!.id}": first_checkpoint_size ${bundle.checkpoint.tree_size} is not the earliest checkpoint of the bundle that includes leaf ${bundle.events[early]!.leaf_index}`);
   });
 
   it('names an inclusion proof with a wrong hash, a hash of the wrong length, a missing or extra step, or a huge list', () => {
