@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { localEnvironment } from '../../infra/local/settings.js';
 import { configurePseudonymKey } from '../../shared/domain/masking.js';
+import { configureSealKey } from '../../shared/domain/proofs.js';
 import { checkResponse } from './openapi-validator.js';
 
 // Every test process talks to the run's DynamoDB Local exactly as `npm start` does: same environment variables.
@@ -13,6 +14,7 @@ Object.assign(process.env, localEnvironment(inject('dynamoEndpoint'), inject('ta
 });
 // As npm start does (and each masking function at its cold start): the pseudonym key, before anything is masked.
 configurePseudonymKey(process.env.PSEUDONYM_SECRET!);
+configureSealKey(process.env.PSEUDONYM_SECRET!); // and the seal of each event written (proof of record), keyed from it
 
 // Every answer any test receives from a local API (a /v1/ path on this machine) is checked against the OpenAPI
 // document; one that does not match fails the request, and so the test that made it.
