@@ -29,7 +29,8 @@ export class LocalCheckpointArchive implements CheckpointArchive {
       await writeFile(file, archivedCheckpointText(checkpoint), { flag: 'wx', mode: 0o444 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (!holdsSameCheckpoint(await readFile(file, 'utf8'), checkpoint)) throw archiveConflict(checkpointArchiveKey(checkpoint));
+      const existing = await readFile(file, 'utf8');
+      if (!holdsSameCheckpoint(existing, checkpoint)) throw archiveConflict(checkpointArchiveKey(checkpoint), existing);
     }
   }
 }

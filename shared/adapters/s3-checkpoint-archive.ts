@@ -48,7 +48,7 @@ export class S3CheckpointArchive implements CheckpointArchive {
       if (!isExistingKey(error)) throw error;
       const existing = await this.read(key);
       if (existing === undefined) throw error; // 409 and the other write did not land: the caller's retry decides
-      if (!holdsSameCheckpoint(existing, checkpoint)) throw archiveConflict(key);
+      if (!holdsSameCheckpoint(existing, checkpoint)) throw archiveConflict(key, existing);
     }
   }
 

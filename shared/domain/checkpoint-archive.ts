@@ -19,8 +19,17 @@ export const CHECKPOINT_ARCHIVE_PREFIX = 'checkpoints/';
 /** The 7 fields of a checkpoint, in the order the archive writes them. */
 const FIELDS = ['org_id', 'tree_size', 'root_hash', 'issued_at', 'body', 'signature', 'key_id'] as const;
 
+/**
+ * Another checkpoint of the same (org, size) is archived. `existing` is it, when it is an archivable checkpoint (else
+ * undefined: the object is not one leadlog wrote). A run that crashed between the archive and the store re-signs the
+ * same statement with a new signature (ECDSA is randomized) and lands here: it may adopt `existing` once it verifies
+ * under the key and commits to the same root, since the archived one is the statement the world can already see.
+ */
 export class CheckpointArchiveConflict extends Error {
   override name = 'CheckpointArchiveConflict';
+  constructor(message: string, readonly existing: Checkpoint | undefined) {
+    super(message);
+  }
 }
 
 /** Throws unless the checkpoint is one the archive may hold (its body is checkpointBody of its own fields). */
@@ -54,6 +63,20 @@ export function holdsSameCheckpoint(existingText: string, checkpoint: Checkpoint
   }
 }
 
-/** The conflict a second, different checkpoint of one (org, tree size) is. */
-export const archiveConflict = (key: string): CheckpointArchiveConflict =>
-  new CheckpointArchiveConflict(`The checkpoint archive already holds a different checkpoint at ${key}; archived checkpoints are never replaced`);
+/** The conflict a second, different checkpoint of one (org, tree size) is, with the archived one when it is one. */
+export function archiveConflict(key: string, existingText: string): CheckpointArchiveConflict {
+  return new CheckpointArchiveConflict(`The checkpoint archive already holds a different checkpoint at ${key}; archived checkpoints are never replaced`, archivedCheckpointOf(existingText, key));
+}
+
+/** The checkpoint an archived object holds: its 7 fields, archivable, and at the key its fields name; else undefined. */
+export function archivedCheckpointOf(text: string, key: string): Checkpoint | undefined {
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown> | null;
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const checkpoint = Object.fromEntries(FIELDS.map((field) => [field, parsed[field]])) as unknown as Checkpoint;
+    assertArchivable(checkpoint);
+    return checkpointArchiveKey(checkpoint) === key ? checkpoint : undefined;
+  } catch {
+    return undefined;
+  }
+}

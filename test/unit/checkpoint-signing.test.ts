@@ -159,6 +159,9 @@ describe('the local checkpoint archive', () => {
     const resigned = await signCheckpoint(statement({ tree_size: 42 }), signer);
     expect(resigned.signature).not.toBe(checkpoint.signature);
     await expect(archive.put(resigned)).rejects.toBeInstanceOf(CheckpointArchiveConflict);
+    // The conflict carries the archived checkpoint (what a run that crashed between archive and store may adopt).
+    await expect(archive.put(resigned)).rejects.toMatchObject({ existing: checkpoint });
+    expect(checkpointVerifies(((await archive.put(resigned).catch((e: unknown) => e)) as CheckpointArchiveConflict).existing!, await signer.publicKeyPem())).toBe(true);
     await expect(archive.put(await signCheckpoint(statement({ tree_size: 42, root_hash: flipByte(ROOT, 0) }), signer))).rejects.toBeInstanceOf(CheckpointArchiveConflict);
     expect(readFileSync(path, 'utf8')).toBe(archivedCheckpointText(checkpoint));
     // Racing writers of one size: exactly one checkpoint is kept; the same one from every writer is success for all.
@@ -372,8 +375,12 @@ describe('the S3 checkpoint archive', () => {
     expect(bucket.objects.size).toBe(1);
     expect(bucket.objects.get(checkpointArchiveKey(checkpoint))).toBe(archivedCheckpointText(checkpoint));
     // A tampered object in the bucket (not parseable, or another field) is a conflict, never success.
+    await expect(archive.put(await signCheckpoint(statement(), signer))).rejects.toMatchObject({ existing: checkpoint });
     bucket.objects.set(checkpointArchiveKey(checkpoint), '{"org_id":');
-    await expect(archive.put(checkpoint)).rejects.toBeInstanceOf(CheckpointArchiveConflict);
+    await expect(archive.put(checkpoint)).rejects.toMatchObject({ name: 'CheckpointArchiveConflict', existing: undefined });
+    // An object of another org's or size's checkpoint under this key is not taken as this key's.
+    bucket.objects.set(checkpointArchiveKey(checkpoint), archivedCheckpointText(await signCheckpoint(statement({ tree_size: 1 }), signer)));
+    await expect(archive.put(checkpoint)).rejects.toMatchObject({ name: 'CheckpointArchiveConflict', existing: undefined });
 
     const racing = fakeBucket({ conflictOnce: true });
     await expect(new S3CheckpointArchive('b', racing.client).put(checkpoint)).rejects.toMatchObject({ name: 'ConditionalRequestConflict' });
