@@ -3,8 +3,9 @@ import { NotFoundError, ProofPendingError, ValidationError } from './errors.js';
 import { isoParam, limitParam, param, parseOrThrow } from './schema.js';
 import type { LeadEvent } from './event.js';
 import { appendLeaves, consistencyProof, inclusionProof, rootHash, verifyConsistency, type Hash, type SubtreeHashReader } from './merkle.js';
+import { CheckpointArchiveConflict } from './checkpoint-archive.js';
 import {
-  hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, signCheckpoint,
+  checkpointVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, signCheckpoint,
   type Checkpoint, type CheckpointArchive, type CheckpointSigner,
 } from './proofs.js';
 import { leafHashOf } from './merkle.js';
@@ -192,12 +193,29 @@ export async function integrateOrg(ports: IntegratorPorts, orgId: string, option
         }
       }
       checkpoint = await signCheckpoint({ org_id: orgId, tree_size: size, root_hash: hashToBase64(root), issued_at: new Date(options.nowMs()).toISOString() }, ports.signer);
-      await ports.archive.put(checkpoint); // write-once first: a checkpoint the store names is always in the archive
+      checkpoint = await archiveOnce(ports, checkpoint); // write-once first: a checkpoint the store names is always in the archive
       await store.recordCheckpoint(checkpoint, options.owner);
     }
     return { status: 'done', appended: todo.length, dropped: unique.size - todo.length, size, ...(checkpoint ? { checkpoint } : {}), more: queued.length >= options.maxLeaves };
   } finally {
     await store.release(orgId, options.owner).catch(() => undefined); // the lease runs out by itself
+  }
+}
+
+/**
+ * Puts a checkpoint into the write-once archive. A run that died between the archive and the store signed this size
+ * before (ECDSA is randomized: another signature), and the archive holds that one: it is adopted when it verifies
+ * under the key and states the same org, size and root, since it is the statement the world can already see.
+ */
+async function archiveOnce(ports: IntegratorPorts, checkpoint: Checkpoint): Promise<Checkpoint> {
+  try {
+    await ports.archive.put(checkpoint);
+    return checkpoint;
+  } catch (error) {
+    const existing = error instanceof CheckpointArchiveConflict ? error.existing : undefined;
+    if (existing && existing.org_id === checkpoint.org_id && existing.tree_size === checkpoint.tree_size && existing.root_hash === checkpoint.root_hash
+      && checkpointVerifies(existing, await ports.signer.publicKeyPem())) return existing;
+    throw error;
   }
 }
 

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -167,6 +167,18 @@ describe('proof of record', () => {
     const consistency = await api.request('GET', '/v1/proofs/consistency?from_size=3&to_size=303', { key });
     expect(consistency.status, consistency.text).toBe(200);
     expect(verifyConsistency(3, 303, (consistency.body.consistency_proof as string[]).map((h) => hashFromBase64(h)!), hashFromBase64(items[0]!.root_hash)!, hashFromBase64(items[1]!.root_hash)!)).toBe(true);
+  });
+
+  it('adopts the archived checkpoint when a run died between the write-once archive and the store (ECDSA signs anew each time)', async () => {
+    const { orgId, key } = await api.newOrg();
+    await post(key, 'lead_k', 2);
+    await drain();
+    const dying: ProofLogStore = Object.create(api.deps.proofLog, { recordCheckpoint: { value: async () => { throw new Error('killed after the archive'); } } });
+    await expect(integrate(orgId, {}, { ...ports, store: dying })).rejects.toThrow(/killed/);
+    const archived = JSON.parse(readFileSync(join(dir, 'checkpoints', orgId, `${'2'.padStart(16, '0')}.json`), 'utf8')) as Checkpoint;
+    expect(await integrate(orgId, { nowMs: () => Date.now() + 60_000 })).toMatchObject({ status: 'done', size: 2, checkpoint: { signature: archived.signature } });
+    const { items } = (await api.request('GET', '/v1/proofs/checkpoints', { key })).body as { items: Checkpoint[] };
+    expect(items.map((c) => c.signature)).toEqual([archived.signature]);
   });
 
   it('answers 400 naming each bad parameter, and 404 for another org\'s events, leads and proofs', async () => {
