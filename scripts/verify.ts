@@ -1,13 +1,26 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exitWithUsageOnHelp } from '../infra/local/cli.js';
+import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from '../infra/local/runtime.js';
+import { localEnvironment, localSettings } from '../infra/local/settings.js';
+import { createKmsClient } from '../shared/adapters/aws-clients.js';
+import { configurePseudonymsFrom, createDependencies } from '../shared/adapters/container.js';
+import { KmsCheckpointSigner } from '../shared/adapters/kms-checkpoint-signer.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { controlTable, eventsTable, logTable, physicalTableName } from '../shared/definitions/tables.js';
 import { verifyBundle, type CheckGroup } from '../shared/domain/evidence.js';
+import { ORG_ID_PATTERN } from '../shared/domain/keys.js';
+import { auditOrg } from '../shared/domain/log-audit.js';
 
 /**
  * `npm run verify -- <bundle.json> [--key <pem file>]`: checks an evidence bundle (GET /v1/leads/{lead_id}/evidence)
  * offline, as docs/proof-of-record.md tells a third party to by hand: one line per check group, one per failure.
  * Exit 0 when every check holds, 1 when any fails, 2 on a usage error (no file, a file that cannot be read or is
  * not JSON, a key file that cannot be read).
+ * `npm run verify -- --org <id> [--aws]`: the org's log and event items as stored now, judged by auditLog
+ * (shared/domain/log-audit.ts): every event edited, removed or inserted behind leadlog's back, the leaves under the
+ * latest checkpoint recomputed to its signed root. Exit 0 when nothing is found, 1 otherwise (or on a read failure).
  */
 const usage = `Usage: npm run verify -- <bundle.json> [--key <public key PEM file>]
        npm run verify -- --org <org id> [--aws]
@@ -18,7 +31,10 @@ const usage = `Usage: npm run verify -- <bundle.json> [--key <public key PEM fil
   --key <file>   the checkpoint public key you trust (GET /v1/proofs/public-key over TLS, or your own copy).
                  Without it the bundle's own key is used, which proves only that the bundle is self-consistent.
   --org <id>     recompute an org's log from its stored events and name every event edited, removed or inserted
-                 behind leadlog's back (locally; --aws against the deployed tables).
+                 behind leadlog's back: the running npm start's tables (LEADLOG_DATA_DIR, default .data), else .data/
+                 directly, and its key file; --aws: the deployed tables (EVENTS_TABLE_NAME, LOG_TABLE_NAME,
+                 RAW_PAYLOAD_BUCKET, CHECKPOINT_KEY_ARN, PSEUDONYM_SECRET_ARN from the environment, see the stack's
+                 outputs; AWS credentials from the environment). --key pins the public key instead of reading it.
 
 Exit status: 0 all checks hold, 1 a check fails, 2 usage error. docs/proof-of-record.md says what each check proves.`;
 
@@ -45,10 +61,10 @@ try {
 const { values, positionals } = parsed;
 
 if (values.org !== undefined) {
-  // The pure judgement is shared/domain/log-audit.ts (auditLog); the reads of the log table and the events come with
-  // the proof log's store (shared/adapters/dynamo-proof-log.ts), which is being written beside this command.
-  usageError('--org is not wired to the stores yet (auditLog in shared/domain/log-audit.ts is the part that judges); use a bundle file');
-}
+  if (!ORG_ID_PATTERN.test(values.org)) usageError(`--org must match ${ORG_ID_PATTERN}`);
+  if (positionals.length > 0) usageError('--org takes no bundle file');
+  process.exit(await auditOrgCommand(values.org));
+} else if (values.aws) usageError('--aws goes with --org');
 if (positionals.length !== 1) usageError(positionals.length === 0 ? 'name one bundle file' : `name one bundle file, not ${positionals.length}`);
 const file = positionals[0]!;
 
@@ -89,3 +105,83 @@ show('events', `events: ${result.checked.events} events' records, raw bytes, lea
 console.log(`pending: ${result.checked.pending} events of the lead stored but not yet in a checkpoint (not proven by this bundle)`);
 console.log(result.ok ? 'verified: every check holds' : `NOT verified: ${result.failures.length} checks fail`);
 process.exit(result.ok ? 0 : 1);
+
+// ---------------------------------------------------------------------------------------------------------------
+// --org: the org's log and events as stored now (shared/domain/log-audit.ts judges them).
+
+/** The tables to read: the deployed ones, the environment's (DYNAMODB_ENDPOINT set: a test's), the running npm start's, or .data/ directly. */
+async function withConfig<T>(work: (config: Config) => Promise<T>): Promise<T> {
+  if (values.aws || process.env.DYNAMODB_ENDPOINT) return work(loadConfig('proofs'));
+  const tableNames = { events: physicalTableName(LOCAL_TABLE_PREFIX, eventsTable), control: physicalTableName(LOCAL_TABLE_PREFIX, controlTable), log: physicalTableName(LOCAL_TABLE_PREFIX, logTable) };
+  const running = runningRuntime();
+  if (running) return work(loadConfig('proofs', localEnvironment(running.dynamoEndpoint, tableNames, localSettings.dataDir)));
+  const { dynamo } = await startLocalDynamo();
+  try {
+    return await work(loadConfig('proofs', localEnvironment(dynamo.endpoint, tableNames, localSettings.dataDir)));
+  } finally {
+    await dynamo.stop();
+    await forgetJavaPid();
+  }
+}
+
+/** A usage problem found inside --org's work: thrown (not exited on) so a DynamoDB Local started here is stopped first. */
+class UsageProblem extends Error {}
+
+function readOrThrow(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageProblem(`cannot read ${what} ${path}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/** The checkpoint key's public half: --key, else KMS's (GetPublicKey) in AWS, else the local key file's (never made here). */
+async function publicKeyOf(config: Config): Promise<string> {
+  if (values.key !== undefined) return readOrThrow(values.key, 'the key file');
+  if (config.checkpointKeyArn) return new KmsCheckpointSigner(config.checkpointKeyArn, createKmsClient({ region: config.region })).publicKeyPem();
+  if (!config.proofKeyFile) throw new UsageProblem('no checkpoint key: set CHECKPOINT_KEY_ARN or PROOF_KEY_FILE, or pin one with --key');
+  const text = readOrThrow(config.proofKeyFile, 'the checkpoint key file (no checkpoint was ever signed here?)');
+  try {
+    return createPublicKey(createPrivateKey(text)).export({ type: 'spki', format: 'pem' }).toString();
+  } catch {
+    throw new UsageProblem(`${config.proofKeyFile} holds no private key in PEM`);
+  }
+}
+
+async function auditOrgCommand(orgId: string): Promise<number> {
+  try {
+    return await withConfig(async (config) => {
+      await configurePseudonymsFrom(config); // the seal key, derived from the pseudonym secret
+      const publicKeyPem = await publicKeyOf(config);
+      const deps = createDependencies(config);
+      const report = await auditOrg({ store: deps.proofLog, events: deps.events }, orgId, {
+        publicKeyPem, nowMs: Date.now(), checkpointIntervalMs: config.checkpointIntervalSeconds * 1_000,
+      });
+      const { checkpoint } = report;
+      console.log(`log: org ${orgId}, ${report.size} leaves committed, ${report.scanned} event items scanned`);
+      console.log(checkpoint
+        ? `checkpoint: size ${checkpoint.tree_size} issued ${checkpoint.issued_at}, leaves recomputed to its signed root: ${report.root_matches ? 'ok' : 'FAILED'}`
+        : 'checkpoint: none yet');
+      for (const problem of report.problems) console.log(`  FAIL ${problem}`);
+      const list = (name: string, lines: string[], failing: boolean) => {
+        console.log(`${name}: ${lines.length}${failing ? (lines.length === 0 ? ' (ok)' : ' FAILED') : ''}`);
+        for (const line of lines) console.log(`  ${failing ? 'FAIL ' : ''}${line}`);
+      };
+      list('edited', report.edited.map((e) => `event ${e.id} (leaf ${e.index}): ${e.why}`), true);
+      list('removed', report.removed.map((e) => `event ${e.id} (leaf ${e.index}): gone from the table, neither erased nor expired`), true);
+      list('inserted', report.inserted.map((e) => `event ${e.id} (received_at ${e.received_at}): ${e.why}`), true);
+      list('erased', report.erased.map((e) => `event ${e.id} (leaf ${e.index}): erased, its leaf kept`), false);
+      list('expired', report.expired.map((e) => `event ${e.id} (leaf ${e.index}): past its retention`), false);
+      list('pending', report.pending.map((e) => `event ${e.id} (received_at ${e.received_at}): not in the log yet`), false);
+      const failed = report.problems.length + report.edited.length + report.removed.length + report.inserted.length;
+      // No checkpoint yet is no tampering: nothing was signed to be broken.
+      const ok = failed === 0 || (report.problems.length === 1 && !checkpoint && failed === 1);
+      console.log(ok ? 'verified: the log and the stored events agree' : `NOT verified: ${failed} findings`);
+      return ok ? 0 : 1;
+    });
+  } catch (error) {
+    console.error(`verify: ${(error as Error).message}`);
+    return error instanceof UsageProblem ? 2 : 1;
+  }
+}

@@ -1,10 +1,12 @@
 import { leafHashOf, treeHashOf, type Hash, type LeafRecord } from './merkle.js';
-import { checkpointVerifies, hashFromBase64, type Checkpoint } from './proofs.js';
+import type { EventStore } from './ports.js';
+import type { ProofLogStore } from './proof-log.js';
+import { checkpointVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, type Checkpoint } from './proofs.js';
 
 /**
  * `npm run verify -- --org <id>`'s judgement, pure: the org's log as stored (leaf hashes in index order, the latest
  * signed checkpoint) against its events as stored now (each recomputed with `recordOf` from the item and its raw
- * bytes). The store reads are the caller's (scripts/verify.ts); this decides what they mean:
+ * bytes). `auditOrg` (below) makes the reads through the ports; `auditLog` decides what they mean:
  *  - the leaves [0, checkpoint.tree_size) must hash (RFC 9162, from scratch: `treeHashOf`) to the signed root, and
  *    the signature must verify — else the log itself was rewritten, and nothing below can be trusted;
  *  - a leaf whose event exists but no longer gives the leaf hash → edited (which field: see `whyEdited`);
@@ -161,4 +163,61 @@ export function auditLog(input: AuditInput): AuditReport {
   report.edited.sort((a, b) => a.index - b.index);
   report.removed.sort((a, b) => a.index - b.index);
   return report;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The reads `npm run verify -- --org` makes, through the ports (the log's store and the events' full scan).
+
+export interface AuditPorts {
+  store: Pick<ProofLogStore, 'head' | 'latestCheckpoint' | 'leavesInOrder' | 'leavesOf'>;
+  events: Pick<EventStore, 'scanRecords'>;
+}
+
+/** Leaves looked up per batch (the store splits them into BatchGetItem calls itself). */
+const LEAF_LOOKUP_BATCH = 1_000;
+
+/**
+ * Reads an org's whole log (the committed size, from the level-0 tiles, with each leaf item's TTL and erasure mark)
+ * and every event item of the org (a full scan: an item put by hand may have odd index keys), then judges them with
+ * `auditLog`. The seal is checked over the leaf the item's own record_hash names, so a copied seal or record hash
+ * does not pass for another id. Memory grows with the org's events (one AuditEvent each, no payloads).
+ */
+export async function auditOrg(
+  ports: AuditPorts, orgId: string, options: { publicKeyPem: string; nowMs: number; checkpointIntervalMs: number },
+): Promise<AuditReport & { size: number; checkpoint: Checkpoint | undefined; scanned: number }> {
+  const [head, checkpoint] = await Promise.all([ports.store.head(orgId), ports.store.latestCheckpoint(orgId)]);
+  const size = head?.size ?? 0;
+  const ordered = await ports.store.leavesInOrder(orgId, size);
+  const leaves: AuditLeaf[] = [];
+  const erased = new Set<string>();
+  for (let at = 0; at < ordered.length; at += LEAF_LOOKUP_BATCH) {
+    const slice = ordered.slice(at, at + LEAF_LOOKUP_BATCH);
+    const items = await ports.store.leavesOf(orgId, slice.map((leaf) => leaf.id));
+    slice.forEach((leaf, offset) => {
+      const item = items.get(leaf.id);
+      if (item?.erasedAt !== undefined) erased.add(leaf.id);
+      leaves.push({
+        index: at + offset, id: leaf.id, leaf_hash: hashToBase64(leaf.leafHash),
+        ...(item && Number.isFinite(item.expiresAt) ? { event_expires_at: item.expiresAt } : {}),
+      });
+    });
+  }
+  const events: AuditEvent[] = [];
+  for await (const stored of ports.events.scanRecords(orgId)) {
+    const { event } = stored;
+    let sealed = false;
+    if (stored.storedHash !== undefined) {
+      try {
+        sealed = sealVerifies(leafRecordOf(event, stored.storedHash), stored.seal);
+      } catch {
+        sealed = false;
+      }
+    }
+    events.push({
+      id: event.id, org_id: event.org_id, lead_id: event.lead_id, received_at: event.received_at, expires_at: event.expires_at,
+      record_hash: stored.storedHash, recomputed_content_hash: stored.contentHash, sealed,
+    });
+  }
+  const report = auditLog({ leaves, checkpoint, publicKeyPem: options.publicKeyPem, erased, events, nowMs: options.nowMs, checkpointIntervalMs: options.checkpointIntervalMs });
+  return { ...report, size, checkpoint, scanned: events.length };
 }

@@ -76,6 +76,9 @@ describe('npm run verify -- <bundle>', () => {
       [[good, '--key', join(dir, 'nope.pem')], /^verify: cannot read the key file .*nope\.pem \(ENOENT\)$/],
       [[good, '--bogus'], /^verify: Unknown option '--bogus'/],
       [[good, good], /^verify: name one bundle file, not 2$/],
+      [['--org', 'bad org!'], /^verify: --org must match /],
+      [['--org', 'org_a', good], /^verify: --org takes no bundle file$/],
+      [[good, '--aws'], /^verify: --aws goes with --org$/],
     ];
     for (const [args, line] of cases) {
       const { status, out, err } = verify(...args);
