@@ -32,6 +32,7 @@ import { leadconduitBenchmark } from './leadconduit-bench.js';
 import { patternBenchmarks } from './pattern-bench.js';
 import { maskingBenchmarks } from './masking-bench.js';
 import { localRuntimeBenchmark } from './local-runtime-bench.js';
+import { proofsBenchmark } from './proofs-bench.js';
 import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
 import type { EventStore } from '../../shared/domain/ports.js';
 import { parseJsonLossless } from '../../shared/domain/json.js';
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
                         BENCH_EXPORT_EVENTS=1000000 BENCH_REPLAY_EVENTS=100000 BENCH_SKIP_EXPORTS=1
                         BENCH_SKIP_PATTERNS=1 BENCH_SKIP_MASKING=1 BENCH_SKIP_ALERTS=1 BENCH_SKIP_PARTITIONS=1
                         BENCH_REPORT_EVENTS=1000000 BENCH_SKIP_REPORTS=1
-                        BENCH_LEADCONDUIT_EVENTS=2000 BENCH_SKIP_LEADCONDUIT=1)
+                        BENCH_LEADCONDUIT_EVENTS=2000 BENCH_SKIP_LEADCONDUIT=1
+                        BENCH_PROOF_LEAVES=1000000 BENCH_PROOF_ORGS=50 BENCH_PROOF_BIG=100000 BENCH_SKIP_PROOFS=1)
 
   Benchmarks against an in-memory DynamoDB Local and DuckDB, each figure a ratio to a baseline measured in the
   same run: ingest vs bare conditional PutItem, handler CPU, timeline reads, audit cost, webhooks, lossless JSON,
@@ -90,7 +92,8 @@ async function main(): Promise<void> {
   BENCH_SKIP_EXPORTS=1) exports of 1,000,000 archived events and a replay of 100,000, (unless
   BENCH_SKIP_PATTERNS=1) pattern matching and (unless BENCH_SKIP_MASKING=1) PII masking over values of 10 KB to 1 MB and (unless BENCH_SKIP_REPORTS=1) every report over
   1,000,000 archived events of one org with Athena's bytes scanned per report, and (unless BENCH_SKIP_LEADCONDUIT=1)
-  LeadConduit's inbox and pull paths as ratios to core ingest. Prints as it goes;
+  LeadConduit's inbox and pull paths as ratios to core ingest, and (unless BENCH_SKIP_PROOFS=1) proof of record's
+  units and dollars per million events, proof latency at 1,000,000 leaves and checkpoint time per org. Prints as it goes;
   records nothing. Results and the commands that made them: docs/benchmarks.md.`);
   const dynamo = await startDynamoLocal();
   const tableNames = await ensureTables(dynamo.endpoint, 'leadlog-bench');
@@ -416,6 +419,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SKIP_EXPORTS !== '1') await exportsBenchmarks(report, deps, createDocumentClient({ endpoint: dynamo.endpoint }), orgId);
   if (process.env.BENCH_SKIP_REPORTS !== '1') await reportsBenchmark(report);
   if (process.env.BENCH_SKIP_LEADCONDUIT !== '1') await leadconduitBenchmark(report, deps);
+  if (process.env.BENCH_SKIP_PROOFS !== '1') await proofsBenchmark(report, dynamo.endpoint);
 
   bare.destroy();
   await dynamo.stop();

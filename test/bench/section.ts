@@ -1,5 +1,5 @@
 /**
- * One section of `npm run bench` alone, on its own DynamoDB Local: `npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit`
+ * One section of `npm run bench` alone, on its own DynamoDB Local: `npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit|proofs`
  * (reports needs no DynamoDB: DuckDB over Parquet only; leadconduit runs the container as npm start configures it).
  * The figures are the same code's as in the full run (test/bench/run.ts calls the same functions).
  */
@@ -12,6 +12,7 @@ import { alertsBenchmark } from './alerts-bench.js';
 import { shardingBenchmark } from './sharding-bench.js';
 import { reportsBenchmark } from './reports-bench.js';
 import { leadconduitBenchmark } from './leadconduit-bench.js';
+import { proofsBenchmark } from './proofs-bench.js';
 import { localEnvironment } from '../../infra/local/settings.js';
 import { configurePseudonymKey } from '../../shared/domain/masking.js';
 import { mkdtempSync } from 'node:fs';
@@ -19,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const section = process.argv[2];
-if (section !== 'alerts' && section !== 'sharding' && section !== 'reports' && section !== 'leadconduit') {
-  console.error('Usage: npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit');
+if (section !== 'alerts' && section !== 'sharding' && section !== 'reports' && section !== 'leadconduit' && section !== 'proofs') {
+  console.error('Usage: npx tsx test/bench/section.ts alerts|sharding|reports|leadconduit|proofs');
   process.exit(2);
 }
 if (section === 'reports') {
@@ -33,6 +34,8 @@ try {
   const names = await ensureTables(dynamo.endpoint, `bench-${section}`);
   if (section === 'alerts') {
     await alertsBenchmark(console.log, dynamo.endpoint, names.control!);
+  } else if (section === 'proofs') {
+    await proofsBenchmark(console.log, dynamo.endpoint);
   } else if (section === 'leadconduit') {
     Object.assign(process.env, localEnvironment(dynamo.endpoint, names, mkdtempSync(join(tmpdir(), 'leadlog-bench-'))), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
     configurePseudonymKey(process.env.PSEUDONYM_SECRET!);
