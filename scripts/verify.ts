@@ -152,7 +152,9 @@ async function publicKeyOf(config: Config): Promise<string> {
 async function auditOrgCommand(orgId: string): Promise<number> {
   try {
     return await withConfig(async (config) => {
-      await configurePseudonymsFrom(config); // the seal key, derived from the pseudonym secret
+      // The seal key, derived from the pseudonym secret (the proofs function's contract does not list its ARN: the
+      // environment's PSEUDONYM_SECRET_ARN names it for --aws).
+      await configurePseudonymsFrom({ ...config, pseudonymSecretArn: config.pseudonymSecretArn ?? process.env.PSEUDONYM_SECRET_ARN });
       const publicKeyPem = await publicKeyOf(config);
       const deps = createDependencies(config);
       const report = await auditOrg({ store: deps.proofLog, events: deps.events }, orgId, {

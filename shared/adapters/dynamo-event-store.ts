@@ -94,7 +94,7 @@ export class DynamoEventStore implements EventStore {
         TableName: this.tableName, FilterExpression: 'begins_with(pk, :org)', ExpressionAttributeValues: { ':org': `${orgId}#` },
         ...(start ? { ExclusiveStartKey: start } : {}),
       }));
-      for (const item of (page.Items ?? []) as unknown as EventItem[]) yield storedRecordOf(item, this.blobs);
+      for (const item of (page.Items ?? []) as unknown as EventItem[]) yield storedRecordOf(item, this.blobs, { tolerant: true });
       start = page.LastEvaluatedKey;
     } while (start);
   }

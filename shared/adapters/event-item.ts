@@ -205,9 +205,22 @@ export async function decodeRawBody(item: EventItem, blobs: BlobStore): Promise<
  * An item as proof of record sees it (`StoredRecord`): the stored event, its raw bytes, the record recomputed from
  * them (`recordOf`) beside the record hash and seal the item holds. A mismatch is an item edited after it was written.
  */
-export async function storedRecordOf(item: EventItem, blobs: BlobStore): Promise<StoredRecord> {
-  const event = decodeInline(item, { leadSnapshot: true, rawPayload: false });
-  const raw = await decodeRawBody(item, blobs);
+export async function storedRecordOf(item: EventItem, blobs: BlobStore, options: { tolerant?: boolean } = {}): Promise<StoredRecord> {
+  let event: LeadEvent;
+  let raw: RawBody | undefined;
+  try {
+    event = decodeInline(item, { leadSnapshot: true, rawPayload: false });
+    raw = await decodeRawBody(item, blobs);
+  } catch (error) {
+    // Reads (proofs, bundles) fail on any error (a 503 for a blob store that did not answer, never a silent record);
+    // the audit (`tolerant`) reads every item of an org and must name a broken one instead of stopping at it.
+    if (!options.tolerant) throw error;
+    // An item leadlog cannot have written (no body, broken JSON, a claim check to nothing): its attributes, and a record
+    // that hashes to nothing any leaf holds, so the audit names it (inserted, or edited when its id has a leaf).
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    event = { id: text(item.id) || item.pk.slice(item.pk.indexOf('#') + 1), org_id: text(item.org_id), lead_id: text(item.lead_id), received_at: text(item.received_at) } as LeadEvent;
+    return { event, raw: undefined, record: '', contentHash: 'undecodable', expiresAt: Number(item.expires_at), ...(item.seal !== undefined ? { seal: item.seal } : {}) };
+  }
   const { record, contentHash } = recordOf(event, raw?.bytes);
   return {
     event, raw: raw?.bytes, record, contentHash, expiresAt: Number(item.expires_at),

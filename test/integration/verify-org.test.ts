@@ -152,6 +152,16 @@ describe('npm run verify -- --org', () => {
     expect(out.trim().split('\n').at(-1)).toBe('NOT verified: 5 findings');
   });
 
+  it('names an item no reader can decode (no body, a claim check to nothing) instead of stopping at it', async () => {
+    const { orgId, ids } = await orgWithLog(2);
+    const junkId = randomUUID();
+    await documents.send(new PutCommand({ TableName: eventsTable, Item: { pk: eventKeysFor.pk(orgId, junkId), org_id: orgId, id: junkId, received_at: new Date(Date.now() - 3_600_000).toISOString(), expires_at: 4_102_444_800 } }));
+    await documents.send(new UpdateCommand({ TableName: eventsTable, Key: { pk: eventKeysFor.pk(orgId, ids[0]!) }, UpdateExpression: 'SET raw_ref = :ref REMOVE #raw, raw_z', ExpressionAttributeNames: { '#raw': 'raw' }, ExpressionAttributeValues: { ':ref': `raw/${orgId}/nothing.json` } }));
+    const report = await audit(orgId);
+    expect(report.inserted.map((e) => e.id)).toEqual([junkId]);
+    expect(report.edited.map((e) => e.id)).toEqual([ids[0]]);
+  });
+
   it('names a log whose leaves were rewritten under the checkpoint, and an erased event as erased', async () => {
     const { orgId, ids } = await orgWithLog(3);
     await api.deps.proofLog.markErased(orgId, [ids[0]!], new Date().toISOString());
