@@ -55,14 +55,7 @@ export async function evidenceOf(ports: EvidencePorts, viewer: Viewer, leadId: s
   if (!latest) throw new ProofPendingError('No checkpoint of this org\'s log yet.', retryAfterSeconds(ports.checkpointIntervalSeconds));
 
   const reader = ports.store.tiles(viewer.orgId);
-  const firsts = new Map<number, Checkpoint>();
-  for (const event of built.events) {
-    if (!firsts.has(event.first_checkpoint_size)) {
-      const first = await ports.store.firstCheckpointCovering(viewer.orgId, event.leaf_index);
-      if (first) firsts.set(first.tree_size, first);
-    }
-  }
-  const earlier = [...firsts.values()].filter((c) => c.tree_size < latest.tree_size).sort((a, b) => a.tree_size - b.tree_size);
+  const earlier = [...built.firsts.values()].filter((c) => c.tree_size < latest.tree_size).sort((a, b) => a.tree_size - b.tree_size);
   const consistency = await Promise.all(earlier.map(async (c) => ({
     from_size: c.tree_size, to_size: latest.tree_size, proof: (await consistencyProof(reader, c.tree_size, latest.tree_size)).map(hashToBase64),
   })));
@@ -80,6 +73,7 @@ async function buildEvents(ports: EvidencePorts, orgId: string, ids: string[], l
   const events: EvidenceEvent[] = [];
   const pending: string[] = [];
   const sizes: number[] = [];
+  const firsts = await firstCheckpoints(ports.store, orgId, [...leaves.values()].map((leaf) => leaf.index).filter((i) => latest !== undefined && i < latest.tree_size));
   for (const stored of records as StoredRecord[]) {
     const leaf = leaves.get(stored.event.id);
     if (!leaf || !latest || leaf.index >= latest.tree_size) {
@@ -87,7 +81,7 @@ async function buildEvents(ports: EvidencePorts, orgId: string, ids: string[], l
       sizes.push(64);
       continue;
     }
-    const first = await ports.store.firstCheckpointCovering(orgId, leaf.index);
+    const first = firsts.byIndex.get(leaf.index);
     const event: EvidenceEvent = {
       id: stored.event.id,
       record: stored.record,
@@ -102,5 +96,22 @@ async function buildEvents(ports: EvidencePorts, orgId: string, ids: string[], l
     // The proof adds ≤ 64 hashes of 46 characters.
     sizes.push(Buffer.byteLength(event.record) + (event.raw?.length ?? 0) + 3_500);
   }
-  return { events, pending, sizes };
+  return { events, pending, sizes, firsts: firsts.checkpoints };
+}
+
+/**
+ * Each leaf's first checkpoint (the smallest tree_size above its index), with one read per distinct answer: sizes only
+ * grow, so for indexes in ascending order the answer for one holds for every next index below its size.
+ */
+async function firstCheckpoints(store: ProofLogStore, orgId: string, indexes: number[]): Promise<{ byIndex: Map<number, Checkpoint>; checkpoints: Map<number, Checkpoint> }> {
+  const byIndex = new Map<number, Checkpoint>();
+  const checkpoints = new Map<number, Checkpoint>();
+  let current: Checkpoint | undefined;
+  for (const index of [...new Set(indexes)].sort((a, b) => a - b)) {
+    if (!current || index >= current.tree_size) current = await store.firstCheckpointCovering(orgId, index);
+    if (!current) break;
+    byIndex.set(index, current);
+    checkpoints.set(current.tree_size, current);
+  }
+  return { byIndex, checkpoints };
 }
