@@ -395,6 +395,7 @@ export class LeadlogStack extends Stack {
     tables.log.grantReadWriteData(handlers.admin);
     // Where events are written, the seal of each item is keyed from the pseudonym secret.
     for (const writer of [ingest, webhooks, inboxFn, leadconduitPullFn]) pseudonymSecret.grantRead(writer);
+    pseudonymSecret.grantRead(proofLogFn); // the integrator checks each queue item's seal (a hand-put one is never appended)
     acknowledge(proofLogFn, { ...dataKeyUse("The log table's items with the stack's own data key only.") });
     // The proofs routes read events, raw bytes and the log, publish the public key, page (cursors), and write
     // rate-limit state and the audit trail (evidence bundles are pii.read) to the control table.

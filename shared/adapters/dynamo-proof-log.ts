@@ -5,7 +5,7 @@ import { sha256Hex } from '../domain/canonical.js';
 import { logKeys } from '../domain/keys.js';
 import { EMPTY_ROOT, HASH_SIZE as HASH_BYTES, type Hash, type Subtree } from '../domain/merkle.js';
 import type { LogHead, ProofLogStore, QueuedLeaf, StoredLeaf, TileReader } from '../domain/proof-log.js';
-import type { Checkpoint } from '../domain/proofs.js';
+import { erasureSealOf, type Checkpoint } from '../domain/proofs.js';
 import { hashFromTiles, tileKey, tilesFor, TILE_WIDTH, type Tile, type TileAddress } from '../domain/tiles.js';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
 
@@ -48,7 +48,7 @@ export class DynamoProofLogStore implements ProofLogStore {
   async enqueue(orgId: string, leaves: readonly QueuedLeaf[], nowMs: number): Promise<void> {
     if (leaves.length === 0) return;
     await writeAll(this.client, this.tableName, leaves.map((leaf) => ({
-      PutRequest: { Item: { ...logKeys.queued(orgId, leaf.shard, leaf.id), hash: leaf.leafHash, received_at: leaf.receivedAt, event_expires_at: leaf.expiresAt } },
+      PutRequest: { Item: { ...logKeys.queued(orgId, leaf.shard, leaf.id), hash: leaf.leafHash, received_at: leaf.receivedAt, event_expires_at: leaf.expiresAt, ...(leaf.seal ? { seal: leaf.seal } : {}) } },
     })));
     // After the queue items: a mark seen means its items are there (the integrator reads the queue strongly).
     await this.client.send(new UpdateCommand({
@@ -108,25 +108,33 @@ export class DynamoProofLogStore implements ProofLogStore {
     for (let shard = 0; shard < Math.max(1, shards) && out.length < limit; shard++) {
       const items = await this.queryAll(logKeys.queue(orgId, shard), true, limit - out.length);
       for (const item of items) {
-        out.push({ id: item.sk as string, leafHash: bytes(item.hash), receivedAt: item.received_at as string, expiresAt: Number(item.event_expires_at), shard });
+        out.push({ id: item.sk as string, leafHash: bytes(item.hash), receivedAt: item.received_at as string, expiresAt: Number(item.event_expires_at), shard, ...(typeof item.seal === 'string' ? { seal: item.seal } : {}) });
       }
     }
     return out;
   }
 
-  async leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string }>> {
+  async leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>> {
     const keys = ids.flatMap((id) => [logKeys.leaf(orgId, id), logKeys.erased(orgId, id)]);
     const items = await batchGetAll(this.client, this.tableName, keys, { consistent: true });
-    const leaves = new Map<string, StoredLeaf & { erasedAt?: string }>();
-    const erased = new Map<string, string>();
+    const leaves = new Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>();
+    const erased = new Map<string, { at: string; seal: unknown }>();
     for (const item of items) {
       const id = item.id as string;
-      if (item.sk === logKeys.erased(orgId, id).sk) erased.set(id, item.erased_at as string);
-      else leaves.set(id, { id, index: Number(item.leaf_index), leafHash: bytes(item.hash), receivedAt: item.received_at as string, expiresAt: Number(item.event_expires_at) });
+      if (item.sk === logKeys.erased(orgId, id).sk) erased.set(id, { at: item.erased_at as string, seal: item.seal });
+      else {
+        leaves.set(id, {
+          id, index: Number(item.leaf_index), leafHash: bytes(item.hash), receivedAt: item.received_at as string, expiresAt: Number(item.event_expires_at),
+          ...(typeof item.seal === 'string' ? { seal: item.seal } : {}),
+        });
+      }
     }
-    for (const [id, at] of erased) {
+    for (const [id, { at, seal }] of erased) {
       const leaf = leaves.get(id);
-      if (leaf) leaf.erasedAt = at;
+      if (leaf) {
+        leaf.erasedAt = at;
+        if (typeof seal === 'string') leaf.erasedSeal = seal;
+      }
     }
     return leaves;
   }
@@ -168,7 +176,7 @@ export class DynamoProofLogStore implements ProofLogStore {
 
   async writeLeaves(orgId: string, leaves: readonly StoredLeaf[]): Promise<void> {
     await writeAll(this.client, this.tableName, leaves.map((leaf) => ({
-      PutRequest: { Item: { ...logKeys.leaf(orgId, leaf.id), id: leaf.id, leaf_index: leaf.index, hash: leaf.leafHash, received_at: leaf.receivedAt, event_expires_at: leaf.expiresAt } },
+      PutRequest: { Item: { ...logKeys.leaf(orgId, leaf.id), id: leaf.id, leaf_index: leaf.index, hash: leaf.leafHash, received_at: leaf.receivedAt, event_expires_at: leaf.expiresAt, ...(leaf.seal ? { seal: leaf.seal } : {}) } },
     })));
   }
 
@@ -238,7 +246,10 @@ export class DynamoProofLogStore implements ProofLogStore {
   }
 
   async markErased(orgId: string, ids: readonly string[], atIso: string): Promise<void> {
-    await writeAll(this.client, this.tableName, ids.map((id) => ({ PutRequest: { Item: { ...logKeys.erased(orgId, id), id, erased_at: atIso } } })));
+    await writeAll(this.client, this.tableName, ids.map((id) => {
+      const seal = erasureSealOf(orgId, id, atIso); // the audit believes an erasure only with it (the erasure job holds the key)
+      return { PutRequest: { Item: { ...logKeys.erased(orgId, id), id, erased_at: atIso, ...(seal ? { seal } : {}) } } };
+    }));
   }
 
   async leavesInOrder(orgId: string, size: number): Promise<{ id: string; leafHash: Hash }[]> {

@@ -165,7 +165,8 @@ export const functionVariables = {
   proofs: ['EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'SETTINGS_CACHE_SECONDS', 'CURSOR_SECRET_ARN', 'LOG_TABLE_NAME', 'CHECKPOINT_KEY_ARN', 'CHECKPOINT_INTERVAL_SECONDS'],
   // Proof of record's integrator (scheduled): the log table, the key that signs (locally PROOF_KEY_FILE), where
   // checkpoints are also kept (locally CHECKPOINT_ARCHIVE_DIR): each pair's AWS half listed, as EITHER_OF reads it.
-  proofLog: ['LOG_TABLE_NAME', 'CHECKPOINT_KEY_ARN', 'CHECKPOINT_BUCKET_NAME', 'CHECKPOINT_INTERVAL_SECONDS'],
+  // PSEUDONYM_SECRET_ARN: the seal key, so a queue item put into the log table by hand is never appended.
+  proofLog: ['LOG_TABLE_NAME', 'CHECKPOINT_KEY_ARN', 'CHECKPOINT_BUCKET_NAME', 'CHECKPOINT_INTERVAL_SECONDS', 'PSEUDONYM_SECRET_ARN'],
   erasure: [
     'EVENTS_TABLE_NAME', 'CONTROL_TABLE_NAME', 'RAW_PAYLOAD_BUCKET', 'EVENT_BUS_NAME', 'ERASURE_SETTLE_SECONDS',
     'ARCHIVE_BUCKET', 'ARCHIVE_DATABASE', 'ATHENA_WORKGROUP', 'EXPORT_BUCKET', 'PSEUDONYM_SECRET_ARN', 'LEADCONDUIT_INBOX_BUCKET', 'LOG_TABLE_NAME',

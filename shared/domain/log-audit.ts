@@ -1,7 +1,7 @@
 import { leafHashOf, treeHashOf, type Hash, type LeafRecord } from './merkle.js';
 import type { EventStore } from './ports.js';
 import type { ProofLogStore } from './proof-log.js';
-import { checkpointVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, type Checkpoint } from './proofs.js';
+import { checkpointVerifies, entrySealVerifies, erasureSealVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, type Checkpoint } from './proofs.js';
 
 /**
  * `npm run verify -- --org <id>`'s judgement, pure: the org's log as stored (leaf hashes in index order, the latest
@@ -10,7 +10,8 @@ import { checkpointVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVer
  *  - the leaves [0, checkpoint.tree_size) must hash (RFC 9162, from scratch: `treeHashOf`) to the signed root, and
  *    the signature must verify — else the log itself was rewritten, and nothing below can be trusted;
  *  - a leaf whose event exists but no longer gives the leaf hash → edited (which field: see `whyEdited`);
- *  - a leaf whose event is gone → erased (an erasure recorded), expired (its TTL passed) or removed;
+ *  - a leaf whose event is gone → erased (an erasure recorded), expired (its TTL passed) or removed; `auditOrg`
+ *    passes an erasure mark or a TTL only when its seal verifies (`erasureSealVerifies`, `entrySealVerifies`);
  *  - an event with no leaf and no valid seal → inserted behind leadlog's back (the stream path refuses it: it never
  *    will have a leaf); with a seal → pending while the integrator and the next checkpoint may still take it (received
  *    under two checkpoint intervals ago, or after the latest checkpoint was issued), else inserted (the log lost it).
@@ -195,10 +196,14 @@ export async function auditOrg(
     const items = await ports.store.leavesOf(orgId, slice.map((leaf) => leaf.id));
     slice.forEach((leaf, offset) => {
       const item = items.get(leaf.id);
-      if (item?.erasedAt !== undefined) erased.add(leaf.id);
+      // The log table's unsigned facts count only under leadlog's seal: an erasure mark or a TTL edited or put by
+      // hand (to make a deletion look like an erasure or an expiry) is ignored, and the missing event is removed.
+      if (item?.erasedAt !== undefined && erasureSealVerifies(orgId, leaf.id, item.erasedAt, item.erasedSeal)) erased.add(leaf.id);
+      const ttlSealed = item !== undefined && Number.isFinite(item.expiresAt)
+        && entrySealVerifies(orgId, { id: leaf.id, leafHash: leaf.leafHash, receivedAt: item.receivedAt, expiresAt: item.expiresAt }, item.seal);
       leaves.push({
         index: at + offset, id: leaf.id, leaf_hash: hashToBase64(leaf.leafHash),
-        ...(item && Number.isFinite(item.expiresAt) ? { event_expires_at: item.expiresAt } : {}),
+        ...(ttlSealed ? { event_expires_at: item.expiresAt } : {}),
       });
     });
   }

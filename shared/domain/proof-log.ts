@@ -5,7 +5,7 @@ import type { LeadEvent } from './event.js';
 import { appendLeaves, consistencyProof, inclusionProof, rootHash, verifyConsistency, type Hash, type SubtreeHashReader } from './merkle.js';
 import { CheckpointArchiveConflict } from './checkpoint-archive.js';
 import {
-  checkpointVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, signCheckpoint,
+  checkpointVerifies, entrySealOf, entrySealVerifies, hashFromBase64, hasSealKey, hashToBase64, leafRecordOf, sealVerifies, signCheckpoint,
   type Checkpoint, type CheckpointArchive, type CheckpointSigner,
 } from './proofs.js';
 import { leafHashOf } from './merkle.js';
@@ -37,6 +37,8 @@ export interface QueuedLeaf {
   expiresAt: number;
   /** The event's index shard (its queue partition). */
   shard: number;
+  /** `entrySealOf(org, this)`, made by the stream path: the integrator appends no queue item without it. */
+  seal?: string;
 }
 
 export interface StoredLeaf {
@@ -45,6 +47,8 @@ export interface StoredLeaf {
   leafHash: Hash;
   receivedAt: string;
   expiresAt: number;
+  /** The queue item's seal, kept: it binds the TTL the audit reads to this leaf. */
+  seal?: string;
 }
 
 export interface LogHead {
@@ -69,7 +73,7 @@ export interface ProofLogStore {
   /** Up to `limit` queued leaves from shards [0, shards). */
   queued(orgId: string, shards: number, limit: number): Promise<QueuedLeaf[]>;
   /** Leaf items by event id (those that exist). */
-  leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string }>>;
+  leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>>;
   /** A reader of the org's tree through its tiles (cached per reader); `load` fetches tiles into the cache. */
   tiles(orgId: string): TileReader;
   writeTiles(orgId: string, tiles: readonly Tile[]): Promise<void>;
@@ -121,7 +125,8 @@ export async function queueLeaves(store: ProofLogStore, records: readonly Loggab
       continue;
     }
     const list = byOrg.get(event.org_id) ?? [];
-    list.push({ id: event.id, leafHash: leafHashOf(leaf), receivedAt: event.received_at, expiresAt: proof.expiresAt, shard: proof.shard });
+    const entry = { id: event.id, leafHash: leafHashOf(leaf), receivedAt: event.received_at, expiresAt: proof.expiresAt };
+    list.push({ ...entry, shard: proof.shard, seal: entrySealOf(event.org_id, entry)! }); // a verified seal means a key
     byOrg.set(event.org_id, list);
   }
   await Promise.all([...byOrg].map(([orgId, leaves]) => store.enqueue(orgId, leaves, nowMs)));
@@ -150,17 +155,25 @@ export interface IntegrateOptions {
 
 export type IntegrateResult =
   | { status: 'busy' }
-  | { status: 'done'; appended: number; dropped: number; size: number; checkpoint?: Checkpoint; more: boolean };
+  | { status: 'done'; appended: number; dropped: number; refused: number; size: number; checkpoint?: Checkpoint; more: boolean };
 
 /** One run for one org; throws on a store failure or a log that no longer proves consistent (the caller alarms). */
 export async function integrateOrg(ports: IntegratorPorts, orgId: string, options: IntegrateOptions): Promise<IntegrateResult> {
   const { store } = ports;
+  // Fail closed: without the key a queue item put into the log table by hand could not be told from leadlog's.
+  if (!hasSealKey()) throw new Error(`log of ${orgId}: no seal key configured, so queue items cannot be checked (the integrator needs the pseudonym secret)`);
   const head = await store.lease(orgId, options.owner, options.nowMs(), options.leaseMs);
   if (!head) return { status: 'busy' };
   try {
     const queued = await store.queued(orgId, await ports.shardsOf(orgId), options.maxLeaves);
     const unique = new Map<string, QueuedLeaf>();
-    for (const leaf of queued) if (!unique.has(leaf.id)) unique.set(leaf.id, leaf);
+    let refused = 0;
+    // Only queue items the stream path sealed for this org: one put by hand (a fabricated leaf, another org's item
+    // copied in, a TTL or received_at edited) is never appended, and is dequeued with the rest.
+    for (const leaf of queued) {
+      if (!entrySealVerifies(orgId, leaf, leaf.seal)) refused += 1;
+      else if (!unique.has(leaf.id)) unique.set(leaf.id, leaf);
+    }
     const existing = await store.leavesOf(orgId, [...unique.keys()]);
     const todo = [...unique.values()]
       .filter((leaf) => !(existing.get(leaf.id)?.index !== undefined && existing.get(leaf.id)!.index < head.size))
@@ -174,7 +187,7 @@ export async function integrateOrg(ports: IntegratorPorts, orgId: string, option
       const tiles = tilesAfterAppend(reader.loaded, head.size, added, todo.map((leaf) => leaf.id));
       await store.writeTiles(orgId, tiles);
       reader.remember(tiles);
-      await store.writeLeaves(orgId, todo.map((leaf, i) => ({ id: leaf.id, index: head.size + i, leafHash: leaf.leafHash, receivedAt: leaf.receivedAt, expiresAt: leaf.expiresAt })));
+      await store.writeLeaves(orgId, todo.map((leaf, i) => ({ id: leaf.id, index: head.size + i, leafHash: leaf.leafHash, receivedAt: leaf.receivedAt, expiresAt: leaf.expiresAt, seal: leaf.seal! })));
       size = head.size + todo.length;
       root = await rootHash(reader, size);
       await store.commit(orgId, options.owner, head.size, size, root);
@@ -196,7 +209,7 @@ export async function integrateOrg(ports: IntegratorPorts, orgId: string, option
       checkpoint = await archiveOnce(ports, checkpoint); // write-once first: a checkpoint the store names is always in the archive
       await store.recordCheckpoint(checkpoint, options.owner);
     }
-    return { status: 'done', appended: todo.length, dropped: unique.size - todo.length, size, ...(checkpoint ? { checkpoint } : {}), more: queued.length >= options.maxLeaves };
+    return { status: 'done', appended: todo.length, dropped: unique.size - todo.length, refused, size, ...(checkpoint ? { checkpoint } : {}), more: queued.length >= options.maxLeaves };
   } finally {
     await store.release(orgId, options.owner).catch(() => undefined); // the lease runs out by itself
   }

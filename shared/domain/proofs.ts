@@ -64,6 +64,44 @@ export function sealVerifies(leaf: LeafRecord, seal: unknown): boolean {
   return expected !== undefined && timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(seal, 'hex'));
 }
 
+/**
+ * The seal of the log table's own unsigned facts (issue #25 red team): a queue item and the leaf item made from it
+ * (which leaf hash an event id has, its received_at and TTL), and an erasure mark (which id was erased, when). Only
+ * leadlog's writers hold the key, so a queue item put into the log table by hand is never appended (else anyone with
+ * write access to that table could get a fabricated leaf signed), and `npm run verify -- --org` calls a missing
+ * event expired or erased only when the leaf item's TTL or the mark carries a seal that verifies (else removed).
+ * HMAC-SHA256 over a JSON array with a purpose tag, so no seal of one kind passes for another or another org's.
+ */
+function metaSeal(parts: readonly (string | number)[]): string | undefined {
+  return sealKey ? createHmac('sha256', sealKey).update(JSON.stringify(parts)).digest('hex') : undefined;
+}
+
+function metaSealVerifies(parts: readonly (string | number)[], seal: unknown): boolean {
+  if (typeof seal !== 'string' || !/^[0-9a-f]{64}$/.test(seal)) return false;
+  const expected = metaSeal(parts);
+  return expected !== undefined && timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(seal, 'hex'));
+}
+
+export interface LogEntryFacts {
+  id: string;
+  leafHash: Uint8Array;
+  receivedAt: string;
+  /** The event's TTL, epoch seconds. */
+  expiresAt: number;
+}
+
+const entryParts = (orgId: string, entry: LogEntryFacts) =>
+  ['leadlog/log-entry/v1', orgId, entry.id, Buffer.from(entry.leafHash).toString('base64'), entry.receivedAt, entry.expiresAt];
+
+/** The seal of a queue item / leaf item of `orgId`; undefined without a seal key. */
+export const entrySealOf = (orgId: string, entry: LogEntryFacts): string | undefined => metaSeal(entryParts(orgId, entry));
+export const entrySealVerifies = (orgId: string, entry: LogEntryFacts, seal: unknown): boolean => metaSealVerifies(entryParts(orgId, entry), seal);
+
+/** The seal of an erasure mark; undefined without a seal key. */
+export const erasureSealOf = (orgId: string, id: string, atIso: string): string | undefined => metaSeal(['leadlog/erased/v1', orgId, id, atIso]);
+export const erasureSealVerifies = (orgId: string, id: string, atIso: unknown, seal: unknown): boolean =>
+  typeof atIso === 'string' && metaSealVerifies(['leadlog/erased/v1', orgId, id, atIso], seal);
+
 // ---------------------------------------------------------------------------------------------------------------
 // Checkpoints: the signed statement {org_id, tree_size, root_hash, issued_at}. The signed bytes are a C2SP
 // tlog-checkpoint body (origin line, tree size, base64 root hash, then an extension line), so any tool that reads

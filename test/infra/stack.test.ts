@@ -504,10 +504,11 @@ describe('the synthesized stack', () => {
     expect(secret.DeletionPolicy).toBe('Retain'); // archived pseudonyms outlive the stack
     expect(secret.UpdateReplacePolicy).toBe('Retain');
     expect(template.findResources('AWS::SecretsManager::RotationSchedule')).toEqual({}); // never rotated
-    // The masking functions, and those that write events: each item's seal (proof of record) is keyed from it.
+    // The masking functions, those that write events (each item's seal, proof of record, is keyed from it) and the
+    // integrator (it appends only queue items whose seal verifies).
     expect(readers).toEqual([
       'AdminFunction', 'ErasureFunction', 'ExporterFunction', 'FanoutFunction', 'IngestFunction', 'LeadConduitInboxFunction', 'LeadconduitPullFunction',
-      'QueryFunction', 'ReplayerFunction', 'ReplaysFunction', 'WebhooksFunction',
+      'ProofLogFunction', 'QueryFunction', 'ReplayerFunction', 'ReplaysFunction', 'WebhooksFunction',
     ]);
     // Exactly the functions whose contract names the variable get it, and it is this secret.
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {

@@ -1,0 +1,142 @@
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LocalBus } from '../../infra/local/local-bus.js';
+import { LocalCheckpointArchive } from '../../infra/local/local-checkpoint-archive.js';
+import { LocalCheckpointSigner } from '../../infra/local/local-checkpoint-signer.js';
+import { StreamPoller } from '../../infra/local/stream-poller.js';
+import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
+import { createIntegratorPorts } from '../../shared/adapters/container.js';
+import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
+import { sha256Hex } from '../../shared/domain/canonical.js';
+import { eventKeysFor, logKeys } from '../../shared/domain/keys.js';
+import { auditOrg } from '../../shared/domain/log-audit.js';
+import { leafHashOf } from '../../shared/domain/merkle.js';
+import { integrateOrg, type IntegratorPorts } from '../../shared/domain/proof-log.js';
+import { leafRecordOf } from '../../shared/domain/proofs.js';
+import { createFanoutHandler } from '../../shared/stream/handler.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+
+/**
+ * Issue #25 red team (docs/security.md): a hostile insider with write access to the log table (not to the seal key).
+ * A queue item put by hand must never become a signed leaf (a fabricated event, another org's sealed item copied in,
+ * a TTL edited on the way); a deletion must not pass for an expiry or an erasure by editing the leaf item's TTL or
+ * putting an erasure mark, while a real expiry and a real erasure are still named as such.
+ */
+let api: TestApi;
+const dir = mkdtempSync(join(tmpdir(), 'leadlog-proofs-redteam-'));
+const documents = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
+const eventsTable = inject('tableNames').events!;
+const logTable = inject('tableNames').log!;
+let ports: IntegratorPorts;
+let signer: LocalCheckpointSigner;
+
+beforeAll(async () => {
+  signer = new LocalCheckpointSigner(join(dir, 'key.pem'));
+  localStandIns.checkpointSigner = signer;
+  localStandIns.checkpointArchive = new LocalCheckpointArchive(dir);
+  api = await startTestApi();
+  ports = createIntegratorPorts(api.deps);
+});
+afterAll(async () => {
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function drain(): Promise<void> {
+  await new StreamPoller({
+    endpoint: inject('dynamoEndpoint'), tableName: eventsTable, batchSize: 1000, checkpointFile: join(dir, 'stream.json'),
+    handler: createFanoutHandler({ bus: new LocalBus({ rules: [] }), proofLog: api.deps.proofLog }),
+  }).drain();
+}
+
+const integrate = (orgId: string) =>
+  integrateOrg(ports, orgId, { owner: `test-${randomUUID()}`, nowMs: Date.now, leaseMs: 30_000, checkpointIntervalSeconds: 0, maxLeaves: 10_000 });
+
+async function post(key: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const response = await api.request('POST', '/v1/events', { key, body: { lead_id: `lead_${i}`, source_type: 'direct', source: 'web', event_type: 'custom.seen', payload: { n: i }, external_event_id: randomUUID() } });
+    expect(response.status, response.text).toBe(201);
+    ids.push(response.body.event.id as string);
+  }
+  return ids;
+}
+
+const audit = async (orgId: string, nowMs = Date.now()) =>
+  auditOrg({ store: api.deps.proofLog, events: api.deps.events }, orgId, { publicKeyPem: await signer.publicKeyPem(), nowMs, checkpointIntervalMs: 10_000 });
+
+const queueItems = async (orgId: string) =>
+  (await documents.send(new QueryCommand({ TableName: logTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': logKeys.queue(orgId, 0) }, ConsistentRead: true }))).Items ?? [];
+
+describe('issue #25 red team: the log table written by hand', () => {
+  it('never signs a queue item put by hand: a fabricated leaf, another org\'s sealed item copied in, a TTL edited in the queue', async () => {
+    const { orgId, key } = await api.newOrg();
+    const other = await api.newOrg();
+    const ids = await post(key, 2);
+    const theirs = await post(other.key, 1);
+    await drain();
+    const [mine, copied] = [await queueItems(orgId), await queueItems(other.orgId)];
+    expect(mine.map((item) => item.sk).sort()).toEqual([...ids].sort());
+    expect(copied.map((item) => item.sk)).toEqual(theirs);
+
+    // A fabricated event: its leaf computed by the insider, backdated, with a TTL already passed (to explain its absence).
+    const fakeId = randomUUID();
+    const fake = leafRecordOf({ id: fakeId, org_id: orgId, lead_id: 'lead_0', received_at: '2020-01-01T00:00:00.000Z' }, sha256Hex('{"a fabricated record"}'));
+    await documents.send(new PutCommand({ TableName: logTable, Item: { ...logKeys.queued(orgId, 0, fakeId), hash: leafHashOf(fake), received_at: fake.received_at, event_expires_at: 1 } }));
+    // The other org's queue item, seal and all, copied into this org's queue.
+    await documents.send(new PutCommand({ TableName: logTable, Item: { ...copied[0]!, pk: logKeys.queue(orgId, 0) } }));
+    // One of this org's own items, its TTL moved to the past (so a later deletion would read as an expiry).
+    await documents.send(new UpdateCommand({ TableName: logTable, Key: logKeys.queued(orgId, 0, ids[1]!), UpdateExpression: 'SET event_expires_at = :one', ExpressionAttributeValues: { ':one': 1 } }));
+
+    const result = await integrate(orgId);
+    expect(result).toMatchObject({ status: 'done', appended: 1, refused: 3, size: 1 });
+    expect((await api.deps.proofLog.leavesInOrder(orgId, 1)).map((leaf) => leaf.id)).toEqual([ids[0]]);
+    expect(await queueItems(orgId)).toEqual([]); // refused items are dequeued, not retried forever
+    // The edited one is still sealed in the events table: the audit keeps it pending, then calls it lost, never hides it.
+    const report = await audit(orgId);
+    expect(report.root_matches).toBe(true);
+    expect(report.pending.map((p) => p.id)).toEqual([ids[1]]);
+    expect(report.inserted.map((p) => p.id)).not.toContain(fakeId);
+    // The other org's log is untouched by the copy and takes its own item.
+    expect(await integrate(other.orgId)).toMatchObject({ status: 'done', appended: 1, refused: 0, size: 1 });
+  });
+
+  it('names a deletion disguised as an expiry (the leaf item\'s TTL edited) or as an erasure (a mark put by hand) removed; a real TTL still reads expired', async () => {
+    const { orgId, key } = await api.newOrg();
+    const ids = await post(key, 3);
+    await drain();
+    expect(await integrate(orgId)).toMatchObject({ status: 'done', appended: 3, refused: 0 });
+    const leafItem = async (id: string) => (await documents.send(new GetCommand({ TableName: logTable, Key: logKeys.leaf(orgId, id), ConsistentRead: true }))).Item!;
+    const realTtl = Number((await leafItem(ids[2]!)).event_expires_at);
+    for (const id of ids) await documents.send(new DeleteCommand({ TableName: eventsTable, Key: { pk: eventKeysFor.pk(orgId, id) } }));
+    // ids[0]: its TTL moved to the past in the leaf item. ids[1]: an erasure mark put by hand (with a made-up seal).
+    await documents.send(new UpdateCommand({ TableName: logTable, Key: logKeys.leaf(orgId, ids[0]!), UpdateExpression: 'SET event_expires_at = :one', ExpressionAttributeValues: { ':one': 1 } }));
+    await documents.send(new PutCommand({ TableName: logTable, Item: { ...logKeys.erased(orgId, ids[1]!), id: ids[1], erased_at: new Date().toISOString(), seal: 'ab'.repeat(32) } }));
+    // Judged now, before any real TTL: all three are removals (neither the edited TTL nor the mark counts).
+    const now = await audit(orgId);
+    expect(now.root_matches).toBe(true);
+    expect(now.removed.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect([now.erased, now.expired]).toEqual([[], []]);
+    // Judged after the real TTL (the one leadlog sealed): ids[1] and ids[2] expired; ids[0]'s edited TTL still does not count.
+    const later = await audit(orgId, (realTtl + 60) * 1000);
+    expect(later.removed.map((r) => r.id)).toEqual([ids[0]]);
+    expect(later.expired.map((r) => r.id).sort()).toEqual([ids[1]!, ids[2]!].sort());
+    expect(later.erased).toEqual([]);
+  });
+
+  it('still names a real erasure erased (the mark the erasure path writes carries its seal)', async () => {
+    const { orgId, key } = await api.newOrg();
+    const ids = await post(key, 2);
+    await drain();
+    await integrate(orgId);
+    await api.deps.proofLog.markErased(orgId, [ids[0]!], new Date().toISOString());
+    await documents.send(new DeleteCommand({ TableName: eventsTable, Key: { pk: eventKeysFor.pk(orgId, ids[0]!) } }));
+    const report = await audit(orgId);
+    expect(report.erased.map((r) => r.id)).toEqual([ids[0]]);
+    expect(report.removed).toEqual([]);
+  });
+});
