@@ -1,7 +1,8 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  archiveConflict, archivedCheckpointText, assertArchivable, checkpointArchiveKey, holdsSameCheckpoint,
+  archiveConflict, archivedCheckpointOf, archivedCheckpointText, archiveKeyAfter, assertArchivable, checkpointArchiveFolderOf, checkpointArchiveKey,
+  holdsSameCheckpoint, isCheckpointArchiveKey,
 } from '../../shared/domain/checkpoint-archive.js';
 import type { Checkpoint, CheckpointArchive } from '../../shared/domain/proofs.js';
 
@@ -32,5 +33,23 @@ export class LocalCheckpointArchive implements CheckpointArchive {
       const existing = await readFile(file, 'utf8');
       if (!holdsSameCheckpoint(existing, checkpoint)) throw archiveConflict(checkpointArchiveKey(checkpoint), existing);
     }
+  }
+
+  async latestAbove(orgId: string, size: number): Promise<Checkpoint | undefined> {
+    const folder = checkpointArchiveFolderOf(orgId);
+    if (!folder) return undefined;
+    let names: string[];
+    try {
+      names = await readdir(join(this.dataDir, folder));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    const after = archiveKeyAfter(folder, size);
+    const last = names.map((name) => `${folder}${name}`).filter((key) => isCheckpointArchiveKey(folder, key) && (after === undefined || key > after)).sort().at(-1);
+    if (last === undefined) return undefined;
+    const checkpoint = archivedCheckpointOf(await readFile(join(this.dataDir, last), 'utf8'), last);
+    if (!checkpoint) throw new Error(`The checkpoint archive's ${last} is not a checkpoint leadlog wrote`);
+    return checkpoint;
   }
 }

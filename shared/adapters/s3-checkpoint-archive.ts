@@ -1,15 +1,19 @@
-import { GetObjectCommand, PutObjectCommand, type GetObjectCommandOutput, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type GetObjectCommandOutput, type ListObjectsV2CommandOutput, type PutObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import {
-  archiveConflict, archivedCheckpointText, assertArchivable, checkpointArchiveKey, holdsSameCheckpoint,
+  archiveConflict, archivedCheckpointOf, archivedCheckpointText, archiveKeyAfter, assertArchivable, checkpointArchiveFolderOf, checkpointArchiveKey,
+  holdsSameCheckpoint, isCheckpointArchiveKey,
 } from '../domain/checkpoint-archive.js';
 import type { Checkpoint, CheckpointArchive } from '../domain/proofs.js';
 import { createS3Client } from './aws-clients.js';
 
-/** The two S3 calls the archive makes (an S3Client from createS3Client, or a test's fake). */
+/** The S3 calls the archive makes (an S3Client from createS3Client, or a test's fake). */
 export interface CheckpointObjectClient {
   send(command: PutObjectCommand): Promise<PutObjectCommandOutput>;
   send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
+  send(command: ListObjectsV2Command): Promise<ListObjectsV2CommandOutput>;
 }
 
 /**
@@ -50,6 +54,30 @@ export class S3CheckpointArchive implements CheckpointArchive {
       if (existing === undefined) throw error; // 409 and the other write did not land: the caller's retry decides
       if (!holdsSameCheckpoint(existing, checkpoint)) throw archiveConflict(key, existing);
     }
+  }
+
+  /**
+   * One LIST after the key of `size` (lexical order is the tree's: 16-digit sizes), paged to its end, then one GET
+   * of the last key. Normally the integrator asks from its last checkpoint's size, so one page with one key.
+   */
+  async latestAbove(orgId: string, size: number): Promise<Checkpoint | undefined> {
+    const folder = checkpointArchiveFolderOf(orgId);
+    if (!folder) return undefined;
+    const after = archiveKeyAfter(folder, size);
+    let last: string | undefined;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: folder, ...(after ? { StartAfter: after } : {}), ...(token ? { ContinuationToken: token } : {}),
+      }));
+      for (const object of page.Contents ?? []) if (object.Key && isCheckpointArchiveKey(folder, object.Key) && (last === undefined || object.Key > last)) last = object.Key;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    if (last === undefined) return undefined;
+    const text = await this.read(last);
+    const checkpoint = text === undefined ? undefined : archivedCheckpointOf(text, last);
+    if (!checkpoint) throw new Error(`The checkpoint archive's ${last} is not a checkpoint leadlog wrote`);
+    return checkpoint;
   }
 
   private async read(key: string): Promise<string | undefined> {

@@ -16,6 +16,19 @@ import { checkpointBody, parseCheckpointBody, type Checkpoint } from './proofs.j
 
 export const CHECKPOINT_ARCHIVE_PREFIX = 'checkpoints/';
 
+/** An org's folder in the archive; undefined for an org id no archived checkpoint can have (not one path segment). */
+export function checkpointArchiveFolderOf(orgId: string): string | undefined {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(orgId) ? `${CHECKPOINT_ARCHIVE_PREFIX}${orgId}/` : undefined;
+}
+
+/** Whether an archive key is one of `checkpointArchiveKey`'s in this folder (anything else in the folder is ignored). */
+export const isCheckpointArchiveKey = (folder: string, key: string): boolean =>
+  key.startsWith(folder) && /^\d{16}\.json$/.test(key.slice(folder.length));
+
+/** The key a listing starts after to find the checkpoints above `size` (none: from the folder's start). */
+export const archiveKeyAfter = (folder: string, size: number): string | undefined =>
+  size >= 0 ? `${folder}${String(size).padStart(16, '0')}.json` : undefined;
+
 /** The 7 fields of a checkpoint, in the order the archive writes them. */
 const FIELDS = ['org_id', 'tree_size', 'root_hash', 'issued_at', 'body', 'signature', 'key_id'] as const;
 

@@ -196,10 +196,20 @@ export async function integrateOrg(ports: IntegratorPorts, orgId: string, option
     let checkpoint: Checkpoint | undefined;
     const due = options.nowMs() - head.checkpointAtMs >= options.checkpointIntervalSeconds * 1000;
     if (size > head.checkpointSize && due) {
-      if (head.checkpointSize > 0) {
-        const last = await store.latestCheckpoint(orgId);
-        const lastRoot = last ? hashFromBase64(last.root_hash) : undefined;
-        if (!last || last.tree_size !== head.checkpointSize || !lastRoot) throw new Error(`log of ${orgId}: the head names checkpoint ${head.checkpointSize}, which is not stored`);
+      // What was signed is what the write-once archive holds, not what the log table says: the largest archived
+      // checkpoint from the head's own on (normally exactly it: one LIST and one GET). A head rewound or a checkpoint
+      // item deleted or forged in the table cannot hide a signed checkpoint, so a rewritten history is never signed.
+      const publicKeyPem = await ports.signer.publicKeyPem();
+      const archived = await ports.archive.latestAbove(orgId, head.checkpointSize - 1);
+      const stored = head.checkpointSize > 0 ? await store.latestCheckpoint(orgId) : undefined;
+      if (head.checkpointSize > 0 && !(stored && stored.tree_size === head.checkpointSize && checkpointVerifies(stored, publicKeyPem))) {
+        throw new Error(`log of ${orgId}: the head names checkpoint ${head.checkpointSize}, which is not stored or does not verify under the key`);
+      }
+      for (const last of [archived, stored]) {
+        if (!last) continue;
+        const lastRoot = hashFromBase64(last.root_hash);
+        if (last.org_id !== orgId || !lastRoot || !checkpointVerifies(last, publicKeyPem)) throw new Error(`log of ${orgId}: checkpoint ${last.tree_size} does not verify under the key`);
+        if (last.tree_size > size) throw new Error(`log of ${orgId}: checkpoint ${last.tree_size} was signed but the log holds ${size} leaves: the log table was rewound`);
         const proof = await consistencyProof(reader, last.tree_size, size);
         if (!verifyConsistency(last.tree_size, size, proof, lastRoot, root)) {
           throw new Error(`log of ${orgId}: the tree of ${size} leaves is not consistent with the signed checkpoint of ${last.tree_size}: its tiles were changed`);

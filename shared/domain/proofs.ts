@@ -158,6 +158,12 @@ export interface CheckpointSigner {
 /** Where signed checkpoints are also kept, write-once: S3 with Object Lock (compliance) in AWS, files locally. */
 export interface CheckpointArchive {
   put(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * The org's archived checkpoint of the largest tree size above `size` (any size when `size` < 0), undefined when
+   * there is none. The archive, not the log table, is what says which checkpoints were signed: the integrator checks
+   * against it before signing, so a log table rewound under a signed checkpoint is never signed again.
+   */
+  latestAbove(orgId: string, size: number): Promise<Checkpoint | undefined>;
 }
 
 /** Signs a statement: the checkpoint as routes, the archive and bundles carry it. */

@@ -226,7 +226,11 @@ function counted(signer: CheckpointSigner, archive: CheckpointArchive) {
   return {
     counts,
     signer: { keyId: () => signer.keyId(), publicKeyPem: () => signer.publicKeyPem(), sign: async (m: Uint8Array) => { const t = performance.now(); counts.signs++; try { return await signer.sign(m); } finally { counts.ms += performance.now() - t; } } } satisfies CheckpointSigner,
-    archive: { put: async (c: Checkpoint) => { const t = performance.now(); counts.puts++; try { await archive.put(c); } finally { counts.ms += performance.now() - t; } } } satisfies CheckpointArchive,
+    archive: {
+      put: async (c: Checkpoint) => { const t = performance.now(); counts.puts++; try { await archive.put(c); } finally { counts.ms += performance.now() - t; } },
+      // The integrator's check against the archive (one LIST + one GET per checkpoint in S3), timed with the signing.
+      latestAbove: async (orgId: string, size: number) => { const t = performance.now(); try { return await archive.latestAbove(orgId, size); } finally { counts.ms += performance.now() - t; } },
+    } satisfies CheckpointArchive,
   };
 }
 

@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,7 +14,7 @@ import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { sha256Hex } from '../../shared/domain/canonical.js';
 import { eventKeysFor, logKeys } from '../../shared/domain/keys.js';
 import { auditOrg } from '../../shared/domain/log-audit.js';
-import { leafHashOf } from '../../shared/domain/merkle.js';
+import { leafHashOf, treeHashOf } from '../../shared/domain/merkle.js';
 import { integrateOrg, type IntegratorPorts } from '../../shared/domain/proof-log.js';
 import { leafRecordOf } from '../../shared/domain/proofs.js';
 import { createFanoutHandler } from '../../shared/stream/handler.js';
@@ -126,6 +126,35 @@ describe('issue #25 red team: the log table written by hand', () => {
     expect(later.removed.map((r) => r.id)).toEqual([ids[0]]);
     expect(later.expired.map((r) => r.id).sort()).toEqual([ids[1]!, ids[2]!].sort());
     expect(later.erased).toEqual([]);
+  });
+
+  it('refuses to sign a history rewound under a signed checkpoint (the head, tiles and checkpoint items rewritten to drop a deleted event\'s leaf)', async () => {
+    const { orgId, key } = await api.newOrg();
+    await post(key, 3);
+    await drain();
+    expect(await integrate(orgId)).toMatchObject({ status: 'done', appended: 3, size: 3, checkpoint: { tree_size: 3 } });
+    const leaves = await api.deps.proofLog.leavesInOrder(orgId, 3);
+    // The insider deletes the last event and every trace of its leaf: the tile, the head (back to 2 leaves, no
+    // checkpoint yet), the checkpoint items of size 3, its leaf item.
+    const gone = leaves[2]!.id;
+    await documents.send(new DeleteCommand({ TableName: eventsTable, Key: { pk: eventKeysFor.pk(orgId, gone) } }));
+    const kept = leaves.slice(0, 2);
+    const packed = new Uint8Array(64);
+    kept.forEach((leaf, i) => packed.set(leaf.leafHash, i * 32));
+    await documents.send(new PutCommand({ TableName: logTable, Item: { ...logKeys.tile(orgId, 0, 0), level: 0, tile_index: 0, width: 2, hashes: packed, ids: kept.map((l) => l.id).join('\n') } }));
+    await documents.send(new UpdateCommand({
+      TableName: logTable, Key: logKeys.head(orgId), UpdateExpression: 'SET size = :two, root = :root, cp_size = :zero, cp_at = :zero',
+      ExpressionAttributeValues: { ':two': 2, ':root': treeHashOf(kept.map((l) => l.leafHash)), ':zero': 0 },
+    }));
+    for (const pk of [logKeys.checkpointsBySize(orgId), logKeys.checkpointsByTime(orgId)]) {
+      const { Items } = await documents.send(new QueryCommand({ TableName: logTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk } }));
+      for (const item of Items ?? []) await documents.send(new DeleteCommand({ TableName: logTable, Key: { pk: item.pk, sk: item.sk } }));
+    }
+    await documents.send(new DeleteCommand({ TableName: logTable, Key: logKeys.leaf(orgId, gone) }));
+
+    await expect(integrate(orgId)).rejects.toThrow(/checkpoint 3 was signed but the log holds 2 leaves/);
+    // Nothing new was signed: the write-once archive still holds checkpoint 3 only.
+    expect(readdirSync(join(dir, 'checkpoints', orgId))).toEqual([`${'3'.padStart(16, '0')}.json`]);
   });
 
   it('still names a real erasure erased (the mark the erasure path writes carries its seal)', async () => {
