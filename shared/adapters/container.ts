@@ -214,17 +214,24 @@ export function createDependencies(config: Config = loadConfig(), overrides: Cli
     // KMS and the Object Lock bucket in AWS; the runtime's key file and folder locally (localStandIns).
     checkpointSigner: () => (config.checkpointKeyArn
       ? new KmsCheckpointSigner(config.checkpointKeyArn, createKmsClient({ region: config.region }))
-      : localStandIns.checkpointSigner ?? missing('CHECKPOINT_KEY_ARN (or the local signer)')),
+      : localStandIns.checkpointSigner ?? unconfigured<CheckpointSigner>('CHECKPOINT_KEY_ARN (or the local signer)', ['keyId', 'sign', 'publicKeyPem'])),
     checkpointArchive: () => (config.checkpointBucketName
       ? new S3CheckpointArchive(config.checkpointBucketName, createS3Client({ region: config.region }))
-      : localStandIns.checkpointArchive ?? missing('CHECKPOINT_BUCKET_NAME (or the local archive)')),
+      : localStandIns.checkpointArchive ?? unconfigured<CheckpointArchive>('CHECKPOINT_BUCKET_NAME (or the local archive)', ['put'])),
     clock: () => systemClock,
   });
   return deps;
 }
 
-function missing(what: string): never {
-  throw new Error(`leadlog configuration: ${what} is required for proof of record`);
+/**
+ * A port this function's configuration does not give: made without error (dependencies are spread whole, and most
+ * functions never sign), failing on first use with what is missing.
+ */
+function unconfigured<T>(what: string, methods: (keyof T & string)[]): T {
+  const fail = async () => {
+    throw new Error(`leadlog configuration: ${what} is required for proof of record`);
+  };
+  return Object.fromEntries(methods.map((method) => [method, fail])) as T;
 }
 
 /** Local stand-ins for the fan-out's AWS sinks (infra/local/: the local bus and the Parquet archive). */

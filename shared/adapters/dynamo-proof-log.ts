@@ -47,7 +47,10 @@ export class DynamoProofLogStore implements ProofLogStore {
 
   async enqueue(orgId: string, leaves: readonly QueuedLeaf[], nowMs: number): Promise<void> {
     if (leaves.length === 0) return;
-    await writeAll(this.client, this.tableName, leaves.map((leaf) => ({
+    // One item per key: a batch may carry an id twice (an event erased and written again under the same id, a
+    // retried record), and DynamoDB refuses a BatchWriteItem whose keys repeat (the whole batch, every time).
+    const byKey = new Map(leaves.map((leaf) => [`${leaf.shard}/${leaf.id}`, leaf]));
+    await writeAll(this.client, this.tableName, [...byKey.values()].map((leaf) => ({
       PutRequest: { Item: { ...logKeys.queued(orgId, leaf.shard, leaf.id), hash: leaf.leafHash, received_at: leaf.receivedAt, event_expires_at: leaf.expiresAt, ...(leaf.seal ? { seal: leaf.seal } : {}) } },
     })));
     // After the queue items: a mark seen means its items are there (the integrator reads the queue strongly).
@@ -194,7 +197,8 @@ export class DynamoProofLogStore implements ProofLogStore {
   }
 
   async dequeue(orgId: string, leaves: readonly Pick<QueuedLeaf, 'id' | 'shard'>[]): Promise<void> {
-    await writeAll(this.client, this.tableName, leaves.map((leaf) => ({ DeleteRequest: { Key: logKeys.queued(orgId, leaf.shard, leaf.id) } })));
+    const byKey = new Map(leaves.map((leaf) => [`${leaf.shard}/${leaf.id}`, leaf]));
+    await writeAll(this.client, this.tableName, [...byKey.values()].map((leaf) => ({ DeleteRequest: { Key: logKeys.queued(orgId, leaf.shard, leaf.id) } })));
   }
 
   async recordCheckpoint(checkpoint: Checkpoint, owner: string): Promise<void> {
@@ -246,7 +250,7 @@ export class DynamoProofLogStore implements ProofLogStore {
   }
 
   async markErased(orgId: string, ids: readonly string[], atIso: string): Promise<void> {
-    await writeAll(this.client, this.tableName, ids.map((id) => {
+    await writeAll(this.client, this.tableName, [...new Set(ids)].map((id) => {
       const seal = erasureSealOf(orgId, id, atIso); // the audit believes an erasure only with it (the erasure job holds the key)
       return { PutRequest: { Item: { ...logKeys.erased(orgId, id), id, erased_at: atIso, ...(seal ? { seal } : {}) } } };
     }));

@@ -254,6 +254,8 @@ export function eventOfRecord(record: StreamRecordView): LeadEvent | undefined {
   return event;
 }
 
+const finiteOrZero = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
 /** The index shard an item's day key names (`<org>~<k>#…`; shard 0 has no `~`). */
 function shardOfKey(dayKey: unknown): number {
   const match = typeof dayKey === 'string' ? /^[^#~]*~(\d{1,5})#/.exec(dayKey) : null;
@@ -264,7 +266,9 @@ export function decodeRecord(view: StreamRecordView): DecodedRecord {
   const event = eventOfRecord(view);
   const image = view.newImage;
   const proof = event && typeof image?.record_hash === 'string'
-    ? { contentHash: image.record_hash, ...(typeof image.seal === 'string' ? { seal: image.seal } : {}), expiresAt: Number(image.expires_at), shard: shardOfKey(image.day_key) }
+    // Any value an item put by hand may hold is read into a well-formed proof (a TTL that is not a number reads 0):
+    // such an item fails its seal later and is refused alone, never failing the batch it rides in.
+    ? { contentHash: image.record_hash, ...(typeof image.seal === 'string' ? { seal: image.seal } : {}), expiresAt: finiteOrZero(image.expires_at), shard: shardOfKey(image.day_key) }
     : undefined;
   return { sequenceNumber: view.sequenceNumber, event, ...(proof ? { proof } : {}) };
 }

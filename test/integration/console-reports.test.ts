@@ -196,7 +196,9 @@ describe('the Reports page in a real browser', () => {
     await page.type('form[aria-label="Report filters"] input[name=flow_id]', 'flow_rep');
     await page.click('form[aria-label="Report filters"] button[type=submit]');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('flow_id') === 'flow_rep');
-    // The filter reloads the report: its measure control is drawn again once the new rows have arrived.
+    // The filter reloads the report: its measure control is drawn again once the new rows have arrived (the old one
+    // may still be on the page for a moment, so wait for the reload's request to settle first).
+    await page.waitForNetworkIdle({ idleTime: 300 });
     await page.waitForSelector('select[name=measure]');
     await page.select('select[name=measure]', 'max_duration_ms');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('measure') === 'max_duration_ms');

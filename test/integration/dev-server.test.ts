@@ -121,7 +121,7 @@ describe('npm start behaves like a proper dev server (contract section 7)', () =
   }
 
   it('every tool answers --help with its usage, exit 0, and leaves nothing running', () => {
-    const tools = ['infra/local/start.ts', 'infra/local/keys-cli.ts', 'scripts/athena.ts', 'scripts/fuzz.ts', 'scripts/load.ts', 'scripts/webhook-sample.ts', 'scripts/archive.ts', 'scripts/docs-catalogue.ts', 'scripts/export.ts', 'scripts/scale-model.ts', 'scripts/leadconduit.ts', 'test/bench/run.ts'];
+    const tools = ['infra/local/start.ts', 'infra/local/keys-cli.ts', 'scripts/athena.ts', 'scripts/fuzz.ts', 'scripts/load.ts', 'scripts/webhook-sample.ts', 'scripts/archive.ts', 'scripts/docs-catalogue.ts', 'scripts/export.ts', 'scripts/scale-model.ts', 'scripts/leadconduit.ts', 'scripts/verify.ts', 'test/bench/run.ts'];
     const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
     // Every npm run tool of package.json is in the list (the test runner and its screenshot run, type-check and synth are not ours).
     for (const [name, command] of Object.entries(scripts)) {

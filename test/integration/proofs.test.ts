@@ -126,7 +126,8 @@ describe('proof of record', () => {
     const { queueLeaves } = await import('../../shared/domain/proof-log.js');
     const records = loggable.map((image, i) => decodeRecord({ eventName: 'INSERT', sequenceNumber: String(i), newImage: image }));
     const batch = records.map((r) => ({ event: r.event!, proof: r.proof! }));
-    await queueLeaves(api.deps.proofLog, batch, Date.now());
+    // One batch holding each record twice (an id written, erased and written again; a retried record): keys repeat.
+    await queueLeaves(api.deps.proofLog, [...batch, ...batch], Date.now());
     const [a, b] = await Promise.all([integrate(orgId), integrate(orgId)]);
     expect([a.status, b.status].sort()).toEqual(['busy', 'done']);
     await queueLeaves(api.deps.proofLog, batch, Date.now()); // after the integration: dropped, not appended
@@ -138,9 +139,15 @@ describe('proof of record', () => {
     const { seal: _seal, record_hash: _hash, ...unsealed } = loggable[1]!;
     const bare = { ...unsealed, pk: eventKeysFor.pk(orgId, randomUUID()), id: randomUUID() };
     await documents.send(new PutCommand({ TableName: eventsTable, Item: bare }));
+    // Odd values where numbers and strings belong ride in the same batch as a real event: refused alone.
+    const odd = { ...loggable[2]!, pk: eventKeysFor.pk(orgId, randomUUID()), id: randomUUID(), expires_at: 'soon', received_at: 42, day_key: `${orgId}~x#` };
+    await documents.send(new PutCommand({ TableName: eventsTable, Item: odd }));
+    const [late] = await post(key, 'lead_r', 1);
     await drain();
-    expect(await integrate(orgId)).toMatchObject({ status: 'done', appended: 0, size: 4 });
-    expect((await api.deps.proofLog.leavesInOrder(orgId, 4)).map((l) => l.id).sort()).toEqual([...ids].sort());
+    expect(await integrate(orgId)).toMatchObject({ status: 'done', appended: 1, size: 5 });
+    ids.push(late!);
+    expect(await integrate(orgId)).toMatchObject({ status: 'done', appended: 0, size: 5 });
+    expect((await api.deps.proofLog.leavesInOrder(orgId, 5)).map((l) => l.id).sort()).toEqual([...ids].sort());
   });
 
   it('heals a run that died before its commit: the next run appends each leaf once and the root is the RFC 9162 root of the leaves in order', async () => {

@@ -5,6 +5,9 @@ import { inject } from 'vitest';
 import { localEnvironment } from '../../infra/local/settings.js';
 import { configurePseudonymKey } from '../../shared/domain/masking.js';
 import { configureSealKey } from '../../shared/domain/proofs.js';
+import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
+import { LocalCheckpointArchive } from '../../infra/local/local-checkpoint-archive.js';
+import { LocalCheckpointSigner } from '../../infra/local/local-checkpoint-signer.js';
 import { checkResponse } from './openapi-validator.js';
 
 // Every test process talks to the run's DynamoDB Local exactly as `npm start` does: same environment variables.
@@ -15,6 +18,9 @@ Object.assign(process.env, localEnvironment(inject('dynamoEndpoint'), inject('ta
 // As npm start does (and each masking function at its cold start): the pseudonym key, before anything is masked.
 configurePseudonymKey(process.env.PSEUDONYM_SECRET!);
 configureSealKey(process.env.PSEUDONYM_SECRET!); // and the seal of each event written (proof of record), keyed from it
+// As npm start does: checkpoints signed with a key file and archived in the test process's data folder.
+localStandIns.checkpointSigner = new LocalCheckpointSigner(process.env.PROOF_KEY_FILE!);
+localStandIns.checkpointArchive = new LocalCheckpointArchive(process.env.CHECKPOINT_ARCHIVE_DIR!);
 
 // Every answer any test receives from a local API (a /v1/ path on this machine) is checked against the OpenAPI
 // document; one that does not match fails the request, and so the test that made it.
