@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { exitWithUsageOnHelp } from '../infra/local/cli.js';
 import { forgetJavaPid, LOCAL_TABLE_PREFIX, runningRuntime, startLocalDynamo } from '../infra/local/runtime.js';
 import { localEnvironment, localSettings } from '../infra/local/settings.js';
-import { createKmsClient } from '../shared/adapters/aws-clients.js';
+import { createKmsClient, createS3Client } from '../shared/adapters/aws-clients.js';
+import { S3CheckpointArchive } from '../shared/adapters/s3-checkpoint-archive.js';
+import { LocalCheckpointArchive } from '../infra/local/local-checkpoint-archive.js';
 import { configurePseudonymsFrom, createDependencies } from '../shared/adapters/container.js';
 import { KmsCheckpointSigner } from '../shared/adapters/kms-checkpoint-signer.js';
 import { loadConfig, type Config } from '../shared/config.js';
@@ -157,7 +159,13 @@ async function auditOrgCommand(orgId: string): Promise<number> {
       await configurePseudonymsFrom({ ...config, pseudonymSecretArn: config.pseudonymSecretArn ?? process.env.PSEUDONYM_SECRET_ARN });
       const publicKeyPem = await publicKeyOf(config);
       const deps = createDependencies(config);
-      const report = await auditOrg({ store: deps.proofLog, events: deps.events }, orgId, {
+      // The write-once archive says what was signed: CHECKPOINT_BUCKET_NAME from the environment for --aws, the
+      // data folder locally.
+      const bucket = config.checkpointBucketName;
+      const archiveDir = config.checkpointArchiveDir;
+      const archive = bucket ? new S3CheckpointArchive(bucket, createS3Client({ region: config.region })) : archiveDir ? new LocalCheckpointArchive(archiveDir) : undefined;
+      if (!archive) console.log('archive: none configured (set CHECKPOINT_BUCKET_NAME): the log table\'s own checkpoints are trusted');
+      const report = await auditOrg({ store: deps.proofLog, events: deps.events, ...(archive ? { archive } : {}) }, orgId, {
         publicKeyPem, nowMs: Date.now(), checkpointIntervalMs: config.checkpointIntervalSeconds * 1_000,
       });
       const { checkpoint } = report;

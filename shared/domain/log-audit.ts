@@ -1,7 +1,9 @@
 import { leafHashOf, treeHashOf, type Hash, type LeafRecord } from './merkle.js';
 import type { EventStore } from './ports.js';
 import type { ProofLogStore } from './proof-log.js';
-import { checkpointVerifies, entrySealVerifies, erasureSealVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, type Checkpoint } from './proofs.js';
+import {
+  checkpointVerifies, entrySealVerifies, erasureSealVerifies, hashFromBase64, hashToBase64, leafRecordOf, sealVerifies, type Checkpoint, type CheckpointArchive,
+} from './proofs.js';
 
 /**
  * `npm run verify -- --org <id>`'s judgement, pure: the org's log as stored (leaf hashes in index order, the latest
@@ -172,6 +174,12 @@ export function auditLog(input: AuditInput): AuditReport {
 export interface AuditPorts {
   store: Pick<ProofLogStore, 'head' | 'latestCheckpoint' | 'leavesInOrder' | 'leavesOf'>;
   events: Pick<EventStore, 'scanRecords'>;
+  /**
+   * The write-once checkpoint archive: what was signed, whatever the log table says now. Without it the audit trusts
+   * the table's latest checkpoint, and a table whose checkpoint items were deleted (with the head and tiles rewound
+   * under them) reads as a log never checkpointed that far.
+   */
+  archive?: Pick<CheckpointArchive, 'latestAbove'>;
 }
 
 /** Leaves looked up per batch (the store splits them into BatchGetItem calls itself). */
@@ -186,7 +194,16 @@ const LEAF_LOOKUP_BATCH = 1_000;
 export async function auditOrg(
   ports: AuditPorts, orgId: string, options: { publicKeyPem: string; nowMs: number; checkpointIntervalMs: number },
 ): Promise<AuditReport & { size: number; checkpoint: Checkpoint | undefined; scanned: number }> {
-  const [head, checkpoint] = await Promise.all([ports.store.head(orgId), ports.store.latestCheckpoint(orgId)]);
+  const [head, stored] = await Promise.all([ports.store.head(orgId), ports.store.latestCheckpoint(orgId)]);
+  let checkpoint = stored;
+  const archiveProblems: string[] = [];
+  // The archive's largest checkpoint at or above the table's (normally the same one): when larger, it is the one to
+  // judge the log by, and the table lost checkpoint items.
+  const archived = await ports.archive?.latestAbove(orgId, (stored?.tree_size ?? 0) - 1);
+  if (archived && (!stored || archived.tree_size > stored.tree_size)) {
+    archiveProblems.push(`the checkpoint archive holds checkpoint ${archived.tree_size} but the log table's latest is ${stored ? stored.tree_size : 'none'} (checkpoint items were deleted from the table)`);
+    checkpoint = archived;
+  }
   const size = head?.size ?? 0;
   const ordered = await ports.store.leavesInOrder(orgId, size);
   const leaves: AuditLeaf[] = [];
@@ -224,5 +241,6 @@ export async function auditOrg(
     });
   }
   const report = auditLog({ leaves, checkpoint, publicKeyPem: options.publicKeyPem, erased, events, nowMs: options.nowMs, checkpointIntervalMs: options.checkpointIntervalMs });
-  return { ...report, size, checkpoint, scanned: events.length };
+  if (archiveProblems.length > 0) report.root_matches = false;
+  return { ...report, problems: [...archiveProblems, ...report.problems], size, checkpoint, scanned: events.length };
 }

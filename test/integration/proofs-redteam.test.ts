@@ -155,6 +155,16 @@ describe('issue #25 red team: the log table written by hand', () => {
     await expect(integrate(orgId)).rejects.toThrow(/checkpoint 3 was signed but the log holds 2 leaves/);
     // Nothing new was signed: the write-once archive still holds checkpoint 3 only.
     expect(readdirSync(join(dir, 'checkpoints', orgId))).toEqual([`${'3'.padStart(16, '0')}.json`]);
+    // The audit judges by the archive's checkpoint, not the table's (which now has none: "nothing signed yet").
+    const report = await auditOrg({ store: api.deps.proofLog, events: api.deps.events, archive: new LocalCheckpointArchive(dir) }, orgId, {
+      publicKeyPem: await signer.publicKeyPem(), nowMs: Date.now(), checkpointIntervalMs: 10_000,
+    });
+    expect(report.root_matches).toBe(false);
+    expect(report.checkpoint?.tree_size).toBe(3);
+    expect(report.problems).toEqual([
+      'the checkpoint archive holds checkpoint 3 but the log table\'s latest is none (checkpoint items were deleted from the table)',
+      'checkpoint 3: the log holds only 2 leaves (leaves were removed from the log itself)',
+    ]);
   });
 
   it('still names a real erasure erased (the mark the erasure path writes carries its seal)', async () => {
