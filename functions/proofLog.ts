@@ -34,7 +34,10 @@ export const handler = withPseudonymKey('proofLog', async (_event: unknown, cont
     orgs: results.length, failed: failed.length,
     appended: results.reduce((n, r) => n + (r.result?.status === 'done' ? r.result.appended : 0), 0),
     checkpoints: results.filter((r) => r.result?.status === 'done' && r.result.checkpoint).length,
+    // Queue items without a valid seal (put into the log table by hand): never appended, and worth a look.
+    refused: results.reduce((n, r) => n + (r.result?.status === 'done' ? r.result.refused : 0), 0),
   };
+  if (summary.refused > 0) console.error(JSON.stringify({ level: 'ERROR', message: 'queue items without a valid seal refused (the log table written by hand?)', refused: summary.refused }));
   // A failure fails the invocation too: the errors alarm sees it (and no org is silently left behind).
   if (failed.length > 0) throw new Error(`log integration failed for ${failed.length} of ${results.length} orgs`);
   return summary;
