@@ -15,7 +15,8 @@ import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
  * 8 KiB of hashes when full, plus the ids on level 0), one per leaf, one head per org written about once a minute
  * by its single integrator, two per checkpoint (by time and by size).
  */
-const WRITE_CONCURRENCY = 16;
+/** Batch writes in flight per call: an org's minute at 10,000 events/s is ~1.2M leaf puts and queue deletes. */
+const WRITE_CONCURRENCY = 64;
 const bytes = (value: unknown): Uint8Array => (value instanceof Uint8Array ? value : new Uint8Array(0));
 const hashesFrom = (packed: Uint8Array): Hash[] => {
   const out: Hash[] = [];
@@ -117,8 +118,8 @@ export class DynamoProofLogStore implements ProofLogStore {
     return out;
   }
 
-  async leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>> {
-    const keys = ids.flatMap((id) => [logKeys.leaf(orgId, id), logKeys.erased(orgId, id)]);
+  async leavesOf(orgId: string, ids: readonly string[], options: { marks?: boolean } = {}): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>> {
+    const keys = ids.flatMap((id) => (options.marks ?? true ? [logKeys.leaf(orgId, id), logKeys.erased(orgId, id)] : [logKeys.leaf(orgId, id)]));
     const items = await batchGetAll(this.client, this.tableName, keys, { consistent: true });
     const leaves = new Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>();
     const erased = new Map<string, { at: string; seal: unknown }>();
@@ -239,9 +240,13 @@ export class DynamoProofLogStore implements ProofLogStore {
   async checkpoints(orgId: string, fromIso: string, toIso: string, limit: number, after?: string): Promise<{ checkpoints: Checkpoint[]; next?: string }> {
     // Sort keys `<issued_at>#<size>` with issued_at in one fixed ISO form (24 characters): sk ≥ from holds exactly when
     // issued_at ≥ from, and sk ≤ to exactly when issued_at < to (an sk with issued_at = to is longer, so greater).
+    const start = after !== undefined && after >= fromIso ? `${after}\u0000` : fromIso;
+    // An empty range (a `from` past the default `to`, a cursor past `to`) is an empty page: DynamoDB refuses a
+    // BETWEEN whose lower bound is above its upper one (ValidationException, which would be a 500).
+    if (start > toIso) return { checkpoints: [] };
     const { Items, LastEvaluatedKey } = await this.client.send(new QueryCommand({
       TableName: this.tableName, KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': logKeys.checkpointsByTime(orgId), ':from': after !== undefined && after >= fromIso ? `${after}\u0000` : fromIso, ':to': toIso },
+      ExpressionAttributeValues: { ':pk': logKeys.checkpointsByTime(orgId), ':from': start, ':to': toIso },
       Limit: limit,
     }));
     const checkpoints = (Items ?? []).map(checkpointOf);

@@ -73,7 +73,8 @@ export interface ProofLogStore {
   /** Up to `limit` queued leaves from shards [0, shards). */
   queued(orgId: string, shards: number, limit: number): Promise<QueuedLeaf[]>;
   /** Leaf items by event id (those that exist). */
-  leavesOf(orgId: string, ids: readonly string[]): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>>;
+  /** Leaf items by event id (those that exist), with their erasure marks unless `marks` is false (the integrator's read). */
+  leavesOf(orgId: string, ids: readonly string[], options?: { marks?: boolean }): Promise<Map<string, StoredLeaf & { erasedAt?: string; erasedSeal?: string }>>;
   /** A reader of the org's tree through its tiles (cached per reader); `load` fetches tiles into the cache. */
   tiles(orgId: string): TileReader;
   writeTiles(orgId: string, tiles: readonly Tile[]): Promise<void>;
@@ -174,7 +175,7 @@ export async function integrateOrg(ports: IntegratorPorts, orgId: string, option
       if (!entrySealVerifies(orgId, leaf, leaf.seal)) refused += 1;
       else if (!unique.has(leaf.id)) unique.set(leaf.id, leaf);
     }
-    const existing = await store.leavesOf(orgId, [...unique.keys()]);
+    const existing = await store.leavesOf(orgId, [...unique.keys()], { marks: false }); // one read per leaf: marks are not its business
     const todo = [...unique.values()]
       .filter((leaf) => !(existing.get(leaf.id)?.index !== undefined && existing.get(leaf.id)!.index < head.size))
       .sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
