@@ -255,6 +255,7 @@ async function main(): Promise<void> {
       `  your rules: ${subscriberRules.length > 0 ? `${subscriberRules.map((r) => r.name).join(', ')} from ${localSettings.rulesFile} → .data/rules/<name>.jsonl` : 'none (add leadlog.rules.json: {"<rule name>": <event pattern>})'}`,
       `  archive:   .data/archive/events/org_id=…/dt=…/*.parquet (npm run athena -- "SELECT …" or --query <name> --org <id>)`,
       `  LeadConduit: drop Event Streaming files into ${relative(process.cwd(), join(inboxRoot, 'leadconduit', orgId)) || '.'}/<lead id>/<event id>.json (ingested within 5 s)`,
+      `  proofs:    each org's log checkpointed every ${config.checkpointIntervalSeconds} s (key .data/proof-signing-key.pem, checkpoints .data/checkpoints/); npm run verify -- --org ${orgId}`,
       `  DynamoDB:  ${dynamo.endpoint}   (tables ${Object.values(tableNames).join(', ')}; data in ${join(DATA_DIR, 'dynamodb')})`,
       `  dev org:   ${orgId}   (.data/dev-org-id)`,
       `  API key:   ${apiKey}   (.data/dev-api-key; scopes ${SCOPES.join(', ')})`,
