@@ -179,3 +179,23 @@ describe('issue #25 red team: the log table written by hand', () => {
     expect(report.removed).toEqual([]);
   });
 });
+
+describe('issue #25 red team: the routes\' parameters', () => {
+  it('answers an empty page, not a 500, for a checkpoint range that is empty: from past the default to, a well-formed cursor past to', async () => {
+    const { orgId, key } = await api.newOrg();
+    await post(key, 1);
+    await drain();
+    await integrate(orgId);
+    const cursorAt = (position: string) => Buffer.from(position).toString('base64url');
+    for (const query of [
+      'from=2999-01-01T00:00:00Z',
+      `cursor=${cursorAt('2999-01-01T00:00:00.000Z#0000000000000001')}`,
+      `to=2000-01-02T00:00:00Z&cursor=${cursorAt('2001-01-01T00:00:00.000Z#0000000000000001')}`,
+    ]) {
+      const response = await api.request('GET', `/v1/proofs/checkpoints?${query}`, { key });
+      expect(response.status, `${query}: ${response.text}`).toBe(200);
+      expect(response.body).toEqual({ items: [], next_cursor: null });
+    }
+    expect((await api.request('GET', '/v1/proofs/checkpoints', { key })).body.items).toHaveLength(1);
+  });
+});
