@@ -104,6 +104,8 @@ show('checkpoints', `checkpoints: ${result.checked.checkpoints} signed checkpoin
 const earlier = Array.isArray(b.checkpoints) ? Math.max(0, b.checkpoints.length - 1) : 0;
 show('consistency', `consistency: ${earlier} earlier checkpoints are prefixes of the latest (RFC 9162): ${state('consistency')}`);
 show('events', `events: ${result.checked.events} events' records, raw bytes, leaves and inclusion proofs: ${state('events')}`);
+// What the leaves say the events are of (the bundle's lead_id is only its label: a family's bundle holds every member's).
+if (result.leads.length > 0) console.log(`leads: the events' leaves name ${result.leads.slice(0, 20).join(', ')}${result.leads.length > 20 ? ` and ${result.leads.length - 20} more` : ''}`);
 console.log(`pending: ${result.checked.pending} events of the lead stored but not yet in a checkpoint (not proven by this bundle)`);
 console.log(result.ok ? 'verified: every check holds' : `NOT verified: ${result.failures.length} checks fail`);
 process.exit(result.ok ? 0 : 1);

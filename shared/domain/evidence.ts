@@ -70,6 +70,11 @@ export interface BundleVerification {
   keySource: 'pinned' | 'bundle';
   /** The same failures by check group (bundle: its own fields and the key), for a one-line-per-group summary. */
   groups: Record<CheckGroup, string[]>;
+  /**
+   * The lead ids the events' leaves name (the signed fact, whatever the bundle's own `lead_id` field says: that field
+   * is a label, and a family's bundle holds the events of every lead merged with it).
+   */
+  leads: string[];
 }
 
 /** Longer than any RFC 9162 proof over a tree of at most 2^53 leaves (inclusion ≤ 53 hashes, consistency ≤ 2·53). */
@@ -151,7 +156,8 @@ export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string 
   };
   const keySource = options.trustedKeyPem !== undefined ? 'pinned' : 'bundle';
   const checked = { checkpoints: 0, events: 0, pending: 0 };
-  const done = (): BundleVerification => ({ ok: failures.length === 0, failures, checked, keySource, groups });
+  const leads = new Set<string>();
+  const done = (): BundleVerification => ({ ok: failures.length === 0, failures, checked, keySource, groups, leads: [...leads] });
 
   if (!isObject(bundle)) {
     fail('bundle', 'bundle: not a JSON object');
@@ -264,6 +270,7 @@ export function verifyBundle(bundle: unknown, options: { trustedKeyPem?: string 
       if (seenIds.has(value.id)) return eventFail('listed twice');
       seenIds.add(value.id);
       for (const failure of eventFailures(value as Json, orgId, latest, signedSizes, sortedSizes, seenIndexes)) eventFail(failure);
+      if (isObject(value.leaf) && isText(value.leaf.lead_id)) leads.add(value.leaf.lead_id);
     });
   }
 

@@ -35,7 +35,8 @@ describe('npm run verify -- <bundle>', () => {
     expect(lines[1]).toBe(`checkpoints: ${bundle.checkpoints.length} signed checkpoints of org ${bundle.org_id}, the latest of size ${bundle.checkpoint.tree_size} issued ${bundle.checkpoint.issued_at}: ok`);
     expect(lines[2]).toBe(`consistency: ${bundle.checkpoints.length - 1} earlier checkpoints are prefixes of the latest (RFC 9162): ok`);
     expect(lines[3]).toBe(`events: ${bundle.events.length} events' records, raw bytes, leaves and inclusion proofs: ok`);
-    expect(lines[4]).toMatch(/^pending: 1 events/);
+    expect(lines[4]).toBe(`leads: the events' leaves name ${[...new Set(bundle.events.map((e) => e.leaf.lead_id))].join(', ')}`);
+    expect(lines[5]).toMatch(/^pending: 1 events/);
     expect(lines.at(-1)).toBe('verified: every check holds');
   });
 
