@@ -1,24 +1,16 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LocalBus } from '../../infra/local/local-bus.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalCheckpointArchive } from '../../infra/local/local-checkpoint-archive.js';
-import { LocalCheckpointSigner } from '../../infra/local/local-checkpoint-signer.js';
-import { StreamPoller } from '../../infra/local/stream-poller.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { createIntegratorPorts } from '../../shared/adapters/container.js';
-import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { sha256Hex } from '../../shared/domain/canonical.js';
 import { eventKeysFor, logKeys } from '../../shared/domain/keys.js';
 import { auditOrg } from '../../shared/domain/log-audit.js';
 import { leafHashOf, treeHashOf } from '../../shared/domain/merkle.js';
-import { integrateOrg, type IntegratorPorts } from '../../shared/domain/proof-log.js';
 import { leafRecordOf } from '../../shared/domain/proofs.js';
-import { createFanoutHandler } from '../../shared/stream/handler.js';
-import { startTestApi, type TestApi } from '../support/api.js';
+import type { TestApi } from '../support/api.js';
+import { useProofLog } from '../support/proof-log.js';
 
 /**
  * Issue #25 red team (docs/security.md): a hostile insider with write access to the log table (not to the seal key).
@@ -26,35 +18,12 @@ import { startTestApi, type TestApi } from '../support/api.js';
  * a TTL edited on the way); a deletion must not pass for an expiry or an erasure by editing the leaf item's TTL or
  * putting an erasure mark, while a real expiry and a real erasure are still named as such.
  */
+const bench = useProofLog('leadlog-proofs-redteam-');
+const { dir, signer, documents, eventsTable, logTable, drain, integrate, audit } = bench;
 let api: TestApi;
-const dir = mkdtempSync(join(tmpdir(), 'leadlog-proofs-redteam-'));
-const documents = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-const eventsTable = inject('tableNames').events!;
-const logTable = inject('tableNames').log!;
-let ports: IntegratorPorts;
-let signer: LocalCheckpointSigner;
-
-beforeAll(async () => {
-  signer = new LocalCheckpointSigner(join(dir, 'key.pem'));
-  localStandIns.checkpointSigner = signer;
-  localStandIns.checkpointArchive = new LocalCheckpointArchive(dir);
-  api = await startTestApi();
-  ports = createIntegratorPorts(api.deps);
+beforeAll(() => {
+  api = bench.api;
 });
-afterAll(async () => {
-  await api.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function drain(): Promise<void> {
-  await new StreamPoller({
-    endpoint: inject('dynamoEndpoint'), tableName: eventsTable, batchSize: 1000, checkpointFile: join(dir, 'stream.json'),
-    handler: createFanoutHandler({ bus: new LocalBus({ rules: [] }), proofLog: api.deps.proofLog }),
-  }).drain();
-}
-
-const integrate = (orgId: string) =>
-  integrateOrg(ports, orgId, { owner: `test-${randomUUID()}`, nowMs: Date.now, leaseMs: 30_000, checkpointIntervalSeconds: 0, maxLeaves: 10_000 });
 
 async function post(key: string, n: number): Promise<string[]> {
   const ids: string[] = [];
@@ -65,9 +34,6 @@ async function post(key: string, n: number): Promise<string[]> {
   }
   return ids;
 }
-
-const audit = async (orgId: string, nowMs = Date.now()) =>
-  auditOrg({ store: api.deps.proofLog, events: api.deps.events }, orgId, { publicKeyPem: await signer.publicKeyPem(), nowMs, checkpointIntervalMs: 10_000 });
 
 const queueItems = async (orgId: string) =>
   (await documents.send(new QueryCommand({ TableName: logTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': logKeys.queue(orgId, 0) }, ConsistentRead: true }))).Items ?? [];

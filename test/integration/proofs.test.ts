@@ -1,29 +1,23 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ErasureRunner } from '../../infra/local/job-runner.js';
 import { LocalArchive } from '../../infra/local/local-archive.js';
 import { LocalBus } from '../../infra/local/local-bus.js';
-import { LocalCheckpointArchive } from '../../infra/local/local-checkpoint-archive.js';
-import { LocalCheckpointSigner } from '../../infra/local/local-checkpoint-signer.js';
 import { LocalExporter } from '../../infra/local/local-exporter.js';
-import { StreamPoller } from '../../infra/local/stream-poller.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { createErasureDependencies, createIntegratorPorts } from '../../shared/adapters/container.js';
+import { createErasureDependencies } from '../../shared/adapters/container.js';
 import { FileInboxObjects } from '../../shared/adapters/inbox-objects.js';
-import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { loadConfig } from '../../shared/config.js';
 import { verifyBundle } from '../../shared/domain/evidence.js';
 import { eventKeysFor } from '../../shared/domain/keys.js';
 import { treeHashOf, verifyConsistency, verifyInclusion } from '../../shared/domain/merkle.js';
-import { integrateOrg, type IntegratorPorts, type ProofLogStore } from '../../shared/domain/proof-log.js';
+import { type IntegratorPorts, type ProofLogStore } from '../../shared/domain/proof-log.js';
 import { checkpointVerifies, hashFromBase64, type Checkpoint } from '../../shared/domain/proofs.js';
-import { createFanoutHandler } from '../../shared/stream/handler.js';
-import { startTestApi, type TestApi } from '../support/api.js';
+import type { TestApi } from '../support/api.js';
+import { useProofLog } from '../support/proof-log.js';
 
 /**
  * Proof of record end to end (contract section 14, issue #25): events posted through the API, the real stream and
@@ -32,32 +26,14 @@ import { startTestApi, type TestApi } from '../support/api.js';
  * by hand never entering the log, a crash before the commit healed by the next run, erasure keeping the leaf, tenants
  * kept apart, and an evidence bundle that fails once an item is edited behind leadlog's back.
  */
+const bench = useProofLog('leadlog-proofs-');
+const { dir, documents, eventsTable, drain, integrate } = bench;
 let api: TestApi;
-const dir = mkdtempSync(join(tmpdir(), 'leadlog-proofs-'));
-const documents = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-const eventsTable = inject('tableNames').events!;
 let ports: IntegratorPorts;
-
-beforeAll(async () => {
-  localStandIns.checkpointSigner = new LocalCheckpointSigner(join(dir, 'key.pem'));
-  localStandIns.checkpointArchive = new LocalCheckpointArchive(dir);
-  api = await startTestApi();
-  ports = createIntegratorPorts(api.deps);
+beforeAll(() => {
+  api = bench.api;
+  ports = bench.ports;
 });
-afterAll(() => api.close());
-
-let streamRuns = 0;
-/** The events table's stream through the real fan-out (the bus a LocalBus, the log the real store), once. */
-async function drain(): Promise<void> {
-  await new StreamPoller({
-    endpoint: inject('dynamoEndpoint'), tableName: eventsTable, batchSize: 1000, checkpointFile: join(dir, 'stream.json'),
-    handler: createFanoutHandler({ bus: new LocalBus({ rules: [] }), proofLog: api.deps.proofLog }),
-  }).drain();
-  streamRuns += 1;
-}
-
-const integrate = (orgId: string, options: Partial<Parameters<typeof integrateOrg>[2]> = {}, over: IntegratorPorts = ports) =>
-  integrateOrg(over, orgId, { owner: `test-${randomUUID()}`, nowMs: Date.now, leaseMs: 30_000, checkpointIntervalSeconds: 0, maxLeaves: 10_000, ...options });
 
 const post = async (key: string, lead: string, n: number) => {
   const ids: string[] = [];

@@ -2,22 +2,13 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { zstdDecompressSync } from 'node:zlib';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LocalBus } from '../../infra/local/local-bus.js';
-import { LocalCheckpointArchive } from '../../infra/local/local-checkpoint-archive.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalCheckpointSigner } from '../../infra/local/local-checkpoint-signer.js';
-import { StreamPoller } from '../../infra/local/stream-poller.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { createIntegratorPorts } from '../../shared/adapters/container.js';
-import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { eventKeysFor, logKeys } from '../../shared/domain/keys.js';
-import { auditOrg } from '../../shared/domain/log-audit.js';
-import { integrateOrg, type IntegratorPorts } from '../../shared/domain/proof-log.js';
-import { createFanoutHandler } from '../../shared/stream/handler.js';
-import { startTestApi, type TestApi } from '../support/api.js';
+import type { TestApi } from '../support/api.js';
+import { useProofLog } from '../support/proof-log.js';
 
 /**
  * `npm run verify -- --org` against DynamoDB Local (issue #25, Done when): events posted through the API, their
@@ -25,38 +16,15 @@ import { startTestApi, type TestApi } from '../support/api.js';
  * put into the events table by hand, and the log's own leaves rewritten. auditOrg (through the real stores) and the
  * command (scripts/verify.ts, as a user runs it) must name each one, and nothing on an untouched org.
  */
+const bench = useProofLog('leadlog-verify-org-');
+const { dir, signer, documents, eventsTable, logTable, drain, integrate, audit } = bench;
 let api: TestApi;
-const dir = mkdtempSync(join(tmpdir(), 'leadlog-verify-org-'));
-const documents = createDocumentClient({ endpoint: inject('dynamoEndpoint') });
-const eventsTable = inject('tableNames').events!;
-const logTable = inject('tableNames').log!;
-let ports: IntegratorPorts;
-let signer: LocalCheckpointSigner;
 let pemFile: string;
-
 beforeAll(async () => {
-  signer = new LocalCheckpointSigner(join(dir, 'key.pem'));
-  localStandIns.checkpointSigner = signer;
-  localStandIns.checkpointArchive = new LocalCheckpointArchive(dir);
-  api = await startTestApi();
-  ports = createIntegratorPorts(api.deps);
+  api = bench.api;
   pemFile = join(dir, 'pub.pem');
   writeFileSync(pemFile, await signer.publicKeyPem());
 });
-afterAll(async () => {
-  await api.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function drain(): Promise<void> {
-  await new StreamPoller({
-    endpoint: inject('dynamoEndpoint'), tableName: eventsTable, batchSize: 1000, checkpointFile: join(dir, 'stream.json'),
-    handler: createFanoutHandler({ bus: new LocalBus({ rules: [] }), proofLog: api.deps.proofLog }),
-  }).drain();
-}
-
-const integrate = (orgId: string) =>
-  integrateOrg(ports, orgId, { owner: `test-${randomUUID()}`, nowMs: Date.now, leaseMs: 30_000, checkpointIntervalSeconds: 0, maxLeaves: 10_000 });
 
 async function orgWithLog(n: number): Promise<{ orgId: string; ids: string[] }> {
   const { orgId, key } = await api.newOrg();
@@ -70,9 +38,6 @@ async function orgWithLog(n: number): Promise<{ orgId: string; ids: string[] }> 
   await integrate(orgId);
   return { orgId, ids };
 }
-
-const audit = async (orgId: string, nowMs = Date.now()) =>
-  auditOrg({ store: api.deps.proofLog, events: api.deps.events }, orgId, { publicKeyPem: await signer.publicKeyPem(), nowMs, checkpointIntervalMs: 10_000 });
 
 function verifyCli(...args: string[]) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', ...args], { env: process.env, encoding: 'utf8', timeout: 120_000 });
