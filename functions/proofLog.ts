@@ -2,15 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { createIntegratorPorts, defaultDependencies, withPseudonymKey } from '../shared/adapters/container.js';
 import { integrateMarkedOrgs } from '../shared/domain/proof-log.js';
+import { LOG_INTEGRATOR_CONCURRENCY, LOG_MAX_LEAVES_PER_RUN } from '../shared/definitions/scale.js';
 import { maskError } from '../shared/domain/masking.js';
 
-/** Orgs integrated side by side in one run: 10,000 small orgs at ~50 ms each fit well inside a minute. */
-const CONCURRENCY = 32;
-/**
- * Leaves per org and run: the rest stay queued (the org's mark stays) for the next minute's run. An org at 10,000
- * events/s queues 600,000 a minute (docs/benchmarks.md, "Proof of record"): a run takes up to a million.
- */
-const MAX_LEAVES = 1_000_000;
+const CONCURRENCY = LOG_INTEGRATOR_CONCURRENCY;
+const MAX_LEAVES = LOG_MAX_LEAVES_PER_RUN;
 /** Kept back from the Lambda's time: no org is started after it, and each lease ends before the Lambda would. */
 const STOP_BEFORE_END_MS = 60_000;
 

@@ -31,11 +31,12 @@ import { consistencyOf, integrateMarkedOrgs, proofOfEvent, queueLeaves, type Int
 import { configureSealKey, hasSealKey, hashFromBase64, hashToBase64, leafRecordOf, recordOf, sealOf, signCheckpoint, type Checkpoint, type CheckpointArchive, type CheckpointSigner } from '../../shared/domain/proofs.js';
 import { hashFromTiles, partialTilesOf, tileKey, tilesAfterAppend, TILE_WIDTH, type Tile } from '../../shared/domain/tiles.js';
 import { apiBody, itemBytes, meteredDocumentClient } from './cost-bench.js';
+import { LOG_INTEGRATOR_CONCURRENCY, LOG_MAX_LEAVES_PER_RUN } from '../../shared/definitions/scale.js';
 
 const prices = JSON.parse(readFileSync(join(import.meta.dirname, 'aws-prices.json'), 'utf8')) as Record<string, number>;
 const percentile = (values: readonly number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
-/** As functions/proofLog.ts: leaves per org and run (the rest wait for the next minute). */
-const MAX_LEAVES_PER_RUN = 200_000;
+/** As functions/proofLog.ts: leaves per org and run (the rest wait for the next minute), orgs at once. */
+const MAX_LEAVES_PER_RUN = LOG_MAX_LEAVES_PER_RUN;
 const MINUTE = 60_000;
 
 // ── Pure helpers (test/unit/proofs-bench.test.ts) ──────────────────────────────────────────────────────────────────
@@ -354,7 +355,7 @@ async function costOfTheLog(report: (line: string) => void, endpoint: string, lo
     const d = dollarsPerMillion(u);
     report(`${label.padEnd(27)} ${fmt(u)} units/event = $${d.total.toFixed(3)} per million events (DynamoDB $${d.dynamo.toFixed(3)}, KMS $${d.kms.toFixed(4)}, S3 $${d.s3.toFixed(4)}); ratio to the event's write: units ${(u.write / eventWrite).toFixed(2)} (writes), dollars ${(d.total / eventDollars).toFixed(2)}${u.behind ? `; NOTE: ${rate * 60} events a minute > ${MAX_LEAVES_PER_RUN} leaves a run: the integrator falls behind` : ''}`);
   }
-  report(`  time: 10,000 orgs of 60 leaves a minute at ${many.msPerOrg.toFixed(0)} ms per org (one at a time, here) take ${((10_000 * many.msPerOrg) / 8 / 1000).toFixed(0)} s a run at the integrator's concurrency of 8 (functions/proofLog.ts), against the 60 s between runs`);
+  report(`  time: 10,000 orgs of 60 leaves a minute at ${many.msPerOrg.toFixed(0)} ms per org (one at a time, here) take ${((10_000 * many.msPerOrg) / LOG_INTEGRATOR_CONCURRENCY / 1000).toFixed(0)} s a run at the integrator's concurrency of ${LOG_INTEGRATOR_CONCURRENCY} (functions/proofLog.ts), against the 60 s between runs`);
   report(`  a grown table (one stream shard per 10 GB) may carry each of an org's events in its own stream batch: +1 mark write a event (+$${prices.dynamoOnDemandPerMillionWriteUnits!.toFixed(3)} per million) over the one-org lines`);
   // Storage: one leaf item per event kept forever, plus its share of a full level-0 tile.
   const raw = createDocumentClient({ endpoint });

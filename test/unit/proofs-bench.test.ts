@@ -1,3 +1,4 @@
+import { LOG_MAX_LEAVES_PER_RUN } from '../../shared/definitions/scale.js';
 import { describe, expect, it } from 'vitest';
 import { logKeys } from '../../shared/domain/keys.js';
 import { dollarsPerMillion, logItemKindOf, perEvent, phased, unitsOfCall, UnitMeter, type ScenarioMeasure } from '../bench/proofs-bench.js';
@@ -54,10 +55,12 @@ describe('proofs bench: per event', () => {
   });
 
   it('caps a run at the integrator\'s leaves per run and says the org falls behind', () => {
-    const u = perEvent(measure, 10_000);
+    // The cap (LOG_MAX_LEAVES_PER_RUN: a million) is passed at 20,000 events a second.
+    const u = perEvent(measure, 20_000);
     expect(u.behind).toBe(true);
-    expect(u.read).toBeCloseTo(30 / 200_000 + 2 + 6 / 3_000_000, 12);
-    expect(perEvent(measure, 200_000 / 60).behind).toBe(false);
+    expect(u.read).toBeCloseTo(30 / LOG_MAX_LEAVES_PER_RUN + 2 + 6 / (20_000 * 300), 12);
+    expect(perEvent(measure, Math.floor(LOG_MAX_LEAVES_PER_RUN / 60)).behind).toBe(false);
+    expect(perEvent(measure, 10_000).behind).toBe(false);
   });
 
   it('prices units and requests per million events', () => {
