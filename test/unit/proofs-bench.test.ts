@@ -55,12 +55,12 @@ describe('proofs bench: per event', () => {
   });
 
   it('caps a run at the integrator\'s leaves per run and says the org falls behind', () => {
-    // The cap (LOG_MAX_LEAVES_PER_RUN: a million) is passed at 20,000 events a second.
+    // The cap (LOG_MAX_LEAVES_PER_RUN) is passed at 10,000 events a second (600,000 a minute).
     const u = perEvent(measure, 20_000);
     expect(u.behind).toBe(true);
     expect(u.read).toBeCloseTo(30 / LOG_MAX_LEAVES_PER_RUN + 2 + 6 / (20_000 * 300), 12);
     expect(perEvent(measure, Math.floor(LOG_MAX_LEAVES_PER_RUN / 60)).behind).toBe(false);
-    expect(perEvent(measure, 10_000).behind).toBe(false);
+    expect(perEvent(measure, 10_000).behind).toBe(true);
   });
 
   it('prices units and requests per million events', () => {
