@@ -74,15 +74,16 @@ describe('the environment contract', () => {
         return (error as Error).message;
       }
     };
-    // Where events are written too (ingest, webhooks, LeadConduit's inbox and pull): the seal of each item is keyed from it.
-    for (const fn of ['query', 'admin', 'replays', 'replayer', 'exporter', 'fanout', 'erasure', 'ingest', 'webhooks', 'leadconduitInbox', 'leadconduitPull'] as const) {
+    // Where events are written too (ingest, webhooks, LeadConduit's inbox and pull): the seal of each item is keyed from
+    // it; and proof of record's integrator, which appends only queue items whose seal verifies.
+    for (const fn of ['query', 'admin', 'replays', 'replayer', 'exporter', 'fanout', 'erasure', 'ingest', 'webhooks', 'leadconduitInbox', 'leadconduitPull', 'proofLog'] as const) {
       expect(refused(fn, base), fn).toMatch(/PSEUDONYM_SECRET_ARN \(AWS\) or PSEUDONYM_SECRET \(local\) is required/);
       expect(refused(fn, { ...base, PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:p' }), fn).not.toMatch(/PSEUDONYM/);
       expect(refused(fn, { ...base, PSEUDONYM_SECRET: 'p'.repeat(32) }), fn).not.toMatch(/PSEUDONYM/);
       expect(refused(fn, { ...base, PSEUDONYM_SECRET: 'p'.repeat(31) }), fn).toMatch(/PSEUDONYM_SECRET must be at least 32 characters/);
     }
     expect(loadConfig('query', { ...base, PSEUDONYM_SECRET: 'p'.repeat(32) }).pseudonymSecret).toBe('p'.repeat(32));
-    for (const fn of ['authorizer', 'health', 'proofLog'] as const) expect(refused(fn, base), fn).not.toMatch(/PSEUDONYM/);
+    for (const fn of ['authorizer', 'health'] as const) expect(refused(fn, base), fn).not.toMatch(/PSEUDONYM/);
   });
 
   it("gives proof of record's integrator its key (KMS or a key file), its archive (the bucket or a folder) and the log table, and the interval", () => {
@@ -95,11 +96,12 @@ describe('the environment contract', () => {
       }
     };
     expect(refused({})).toMatch(/LOG_TABLE_NAME is required; CHECKPOINT_KEY_ARN \(AWS\) or PROOF_KEY_FILE \(local\) is required; CHECKPOINT_BUCKET_NAME \(AWS\) or CHECKPOINT_ARCHIVE_DIR \(local\) is required/);
-    const aws = loadConfig('proofLog', { LOG_TABLE_NAME: 'log', CHECKPOINT_KEY_ARN: 'arn:aws:kms:us-east-1:1:key/k', CHECKPOINT_BUCKET_NAME: 'b' });
+    const secret = { PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:p' };
+    const aws = loadConfig('proofLog', { LOG_TABLE_NAME: 'log', CHECKPOINT_KEY_ARN: 'arn:aws:kms:us-east-1:1:key/k', CHECKPOINT_BUCKET_NAME: 'b', ...secret });
     expect([aws.checkpointKeyArn, aws.checkpointBucketName, aws.proofKeyFile, aws.checkpointIntervalSeconds]).toEqual(['arn:aws:kms:us-east-1:1:key/k', 'b', undefined, 300]);
-    const local = loadConfig('proofLog', { LOG_TABLE_NAME: 'log', PROOF_KEY_FILE: '/d/proof-signing-key.pem', CHECKPOINT_ARCHIVE_DIR: '/d', CHECKPOINT_INTERVAL_SECONDS: '10' });
+    const local = loadConfig('proofLog', { LOG_TABLE_NAME: 'log', PROOF_KEY_FILE: '/d/proof-signing-key.pem', CHECKPOINT_ARCHIVE_DIR: '/d', CHECKPOINT_INTERVAL_SECONDS: '10', PSEUDONYM_SECRET: 'p'.repeat(32) });
     expect([local.proofKeyFile, local.checkpointArchiveDir, local.checkpointIntervalSeconds]).toEqual(['/d/proof-signing-key.pem', '/d', 10]);
-    expect(refused({ LOG_TABLE_NAME: 'log', PROOF_KEY_FILE: '/k', CHECKPOINT_ARCHIVE_DIR: '/d', CHECKPOINT_INTERVAL_SECONDS: '10.5' })).toMatch(/CHECKPOINT_INTERVAL_SECONDS must be whole seconds/);
+    expect(refused({ LOG_TABLE_NAME: 'log', PROOF_KEY_FILE: '/k', CHECKPOINT_ARCHIVE_DIR: '/d', CHECKPOINT_INTERVAL_SECONDS: '10.5', ...secret })).toMatch(/CHECKPOINT_INTERVAL_SECONDS must be whole seconds/);
     // The log table is read where events are written to it (fan-out), proven (query) or erased (erasure, admin).
     for (const fn of ['fanout', 'erasure', 'admin', 'query'] as const) expect(functionVariables[fn], fn).toContain('LOG_TABLE_NAME');
   });
