@@ -292,8 +292,11 @@ export interface EventProof {
   erased_at?: string;
 }
 
-/** Until the next checkpoint: one integrator period (60 s) plus the checkpoint interval. */
-export const retryAfterSeconds = (intervalSeconds: number): number => 60 + intervalSeconds;
+/**
+ * Until the next checkpoint: the checkpoint interval plus one integrator period (every minute in AWS; as often as the
+ * interval when that is shorter, as under npm start).
+ */
+export const retryAfterSeconds = (intervalSeconds: number): number => intervalSeconds + Math.min(60, intervalSeconds);
 
 /** The proof of one event against the latest checkpoint; 404 proof-pending until a checkpoint holds it. */
 export async function proofOfEvent(ports: ProofReadPorts, orgId: string, eventId: string): Promise<EventProof> {
