@@ -217,7 +217,7 @@ async function main(): Promise<void> {
     if (integrating) return;
     integrating = true;
     integrateMarkedOrgs(integratorPorts, {
-      owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: 200_000, concurrency: 4,
+      owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 10 * 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: 200_000, concurrency: 4,
     })
       .then((results) => results.forEach((r) => r.error !== undefined && console.error(`leadlog: ALARM log integration of org ${r.orgId} failed (retried): ${maskFreeText(r.error instanceof Error ? r.error.message : String(r.error))}`)))
       .catch((error: Error) => console.error(`leadlog: log integration: ${maskFreeText(error.message)}`))
