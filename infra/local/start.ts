@@ -31,6 +31,7 @@ import { LocalArchivedEvents } from './local-archived-events.js';
 import { LocalCheckpointArchive } from './local-checkpoint-archive.js';
 import { LocalCheckpointSigner } from './local-checkpoint-signer.js';
 import { integrateMarkedOrgs } from '../../shared/domain/proof-log.js';
+import { LOG_MAX_LEAVES_PER_RUN } from '../../shared/definitions/scale.js';
 import { localStandIns } from '../../shared/adapters/local-stand-ins.js';
 import { announceExportReady } from '../../shared/domain/exports.js';
 import { runDueSchedules } from '../../shared/domain/export-schedules.js';
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     if (integrating) return;
     integrating = true;
     integrateMarkedOrgs(integratorPorts, {
-      owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 10 * 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: 200_000, concurrency: 4,
+      owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 10 * 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: LOG_MAX_LEAVES_PER_RUN, concurrency: 4,
     })
       .then((results) => results.forEach((r) => r.error !== undefined && console.error(`leadlog: ALARM log integration of org ${r.orgId} failed (retried): ${maskFreeText(r.error instanceof Error ? r.error.message : String(r.error))}`)))
       .catch((error: Error) => console.error(`leadlog: log integration: ${maskFreeText(error.message)}`))
