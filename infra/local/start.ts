@@ -220,7 +220,10 @@ async function main(): Promise<void> {
     integrateMarkedOrgs(integratorPorts, {
       owner: `local-${process.pid}`, nowMs: Date.now, leaseMs: 10 * 60_000, checkpointIntervalSeconds: config.checkpointIntervalSeconds, maxLeaves: LOG_MAX_LEAVES_PER_RUN, concurrency: 4,
     })
-      .then((results) => results.forEach((r) => r.error !== undefined && console.error(`leadlog: ALARM log integration of org ${r.orgId} failed (retried): ${maskFreeText(r.error instanceof Error ? r.error.message : String(r.error))}`)))
+      .then((results) => results.forEach((r) => {
+        if (r.error !== undefined) console.error(`leadlog: ALARM log integration of org ${r.orgId} failed (retried): ${maskFreeText(r.error instanceof Error ? r.error.message : String(r.error))}`);
+        if (r.result?.status === 'done' && r.result.refused > 0) console.error(`leadlog: ALARM ${r.result.refused} queue items of org ${r.orgId} refused: their seal does not verify (the log table written by hand?)`);
+      }))
       .catch((error: Error) => console.error(`leadlog: log integration: ${maskFreeText(error.message)}`))
       .finally(() => { integrating = false; });
   }, Math.min(10, config.checkpointIntervalSeconds) * 1000);
