@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../shared/domain/canonical.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CheckpointSigner } from '../../shared/domain/proofs.js';
@@ -72,7 +73,7 @@ export class LocalCheckpointSigner implements CheckpointSigner {
     return {
       privateKey,
       pem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-      keyId: `local:${createHash('sha256').update(der).digest('hex').slice(0, 16)}`,
+      keyId: `local:${sha256Hex(der).slice(0, 16)}`,
     };
   }
 }

@@ -1,7 +1,8 @@
 import { createPublicKey } from 'node:crypto';
+import { sha256Hex } from './canonical.js';
 import { leafHashOf, verifyConsistency, verifyInclusion, type Hash, type LeafRecord } from './merkle.js';
 import {
-  RECORD_FORMAT, checkpointVerifies, hashFromBase64, sha256Hex, type Checkpoint,
+  RECORD_FORMAT, checkpointVerifies, hashFromBase64, type Checkpoint,
 } from './proofs.js';
 
 /**

@@ -1,7 +1,7 @@
-import { createHash, createHmac, createPublicKey, createVerify, timingSafeEqual } from 'node:crypto';
-import { canonicalJson } from './canonical.js';
+import { createHmac, createPublicKey, createVerify, timingSafeEqual } from 'node:crypto';
+import { canonicalJson, sha256Hex } from './canonical.js';
 import type { LeadEvent } from './event.js';
-import { encodeLeaf, HASH_SIZE, leafHash, type Hash, type LeafRecord } from './merkle.js';
+import { encodeLeaf, HASH_SIZE, type Hash, type LeafRecord } from './merkle.js';
 
 /**
  * Proof of record (contract section 14): what a leaf's content hash covers, the signed checkpoint's exact bytes,
@@ -27,7 +27,6 @@ export function recordOf(event: LeadEvent, rawBytes: Uint8Array | undefined): { 
   return { record, contentHash: sha256Hex(record) };
 }
 
-export const sha256Hex = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
 /** The leaf of an event, from its record's content hash. */
 export function leafRecordOf(event: Pick<LeadEvent, 'id' | 'org_id' | 'lead_id' | 'received_at'>, contentHash: string): LeafRecord {
@@ -199,6 +198,3 @@ export function hashFromBase64(text: unknown): Hash | undefined {
 }
 
 export const hashToBase64 = (hash: Hash): string => Buffer.from(hash).toString('base64');
-
-/** The leaf hash of a leaf record, base64 (as the routes and bundles carry it). */
-export const leafHashBase64 = (leaf: LeafRecord): string => hashToBase64(leafHash(encodeLeaf(leaf)));

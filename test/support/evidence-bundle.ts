@@ -1,9 +1,10 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { sha256Hex } from '../../shared/domain/canonical.js';
 import type { LeadEvent } from '../../shared/domain/event.js';
 import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceEvent } from '../../shared/domain/evidence.js';
 import { MemoryMerkleLog, consistencyProof, inclusionProof, leafHashOf, rootHash, type LeafRecord } from '../../shared/domain/merkle.js';
 import {
-  hashToBase64, leafRecordOf, recordOf, sha256Hex, signCheckpoint, type Checkpoint, type CheckpointSigner,
+  hashToBase64, leafRecordOf, recordOf, signCheckpoint, type Checkpoint, type CheckpointSigner,
 } from '../../shared/domain/proofs.js';
 
 /**

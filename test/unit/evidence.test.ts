@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { verifyBundle, type EvidenceBundle } from '../../shared/domain/evidence.js';
 import { MemoryMerkleLog, leafHashOf, rootHash, type LeafRecord } from '../../shared/domain/merkle.js';
-import { hashToBase64, recordOf, sha256Hex, signCheckpoint } from '../../shared/domain/proofs.js';
+import { hashToBase64, recordOf, signCheckpoint } from '../../shared/domain/proofs.js';
+import { sha256Hex } from '../../shared/domain/canonical.js';
 import { TEST_LEAD, TEST_ORG, buildBundle, copyOf, p256Signer, testEvent, type BuiltBundle } from '../support/evidence-bundle.js';
 
 const built: BuiltBundle = await buildBundle({ pendingCount: 1 });
