@@ -1,15 +1,10 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/local/dynamo.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
-import { createApiKey } from '../../shared/domain/api-keys.js';
-import { launchBrowser, watch } from '../support/browser.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useConsoleRuntime, type OpenOptions } from '../support/console-runtime.js';
 import { seedStory } from '../support/console-seed.js';
-import { startRuntime, stopRuntime } from '../support/runtime.js';
 
 /**
  * Proof of record in the console (issue #25), in a real Chromium against the real `npm start`: each timeline row's
@@ -19,37 +14,14 @@ import { startRuntime, stopRuntime } from '../support/runtime.js';
  */
 declare const document: any;
 declare const getComputedStyle: any;
-let browser: Browser;
-let runtime: ReturnType<typeof startRuntime>;
+const bench = useConsoleRuntime('leadlog-console-proofs-', 'org_console_proofs');
 let url: string;
 let key: string;
 let readOnlyKey: string;
 const LEAD = 'lead_proofs';
 const EVENTS = 8; // seedStory's story
-const pages: { problems: string[] }[] = [];
 
-async function open(path: string, options: { key?: string; width?: number; intercept?: (request: HTTPRequest) => Promise<boolean> } = {}): Promise<Page> {
-  const page = await browser.newPage();
-  const watched = watch(page, url);
-  const problems = watched.problems;
-  pages.push(watched);
-  if (options.width) await page.setViewport({ width: options.width, height: 844 });
-  if (options.intercept) {
-    await page.setRequestInterception(true);
-    page.on('request', (request) => {
-      void options.intercept!(request).then(
-        (handled) => (handled ? undefined : request.continue()),
-        (error: unknown) => { problems.push(`interception failed: ${String(error)}`); return request.abort(); },
-      );
-    });
-  }
-  await page.goto(`${url}${path}`);
-  await page.waitForSelector('#api-key');
-  await page.type('#api-key', options.key ?? key);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('header.top');
-  return page;
-}
+const open = (path: string, options?: OpenOptions): Promise<Page> => bench.open(path, options);
 
 async function get(path: string, asKey = key): Promise<Response> {
   return fetch(`${url}${path}`, { headers: { authorization: `Bearer ${asKey}` } });
@@ -68,14 +40,8 @@ async function marks(page: Page): Promise<{ state: string; text: string; label: 
 }
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-console-proofs-'));
-  runtime = startRuntime(dataDir, await freePort(), { DEV_ORG_ID: 'org_console_proofs' });
-  await runtime.ready;
-  const info = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string; dynamoEndpoint: string };
-  url = info.url;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
-  const keys = new DynamoApiKeyStore(createDocumentClient({ endpoint: info.dynamoEndpoint }), 'leadlog-local-control');
-  readOnlyKey = (await createApiKey(keys, { orgId: 'org_console_proofs', scopes: ['events:read'], now: Date.now() })).key;
+  ({ url, key } = bench);
+  readOnlyKey = await bench.keyWith(['events:read']);
   await seedStory({ url, key }, LEAD);
   // The local integrator appends and signs a checkpoint every few seconds: wait until every event has its proof.
   const ids = ((await (await get(`/v1/leads/${LEAD}/events?limit=100`)).json()) as { items: { id: string }[] }).items.map((e) => e.id);
@@ -90,14 +56,7 @@ beforeAll(async () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  browser = await launchBrowser();
 }, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (runtime) await stopRuntime(runtime.child);
-  expect(pages.flatMap((p) => p.problems)).toEqual([]);
-});
 
 describe('proof of record in the console', () => {
   it('marks every event Verified (checked in the browser), naming the checkpoint; the open event shows its leaf and checkpoint', async () => {

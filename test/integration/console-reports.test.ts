@@ -1,11 +1,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/local/dynamo.js';
-import { launchBrowser, watch } from '../support/browser.js';
-import { startRuntime, stopRuntime } from '../support/runtime.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useConsoleRuntime } from '../support/console-runtime.js';
 
 /**
  * The console's Reports page (contract section 13) in a real Chromium against the real `npm start` and its real
@@ -16,11 +14,9 @@ import { startRuntime, stopRuntime } from '../support/runtime.js';
 const SHOTS = process.env.CONSOLE_SCREENSHOTS;
 declare const document: any;
 declare const location: any;
-let browser: Browser;
-let runtime: ReturnType<typeof startRuntime>;
+const bench = useConsoleRuntime('leadlog-console-reports-', 'org_reports');
 let url: string;
 let key: string;
-const pages: { problems: string[] }[] = [];
 const HOUR = 3_600_000;
 // A fixed window around the seeded events: the page and the direct API calls ask exactly the same range.
 const now = Date.now();
@@ -66,18 +62,7 @@ function story(i: number, source: string, delivered: boolean, reason?: string): 
   return events.map(({ external_event_id: _, ...e }) => e);
 }
 
-async function open(path: string, options: { width?: number } = {}): Promise<Page> {
-  const page = await browser.newPage();
-  pages.push(watch(page, url));
-  page.setDefaultTimeout(15_000);
-  if (options.width) await page.setViewport({ width: options.width, height: 844 });
-  await page.goto(`${url}${path}`);
-  await page.waitForSelector('#api-key');
-  await page.type('#api-key', key);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('header.top');
-  return page;
-}
+const open = (path: string, options: { width?: number } = {}): Promise<Page> => bench.open(path, { ...options, timeoutMs: 15_000 });
 
 /** The table's rows as cell texts, once the report has loaded. */
 async function table(page: Page): Promise<string[][]> {
@@ -86,12 +71,7 @@ async function table(page: Page): Promise<string[][]> {
 }
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-console-reports-'));
-  runtime = startRuntime(dataDir, await freePort(), { DEV_ORG_ID: 'org_reports' });
-  await runtime.ready;
-  const info = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string };
-  url = info.url;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
+  ({ url, key } = bench);
   // alpha: 3 leads, 2 accepted and delivered to buyer_one, 1 rejected by buyer_two with a formula-like reason; beta: 2 leads,
   // 1 delivered, 1 rejected (Duplicate). 5 events per delivered lead, 3 per rejected one: 21.
   await post([...story(0, 'alpha', true), ...story(1, 'alpha', true), ...story(2, 'alpha', false, FORMULA), ...story(3, 'beta', true), ...story(4, 'beta', false, 'Duplicate')]);
@@ -101,14 +81,7 @@ beforeAll(async () => {
     if (Date.now() - started > 60_000) throw new Error(`the archive holds ${await archived()} of the 21 seeded events after 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  browser = await launchBrowser();
 }, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (runtime) await stopRuntime(runtime.child);
-  expect(pages.flatMap((p) => p.problems)).toEqual([]);
-});
 
 describe('the Reports page in a real browser', () => {
   it('draws every report as a chart with one SVG mark per row (per outcome and interval for trends) beside a table of the same rows', async () => {

@@ -1,15 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../infra/local/dynamo.js';
-import { createDocumentClient } from '../../shared/adapters/aws-clients.js';
-import { DynamoApiKeyStore } from '../../shared/adapters/dynamo-api-key-store.js';
-import { createApiKey } from '../../shared/domain/api-keys.js';
-import { launchBrowser, watch } from '../support/browser.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useConsoleRuntime } from '../support/console-runtime.js';
 import { seedLongTimeline, seedMerge, seedStory } from '../support/console-seed.js';
-import { startRuntime, stopRuntime } from '../support/runtime.js';
 
 /**
  * The console (section 11) in a real Chromium against the real `npm start`: sign in, search, the lead page,
@@ -23,8 +17,7 @@ declare const document: any;
 declare const location: any;
 declare const sessionStorage: any;
 declare const localStorage: any;
-let browser: Browser;
-let runtime: ReturnType<typeof startRuntime>;
+const bench = useConsoleRuntime('leadlog-console-', 'org_console');
 let url: string;
 let key: string;
 let readOnlyKey: string;
@@ -35,21 +28,8 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png` });
 }
 
-async function open(path: string, options: { key?: string; width?: number } = {}): Promise<Page> {
-  const page = await browser.newPage();
-  const watched = watch(page, url);
-  pages.push(watched);
-  if (options.width) await page.setViewport({ width: options.width, height: 844 });
-  await page.goto(`${url}${path}`);
-  if (options.key) {
-    await page.waitForSelector('#api-key');
-    await page.type('#api-key', options.key);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('header.top');
-  }
-  return page;
-}
-const pages: { problems: string[] }[] = [];
+/** A page on `path`, signed in only when given a key (the sign-in form is what several tests look at). */
+const open = (path: string, options: { key?: string; width?: number } = {}): Promise<Page> => bench.open(path, { ...options, key: options.key ?? false });
 
 /** The event types of a lead's timeline, once it has loaded whole. */
 async function timelineTypes(page: Page): Promise<string[]> {
@@ -64,24 +44,11 @@ async function textOf(page: Page, selector: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'leadlog-console-'));
-  runtime = startRuntime(dataDir, await freePort(), { DEV_ORG_ID: 'org_console' });
-  await runtime.ready;
-  const info = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { url: string; dynamoEndpoint: string };
-  url = info.url;
-  key = readFileSync(join(dataDir, 'dev-api-key'), 'utf8').trim();
-  const keys = new DynamoApiKeyStore(createDocumentClient({ endpoint: info.dynamoEndpoint }), 'leadlog-local-control');
-  readOnlyKey = (await createApiKey(keys, { orgId: 'org_console', scopes: ['events:read'], now: Date.now() })).key;
+  ({ url, key } = bench);
+  readOnlyKey = await bench.keyWith(['events:read']);
   await seedStory({ url, key });
   await seedLongTimeline({ url, key }, 'lead_long', 1000);
-  browser = await launchBrowser();
 }, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (runtime) await stopRuntime(runtime.child);
-  expect(pages.flatMap((p) => p.problems)).toEqual([]);
-});
 
 describe('the console in a real browser', () => {
   it('asks for a key, keeps it in sessionStorage only, and never puts it in a URL', async () => {
@@ -164,8 +131,8 @@ describe('the console in a real browser', () => {
     await page.reload();
     expect(await textOf(page, '.inspector h3')).toBe('recipient.failed');
     expect(await textOf(page, '.details')).toContain('CRM answered 503');
-    const fresh = await browser.newPage();
-    pages.push(watch(fresh, url));
+    const fresh = await bench.browser.newPage();
+    bench.track(fresh);
     await fresh.goto(link);
     await fresh.waitForSelector('#api-key');
     await fresh.type('#api-key', key);
@@ -186,9 +153,9 @@ describe('the console in a real browser', () => {
   });
 
   it('shows what a key without pii:read may not see as masked, and refuses it the raw bytes', async () => {
-    const context = await browser.createBrowserContext();
+    const context = await bench.browser.createBrowserContext();
     const page = await context.newPage();
-    pages.push(watch(page, url));
+    bench.track(page);
     await page.goto(`${url}/console/leads/lead_ana`);
     await page.type('#api-key', readOnlyKey);
     await page.click('button[type=submit]');
@@ -325,9 +292,9 @@ describe('the console in a real browser', () => {
 
   it('shows no Unmerge button to a key without the admin scope', async () => {
     await seedMerge({ url, key }, 'lead_ines', 'lead_ivo', 'ines.ivo@example.com', '+5521991234008');
-    const context = await browser.createBrowserContext();
+    const context = await bench.browser.createBrowserContext();
     const page = await context.newPage();
-    pages.push(watch(page, url));
+    bench.track(page);
     page.setDefaultTimeout(10_000);
     const scopeChecks: number[] = [];
     page.on('response', (response) => response.url().includes('/v1/settings/identity') && scopeChecks.push(response.status()));
