@@ -8,6 +8,7 @@ import type { LogHead, ProofLogStore, QueuedLeaf, StoredLeaf, TileReader } from 
 import { erasureSealOf, type Checkpoint } from '../domain/proofs.js';
 import { hashFromTiles, tileKey, tilesFor, TILE_WIDTH, type Tile, type TileAddress } from '../domain/tiles.js';
 import { batchGetAll, batchWriteAll } from './dynamo-batch.js';
+import { queryPartition } from './control-table.js';
 
 /**
  * An org's log in the `log` table (keys: logKeys in shared/domain/keys.ts). No item grows with the log and none
@@ -65,7 +66,7 @@ export class DynamoProofLogStore implements ProofLogStore {
   }
 
   async markedOrgs(): Promise<{ orgId: string; mark: number }[]> {
-    const lists = await Promise.all(Array.from({ length: MARK_PARTITIONS }, (_, p) => this.queryAll(logKeys.marks(p), true)));
+    const lists = await Promise.all(Array.from({ length: MARK_PARTITIONS }, (_, p) => queryPartition(this.client, this.tableName, logKeys.marks(p), undefined, { consistent: true })));
     return lists.flat().flatMap((item) => (typeof item.mark === 'number' ? [{ orgId: item.sk as string, mark: item.mark }] : []));
   }
 
@@ -112,7 +113,7 @@ export class DynamoProofLogStore implements ProofLogStore {
   async queued(orgId: string, shards: number, limit: number): Promise<QueuedLeaf[]> {
     const out: QueuedLeaf[] = [];
     for (let shard = 0; shard < Math.max(1, shards) && out.length < limit; shard++) {
-      const items = await this.queryAll(logKeys.queue(orgId, shard), true, limit - out.length);
+      const items = await queryPartition(this.client, this.tableName, logKeys.queue(orgId, shard), undefined, { consistent: true, limit: limit - out.length });
       for (const item of items) {
         out.push({ id: item.sk as string, leafHash: bytes(item.hash), receivedAt: item.received_at as string, expiresAt: Number(item.event_expires_at), shard, ...(typeof item.seal === 'string' ? { seal: item.seal } : {}) });
       }
@@ -281,20 +282,6 @@ export class DynamoProofLogStore implements ProofLogStore {
         (reader.loaded as Map<string, Tile>).delete(tileKey(address)); // bounded memory: a tile is read once
       }
     }
-    return out;
-  }
-
-  private async queryAll(pk: string, consistent: boolean, limit = Infinity): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: consistent, ...(start ? { ExclusiveStartKey: start } : {}), ...(Number.isFinite(limit) ? { Limit: limit - out.length } : {}),
-      }));
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && out.length < limit);
     return out;
   }
 }
